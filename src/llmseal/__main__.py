@@ -1,0 +1,5 @@
+"""``python -m llmseal`` runs the CLI."""
+
+from llmseal.cli import main
+
+main()

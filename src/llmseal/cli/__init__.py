@@ -1,0 +1,66 @@
+"""The ``llmseal`` command line. Thin: every command calls the library.
+
+One error boundary (:func:`main`): an :class:`llmseal.Error` becomes one line on
+stderr and exit status 2; anything unexpected becomes one line too (the
+traceback only with ``LLMSEAL_DEBUG=1``). Commands that judge something (verify)
+exit 1 for a negative verdict themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from llmseal import __version__
+from llmseal.cli._common import err_console
+from llmseal.errors import Error
+
+__all__ = ["cli", "main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="llmseal")
+def cli() -> None:
+    """Signed, verifiable receipts for LLM responses."""
+
+
+def _register() -> None:
+    from llmseal.cli import _bench, _keys, _sign, _verify
+
+    cli.add_command(_keys.keys)
+    cli.add_command(_sign.sign)
+    cli.add_command(_verify.verify)
+    cli.add_command(_bench.bench)
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with its status."""
+    try:
+        cli.main(args=argv, prog_name="llmseal", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Abort:
+        err_console.print("llmseal: aborted")
+        sys.exit(130)
+    except Error as exc:
+        _fail(exc.diagnostics(), 2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last boundary: never a traceback for users
+        if os.environ.get("LLMSEAL_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set LLMSEAL_DEBUG=1 for details)", 3)
+    sys.exit(0)
+
+
+def _fail(message: str, status: int) -> None:
+    sys.stderr.write(f"llmseal: error: {message}\n")
+    sys.exit(status)

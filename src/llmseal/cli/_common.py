@@ -1,0 +1,76 @@
+"""Helpers shared by the CLI commands: reading input files, printing safely."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+
+from llmseal.core import _time
+from llmseal.core.canonical import loads
+from llmseal.errors import ContentError, InputError
+
+__all__ = [
+    "err_console",
+    "now",
+    "out_console",
+    "parse_time",
+    "print_json",
+    "read_input",
+    "read_json",
+]
+
+MAX_INPUT_BYTES = 64 << 20
+
+out_console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def now() -> datetime:
+    """The one place the CLI reads the clock."""
+    return datetime.now(UTC)
+
+
+def read_input(path: str, what: str) -> bytes:
+    """Read a file (``-`` is stdin) with a size limit; InputError on failure."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        else:
+            with Path(path).open("rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from exc
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{what} {path} is larger than {MAX_INPUT_BYTES >> 20} MiB")
+    return data
+
+
+def read_json(path: str, what: str) -> Any:
+    """Read and parse a JSON file; InputError names the file on failure."""
+    data = read_input(path, what)
+    try:
+        return loads(data)
+    except ContentError as exc:
+        raise InputError(f"{what} {path} is {exc}") from exc
+
+
+def parse_time(value: str | None, option: str) -> datetime:
+    """An RFC 3339 option value, or now."""
+    if value is None:
+        return now()
+    try:
+        return _time.parse_lenient(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def print_json(value: Any) -> None:
+    """Pretty JSON on stdout (plain write: no markup interpretation)."""
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
+    sys.stdout.flush()

@@ -1,0 +1,87 @@
+"""``llmseal keys``: create, revoke and list the keys of a key directory."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from llmseal.cli._common import out_console, parse_time, print_json
+from llmseal.core import _time
+from llmseal.trust.keydir import KeyDirectory
+
+__all__ = ["keys"]
+
+_DIR = click.option(
+    "--dir",
+    "directory",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Key directory (keys.json + 0600 private key files).",
+)
+
+
+@click.group()
+def keys() -> None:
+    """Manage signing keys and the published key set."""
+
+
+@keys.command("new")
+@click.argument("key_id")
+@_DIR
+@click.option(
+    "--algorithm",
+    type=click.Choice(["ed25519", "ecdsa-p256"]),
+    default="ed25519",
+    show_default=True,
+)
+@click.option("--at", "at", metavar="TIME", help="created_at (RFC 3339); default now.")
+def new(key_id: str, directory: str, algorithm: str, at: str | None) -> None:
+    """Create KEY_ID: private key DIR/<name>.pem (0600), public key into DIR/keys.json."""
+    keydir = KeyDirectory(directory)
+    entry = keydir.create(key_id, at=parse_time(at, "--at"), algorithm=algorithm)  # type: ignore[arg-type]
+    out_console.print(
+        Text.assemble(
+            "created ",
+            (entry.key_id, "bold"),
+            f" ({entry.public_key.algorithm})\n  private key  {keydir.private_key_path(key_id)}",
+            f"\n  key set      {keydir.keyset_path}",
+        )
+    )
+
+
+@keys.command("revoke")
+@click.argument("key_id")
+@_DIR
+@click.option("--at", "at", metavar="TIME", help="Revocation time (RFC 3339); default now.")
+def revoke(key_id: str, directory: str, at: str | None) -> None:
+    """Revoke KEY_ID from TIME on: receipts it issued before TIME stay valid."""
+    entry = KeyDirectory(directory).revoke(key_id, at=parse_time(at, "--at"))
+    assert entry.rotated_at is not None
+    out_console.print(
+        Text.assemble(
+            "revoked ", (entry.key_id, "bold"), f" as of {_time.format_utc(entry.rotated_at)}"
+        )
+    )
+
+
+@keys.command("list")
+@_DIR
+@click.option("--json", "as_json", is_flag=True, help="Print the key set JSON.")
+def list_keys(directory: str, as_json: bool) -> None:
+    """List the keys of a key directory."""
+    keyset = KeyDirectory(directory).load_keyset()
+    if as_json:
+        print_json(keyset.to_dict())
+        return
+    table = Table("key_id", "algorithm", "status", "created_at", "rotated_at", "public key")
+    for entry in keyset:
+        table.add_row(
+            Text(entry.key_id),
+            entry.public_key.algorithm,
+            entry.status,
+            _time.format_utc(entry.created_at) if entry.created_at else "-",
+            _time.format_utc(entry.rotated_at) if entry.rotated_at else "-",
+            entry.public_key.b64(),
+        )
+    out_console.print(table)

@@ -1,0 +1,82 @@
+"""``llmseal sign``: issue a receipt for a request/response pair."""
+
+from __future__ import annotations
+
+import click
+
+from llmseal.cli._common import parse_time, print_json, read_input
+from llmseal.core.canonical import loads
+from llmseal.core.sign import issue_receipt
+from llmseal.core.verify import content_hash
+from llmseal.errors import ContentError, InputError
+from llmseal.trust.keydir import KeyDirectory
+
+__all__ = ["sign"]
+
+
+@click.command()
+@click.option(
+    "--dir", "directory", required=True, type=click.Path(file_okay=False), help="Key directory."
+)
+@click.option("--key-id", required=True, help="The key to sign with (must be active).")
+@click.option("--model-id", required=True, help="The model the receipt claims.")
+@click.option(
+    "--prompt", "prompt_path", required=True, metavar="REQUEST.json", help="The request body."
+)
+@click.option(
+    "--output", "output_path", required=True, metavar="RESPONSE.json", help="The response body."
+)
+@click.option("--weight-hash", help="Optional SHA-256 of a weights snapshot (64 hex digits).")
+@click.option(
+    "--claim",
+    "claims",
+    multiple=True,
+    metavar="NAME=JSON",
+    help="Extension claim, e.g. --claim 'issuer=\"api.example\"' (repeatable).",
+)
+@click.option("--issued-at", metavar="TIME", help="issued_at (RFC 3339); default now.")
+@click.option("--raw", is_flag=True, help="Hash the files' raw bytes instead of their JCS form.")
+def sign(
+    directory: str,
+    key_id: str,
+    model_id: str,
+    prompt_path: str,
+    output_path: str,
+    weight_hash: str | None,
+    claims: tuple[str, ...],
+    issued_at: str | None,
+    raw: bool,
+) -> None:
+    """Sign a receipt for REQUEST.json -> RESPONSE.json and print it."""
+    at = parse_time(issued_at, "--issued-at")
+    prompt = read_input(prompt_path, "request")
+    output = read_input(output_path, "response")
+    try:
+        prompt_hash = content_hash(prompt, response=False, raw=raw)
+        output_hash = content_hash(output, response=True, raw=raw)
+    except ContentError as exc:
+        raise InputError(f"{exc} (use --raw to sign bytes that are not JSON)") from exc
+    signer = KeyDirectory(directory).signer(key_id)
+    receipt = issue_receipt(
+        signer,
+        model_id=model_id,
+        prompt_hash=prompt_hash,
+        output_hash=output_hash,
+        at=at,
+        claims=_parse_claims(claims),
+        weight_hash=weight_hash,
+    )
+    print_json(receipt.to_dict())
+
+
+def _parse_claims(items: tuple[str, ...]) -> dict[str, object]:
+    claims: dict[str, object] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=JSON", param_hint="--claim")
+        try:
+            claims[name] = loads(value)
+        except ContentError:
+            claims[name] = value  # a bare word is taken as a string
+    return claims

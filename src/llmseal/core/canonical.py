@@ -1,0 +1,74 @@
+"""RFC 8785 (JCS) canonical JSON: the bytes every hash and signature is over.
+
+Signatures and content hashes are computed over JCS bytes (design.md, "Content
+hashes"). The reference implementation is the ``rfc8785`` package; it walks the
+value in Python and costs ~20-50 µs per KB, which alone would exceed the signing
+budget. ``_jcs`` is a small C serializer with the same domain and output
+(RFC 8785 §3.2: sorted UTF-16 keys, ECMAScript number form, minimal escaping),
+proven equal to the reference by the official vectors and property tests
+(``tests/unit/core/test_canonical.py``). If the accelerator is not built, the
+reference is used: slower, never different.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import rfc8785
+
+from llmseal.errors import CanonicalizationError, ContentError
+
+
+def _accelerator() -> Callable[[Any], bytes] | None:
+    try:
+        from llmseal.core import _jcs
+    except ImportError:  # pragma: no cover - the package build always compiles it
+        return None
+    return _jcs.dumps
+
+
+_fast_dumps = _accelerator()
+
+__all__ = ["ACCELERATED", "canonicalize", "canonicalize_reference", "loads"]
+
+ACCELERATED: bool = _fast_dumps is not None
+"""True when the C canonicalizer is in use."""
+
+_DOMAIN_ERRORS = (TypeError, ValueError, UnicodeError, RecursionError)
+
+
+def canonicalize(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 bytes of a JSON value.
+
+    Raises:
+        CanonicalizationError: the value has no JCS form (NaN, unsafe integer,
+            non-string key, lone surrogate, non-JSON type, nesting too deep).
+    """
+    if _fast_dumps is None:  # pragma: no cover
+        return canonicalize_reference(value)
+    try:
+        return _fast_dumps(value)
+    except _DOMAIN_ERRORS as exc:
+        raise CanonicalizationError(f"cannot canonicalize JSON (RFC 8785): {exc}") from exc
+
+
+def canonicalize_reference(value: Any) -> bytes:
+    """Canonicalize with the reference ``rfc8785`` implementation."""
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, *_DOMAIN_ERRORS) as exc:
+        raise CanonicalizationError(f"cannot canonicalize JSON (RFC 8785): {exc}") from exc
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> Any:
+    """Parse JSON text strictly (no NaN/Infinity literals, valid UTF-8 only).
+
+    Raises:
+        ContentError: the text is not JSON.
+    """
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise ContentError(f"not valid JSON: {exc}") from exc

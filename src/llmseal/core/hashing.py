@@ -1,0 +1,107 @@
+"""Content hashes: what ``prompt_hash`` and ``output_hash`` are computed over.
+
+design.md, "Content hashes":
+
+* request:  ``sha256(JCS(request JSON body))``, the body as the issuer received it;
+* response: ``sha256(JCS(response JSON body without the members the gateway adds))``;
+* stream:   ``sha256(JCS([chunk_1, ..., chunk_n]))`` over the parsed ``data:`` objects,
+  without ``[DONE]``, comments and the receipt chunk.
+
+JCS rather than raw bytes because relays and servers re-serialize JSON. Raw-byte
+hashing exists as an explicit option (:func:`hash_bytes`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from llmseal.core.canonical import canonicalize, loads
+
+__all__ = [
+    "GATEWAY_MEMBERS",
+    "StreamHasher",
+    "hash_bytes",
+    "hash_json",
+    "hash_json_text",
+    "hash_response",
+    "hash_stream",
+    "strip_gateway_members",
+]
+
+GATEWAY_MEMBERS: frozenset[str] = frozenset({"receipt", "llm_sign"})
+"""Top-level response members a signing gateway adds; never part of ``output_hash``."""
+
+
+def hash_bytes(data: bytes) -> str:
+    """Lowercase hex SHA-256 of raw bytes (the explicit raw-bytes option)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_json(value: Any) -> str:
+    """Lowercase hex SHA-256 of the JCS form of a parsed JSON value."""
+    return hashlib.sha256(canonicalize(value)).hexdigest()
+
+
+def hash_json_text(data: bytes | str) -> str:
+    """Parse JSON text, then hash its JCS form: formatting and member order don't matter."""
+    return hash_json(loads(data))
+
+
+def strip_gateway_members(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The response body as the upstream produced it (without ``receipt``, ``llm_sign``)."""
+    if GATEWAY_MEMBERS.isdisjoint(body):
+        return body
+    return {k: v for k, v in body.items() if k not in GATEWAY_MEMBERS}
+
+
+def hash_response(body: Any) -> str:
+    """``output_hash`` of a non-streaming response body (a parsed JSON object)."""
+    if isinstance(body, Mapping):
+        return hash_json(strip_gateway_members(body))
+    return hash_json(body)
+
+
+class StreamHasher:
+    """Incremental ``output_hash`` of an SSE stream.
+
+    JCS of an array is ``[`` + the members' JCS joined by ``,`` + ``]``, so chunks
+    can be hashed as they pass without keeping them.
+    """
+
+    __slots__ = ("_count", "_sha")
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256(b"[")
+        self._count = 0
+
+    @property
+    def count(self) -> int:
+        """Number of chunks hashed so far."""
+        return self._count
+
+    def add(self, chunk: Any) -> None:
+        """Add one parsed ``data:`` object."""
+        encoded = canonicalize(chunk)
+        if self._count:
+            self._sha.update(b",")
+        self._sha.update(encoded)
+        self._count += 1
+
+    def add_text(self, data: bytes | str) -> Any:
+        """Parse one ``data:`` payload, add it, and return the parsed value."""
+        value = loads(data)
+        self.add(value)
+        return value
+
+    def hexdigest(self) -> str:
+        """The hash of all chunks added so far (the hasher can keep going)."""
+        sha = self._sha.copy()
+        sha.update(b"]")
+        return sha.hexdigest()
+
+
+def hash_stream(chunks: list[Any]) -> str:
+    """``output_hash`` of a complete list of parsed stream chunks."""
+    return hash_json(chunks)

@@ -1,0 +1,119 @@
+"""The one exception tree of llmseal.
+
+Every failure a public function can report is an :class:`Error`. Lower-level
+exceptions (``ValueError`` from base64, ``orjson.JSONDecodeError``, driver errors)
+are caught where they happen and re-raised as one of these, chained with ``from``.
+
+* Error
+  * InputError                 unusable input: the CLI exits 2, HTTP answers 4xx
+    * ContentError             content that is not the JSON it should be
+      * CanonicalizationError  JSON that RFC 8785 cannot canonicalize
+    * MalformedReceiptError    not a v0.3 receipt (missing or ill-typed member)
+    * KeySetError              not a key set
+  * KeyManagementError         keys on disk or in a token: missing, revoked, exists
+  * ConfigError                a setting that cannot work
+  * NetworkError               fetching a key set or talking to an upstream
+  * StoreError                 the receipt or evidence store failed
+  * VerificationError          fail-closed verification refused a response
+    * ReceiptRequiredError     a receipt was required and absent
+    * BindingError             the receipt does not bind what was sent or received
+    * ReplayError              a nonce or receipt seen before
+    * PolicyError              a relying-party rule failed
+
+Messages are one readable line: they are shown to users as they are.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BindingError",
+    "CanonicalizationError",
+    "ConfigError",
+    "ContentError",
+    "Error",
+    "InputError",
+    "KeyManagementError",
+    "KeySetError",
+    "MalformedReceiptError",
+    "NetworkError",
+    "PolicyError",
+    "ReceiptRequiredError",
+    "ReplayError",
+    "StoreError",
+    "VerificationError",
+]
+
+
+class Error(Exception):
+    """Base of every llmseal exception."""
+
+    def diagnostics(self) -> str:
+        """The one-line, human-readable explanation shown by the CLI."""
+        return str(self) or type(self).__name__
+
+
+class InputError(Error):
+    """The input cannot be used at all (as opposed to: it was checked and failed)."""
+
+
+class ContentError(InputError):
+    """Content (a request or response body) is not valid JSON of the expected shape."""
+
+
+class CanonicalizationError(ContentError):
+    """A JSON value that RFC 8785 does not allow (NaN, unsafe integer, lone surrogate...)."""
+
+
+class MalformedReceiptError(InputError):
+    """The object is not an Attested-Work v0.3 receipt."""
+
+
+class KeySetError(InputError):
+    """A key set that cannot be parsed."""
+
+
+class KeyManagementError(Error):
+    """A key cannot be created, found, loaded or used."""
+
+
+class ConfigError(Error):
+    """A configuration value that cannot work."""
+
+
+class NetworkError(Error):
+    """A network operation failed (timeout, refused, bad status)."""
+
+
+class StoreError(Error):
+    """The receipt or evidence store failed."""
+
+
+class VerificationError(Error):
+    """A response was refused by fail-closed verification.
+
+    ``status`` carries the cryptographic status when there is one (``tampered``,
+    ``unknown_key``, ``revoked``), and ``reasons`` the detailed reasons.
+    """
+
+    def __init__(
+        self, message: str, *, status: str | None = None, reasons: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reasons = reasons
+
+
+class ReceiptRequiredError(VerificationError):
+    """A receipt was required but the response carried none."""
+
+
+class BindingError(VerificationError):
+    """The receipt does not bind the request that was sent or the response received."""
+
+
+class ReplayError(VerificationError):
+    """The receipt (its nonce) has been seen before."""
+
+
+class PolicyError(VerificationError):
+    """The receipt is cryptographically fine but a relying-party rule failed."""

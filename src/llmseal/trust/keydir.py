@@ -1,0 +1,232 @@
+"""A key directory: private keys in 0600 PEM files, the public key set beside them.
+
+Layout (the ``llmseal keys`` contract)::
+
+    DIR/                   mode 0700
+      keys.json            the public key set, v0.3 format — safe to publish
+      <safe name>.pem      one PKCS#8 private key per key id, mode 0600
+
+Every change is all-or-nothing: the private key is written with ``O_EXCL`` and
+fsynced, ``keys.json`` is replaced atomically (temp file + ``os.replace``), and a
+failure after the key file was written removes it again. An exclusive ``flock``
+serializes concurrent ``llmseal keys`` runs on the same directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import stat
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from llmseal.core import _time
+from llmseal.core.canonical import loads
+from llmseal.core.keys import Algorithm, EcdsaP256Signer, Ed25519Signer, PublicKey, Signer
+from llmseal.core.keyset import KeyEntry, KeySet
+from llmseal.errors import ContentError, KeyManagementError, KeySetError
+
+__all__ = ["KeyDirectory", "load_private_key", "safe_key_filename", "write_atomic"]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def safe_key_filename(key_id: str) -> str:
+    """A file name for ``key_id``: readable when possible, never colliding.
+
+    Key ids may hold ``/`` or ``:`` (``gitjob.io/2026q2``); those become ``_`` and a
+    short hash of the real id is appended so two ids never share a file.
+    """
+    name = _UNSAFE.sub("_", key_id)[:96]
+    name = "_" * (len(name) - len(name.lstrip("."))) + name.lstrip(".")  # no hidden/dot files
+    if name != key_id or not name:
+        name = f"{name}-{hashlib.sha256(key_id.encode('utf-8')).hexdigest()[:12]}"
+    return f"{name}.pem"
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``path`` so that readers see the old or the new content, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class KeyDirectory:
+    """Keys on disk for one issuer."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    @property
+    def keyset_path(self) -> Path:
+        return self.path / "keys.json"
+
+    def private_key_path(self, key_id: str) -> Path:
+        return self.path / safe_key_filename(key_id)
+
+    def load_keyset(self) -> KeySet:
+        """The directory's key set (empty if there is none yet)."""
+        try:
+            data = self.keyset_path.read_bytes()
+        except FileNotFoundError:
+            return KeySet()
+        except OSError as exc:
+            raise KeyManagementError(f"cannot read {self.keyset_path}: {exc.strerror}") from exc
+        try:
+            return KeySet.from_obj(loads(data))
+        except (ContentError, KeySetError) as exc:
+            raise KeyManagementError(f"{self.keyset_path} is not a key set: {exc}") from exc
+
+    def create(self, key_id: str, *, at: datetime, algorithm: Algorithm = "ed25519") -> KeyEntry:
+        """Generate a key, store it 0600 and publish its public half as active."""
+        if not key_id or _has_control(key_id):
+            raise KeyManagementError("a key id must be non-empty, without control characters")
+        with self._locked():
+            keyset = self.load_keyset()
+            if key_id in keyset:
+                raise KeyManagementError(f"key {key_id!r} already exists in {self.keyset_path}")
+            private = _generate(algorithm)
+            pem_path = self.private_key_path(key_id)
+            self._write_private(pem_path, _pem(private))
+            public = PublicKey.from_cryptography(private.public_key())
+            entry = KeyEntry(key_id, public, "active", _time.utc(at), None)
+            try:
+                self._save(keyset.with_entry(entry))
+            except BaseException:
+                pem_path.unlink()
+                raise
+            return entry
+
+    def add_public(self, entry: KeyEntry) -> None:
+        """Publish a key whose private half lives elsewhere (an HSM token)."""
+        with self._locked():
+            keyset = self.load_keyset()
+            if entry.key_id in keyset:
+                raise KeyManagementError(f"key {entry.key_id!r} already exists")
+            self._save(keyset.with_entry(entry))
+
+    def revoke(self, key_id: str, *, at: datetime) -> KeyEntry:
+        """Mark ``key_id`` revoked from ``at`` on; receipts issued before stay valid."""
+        with self._locked():
+            keyset = self.load_keyset()
+            entry = keyset.resolve(key_id)
+            if entry is None:
+                raise KeyManagementError(f"no key {key_id!r} in {self.keyset_path}")
+            if entry.status == "revoked":
+                raise KeyManagementError(f"key {key_id!r} is already revoked")
+            revoked = entry.revoked(at)
+            self._save(keyset.with_entry(revoked))
+            return revoked
+
+    def signer(self, key_id: str) -> Signer:
+        """Load the private key of an active key for signing."""
+        entry = self.load_keyset().resolve(key_id)
+        if entry is None:
+            raise KeyManagementError(f"no key {key_id!r} in {self.keyset_path}")
+        if entry.status == "revoked":
+            raise KeyManagementError(f"key {key_id!r} is revoked; it must not sign")
+        signer = load_private_key(self.private_key_path(key_id), key_id)
+        if signer.public_key().raw != entry.public_key.raw:
+            raise KeyManagementError(f"the private key file of {key_id!r} does not match keys.json")
+        return signer
+
+    def _write_private(self, path: Path, pem: bytes) -> None:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(path, flags, 0o600)
+        except FileExistsError:
+            raise KeyManagementError(
+                f"{path} already exists; refusing to overwrite a key"
+            ) from None
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    def _save(self, keyset: KeySet) -> None:
+        text = orjson.dumps(keyset.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
+        write_atomic(self.keyset_path, text)
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise KeyManagementError(
+                f"cannot use key directory {self.path}: {exc.strerror}"
+            ) from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+
+def load_private_key(path: Path, key_id: str) -> Signer:
+    """Load a PEM private key, refusing a file that others can read."""
+    try:
+        info = path.stat()
+        if stat.S_IMODE(info.st_mode) & 0o077:
+            raise KeyManagementError(f"{path} is readable by group/others; run: chmod 600 {path}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise KeyManagementError(f"private key file {path} not found") from None
+    except OSError as exc:
+        raise KeyManagementError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        # The message never includes key material, only the failure.
+        raise KeyManagementError(f"{path} is not an unencrypted PEM private key") from exc
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return Ed25519Signer(key_id, key)
+    if isinstance(key, ec.EllipticCurvePrivateKey):
+        return EcdsaP256Signer(key_id, key)
+    raise KeyManagementError(f"{path}: only Ed25519 and ECDSA P-256 keys are supported")
+
+
+def _pem(key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _generate(algorithm: str) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+    if algorithm == "ed25519":
+        return ed25519.Ed25519PrivateKey.generate()
+    if algorithm == "ecdsa-p256":
+        return ec.generate_private_key(ec.SECP256R1())
+    raise KeyManagementError(f"unsupported algorithm {algorithm!r} (use ed25519 or ecdsa-p256)")
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text)

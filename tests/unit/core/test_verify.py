@@ -1,0 +1,282 @@
+"""Verification: v0.3 statuses and precedence, revocation as of issuance, tampering."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer
+from llmseal.core.keyset import KeyEntry, KeySet
+from llmseal.core.receipt import Receipt
+from llmseal.core.sign import issue_receipt, sign_exchange
+from llmseal.core.verify import Status, verify_receipt
+from llmseal.errors import Error, VerificationError
+
+HEX = "ab" * 32
+
+
+def test_official_vectors_with_both_keyset_shapes(attest_vectors: dict[str, Any]) -> None:
+    for shape in (attest_vectors["keyset"], {"keys": attest_vectors["keyset"]}):
+        keyset = KeySet.from_obj(shape)
+        for case in attest_vectors["cases"]:
+            assert verify_receipt(case["receipt"], keyset).status == case["expected"]
+
+
+def test_valid_with_content(
+    receipt: Receipt, keyset: KeySet, request_body: Any, response_body: Any
+) -> None:
+    result = verify_receipt(receipt, keyset, prompt=request_body, output=response_body)
+    assert result.status is Status.VALID
+    assert result.content_checked == ("prompt", "output")
+    result.raise_for_status()
+
+
+def test_content_as_text_pretty_or_reordered(
+    receipt: Receipt, keyset: KeySet, request_body: Any, response_body: Any
+) -> None:
+    prompt = json.dumps(dict(reversed(list(request_body.items()))), indent=3)
+    output = json.dumps(response_body, indent=1, ensure_ascii=True).encode()
+    assert verify_receipt(receipt.to_dict(), keyset, prompt=prompt, output=output)
+
+
+def test_gateway_members_are_not_part_of_the_output(
+    receipt: Receipt, keyset: KeySet, response_body: Any
+) -> None:
+    delivered = dict(response_body, receipt=receipt.to_dict(), llm_sign={"artifact": {}})
+    assert verify_receipt(receipt, keyset, output=delivered)
+
+
+@pytest.mark.parametrize("which", ["prompt", "output"])
+def test_changed_content_is_tampered(
+    receipt: Receipt, keyset: KeySet, request_body: Any, response_body: Any, which: str
+) -> None:
+    prompt, output = copy.deepcopy(request_body), copy.deepcopy(response_body)
+    if which == "prompt":
+        prompt["messages"][1]["content"] += "?"
+    else:
+        output["usage"]["total_tokens"] += 1  # unsigned in llm_sign; bound here
+    result = verify_receipt(receipt, keyset, prompt=prompt, output=output)
+    assert result.status is Status.TAMPERED
+    assert any(which in reason for reason in result.reasons)
+    with pytest.raises(VerificationError, match="tampered"):
+        result.raise_for_status()
+
+
+def _revocable(signer: Ed25519Signer, created: datetime, rotated: datetime) -> KeySet:
+    entry = KeyEntry(signer.key_id, signer.public_key(), "active", created)
+    return KeySet([entry.revoked(rotated)])
+
+
+def _issue(signer: Ed25519Signer, at: datetime, **claims: Any) -> Receipt:
+    return issue_receipt(
+        signer, model_id="m/x", prompt_hash=HEX, output_hash=HEX, at=at, claims=claims
+    )
+
+
+def test_revocation_is_as_of_issuance(signer: Ed25519Signer, t0: datetime) -> None:
+    revoked_at = t0 + timedelta(days=10)
+    keyset = _revocable(signer, t0 - timedelta(days=30), revoked_at)
+    before = _issue(signer, revoked_at - timedelta(seconds=1))
+    at_the_moment = _issue(signer, revoked_at)
+    after = _issue(signer, revoked_at + timedelta(days=1))
+    assert verify_receipt(before, keyset).status is Status.VALID
+    assert verify_receipt(at_the_moment, keyset).status is Status.REVOKED
+    assert verify_receipt(after, keyset).status is Status.REVOKED
+
+
+def test_revoked_without_a_timeline_is_always_revoked(signer: Ed25519Signer, t0: datetime) -> None:
+    keyset = KeySet([KeyEntry(signer.key_id, signer.public_key(), "revoked", None, None)])
+    assert verify_receipt(_issue(signer, t0), keyset).status is Status.REVOKED
+
+
+def test_tampered_under_revoked_key_is_revoked(signer: Ed25519Signer, t0: datetime) -> None:
+    keyset = _revocable(signer, t0 - timedelta(days=30), t0 - timedelta(days=1))
+    wire = _issue(signer, t0).to_dict()
+    wire["model_id"] = "m/forged"
+    result = verify_receipt(wire, keyset)
+    assert result.status is Status.REVOKED
+    assert any("signature" in r for r in result.reasons), "every problem is reported"
+
+
+def test_unknown_key_wins_over_everything(signer: Ed25519Signer, t0: datetime) -> None:
+    wire = _issue(signer, t0).to_dict()
+    wire["key_id"] = "someone-else"
+    assert verify_receipt(wire, KeySet()).status is Status.UNKNOWN_KEY
+
+
+def test_non_ascii_and_html_characters_in_claims(
+    signer: Ed25519Signer, keyset: KeySet, t0: datetime
+) -> None:
+    receipt = issue_receipt(
+        signer,
+        model_id="lab.例え/モデル-<1>&",
+        prompt_hash=HEX,
+        output_hash=HEX,
+        at=t0,
+        claims={"issuer": "<script>&amp;</script>", "名前": "Zürich 😀", "\ue000": "\U0001f600"},
+    )
+    assert verify_receipt(json.loads(json.dumps(receipt.to_dict())), keyset)
+    assert verify_receipt(json.loads(json.dumps(receipt.to_dict(), ensure_ascii=False)), keyset)
+
+
+def test_weight_hash_is_signed(signer: Ed25519Signer, keyset: KeySet, t0: datetime) -> None:
+    receipt = issue_receipt(
+        signer, model_id="m/x", prompt_hash=HEX, output_hash=HEX, at=t0, weight_hash="cd" * 32
+    )
+    wire = receipt.to_dict()
+    assert wire["weight_hash"] == "cd" * 32
+    assert verify_receipt(wire, keyset)
+    wire["weight_hash"] = "ef" * 32
+    assert verify_receipt(wire, keyset).status is Status.TAMPERED
+    del wire["weight_hash"]
+    assert verify_receipt(wire, keyset).status is Status.TAMPERED
+
+
+def test_extension_claims_are_signed(receipt: Receipt, keyset: KeySet) -> None:
+    for change in ({"usage": {"total_tokens": 1}}, {"issuer": "relay.example"}, {"extra": 1}):
+        wire = dict(receipt.to_dict(), **change)
+        assert verify_receipt(wire, keyset).status is Status.TAMPERED, change
+    stripped = {k: v for k, v in receipt.to_dict().items() if k != "usage"}
+    assert verify_receipt(stripped, keyset).status is Status.TAMPERED
+
+
+def test_p256_keys(t0: datetime) -> None:
+    signer = EcdsaP256Signer.generate("p256-key")
+    keyset = KeySet.from_obj({"keys": [KeyEntry(signer.key_id, signer.public_key()).to_dict()]})
+    receipt = issue_receipt(signer, model_id="m/x", prompt_hash=HEX, output_hash=HEX, at=t0)
+    assert verify_receipt(receipt, keyset)
+    wire = dict(receipt.to_dict(), model_id="m/y")
+    assert verify_receipt(wire, keyset).status is Status.TAMPERED
+
+
+def test_signature_from_another_key_is_tampered(receipt: Receipt, t0: datetime) -> None:
+    other = Ed25519Signer.generate(receipt.key_id)
+    keyset = KeySet([KeyEntry(other.key_id, other.public_key())])
+    assert verify_receipt(receipt, keyset).status is Status.TAMPERED
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        "",
+        "A" * 88,
+        "not base64 at all",
+        " " + "A" * 87,
+        "A" * 86,  # unpadded standard form of a 64-byte value
+    ],
+)
+def test_bad_signature_encodings_are_tampered(
+    receipt: Receipt, keyset: KeySet, signature: str
+) -> None:
+    wire = dict(receipt.to_dict(), signature=signature)
+    assert verify_receipt(wire, keyset).status is Status.TAMPERED
+
+
+def test_base64url_signature_form_is_accepted(receipt: Receipt, keyset: KeySet) -> None:
+    import base64
+
+    raw = base64.b64decode(receipt.signature)
+    url = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    assert verify_receipt(dict(receipt.to_dict(), signature=url), keyset)
+
+
+def _mutations(value: Any) -> st.SearchStrategy[Any]:
+    if isinstance(value, str):
+        return st.text(min_size=0, max_size=70).filter(lambda s: s != value)
+    if isinstance(value, bool):
+        return st.just(not value)
+    if isinstance(value, int):
+        return st.integers(-(2**53) + 1, 2**53 - 1).filter(lambda n: n != value)
+    return st.recursive(
+        st.none() | st.integers() | st.text(), lambda s: st.lists(s, max_size=3)
+    ).filter(lambda v: v != value)
+
+
+@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_change_to_a_signed_member_is_never_valid(
+    data: st.DataObject, receipt: Receipt, keyset: KeySet
+) -> None:
+    wire = receipt.to_dict()
+    member = data.draw(st.sampled_from(sorted(k for k in wire if k != "signature")))
+    wire[member] = data.draw(_mutations(wire[member]))
+    try:
+        result = verify_receipt(wire, keyset)
+    except Error:
+        return  # no longer a well-formed receipt: refused, not valid
+    assert result.status is not Status.VALID
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_added_member_is_never_valid(
+    data: st.DataObject, receipt: Receipt, keyset: KeySet
+) -> None:
+    wire = receipt.to_dict()
+    name = data.draw(st.text(min_size=1, max_size=10).filter(lambda n: n not in wire))
+    wire[name] = data.draw(st.none() | st.integers(-5, 5) | st.text(max_size=5))
+    try:
+        result = verify_receipt(wire, keyset)
+    except Error:
+        return
+    assert result.status is not Status.VALID
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            out += _paths(inner, (*prefix, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            out += _paths(inner, (*prefix, index))
+    return out
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_change_to_supplied_content_is_never_valid(
+    data: st.DataObject, receipt: Receipt, keyset: KeySet, request_body: Any, response_body: Any
+) -> None:
+    which = data.draw(st.sampled_from(["prompt", "output"]))
+    content = copy.deepcopy(request_body if which == "prompt" else response_body)
+    path = data.draw(st.sampled_from(_paths(content)))
+    parent = content
+    for step in path[:-1]:
+        parent = parent[step]
+    parent[path[-1]] = data.draw(_mutations(parent[path[-1]]))
+    prompt = content if which == "prompt" else request_body
+    output = content if which == "output" else response_body
+    try:
+        result = verify_receipt(receipt, keyset, prompt=prompt, output=output)
+    except Error:
+        return  # content that cannot be hashed is refused, never valid
+    assert result.status is Status.TAMPERED
+
+
+def test_sign_exchange_refuses_claims_that_redefine_core_members(
+    signer: Ed25519Signer, t0: datetime
+) -> None:
+    with pytest.raises(Error, match="redefine"):
+        sign_exchange(signer, model_id="m/x", request={}, response={}, at=t0, claims={"nonce": "x"})
+
+
+def test_raw_content_mode(signer: Ed25519Signer, keyset: KeySet, t0: datetime) -> None:
+    import hashlib
+
+    prompt, output = b"plain text prompt", b'{"a": 1}'
+    receipt = issue_receipt(
+        signer,
+        model_id="m/x",
+        prompt_hash=hashlib.sha256(prompt).hexdigest(),
+        output_hash=hashlib.sha256(output).hexdigest(),
+        at=t0,
+    )
+    assert verify_receipt(receipt, keyset, prompt=prompt, output=output, raw=True)
+    assert not verify_receipt(receipt, keyset, prompt=prompt, output=b'{"a":1}', raw=True)
