@@ -30,8 +30,12 @@ __all__ = [
     "strip_gateway_members",
 ]
 
-GATEWAY_MEMBERS: frozenset[str] = frozenset({"receipt", "llm_sign"})
-"""Top-level response members a signing gateway adds; never part of ``output_hash``."""
+GATEWAY_MEMBERS: frozenset[str] = frozenset({"receipt", "receipt_evidence", "llm_sign"})
+"""Top-level response members a signing gateway adds; never part of ``output_hash``.
+
+``receipt`` is the receipt; ``receipt_evidence`` carries what exists only after
+signing and travels beside the receipt (certificate chain, log inclusion proof);
+``llm_sign`` is the peer's envelope (compat)."""
 
 
 def hash_bytes(data: bytes) -> str:
