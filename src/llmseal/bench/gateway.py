@@ -183,7 +183,7 @@ def _process(command: list[str], *, health: str | None = None) -> Iterator[int]:
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
     )
     try:
-        _wait_ready(proc, port, health)
+        _wait_ready(proc, port, health, " ".join(argv[:4]))
         yield port
     finally:
         with contextlib.suppress(ProcessLookupError):
@@ -195,12 +195,12 @@ def _process(command: list[str], *, health: str | None = None) -> Iterator[int]:
             proc.wait()
 
 
-def _wait_ready(proc: subprocess.Popen[bytes], port: int, health: str | None) -> None:
+def _wait_ready(proc: subprocess.Popen[bytes], port: int, health: str | None, name: str) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-            raise RuntimeError(f"{proc.args} exited: {err.strip()[-500:]}")
+            raise RuntimeError(f"{name} exited: {err.strip()[-500:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
                 if health is None:
@@ -213,4 +213,4 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, health: str | None) ->
         except OSError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"{proc.args} did not become ready")
+    raise RuntimeError(f"{name} did not become ready")
