@@ -27,8 +27,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from llmseal.cli import _bench, _keys, _sign, _verify
+    from llmseal.cli import _bench, _evidence, _keys, _sign, _verify
 
+    cli.add_command(_evidence.evidence)
     cli.add_command(_keys.keys)
     cli.add_command(_sign.sign)
     cli.add_command(_verify.verify)

@@ -51,6 +51,7 @@ class FakeUpstream:
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
                 Route("/v1/models", self.models, methods=["GET"]),
+                Route("/v1/messages", self.messages, methods=["POST"]),
             ]
         )
 
@@ -78,6 +79,47 @@ class FakeUpstream:
         if body.get("stream"):
             return StreamingResponse(self._stream(mode), media_type="text/event-stream")
         return JSONResponse(completion(body))
+
+    async def messages(self, request: Request) -> Response:
+        """Anthropic Messages API: JSON, or named SSE events ending with message_stop."""
+        body = json.loads(await request.body())
+        self.requests.append(body)
+        text = "echo: " + str(body["messages"][-1]["content"])
+        message = {
+            "id": "msg_fake_1", "type": "message", "role": "assistant", "model": "fake-claude",
+            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+            "stop_sequence": None, "usage": {"input_tokens": 5, "output_tokens": 3},
+        }  # fmt: skip
+        if not body.get("stream"):
+            return JSONResponse(message)
+
+        def event(name: str, data: dict[str, Any]) -> bytes:
+            return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+        async def events() -> AsyncIterator[bytes]:
+            start = {**message, "content": [], "stop_reason": None}
+            yield event("message_start", {"type": "message_start", "message": start})
+            block = {"type": "text", "text": ""}
+            yield event(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": block},
+            )
+            yield event("ping", {"type": "ping"})
+            for piece in (text[:5], text[5:]):
+                delta = {"type": "text_delta", "text": piece}
+                yield event(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": 0, "delta": delta},
+                )
+            yield event("content_block_stop", {"type": "content_block_stop", "index": 0})
+            delta = {"stop_reason": "end_turn", "stop_sequence": None}
+            yield event(
+                "message_delta",
+                {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 3}},
+            )
+            yield event("message_stop", {"type": "message_stop"})
+
+        return StreamingResponse(events(), media_type="text/event-stream")
 
     async def _stream(self, mode: str) -> AsyncIterator[bytes]:
         yield b": keep-alive comment\n\n"

@@ -1,0 +1,96 @@
+"""``llmseal evidence``: what the verifying client recorded."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from llmseal.cli._common import out_console, print_json
+from llmseal.errors import InputError
+from llmseal.store.evidence import EvidenceStore
+
+__all__ = ["evidence"]
+
+_DATA_DIR = click.option(
+    "--data-dir",
+    required=True,
+    type=click.Path(file_okay=False, exists=True),
+    help="The client's data_dir.",
+)
+
+
+@click.group()
+def evidence() -> None:
+    """List, show and export verified exchanges."""
+
+
+@evidence.command("list")
+@_DATA_DIR
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per receipt.")
+@click.option("--limit", type=click.IntRange(1), help="At most this many records.")
+def list_evidence(data_dir: str, as_json: bool, limit: int | None) -> None:
+    """One line per checked receipt: status, issuer, model, time."""
+    records = list(EvidenceStore(data_dir).list(limit=limit))
+    if as_json:
+        print_json([
+            {k: v for k, v in r.to_dict().items() if k != "receipt"} for r in records
+        ])  # fmt: skip
+        return
+    table = Table("receipt_id", "status", "issuer", "model_id", "issued_at", "sample")
+    for r in records:
+        style = "green" if r.status == "valid" else "red"
+        table.add_row(Text(r.receipt_id), Text(r.status, style=style), Text(r.issuer),
+                      Text(r.model_id), r.issued_at, "yes" if r.sampled else "")  # fmt: skip
+    out_console.print(table)
+
+
+@evidence.command("show")
+@click.argument("receipt_id")
+@_DATA_DIR
+def show(receipt_id: str, data_dir: str) -> None:
+    """Everything recorded about RECEIPT_ID (JSON), with its sample directory if any."""
+    store = EvidenceStore(data_dir)
+    record = store.get(receipt_id)
+    if record is None:
+        raise InputError(f"no evidence for receipt {receipt_id!r} in {data_dir}")
+    out = record.to_dict()
+    sample = store.sample_path(record)
+    out["sample_dir"] = str(sample) if sample else None
+    print_json(out)
+
+
+@evidence.command("export")
+@_DATA_DIR
+@click.option(
+    "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="FILE.tar.gz"
+)
+def export(data_dir: str, out_path: str) -> None:
+    """A tar.gz of all records (evidence.jsonl) and every complete sample directory."""
+    store = EvidenceStore(data_dir)
+    records = list(store.list())
+    target = Path(out_path)
+    tmp = target.with_name(f".{target.name}.tmp")
+    with tarfile.open(tmp, "w:gz") as archive:
+        lines = b"".join(
+            (json.dumps(r.to_dict(), ensure_ascii=False) + "\n").encode() for r in records
+        )
+        info = tarfile.TarInfo("evidence.jsonl")
+        info.size, info.mtime = len(lines), int(time.time())
+        archive.addfile(info, io.BytesIO(lines))
+        samples = 0
+        for record in records:
+            sample = store.sample_path(record)
+            if sample is not None:  # only complete samples (manifest present)
+                archive.add(
+                    sample, arcname=f"verification_samples/{sample.parent.name}/{sample.name}"
+                )
+                samples += 1
+    tmp.replace(target)
+    out_console.print(f"exported {len(records)} record(s) and {samples} sample(s) to {target}")

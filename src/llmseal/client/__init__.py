@@ -1,0 +1,38 @@
+"""The caller's side: verify every answer before the SDK sees it, keep the evidence.
+
+    import openai
+    from llmseal.client import verifying_http_client
+
+    client = openai.OpenAI(
+        base_url="https://gateway.example/v1",
+        http_client=verifying_http_client(keys="https://gateway.example/v1/receipts/keys",
+                                          data_dir="~/.llmseal"),
+    )
+
+See :mod:`llmseal.client.transport` for how failures surface through the SDKs.
+"""
+
+from __future__ import annotations
+
+from llmseal.client.admission import Admission, ReceiptGate
+from llmseal.client.transport import (
+    AsyncVerifyingTransport,
+    VerifyingTransport,
+    build_verifier,
+    verifying_async_http_client,
+    verifying_http_client,
+)
+from llmseal.client.verifier import Expectations, ResponseVerifier, StreamVerifier
+
+__all__ = [
+    "Admission",
+    "AsyncVerifyingTransport",
+    "Expectations",
+    "ReceiptGate",
+    "ResponseVerifier",
+    "StreamVerifier",
+    "VerifyingTransport",
+    "build_verifier",
+    "verifying_async_http_client",
+    "verifying_http_client",
+]

@@ -1,0 +1,291 @@
+"""What the verifying client checks on every response, independent of HTTP plumbing.
+
+For each answer from a sealed endpoint (issue 4, "Verifying HTTP client"):
+
+1. a receipt is present (unless ``require_receipt=False``) — a stripped receipt
+   fails, it does not degrade to "unsigned" (llm_sign's gap, design.md);
+2. the key is in the issuer's key set (fetched, cached, refreshed once on an
+   unknown key) and not revoked as of issuance; the signature verifies;
+3. **request binding**: ``prompt_hash`` equals the hash of the request *this
+   client sent* — a relay that rewrote the request (model swap) or replays an
+   answer to another question is caught here;
+4. **response binding**: ``output_hash`` equals the hash of what arrived;
+5. expectations: issuer claim and model patterns;
+6. the nonce was never accepted before (replay), per the evidence store.
+
+Every checked exchange is recorded as evidence, accepted or not.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from llmseal.core import _time
+from llmseal.core.canonical import loads
+from llmseal.core.hashing import StreamHasher, hash_json, hash_response
+from llmseal.core.keyset import KeyResolver
+from llmseal.core.receipt import Receipt
+from llmseal.core.sse import SseSplitter, event_data
+from llmseal.core.verify import Status, Verification, verify_hashes
+from llmseal.errors import (
+    BindingError,
+    ContentError,
+    Error,
+    PolicyError,
+    ReceiptRequiredError,
+    VerificationError,
+)
+from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
+
+__all__ = ["SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier", "StreamVerifier"]
+
+SIGNED_ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/messages")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Expectations:
+    """What the caller expects beyond a valid signature."""
+
+    issuer: str | None = None
+    """The receipt's ``issuer`` claim must equal this."""
+    models: tuple[str, ...] = ()
+    """``model_id`` must match one of these shell patterns (``lab/opus-*``)."""
+
+
+class ResponseVerifier:
+    """Verifies exchanges and records them; shared by the sync and async transports."""
+
+    def __init__(
+        self,
+        keys: KeyResolver,
+        *,
+        evidence: EvidenceStore | None = None,
+        require_receipt: bool = True,
+        expect: Expectations = Expectations(),
+        sample_rate: float = 0.01,
+        clock: Callable[[], datetime] = _now,
+        sampler: Callable[[], float] = random.random,
+        on_sample: Callable[[Callable[[], object]], None] | None = None,
+    ) -> None:
+        self.keys = keys
+        self.evidence = evidence
+        self.require_receipt = require_receipt
+        self.expect = expect
+        self.sample_rate = sample_rate
+        self.clock = clock
+        self._sampler = sampler
+        # Sample files are fsynced; a host may run that off the request path.
+        self._defer = on_sample or (lambda job: job())
+
+    @staticmethod
+    def endpoint_of(path: str) -> str | None:
+        """The sealed endpoint a request path targets (any base-URL prefix), or None."""
+        for endpoint in SIGNED_ENDPOINTS:
+            if path.endswith(endpoint):
+                return endpoint
+        return None
+
+    def request_hash(self, request_body: bytes) -> str:
+        try:
+            return hash_json(loads(request_body))
+        except ContentError as exc:
+            raise BindingError(
+                f"cannot bind a receipt to a request that is not JSON: {exc}"
+            ) from exc
+
+    def check_body(
+        self, endpoint: str, request_body: bytes, body: bytes, status: int
+    ) -> Verification | None:
+        """Verify a complete JSON answer; raises a VerificationError subclass on failure."""
+        try:
+            parsed = loads(body)
+        except ContentError:
+            parsed = None
+        receipt_obj = parsed.get("receipt") if isinstance(parsed, dict) else None
+        if receipt_obj is None:
+            if self.require_receipt and status < 400:
+                raise ReceiptRequiredError(
+                    f"the answer from {endpoint} carries no receipt (HTTP {status}); "
+                    "a receipt is required"
+                )
+            return None
+        assert isinstance(parsed, dict)
+        return self._verify(
+            endpoint, receipt_obj, self.request_hash(request_body), hash_response(parsed),
+            lambda: Sample(request_body, body, orjson.dumps(receipt_obj)),
+        )  # fmt: skip
+
+    def stream(self, endpoint: str, request_body: bytes) -> StreamVerifier:
+        return StreamVerifier(self, endpoint, self.request_hash(request_body), request_body)
+
+    def _verify(
+        self,
+        endpoint: str,
+        receipt_obj: Any,
+        prompt_hash: str,
+        output_hash: str,
+        sample: Callable[[], Sample],
+    ) -> Verification:
+        try:
+            receipt = Receipt.from_dict(receipt_obj)
+        except Error as exc:
+            raise VerificationError(f"the receipt is malformed: {exc}", status="malformed") from exc
+        result = verify_hashes(receipt, self.keys, prompt_hash=prompt_hash, output_hash=output_hash)
+        failure = self._failure(result, endpoint)
+        self._record(result, endpoint, failure, sample)
+        if failure is not None:
+            raise failure
+        return result
+
+    def _failure(self, result: Verification, endpoint: str) -> VerificationError | None:
+        receipt = result.receipt
+        reasons = result.reasons
+        if result.status is Status.UNKNOWN_KEY:
+            return VerificationError(
+                f"receipt {receipt.receipt_id} is signed by key {receipt.key_id!r}, which is not "
+                "in the issuer's key set (re-signed by someone else?)",
+                status=result.status.value, reasons=reasons,
+            )  # fmt: skip
+        if result.status is Status.REVOKED:
+            return VerificationError(
+                f"receipt {receipt.receipt_id} is signed by a key revoked before it was issued",
+                status=result.status.value, reasons=reasons,
+            )  # fmt: skip
+        if result.status is Status.TAMPERED:
+            if any("signature" in r for r in reasons):
+                message = f"receipt {receipt.receipt_id} has an invalid signature"
+                return VerificationError(message, status="tampered", reasons=reasons)
+            if any("prompt" in r for r in reasons):
+                return BindingError(
+                    f"receipt {receipt.receipt_id} is for a different request than the one sent "
+                    "(request altered in transit, or an answer replayed for another question)",
+                    status="tampered", reasons=reasons,
+                )  # fmt: skip
+            return BindingError(
+                f"the answer does not match receipt {receipt.receipt_id}: altered in transit",
+                status="tampered", reasons=reasons,
+            )  # fmt: skip
+        return self._expectation_failure(receipt, endpoint)
+
+    def _expectation_failure(self, receipt: Receipt, endpoint: str) -> PolicyError | None:
+        issuer = receipt.claims.get("issuer")
+        if self.expect.issuer is not None and issuer != self.expect.issuer:
+            return PolicyError(
+                f"receipt {receipt.receipt_id} names issuer {issuer!r}, expected "
+                f"{self.expect.issuer!r}", status="policy",
+            )  # fmt: skip
+        models = self.expect.models
+        if models and not any(fnmatch.fnmatchcase(receipt.model_id, p) for p in models):
+            return PolicyError(
+                f"receipt {receipt.receipt_id} is for model {receipt.model_id!r}, "
+                f"expected one of {list(models)}", status="policy",
+            )  # fmt: skip
+        return None
+
+    def _record(
+        self,
+        result: Verification,
+        endpoint: str,
+        failure: VerificationError | None,
+        sample: Callable[[], Sample],
+    ) -> None:
+        if self.evidence is None:
+            return
+        receipt = result.receipt
+        status = (
+            result.status.value if failure is None or failure.status is None else failure.status
+        )
+        sampled = failure is not None or self._sampler() < self.sample_rate
+        record = EvidenceRecord(
+            receipt_id=receipt.receipt_id, status=status,
+            issuer=str(receipt.claims.get("issuer") or receipt.key_id), key_id=receipt.key_id,
+            model_id=receipt.model_id, issued_at=receipt.issued_at,
+            verified_at=_time.format_utc(self.clock()), nonce=receipt.nonce,
+            prompt_hash=receipt.prompt_hash, output_hash=receipt.output_hash, endpoint=endpoint,
+            reasons=result.reasons if failure is None else (str(failure), *result.reasons),
+            receipt=orjson.dumps(receipt.to_dict()), sampled=sampled,
+        )  # fmt: skip
+        self.evidence.record(record)  # raises ReplayError for a nonce accepted before
+        if sampled:
+            evidence = self.evidence
+            content = sample()
+            self._defer(lambda: evidence.write_sample(record, content))
+
+
+class StreamVerifier:
+    """Checks an SSE stream as it passes; the receipt event is released only if valid."""
+
+    def __init__(
+        self, owner: ResponseVerifier, endpoint: str, prompt_hash: str, request: bytes
+    ) -> None:
+        self._owner = owner
+        self._endpoint = endpoint
+        self._prompt_hash = prompt_hash
+        self._request = request
+        self._splitter = SseSplitter()
+        self._hasher = StreamHasher()
+        self._chunks: list[bytes] = []
+        self.result: Verification | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        """Bytes to hand to the SDK now; raises VerificationError on a bad receipt."""
+        out: list[bytes] = []
+        try:
+            events = self._splitter.feed(data)
+        except ValueError as exc:
+            raise VerificationError(f"unreadable stream: {exc}") from exc
+        for event in events:
+            payload = event_data(event)
+            if payload is None:
+                out.append(event)
+                continue
+            if payload.strip() == b"[DONE]":
+                # SDKs stop reading at [DONE], so the missing receipt must be noticed here.
+                self.finish()
+                out.append(event)
+                continue
+            try:
+                chunk = loads(payload)
+            except ContentError as exc:
+                raise BindingError(f"the stream carried a non-JSON event: {exc}") from exc
+            if isinstance(chunk, dict) and "receipt" in chunk:
+                out.append(self._receipt_event(event, chunk))
+                continue
+            if self.result is not None:
+                raise BindingError("the stream continued after its receipt")
+            self._hasher.add(chunk)
+            if self._owner.evidence is not None:
+                self._chunks.append(payload)
+            out.append(event)
+        return b"".join(out)
+
+    def _receipt_event(self, event: bytes, chunk: dict[str, Any]) -> bytes:
+        receipt = chunk["receipt"]
+        transcript = b"[" + b",".join(self._chunks) + b"]"
+        self.result = self._owner._verify(
+            self._endpoint, receipt, self._prompt_hash, self._hasher.hexdigest(),
+            lambda: Sample(self._request, transcript, orjson.dumps(receipt)),
+        )  # fmt: skip
+        # The final chunk carries the verdict to SDK users (design: verified when it ends).
+        verdict = {"status": "valid", "key_id": self.result.key_id, "verified": True}
+        rewritten = {**chunk, "llmseal": verdict}
+        prefix = b"event: ping\n" if event.startswith(b"event: ping") else b""
+        return prefix + b"data: " + orjson.dumps(rewritten) + b"\n\n"
+
+    def finish(self) -> None:
+        """The stream ended: fail closed if no receipt arrived."""
+        if self.result is None and self._owner.require_receipt:
+            raise ReceiptRequiredError(
+                f"the stream from {self._endpoint} ended without a receipt; a receipt is required"
+            )

@@ -1,0 +1,155 @@
+"""Relying-party policy: what a receipt must show beyond a valid signature.
+
+A policy is a small TOML file (seed 000: "CI pipeline requires a signed review
+from a specific model tier before merging")::
+
+    keysets = ["https://review.example.com/v1/receipts/keys"]  # whose keys to trust
+    issuers = ["review.example.com"]                           # issuer claim
+    models = ["lab/opus-*", "lab/sonnet-4-*"]                  # model_id patterns
+    max_age = "7d"                                             # s, m, h, d
+    require_receipt = true
+    require_content = ["prompt", "output"]                     # content must be shown
+
+Policy failures are reported separately from the cryptographic status
+(design.md, "Statuses"): a receipt can be ``valid`` and still not admitted.
+Evaluation time is a parameter (``at=``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from llmseal.core.verify import Status, Verification
+from llmseal.errors import ConfigError
+
+__all__ = ["Policy", "PolicyResult"]
+
+_DURATION = re.compile(r"\A(\d+)\s*([smhd])\Z")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_KNOWN = {"keysets", "issuers", "models", "key_ids", "max_age", "require_receipt",
+          "require_content", "clock_skew"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """Empty ``failures`` means admitted. Truthy iff admitted."""
+
+    failures: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class Policy:
+    keysets: tuple[str, ...] = ()
+    issuers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    key_ids: tuple[str, ...] = ()
+    max_age: timedelta | None = None
+    require_receipt: bool = True
+    require_content: frozenset[str] = frozenset()
+    clock_skew: timedelta = timedelta(minutes=5)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read policy {path}: {exc.strerror or exc}") from exc
+        return cls.from_toml(text, source=str(path))
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str = "policy") -> Policy:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source} is not TOML: {exc}") from exc
+        data = data.get("policy", data)
+        unknown = set(data) - _KNOWN
+        if unknown:
+            raise ConfigError(f"{source}: unknown setting(s) {sorted(unknown)}")
+        content = frozenset(_strings(data, "require_content", source))
+        if not content <= {"prompt", "output"}:
+            raise ConfigError(f"{source}: require_content takes 'prompt' and/or 'output'")
+        return cls(
+            keysets=_strings(data, "keysets", source),
+            issuers=_strings(data, "issuers", source),
+            models=_strings(data, "models", source),
+            key_ids=_strings(data, "key_ids", source),
+            max_age=_duration(data.get("max_age"), "max_age", source),
+            require_receipt=_bool(data, "require_receipt", source, default=True),
+            require_content=content,
+            clock_skew=_duration(data.get("clock_skew", "5m"), "clock_skew", source) or timedelta(),
+        )
+
+    def check(self, result: Verification, *, at: datetime) -> PolicyResult:
+        """Every rule this verified receipt breaks (none: admitted)."""
+        failures: list[str] = []
+        receipt = result.receipt
+        if result.status is not Status.VALID:
+            failures.append(f"status: the receipt is {result.status.value}, not valid")
+        for name in sorted(self.require_content - set(result.content_checked)):
+            failures.append(f"require_content: the {name} was not supplied and checked")
+        if self.issuers:
+            issuer = receipt.claims.get("issuer")
+            if not isinstance(issuer, str) or not _matches(issuer, self.issuers):
+                failures.append(f"issuers: issuer {issuer!r} is not one of {list(self.issuers)}")
+        if self.models and not _matches(receipt.model_id, self.models):
+            failures.append(
+                f"models: model {receipt.model_id!r} matches none of {list(self.models)}"
+            )
+        if self.key_ids and receipt.key_id not in self.key_ids:
+            failures.append(f"key_ids: key {receipt.key_id!r} is not allowed")
+        issued = receipt.issued_at_datetime
+        if issued - at > self.clock_skew:
+            failures.append(f"issued_at: {receipt.issued_at} is in the future")
+        if self.max_age is not None and at - issued > self.max_age:
+            failures.append(f"max_age: issued {receipt.issued_at}, older than {self.max_age}")
+        return PolicyResult(tuple(failures))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "keysets": list(self.keysets), "issuers": list(self.issuers),
+            "models": list(self.models), "key_ids": list(self.key_ids),
+            "max_age_s": self.max_age.total_seconds() if self.max_age else None,
+            "require_receipt": self.require_receipt,
+            "require_content": sorted(self.require_content),
+        }  # fmt: skip
+
+
+def _matches(value: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(value, pattern) for pattern in patterns)
+
+
+def _strings(data: dict[str, Any], name: str, source: str) -> tuple[str, ...]:
+    value = data.get(name, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigError(f"{source}: {name} must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _bool(data: dict[str, Any], name: str, source: str, *, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{source}: {name} must be true or false")
+    return value
+
+
+def _duration(value: Any, name: str, source: str) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return timedelta(seconds=value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{source}: {name} must look like 30s, 15m, 12h or 7d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])

@@ -1,0 +1,94 @@
+"""A malicious relay between the SDK and the gateway, doing what shadow APIs do.
+
+Modes (design.md threat list; llm_sign 0.2.0's measured gaps):
+``edit`` the answer, ``swap-model`` in the request, ``strip`` the receipt,
+``replay`` an earlier signed answer for a new question, ``resign`` a fabricated
+answer with the relay's own key, or ``honest``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from llmseal.core.hashing import hash_json, hash_response
+from llmseal.core.keys import Ed25519Signer
+from llmseal.core.sign import issue_receipt
+
+
+class Relay:
+    def __init__(self, gateway: str) -> None:
+        self.gateway = gateway
+        self.mode = "honest"
+        self.saved: bytes | None = None
+        self.own_key = Ed25519Signer.generate("relay-key-2026")
+        self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
+
+    async def forward(self, request: Request) -> Response:
+        body = await request.body()
+        if self.mode == "swap-model" and body:
+            data = json.loads(body)
+            data["model"] = "cheap-model-7b"  # charge for the frontier, serve the cheap one
+            body = json.dumps(data).encode()
+        headers = {
+            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        client = httpx.AsyncClient(base_url=self.gateway, timeout=30)
+        upstream = await client.send(
+            client.build_request(
+                request.method, "/" + request.path_params["path"], content=body, headers=headers
+            ),
+            stream=True,
+        )
+        if upstream.headers.get("content-type", "").startswith("text/event-stream"):
+            return StreamingResponse(self._stream(upstream, client), media_type="text/event-stream")
+        content = await upstream.aread()
+        await client.aclose()
+        rewritten = self._rewrite(content, json.loads(body) if body else {})
+        return Response(rewritten, upstream.status_code, media_type="application/json")
+
+    def _rewrite(self, content: bytes, request: dict[str, Any]) -> bytes:
+        if self.mode == "honest" or self.mode == "swap-model":
+            return content
+        data = json.loads(content)
+        if self.mode == "edit":
+            data["choices"][0]["message"]["content"] = "The relay decided the answer."
+        elif self.mode == "strip":
+            data.pop("receipt", None)
+        elif self.mode == "replay":
+            if self.saved is None:
+                self.saved = content
+                return content
+            return self.saved
+        elif self.mode == "resign":
+            data.pop("receipt", None)
+            data["choices"][0]["message"]["content"] = "Fabricated, but signed!"
+            data["receipt"] = issue_receipt(
+                self.own_key, model_id=data["model"], prompt_hash=hash_json(request),
+                output_hash=hash_response(data), at=datetime.now(UTC),
+                claims={"issuer": "api.test.example"},
+            ).to_dict()  # fmt: skip
+        return json.dumps(data).encode()
+
+    async def _stream(
+        self, upstream: httpx.Response, client: httpx.AsyncClient
+    ) -> AsyncIterator[bytes]:
+        buffer = b""
+        async for data in upstream.aiter_bytes():
+            buffer += data
+            while b"\n\n" in buffer:
+                event, buffer = buffer.split(b"\n\n", 1)
+                if self.mode == "strip" and b'"receipt"' in event:
+                    continue
+                if self.mode == "edit" and b'"content": "world"' in event:
+                    event = event.replace(b'"content": "world"', b'"content": "relay"')
+                yield event + b"\n\n"
+        await client.aclose()

@@ -1,0 +1,206 @@
+"""Issue 4 "Must show": every relay attack is rejected through the real openai SDK
+against the real gateway; the honest path stores evidence."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from llmseal.client import verifying_http_client
+from llmseal.errors import (
+    BindingError,
+    ReceiptRequiredError,
+    ReplayError,
+    VerificationError,
+)
+from llmseal.gateway.app import Gateway
+from llmseal.store.evidence import EvidenceStore
+from tests.helpers import ThreadedUvicorn, eventually
+from tests.integration.client.relay import Relay
+
+QUESTION = {"model": "fake-model", "messages": [{"role": "user", "content": "What is 2+2?"}]}
+
+
+@pytest.fixture
+def relay(gateway: tuple[Gateway, str]) -> Iterator[tuple[Relay, str]]:
+    relay = Relay(gateway[1])
+    with ThreadedUvicorn(relay.app) as server:
+        yield relay, server.url
+
+
+@pytest.fixture
+def sdk(
+    relay: tuple[Relay, str], gateway: tuple[Gateway, str], tmp_path: Path
+) -> Callable[..., openai.OpenAI]:
+    def make(**options: Any) -> openai.OpenAI:
+        http = verifying_http_client(
+            keys=f"{gateway[1]}/v1/receipts/keys", data_dir=tmp_path / "evidence", **options
+        )
+        return openai.OpenAI(
+            base_url=f"{relay[1]}/v1", api_key="sk", http_client=http, max_retries=0
+        )
+
+    return make
+
+
+def _cause(exc: BaseException) -> BaseException:
+    # openai >= 3 / anthropic >= 2 retry and wrap only httpx transport errors: the
+    # llmseal exception reaches the caller as itself (docs/client.md).
+    assert isinstance(exc, VerificationError), exc
+    return exc
+
+
+def test_honest_path_verifies_and_stores_evidence(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI], tmp_path: Path
+) -> None:
+    client = sdk(sample_rate=1.0)
+    completion = client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert completion.choices[0].message.content == "echo: What is 2+2?"
+    receipt_id = completion.model_extra["receipt"]["receipt_id"]  # type: ignore[index]
+    store = EvidenceStore(tmp_path / "evidence")
+    record = store.get(receipt_id)
+    assert record is not None and record.status == "valid" and record.issuer == "api.test.example"
+    sample = tmp_path / "evidence" / "verification_samples" / "api.test.example" / receipt_id
+    # Samples are written off the request path; the manifest is written last.
+    assert eventually(lambda: (sample / "manifest.json").exists())
+    assert sorted(p.name for p in sample.iterdir()) == [
+        "manifest.json",
+        "receipt.json",
+        "request.json",
+        "response.json",
+    ]
+
+
+def test_edited_answer_is_rejected(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "edit"
+    with pytest.raises(VerificationError) as info:
+        sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    cause = _cause(info.value)
+    assert isinstance(cause, BindingError) and "altered" in str(cause)
+
+
+def test_swapped_model_in_the_request_is_rejected(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "swap-model"
+    with pytest.raises(VerificationError) as info:
+        sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    cause = _cause(info.value)
+    assert isinstance(cause, BindingError) and "different request" in str(cause)
+
+
+def test_stripped_receipt_is_a_failure_not_unsigned(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "strip"
+    with pytest.raises(VerificationError) as info:
+        sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert isinstance(_cause(info.value), ReceiptRequiredError)
+    with pytest.raises(ReceiptRequiredError):
+        list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
+
+
+def test_replayed_answer_for_a_new_question_is_rejected(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "replay"
+    client = sdk()
+    client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    other = {**QUESTION, "messages": [{"role": "user", "content": "What is the capital of Peru?"}]}
+    with pytest.raises(VerificationError) as info:
+        client.chat.completions.create(**other)  # type: ignore[call-overload]
+    assert isinstance(_cause(info.value), BindingError)
+    with pytest.raises(VerificationError) as info:  # the very same question again
+        client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert isinstance(_cause(info.value), ReplayError)
+
+
+def test_resigned_fabrication_is_rejected(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "resign"
+    with pytest.raises(VerificationError) as info:
+        sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    cause = _cause(info.value)
+    assert isinstance(cause, VerificationError) and cause.status == "unknown_key"
+    assert "not in the issuer's key set" in str(cause)
+
+
+def test_stream_edit_is_raised_from_the_iteration(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "edit"
+    seen = []
+    with pytest.raises(BindingError):
+        for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
+            seen.append(chunk)
+    assert seen, "tokens stream live; the verdict comes with the final chunk"
+
+
+def test_honest_stream_final_chunk_carries_the_verdict(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    chunks = list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
+    verdict = chunks[-1].model_extra["llmseal"]  # type: ignore[index]
+    assert verdict["status"] == "valid"
+
+
+def test_sdk_retries_are_verified_afresh(
+    relay: tuple[Relay, str], gateway: tuple[Gateway, str], tmp_path: Path
+) -> None:
+    # A signed 503 is retried by the SDK; every retry's receipt is checked again.
+    app, _ = gateway
+    before = app.writer.committed
+    http = verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys", data_dir=tmp_path / "e")
+    client = openai.OpenAI(
+        base_url=f"{relay[1]}/v1", api_key="sk", http_client=http, max_retries=2,
+        default_headers={"x-fake": "status:503"},
+    )  # fmt: skip
+    with pytest.raises(openai.InternalServerError):
+        client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert app.writer.committed - before == 3
+    assert [r.status for r in EvidenceStore(tmp_path / "e").list()] == ["valid"] * 3
+    relay[0].mode = "edit"  # and a verification failure is final: not retried
+    with pytest.raises(VerificationError):
+        client.chat.completions.create(**QUESTION, extra_headers={"x-fake": ""})  # type: ignore[call-overload]
+
+
+def test_expected_model_and_issuer(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    from llmseal.errors import PolicyError
+
+    with pytest.raises(VerificationError) as info:
+        sdk(expect_models=["lab/frontier-*"]).chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert isinstance(_cause(info.value), PolicyError)
+    with pytest.raises(VerificationError) as info:
+        sdk(expect_issuer="api.other.example").chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert isinstance(_cause(info.value), PolicyError)
+    assert sdk(expect_models=["fake-*"], expect_issuer="api.test.example").chat.completions.create(
+        **QUESTION
+    )  # type: ignore[call-overload]
+
+
+def test_unsigned_routes_pass(relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]) -> None:
+    assert [m.id for m in sdk().models.list()] == ["fake-model"]
+
+
+def test_gateway_errors_reach_the_sdk_as_status_errors(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    with pytest.raises(openai.BadRequestError):
+        sdk().chat.completions.create(model="m", messages=[], extra_body={"seed": 2**60})  # type: ignore[call-overload]
+
+
+def test_direct_httpx_use(gateway: tuple[Gateway, str], tmp_path: Path) -> None:
+    with verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys") as client:
+        response = client.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION)
+    assert response.json()["receipt"]
+    assert httpx.Headers(response.headers).get("content-length") == str(len(response.content))
