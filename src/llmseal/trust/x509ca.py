@@ -186,8 +186,13 @@ class CertificateAuthority:
         return issued
 
     def certificates(self) -> list[dict[str, Any]]:
-        """The issued leaves as recorded in ``ca.json`` (oldest first)."""
-        return list(self._state()["certificates"])
+        """The issued leaves as recorded in ``ca.json`` (oldest first), with ``revoked_at``."""
+        state = self._state()
+        revoked = {r["serial"]: r["revoked_at"] for r in state["revocations"]}
+        return [
+            record | {"revoked_at": revoked.get(record["serial"])}
+            for record in state["certificates"]
+        ]
 
     # -- revocation -------------------------------------------------------
 
