@@ -23,6 +23,7 @@ import base64
 import binascii
 import functools
 import ssl
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,11 @@ def _load_system(cafile: str | None, capath: str | None) -> tuple[x509.Certifica
     anchors: list[x509.Certificate] = []
     for path in files:
         try:
-            certs = x509.load_pem_x509_certificates(path.read_bytes())
+            with warnings.catch_warnings():
+                # A few distrusted legacy roots have non-positive serials (RFC 5280
+                # forbids them); cryptography warns but loads them. Not ours to fix.
+                warnings.simplefilter("ignore")
+                certs = x509.load_pem_x509_certificates(path.read_bytes())
         except (OSError, ValueError):
             continue  # hash symlinks to non-PEM files, unreadable entries: skip like OpenSSL
         for cert in certs:
