@@ -158,18 +158,15 @@ class Gateway:
     async def _forward(
         self, scope: Scope, body: bytes, *, stream: bool, send: Send
     ) -> UpstreamResponse | int:
-        headers = [
-            (k.decode("latin-1"), v.decode("latin-1"))
-            for k, v in scope["headers"]
-            if k not in _DROP_REQUEST
-        ]
-        headers.append(("accept-encoding", "identity"))
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        query = scope.get("query_string") or b""
-        path_qs = (raw_path + (b"?" + query if query else b"")).decode("latin-1")
+        headers = [(k, v) for k, v in scope["headers"] if k not in _DROP_REQUEST]
+        headers.append((b"accept-encoding", b"identity"))
+        target: bytes = scope.get("raw_path") or scope["path"].encode()
+        query: bytes = scope.get("query_string") or b""
+        if query:
+            target += b"?" + query
         try:
             return await self.upstream.request(
-                scope["method"], path_qs, headers, body, stream=stream
+                scope["method"], target, headers, body, stream=stream
             )
         except UpstreamTimeout as exc:
             self.metrics.upstream_error("timeout")

@@ -228,7 +228,7 @@ class _Exchange:
             await self._seal_json()
         elif self._stream is not None:
             self._finished = True
-            tail = StreamSeal.error_event("stream ended before data: [DONE]; not sealed")
+            tail = StreamSeal.error_event("stream ended early (no end-of-stream event); not sealed")
             await self._send({"type": "http.response.body", "body": tail, "more_body": False})
 
     def _elapsed(self) -> float:

@@ -219,7 +219,7 @@ class StreamSeal:
     async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt]:
         """The receipt chunk and ``[DONE]``; call only when ``done``."""
         if not self.done:
-            raise UpstreamProtocolError("upstream stream ended before data: [DONE]")
+            raise UpstreamProtocolError("upstream stream ended early (no end-of-stream event)")
         claims = self._sealer.claims(self._info, status, upstream_s, self._usage)
         claims["stream"] = {
             "chunks": self._hasher.count,

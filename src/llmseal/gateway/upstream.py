@@ -1,124 +1,120 @@
-"""The upstream HTTP client: aiohttp, one pooled session per event loop.
+"""The upstream OpenAI-compatible server, as the gateway sees it.
 
-aiohttp rather than httpx on purpose: on this hardware an aiohttp pass-through
-proxy sustains ~7,000 req/s on one worker where the same proxy with httpx as the
-upstream client manages 600-1,500 (issue 3, measured with throwaway prototypes).
+Built on :mod:`llmseal.gateway._h1` rather than a general HTTP client: the issue's
+prototypes measured an aiohttp pass-through at ~7,000 req/s per worker against
+600-1,500 for httpx, and a dedicated keep-alive client trims the per-request
+cost further (see ``llmseal bench``). Errors become the two kinds the gateway
+maps to status codes: unreachable (502) and timeout (504).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from urllib.parse import urlsplit
 
-import aiohttp
-
-from llmseal.errors import NetworkError
+from llmseal.errors import ConfigError, NetworkError
+from llmseal.gateway._h1 import H1Pool, H1Response, UpstreamClosed, UpstreamTimedOut
 
 __all__ = ["Upstream", "UpstreamResponse", "UpstreamTimeout", "UpstreamUnreachable"]
 
 
 class UpstreamUnreachable(NetworkError):
-    """The upstream refused or dropped the connection."""
+    """The upstream refused, dropped or garbled the exchange."""
 
 
 class UpstreamTimeout(NetworkError):
     """The upstream did not answer within the timeout."""
 
 
-@dataclass(slots=True)
 class UpstreamResponse:
-    status: int
-    headers: list[tuple[bytes, bytes]]
-    content_type: str
-    _response: aiohttp.ClientResponse
+    """Status, headers and body of one upstream answer."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: H1Response) -> None:
+        self._inner = inner
+
+    @property
+    def status(self) -> int:
+        return self._inner.status
+
+    @property
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return self._inner.headers
+
+    @property
+    def content_type(self) -> str:
+        return self._inner.content_type
 
     async def read(self, limit: int) -> bytes:
-        """The whole body; UpstreamUnreachable if it is larger than ``limit``."""
-        length = self._response.content_length
-        if length is not None and length > limit:
-            raise UpstreamUnreachable(f"upstream response larger than {limit} bytes")
         try:
-            body = await self._response.content.read(limit + 1)
-        except TimeoutError as exc:  # first: aiohttp's timeouts are also ClientErrors
-            raise UpstreamTimeout("upstream timed out") from exc
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            raise UpstreamUnreachable(f"upstream connection failed: {exc}") from exc
-        if len(body) > limit:
-            raise UpstreamUnreachable(f"upstream response larger than {limit} bytes")
-        return body
+            return await self._inner.read(limit)
+        except UpstreamTimedOut as exc:
+            raise UpstreamTimeout(str(exc)) from exc
+        except UpstreamClosed as exc:
+            raise UpstreamUnreachable(str(exc)) from exc
 
     async def iter_chunks(self) -> AsyncIterator[bytes]:
-        """Body chunks as they arrive (raises UpstreamUnreachable/Timeout mid-stream)."""
         try:
-            async for chunk in self._response.content.iter_any():
+            async for chunk in self._inner.iter_chunks():
                 yield chunk
-        except TimeoutError as exc:
-            raise UpstreamTimeout("upstream stream timed out") from exc
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            raise UpstreamUnreachable(f"upstream stream failed: {exc}") from exc
-
-    def release(self) -> None:
-        self._response.release()
+        except UpstreamTimedOut as exc:
+            raise UpstreamTimeout(str(exc)) from exc
+        except UpstreamClosed as exc:
+            raise UpstreamUnreachable(str(exc)) from exc
 
     def close(self) -> None:
-        self._response.close()
+        """Done with this answer: the connection goes back to the pool if it can."""
+        self._inner.release()
 
 
 class Upstream:
-    """Pooled connections to one OpenAI-compatible server."""
+    """Pooled keep-alive connections to one OpenAI-compatible server."""
 
     def __init__(self, base_url: str, *, timeout: float, connect_timeout: float) -> None:
-        base = base_url.rstrip("/")
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"upstream must be an http(s) URL, not {base_url!r}")
+        tls = parts.scheme == "https"
+        port = parts.port or (443 if tls else 80)
+        prefix = parts.path.rstrip("/")
         # All OpenAI routes start with /v1; accept the base URL with or without it.
-        self.base_url = base[:-3] if base.endswith("/v1") else base
+        self._prefix = (prefix[:-3] if prefix.endswith("/v1") else prefix).encode()
+        self.base_url = base_url
         self._timeout = timeout
-        self._connect_timeout = connect_timeout
-        self._session: aiohttp.ClientSession | None = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
-            self._session = aiohttp.ClientSession(
-                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
-            )
-        return self._session
+        self._pool = H1Pool(
+            parts.hostname,
+            port,
+            tls=tls,
+            connect_timeout=connect_timeout,
+            host_header=(parts.netloc.rsplit("@", 1)[-1]).encode("idna"),
+        )
 
     async def request(
         self,
         method: str,
-        path_qs: str,
-        headers: Iterable[tuple[str, str]],
+        target: bytes,
+        headers: Iterable[tuple[bytes, bytes]],
         body: bytes,
         *,
         stream: bool,
     ) -> UpstreamResponse:
-        """Send a request; the caller must ``release()`` or ``close()`` the response."""
-        if stream:  # generation may be slow: bound the silence between chunks, not the total
-            timeout = aiohttp.ClientTimeout(
-                total=None, sock_connect=self._connect_timeout, sock_read=self._timeout
-            )
-        else:
-            timeout = aiohttp.ClientTimeout(total=self._timeout, sock_connect=self._connect_timeout)
+        """Send a request; the caller must ``close()`` the response."""
         try:
-            response = await self._get_session().request(
+            inner = await self._pool.request(
                 method,
-                self.base_url + path_qs,
-                headers=list(headers),
-                data=body if body else None,
-                timeout=timeout,
-                allow_redirects=False,
+                self._prefix + target,
+                headers,
+                body,
+                # generation may be slow: bound the silence between chunks, not the total
+                total_timeout=None if stream else self._timeout,
+                read_timeout=self._timeout if stream else None,
             )
-        except TimeoutError as exc:
-            raise UpstreamTimeout(f"upstream {self.base_url} timed out") from exc
-        except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError, OSError) as exc:
-            raise UpstreamUnreachable(f"upstream {self.base_url} unreachable: {exc}") from exc
-        except aiohttp.ClientError as exc:
-            raise UpstreamUnreachable(f"upstream {self.base_url} failed: {exc}") from exc
-        raw_headers = [(k.lower(), v) for k, v in response.raw_headers]
-        return UpstreamResponse(response.status, raw_headers, response.content_type, response)
+        except UpstreamTimedOut as exc:
+            raise UpstreamTimeout(f"upstream {self.base_url}: {exc}") from exc
+        except UpstreamClosed as exc:
+            raise UpstreamUnreachable(f"upstream {self.base_url}: {exc}") from exc
+        return UpstreamResponse(inner)
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            await asyncio.sleep(0)
+        self._pool.close()

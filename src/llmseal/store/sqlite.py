@@ -59,8 +59,7 @@ class SqliteReceiptStore:
         conn = self._conn()
         if not readonly:
             try:
-                with conn:
-                    conn.executescript(_SCHEMA)
+                conn.executescript(_SCHEMA)
             except sqlite3.Error as exc:
                 raise StoreError(f"cannot initialise receipt store {self.path}: {exc}") from exc
         self._checkpointer: threading.Thread | None = None
@@ -85,12 +84,21 @@ class SqliteReceiptStore:
             if self._readonly:
                 uri = f"file:{self.path}?mode=ro"
                 conn = sqlite3.connect(
-                    uri, uri=True, timeout=self._busy / 1000, check_same_thread=False
+                    uri,
+                    uri=True,
+                    timeout=self._busy / 1000,
+                    check_same_thread=False,
+                    isolation_level=None,
                 )
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                # Autocommit mode with explicit BEGIN/COMMIT: the sqlite3 module's implicit
+                # transaction handling costs ~20 µs per commit on top of SQLite's own.
                 conn = sqlite3.connect(
-                    self.path, timeout=self._busy / 1000, check_same_thread=False
+                    self.path,
+                    timeout=self._busy / 1000,
+                    check_same_thread=False,
+                    isolation_level=None,
                 )
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
@@ -110,8 +118,13 @@ class SqliteReceiptStore:
         conn = self._conn()
         rows = [(r.receipt_id, r.key_id, r.model_id, r.issued_at, r.nonce, r.body) for r in records]
         try:
-            with conn:  # one transaction: all or nothing
+            conn.execute("BEGIN")
+            try:  # one transaction: all or nothing
                 conn.executemany("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)", rows)
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
         except sqlite3.Error as exc:
             raise StoreError(f"cannot store {len(rows)} receipt(s): {exc}") from exc
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.compat.llm_sign import LlmSignIssuer, LlmSignStatus, verify_llm_sign
 from llmseal.errors import InputError
-from x509_helpers import Lab
+from tests.x509_helpers import Lab
 
 HOST = "api.lab.example"
 NOW = datetime.now(UTC)

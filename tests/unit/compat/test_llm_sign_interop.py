@@ -17,7 +17,7 @@ from llmseal.compat.llm_sign import LlmSignIssuer, LlmSignStatus, verify_llm_sig
 from llmseal.errors import ContentError, InputError, KeyManagementError
 from llmseal.trust import x509profile as profile
 from llmseal.trust.x509 import ChainFailure
-from x509_helpers import Lab
+from tests.x509_helpers import Lab
 
 HOST = "api.lab.example"
 

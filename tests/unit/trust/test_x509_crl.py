@@ -12,7 +12,7 @@ from llmseal.core.verify import Status
 from llmseal.trust import x509profile as profile
 from llmseal.trust.x509 import ChainFailure
 from llmseal.trust.x509source import verify_receipt_x509
-from x509_helpers import NAME, Lab, receipt_at
+from tests.x509_helpers import NAME, Lab, receipt_at
 
 
 @pytest.fixture

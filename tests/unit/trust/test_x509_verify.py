@@ -14,7 +14,7 @@ from llmseal.trust import x509profile as profile
 from llmseal.trust.x509 import ChainFailure, ChainValidator, TrustAnchors
 from llmseal.trust.x509pem import chain_to_pem
 from llmseal.trust.x509source import X509KeySource, verify_receipt_x509
-from x509_helpers import DOMAIN, MODEL, NAME, Lab, raw_cert, receipt_at
+from tests.x509_helpers import DOMAIN, MODEL, NAME, Lab, raw_cert, receipt_at
 
 
 @pytest.fixture

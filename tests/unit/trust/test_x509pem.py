@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from llmseal.errors import CertificateError
 from llmseal.trust.x509pem import MAX_CHAIN, chain_from_evidence, parse_chain
-from x509_helpers import Lab
+from tests.x509_helpers import Lab
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=40),
