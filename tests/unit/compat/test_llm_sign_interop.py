@@ -216,3 +216,17 @@ def test_unreadable_envelopes_are_input_errors(tmp_path: Path, lab: Lab, now: da
     for bad in (newer, responses_api, no_chain, string_seq, {"llm_sign": []}, []):
         with pytest.raises(InputError):
             verify_llm_sign(bad, lab.validator(), at=now, issuer=HOST)  # type: ignore[arg-type]
+
+
+def test_artifact_issuer_claim_must_be_the_pinned_issuer(
+    tmp_path: Path, lab: Lab, now: datetime
+) -> None:
+    """A leaf valid for two names signs as the other one: the signed claim is checked too."""
+    leaf, signer = lab.leaf(names=(HOST, "other.lab.example"))
+    issuer = LlmSignIssuer([leaf, lab.inter], signer._key, issuer="other.lab.example")  # type: ignore[attr-defined]
+    response = copy.deepcopy(RESPONSE)
+    response["llm_sign"] = issuer.envelope(REQUEST, response)
+    result = verify_llm_sign(response, lab.validator(), at=now, issuer=HOST)
+    assert result.status is LlmSignStatus.UNTRUSTED
+    assert "issuer 'other.lab.example'" in result.reasons[0]
+    assert verify_llm_sign(response, lab.validator(), at=now, issuer="other.lab.example")
