@@ -10,6 +10,7 @@ are caught where they happen and re-raised as one of these, chained with ``from`
       * CanonicalizationError  JSON that RFC 8785 cannot canonicalize
     * MalformedReceiptError    not a v0.3 receipt (missing or ill-typed member)
     * KeySetError              not a key set
+    * CertificateError         a certificate, chain, CRL or trust-anchor file that cannot be read
   * KeyManagementError         keys on disk or in a token: missing, revoked, exists
   * ConfigError                a setting that cannot work
   * NetworkError               fetching a key set or talking to an upstream
@@ -19,6 +20,7 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * BindingError             the receipt does not bind what was sent or received
     * ReplayError              a nonce or receipt seen before
     * PolicyError              a relying-party rule failed
+    * ChainValidationError     an X.509 chain failed path validation (code in ``failure``)
 
 Messages are one readable line: they are shown to users as they are.
 """
@@ -28,6 +30,8 @@ from __future__ import annotations
 __all__ = [
     "BindingError",
     "CanonicalizationError",
+    "CertificateError",
+    "ChainValidationError",
     "ConfigError",
     "ContentError",
     "Error",
@@ -70,6 +74,10 @@ class MalformedReceiptError(InputError):
 
 class KeySetError(InputError):
     """A key set that cannot be parsed."""
+
+
+class CertificateError(InputError):
+    """A certificate, certificate chain, CRL or trust-anchor file that cannot be parsed."""
 
 
 class KeyManagementError(Error):
@@ -117,3 +125,16 @@ class ReplayError(VerificationError):
 
 class PolicyError(VerificationError):
     """The receipt is cryptographically fine but a relying-party rule failed."""
+
+
+class ChainValidationError(VerificationError):
+    """An X.509 certificate chain failed path validation.
+
+    ``failure`` is a short machine-readable code (``expired``, ``wrong_name``,
+    ``untrusted_root``, ``not_ca``, ``key_mismatch``, ``revoked``...): see
+    :class:`llmseal.trust.x509.ChainFailure`.
+    """
+
+    def __init__(self, message: str, *, failure: str) -> None:
+        super().__init__(message, status="unknown_key", reasons=(message,))
+        self.failure = failure

@@ -52,5 +52,15 @@ def render(results: dict[str, Any]) -> Table:
             "payload_bytes",
         ):
             for sub, number in value.items():
-                table.add_row(f"{key}.{sub}", _fmt(number), "", "", "", "")
+                if isinstance(number, dict) and "ops_per_s" in number:
+                    table.add_row(
+                        f"{key}.{sub}",
+                        _fmt(number["ops_per_s"]),
+                        _fmt(number.get("llm_sign_ops_per_s")),
+                        "",
+                        _fmt(number.get("vs_llm_sign")),
+                        "",
+                    )
+                else:
+                    table.add_row(f"{key}.{sub}", _fmt(number), "", "", "", "")
     return table

@@ -27,10 +27,11 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from llmseal.cli import _bench, _evidence, _keys, _sign, _verify
+    from llmseal.cli import _bench, _ca, _evidence, _keys, _sign, _verify
 
     cli.add_command(_evidence.evidence)
     cli.add_command(_keys.keys)
+    cli.add_command(_ca.ca)
     cli.add_command(_sign.sign)
     cli.add_command(_verify.verify)
     cli.add_command(_bench.bench)

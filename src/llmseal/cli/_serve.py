@@ -57,6 +57,18 @@ __all__ = ["serve"]
 )
 @click.option("--access-log", is_flag=True, help="Log every request (structured).")
 @click.option(
+    "--llm-sign-cert",
+    type=click.Path(dir_okay=False),
+    metavar="CHAIN.pem",
+    help="Also add llm_sign envelopes (leaf-first chain; with --llm-sign-key).",
+)
+@click.option(
+    "--llm-sign-key",
+    type=click.Path(dir_okay=False),
+    metavar="KEY.pem",
+    help="The 0600 private key of the --llm-sign-cert leaf.",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -78,6 +90,8 @@ def serve(
     connect_timeout: float,
     durable: bool,
     access_log: bool,
+    llm_sign_cert: str | None,
+    llm_sign_key: str | None,
     log_level: str,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
@@ -96,5 +110,11 @@ def serve(
         connect_timeout=connect_timeout,
         durable=durable,
         access_log=access_log,
+        llm_sign_cert=llm_sign_cert,
+        llm_sign_key=llm_sign_key,
     )
+    if llm_sign_cert and llm_sign_key:
+        from llmseal.compat.llm_sign import LlmSignIssuer
+
+        LlmSignIssuer.from_files(llm_sign_cert, llm_sign_key)  # fail now, not in every worker
     run(config, host=host, port=port, workers=workers, log_level=log_level)

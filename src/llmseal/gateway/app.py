@@ -20,6 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
 from llmseal.errors import ContentError, StoreError
 from llmseal.gateway._http import (
@@ -63,6 +64,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _llm_sign_issuer(config: GatewayConfig) -> LlmSignIssuer | None:
+    if config.llm_sign_cert is None or config.llm_sign_key is None:
+        return None
+    return LlmSignIssuer.from_files(config.llm_sign_cert, config.llm_sign_key)
+
+
 class Gateway:
     """The ASGI app. One instance per worker process."""
 
@@ -89,6 +96,7 @@ class Gateway:
             issuer=config.issuer,
             model_id=config.model_id,
             on_receipt=self.metrics.signed,
+            llm_sign=_llm_sign_issuer(config),
         )
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
 

@@ -58,8 +58,12 @@ class GatewayConfig:
     connect_timeout: float = 10.0
     durable: bool = False
     access_log: bool = False
+    llm_sign_cert: str | None = None  # leaf-first PEM chain: adds llm_sign envelopes (compat)
+    llm_sign_key: str | None = None
 
     def __post_init__(self) -> None:
+        if (self.llm_sign_cert is None) != (self.llm_sign_key is None):
+            raise ConfigError("--llm-sign-cert and --llm-sign-key go together")
         if not self.upstream.startswith(("http://", "https://")):
             raise ConfigError(f"--upstream must be an http(s) URL, not {self.upstream!r}")
         if self.receipts not in ("always", "on-request"):

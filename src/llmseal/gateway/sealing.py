@@ -25,6 +25,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
 from llmseal.core.hashing import GATEWAY_MEMBERS, StreamHasher, hash_json
 from llmseal.core.keys import Signer
@@ -62,6 +63,7 @@ class RequestInfo:
     model: str | None
     stream: bool
     started: float  # perf_counter() when the request arrived
+    request: dict[str, Any] | None = None  # the parsed body (llm_sign signs it again)
 
 
 class Sealer:
@@ -76,8 +78,10 @@ class Sealer:
         issuer: str | None = None,
         model_id: str | None = None,
         on_receipt: Callable[[float], None] | None = None,
+        llm_sign: LlmSignIssuer | None = None,
     ) -> None:
         self.signer = signer
+        self.llm_sign = llm_sign
         self.writer = writer
         self.clock = clock
         self.issuer = issuer
@@ -96,6 +100,7 @@ class Sealer:
             model=model if isinstance(model, str) else None,
             stream=parsed.get("stream") is True,
             started=started,
+            request=parsed,
         )
 
     async def seal_body(
@@ -118,11 +123,36 @@ class Sealer:
             claims["parents"] = [parsed["receipt"]]
         output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
         receipt, receipt_json = await self.issue(info, output_hash, content.get("model"), claims)
+        envelope = self._llm_sign_envelope(info, status, content)
         if carried:
-            delivered = orjson.dumps({**content, "receipt": orjson.Fragment(receipt_json)})
+            members: dict[str, Any] = {**content, "receipt": orjson.Fragment(receipt_json)}
+            if envelope is not None:
+                members["llm_sign"] = envelope
+            delivered = orjson.dumps(members)
         else:
+            if envelope is not None:
+                receipt_json += b',"llm_sign":' + orjson.dumps(envelope)
             delivered = _splice(body, receipt_json, empty=not parsed)
         return delivered, receipt
+
+    def _llm_sign_envelope(
+        self, info: RequestInfo, status: int, content: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """llm_sign's envelope beside the receipt (seed 003): successful chat completions only.
+
+        llm_sign has no error or streaming profile, so anything else goes without one.
+        """
+        if (
+            self.llm_sign is None
+            or info.request is None
+            or info.endpoint != "/v1/chat/completions"
+            or not 200 <= status < 300
+        ):
+            return None
+        try:
+            return self.llm_sign.envelope(info.request, content)
+        except ContentError:
+            return None  # not a chat completion exchange: the receipt alone covers it
 
     def open_stream(self, info: RequestInfo) -> StreamSeal:
         return StreamSeal(self, info)

@@ -34,7 +34,15 @@ from llmseal.core.keys import Algorithm, EcdsaP256Signer, Ed25519Signer, PublicK
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.errors import ContentError, KeyManagementError, KeySetError
 
-__all__ = ["KeyDirectory", "load_private_key", "safe_key_filename", "write_atomic"]
+__all__ = [
+    "KeyDirectory",
+    "load_private_key",
+    "private_key_pem",
+    "read_private_key",
+    "safe_key_filename",
+    "write_atomic",
+    "write_private",
+]
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -105,16 +113,29 @@ class KeyDirectory:
 
     def create(self, key_id: str, *, at: datetime, algorithm: Algorithm = "ed25519") -> KeyEntry:
         """Generate a key, store it 0600 and publish its public half as active."""
+        return self.import_key(key_id, _generate(algorithm), at=at)
+
+    def import_key(
+        self,
+        key_id: str,
+        private: PrivateKey,
+        *,
+        at: datetime,
+    ) -> KeyEntry:
+        """Store an existing private key 0600 and publish its public half as active.
+
+        Used for keys made elsewhere, e.g. the key of an X.509 model certificate
+        (:mod:`llmseal.trust.x509ca`).
+        """
         if not key_id or _has_control(key_id):
             raise KeyManagementError("a key id must be non-empty, without control characters")
+        public = PublicKey.from_cryptography(private.public_key())
         with self._locked():
             keyset = self.load_keyset()
             if key_id in keyset:
                 raise KeyManagementError(f"key {key_id!r} already exists in {self.keyset_path}")
-            private = _generate(algorithm)
             pem_path = self.private_key_path(key_id)
-            self._write_private(pem_path, _pem(private))
-            public = PublicKey.from_cryptography(private.public_key())
+            write_private(pem_path, private_key_pem(private))
             entry = KeyEntry(key_id, public, "active", _time.utc(at), None)
             try:
                 self._save(keyset.with_entry(entry))
@@ -156,19 +177,6 @@ class KeyDirectory:
             raise KeyManagementError(f"the private key file of {key_id!r} does not match keys.json")
         return signer
 
-    def _write_private(self, path: Path, pem: bytes) -> None:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-        try:
-            fd = os.open(path, flags, 0o600)
-        except FileExistsError:
-            raise KeyManagementError(
-                f"{path} already exists; refusing to overwrite a key"
-            ) from None
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(pem)
-            handle.flush()
-            os.fsync(handle.fileno())
-
     def _save(self, keyset: KeySet) -> None:
         text = orjson.dumps(keyset.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
         write_atomic(self.keyset_path, text)
@@ -189,8 +197,19 @@ class KeyDirectory:
             os.close(fd)
 
 
+PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+
+
 def load_private_key(path: Path, key_id: str) -> Signer:
-    """Load a PEM private key, refusing a file that others can read."""
+    """Load a PEM private key as a signer, refusing a file that others can read."""
+    key = read_private_key(path)
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        return Ed25519Signer(key_id, key)
+    return EcdsaP256Signer(key_id, key)
+
+
+def read_private_key(path: Path) -> PrivateKey:
+    """Read an Ed25519 or P-256 PEM private key file that only its owner can read."""
     try:
         info = path.stat()
         if stat.S_IMODE(info.st_mode) & 0o077:
@@ -206,13 +225,29 @@ def load_private_key(path: Path, key_id: str) -> Signer:
         # The message never includes key material, only the failure.
         raise KeyManagementError(f"{path} is not an unencrypted PEM private key") from exc
     if isinstance(key, ed25519.Ed25519PrivateKey):
-        return Ed25519Signer(key_id, key)
-    if isinstance(key, ec.EllipticCurvePrivateKey):
-        return EcdsaP256Signer(key_id, key)
+        return key
+    if isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
     raise KeyManagementError(f"{path}: only Ed25519 and ECDSA P-256 keys are supported")
 
 
-def _pem(key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
+def write_private(path: Path, pem: bytes) -> None:
+    """Create ``path`` mode 0600 with ``pem``; never overwrite, never follow a symlink."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:
+        raise KeyManagementError(f"{path} already exists; refusing to overwrite a key") from None
+    except OSError as exc:
+        raise KeyManagementError(f"cannot create {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(pem)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def private_key_pem(key: PrivateKey) -> bytes:
+    """Unencrypted PKCS#8 PEM (the file is protected by its 0600 mode)."""
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -220,7 +255,7 @@ def _pem(key: ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def _generate(algorithm: str) -> ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+def _generate(algorithm: str) -> PrivateKey:
     if algorithm == "ed25519":
         return ed25519.Ed25519PrivateKey.generate()
     if algorithm == "ecdsa-p256":

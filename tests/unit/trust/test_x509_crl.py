@@ -1,0 +1,102 @@
+"""CRL revocation as of issued_at: a revoked leaf fails only for receipts from then on."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from llmseal.core.verify import Status
+from llmseal.trust import x509profile as profile
+from llmseal.trust.x509 import ChainFailure
+from llmseal.trust.x509source import verify_receipt_x509
+from tests.x509_helpers import NAME, Lab, receipt_at
+
+
+@pytest.fixture
+def lab(t0: datetime) -> Lab:
+    return Lab(t0)
+
+
+def _crl(
+    lab: Lab, *revocations: profile.Revocation, at: datetime
+) -> x509.CertificateRevocationList:
+    return profile.build_crl(lab.inter, lab.inter_key, revocations, at=at, number=1)
+
+
+def test_revoked_before_issued_at_is_revoked(lab: Lab, t0: datetime) -> None:
+    leaf, signer = lab.leaf()
+    revoked_at = t0 + timedelta(days=10)
+    crl = _crl(lab, profile.Revocation(leaf.serial_number, revoked_at), at=revoked_at)
+    validator = lab.validator(crls=[crl])
+    before = receipt_at(signer, revoked_at - timedelta(seconds=1))
+    at_revocation = receipt_at(signer, revoked_at)
+    after = receipt_at(signer, revoked_at + timedelta(days=1))
+    assert verify_receipt_x509(before, lab.x5c(leaf), validator, name=NAME).status is Status.VALID
+    for receipt in (at_revocation, after):
+        result = verify_receipt_x509(receipt, lab.x5c(leaf), validator, name=NAME)
+        assert result.status is Status.REVOKED
+        assert result.failure is ChainFailure.REVOKED
+        assert result.to_dict()["x509"]["chain"] == "revoked"
+
+
+def test_invalidity_date_moves_revocation_earlier(lab: Lab, t0: datetime) -> None:
+    leaf, signer = lab.leaf()
+    compromised = t0 + timedelta(days=3)
+    entry = profile.Revocation(
+        leaf.serial_number,
+        t0 + timedelta(days=10),
+        x509.ReasonFlags.key_compromise,
+        compromised_since=compromised,
+    )
+    validator = lab.validator(crls=[_crl(lab, entry, at=t0 + timedelta(days=10))])
+    receipt = receipt_at(signer, t0 + timedelta(days=5))  # after compromise, before revocation
+    result = verify_receipt_x509(receipt, lab.x5c(leaf), validator, name=NAME)
+    assert result.status is Status.REVOKED
+
+
+def test_other_serials_on_the_crl_do_not_matter(lab: Lab, t0: datetime) -> None:
+    leaf, signer = lab.leaf()
+    other, _ = lab.leaf()
+    crl = _crl(lab, profile.Revocation(other.serial_number, t0), at=t0 + timedelta(days=1))
+    validator = lab.validator(crls=[crl], require_crl=True)
+    receipt = receipt_at(signer, t0 + timedelta(days=2))
+    assert verify_receipt_x509(receipt, lab.x5c(leaf), validator, name=NAME)
+
+
+def test_required_crl_missing_fails_closed(lab: Lab, t0: datetime) -> None:
+    leaf, signer = lab.leaf()
+    stranger = Lab(t0, org="Other Lab")
+    crl = profile.build_crl(stranger.inter, stranger.inter_key, [], at=t0, number=1)
+    validator = lab.validator(crls=[crl], require_crl=True)
+    result = verify_receipt_x509(receipt_at(signer, t0), lab.x5c(leaf), validator, name=NAME)
+    assert result.failure is ChainFailure.CRL_MISSING
+    assert result.status is Status.UNKNOWN_KEY
+
+
+def test_forged_crl_is_an_error_not_ignored(lab: Lab, t0: datetime) -> None:
+    """A CRL naming the lab's intermediate but signed by someone else."""
+    leaf, signer = lab.leaf()
+    forger = ec.generate_private_key(ec.SECP256R1())
+    forged = profile.build_crl(lab.inter, forger, [], at=t0, number=1)
+    validator = lab.validator(crls=[forged])
+    result = verify_receipt_x509(receipt_at(signer, t0), lab.x5c(leaf), validator, name=NAME)
+    assert result.failure is ChainFailure.CRL_INVALID
+
+
+def test_revoked_intermediate_by_root_crl(lab: Lab, t0: datetime) -> None:
+    leaf, signer = lab.leaf()
+    arl = profile.build_crl(
+        lab.root,
+        lab.root_key,
+        [profile.Revocation(lab.inter.serial_number, t0 + timedelta(days=1))],
+        at=t0 + timedelta(days=1),
+        number=1,
+    )
+    validator = lab.validator(crls=[arl])
+    early = receipt_at(signer, t0)
+    late = receipt_at(signer, t0 + timedelta(days=2))
+    assert verify_receipt_x509(early, lab.x5c(leaf), validator, name=NAME)
+    assert verify_receipt_x509(late, lab.x5c(leaf), validator, name=NAME).status is Status.REVOKED
