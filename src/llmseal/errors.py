@@ -11,6 +11,10 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * MalformedReceiptError    not a v0.3 receipt (missing or ill-typed member)
     * KeySetError              not a key set
   * KeyManagementError         keys on disk or in a token: missing, revoked, exists
+    * TokenError               a PKCS#11 module, token, PIN or mechanism problem
+  * KeyLookupError             a key source has no key it can trust for a key_id
+                               (DNS: no record, DNSSEC bogus/expired/unsigned);
+                               verification reports ``unknown_key`` with its reason
   * ConfigError                a setting that cannot work
   * NetworkError               fetching a key set or talking to an upstream
   * StoreError                 the receipt or evidence store failed
@@ -32,6 +36,7 @@ __all__ = [
     "ContentError",
     "Error",
     "InputError",
+    "KeyLookupError",
     "KeyManagementError",
     "KeySetError",
     "MalformedReceiptError",
@@ -40,6 +45,7 @@ __all__ = [
     "ReceiptRequiredError",
     "ReplayError",
     "StoreError",
+    "TokenError",
     "VerificationError",
 ]
 
@@ -74,6 +80,27 @@ class KeySetError(InputError):
 
 class KeyManagementError(Error):
     """A key cannot be created, found, loaded or used."""
+
+
+class TokenError(KeyManagementError):
+    """A PKCS#11 module cannot be loaded, or its token, PIN, key or mechanism cannot be used."""
+
+
+class KeyLookupError(Error):
+    """A key source could not produce a key it can trust for a ``key_id``.
+
+    ``code`` is a stable token for programs (``not_in_zone``, ``dnssec_bogus``,
+    ``dnssec_expired``, ``dnssec_unsigned``...); the message says the rest.
+    Verification turns it into the status ``unknown_key``: a key that cannot be
+    authenticated is as good as unknown (fail closed).
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def diagnostics(self) -> str:
+        return f"{self.code}: {self}"
 
 
 class ConfigError(Error):

@@ -1,6 +1,8 @@
-"""``llmseal keys``: create, revoke and list the keys of a key directory."""
+"""``llmseal keys``: create, revoke, list and publish the keys of a key directory."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 from rich.table import Table
@@ -8,6 +10,8 @@ from rich.text import Text
 
 from llmseal.cli._common import out_console, parse_time, print_json
 from llmseal.core import _time
+from llmseal.errors import KeyManagementError
+from llmseal.trust.dnsrecord import dns_name_for_key_id, zone_line
 from llmseal.trust.keydir import KeyDirectory
 
 __all__ = ["keys"]
@@ -85,3 +89,27 @@ def list_keys(directory: str, as_json: bool) -> None:
             entry.public_key.b64(),
         )
     out_console.print(table)
+
+
+@keys.command("dns-record")
+@click.argument("key_id")
+@_DIR
+@click.option(
+    "--name",
+    metavar="NAME",
+    help="DNS name of the record; default from KEY_ID: DOMAIN/MODEL/PERIOD -> "
+    "MODEL.PERIOD.models.DOMAIN.",
+)
+@click.option("--ttl", type=click.IntRange(0, 2**31 - 1), help="TTL of the zone line.")
+def dns_record(key_id: str, directory: str, name: str | None, ttl: int | None) -> None:
+    """Print the zone-file TXT line that publishes KEY_ID (v=llmsig1; revoked keys get r=)."""
+    entry = KeyDirectory(directory).load_keyset().resolve(key_id)
+    if entry is None:
+        raise KeyManagementError(f"no key {key_id!r} in {KeyDirectory(directory).keyset_path}")
+    name = name or dns_name_for_key_id(key_id)
+    if name is None:
+        raise click.BadParameter(
+            f"key id {key_id!r} has no DNS name by the rule DOMAIN/MODEL/PERIOD; give one",
+            param_hint="--name",
+        )
+    sys.stdout.write(zone_line(name, entry, ttl=ttl) + "\n")

@@ -1,19 +1,20 @@
-"""``llmseal verify``: verify a receipt offline against a key set."""
+"""``llmseal verify``: verify a receipt against a key set, or keys found through DNS."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.text import Text
 
 from llmseal.cli._common import out_console, print_json, read_input, read_json
+from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
-from llmseal.errors import InputError
-from llmseal.trust.keysource import load_keyset
+from llmseal.errors import ConfigError, InputError
+from llmseal.trust.keysource import KeySources, load_keyset
 
 __all__ = ["verify"]
 
@@ -27,7 +28,22 @@ _STYLE = {
 
 @click.command()
 @click.argument("receipt_path", metavar="RECEIPT.json")
-@click.option("--keys", "keys_source", required=True, metavar="KEYSET", help="Key set file or URL.")
+@click.option("--keys", "keys_source", metavar="KEYSET", help="Key set file or URL.")
+@click.option("--dns", "use_dns", is_flag=True, help="Find the key in a v=llmsig1 DNS TXT record.")
+@click.option("--dns-name", metavar="NAME", help="The TXT record's name (default: from key_id).")
+@click.option("--resolver", metavar="HOST:PORT", help="DNS resolver (default: the system's).")
+@click.option(
+    "--trust-anchor",
+    metavar="FILE",
+    help="DNSSEC trust anchor: DS/DNSKEY zone-file lines or a BIND trust-anchors block.",
+)
+@click.option(
+    "--dnssec",
+    type=click.Choice(["required", "off"]),
+    default="required",
+    show_default=True,
+    help="Validate the TXT record with DNSSEC (off: trust the resolver blindly).",
+)
 @click.option(
     "--prompt", "prompt_path", metavar="REQUEST.json", help="The request the receipt covers."
 )
@@ -36,7 +52,12 @@ _STYLE = {
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(
     receipt_path: str,
-    keys_source: str,
+    keys_source: str | None,
+    use_dns: bool,
+    dns_name: str | None,
+    resolver: str | None,
+    trust_anchor: str | None,
+    dnssec: str,
     prompt_path: str | None,
     output_path: str | None,
     raw: bool,
@@ -46,11 +67,20 @@ def verify(
 
     RECEIPT.json may also be a response carrying a top-level "receipt" (as the
     gateway returns it): then the response itself is checked as the output.
+    With --dns the key comes from DNS (and from --keys first, when given too).
     """
+    dns_options = (dns_name, resolver, trust_anchor)
+    if not use_dns and any(dns_options):
+        raise click.UsageError("--dns-name, --resolver and --trust-anchor need --dns")
+    if not use_dns and keys_source is None:
+        raise click.UsageError("give --keys KEYSET, or --dns")
     document = read_json(receipt_path, "receipt")
     receipt_obj, embedded_output = _split_envelope(document)
     receipt = Receipt.from_dict(receipt_obj)
-    keyset = load_keyset(keys_source)
+    sources: list[KeyResolver] = [load_keyset(keys_source)] if keys_source else []
+    if use_dns:
+        sources.append(_dns_source(dns_name, resolver, trust_anchor, dnssec))
+    keyset = sources[0] if len(sources) == 1 else KeySources(*sources)
     prompt: Content | None = read_input(prompt_path, "request") if prompt_path else None
     output: Content | None = read_input(output_path, "response") if output_path else None
     if output is None and embedded_output is not None:
@@ -59,10 +89,29 @@ def verify(
         output = embedded_output
     result = verify_receipt(receipt, keyset, prompt=prompt, output=output, raw=raw)
     if as_json:
-        print_json(result.to_dict())
+        out = result.to_dict()
+        if result.key is not None and result.key.extra.get("source") == "dns":
+            out["key_source"] = dict(result.key.extra)
+        print_json(out)
     else:
         _print_human(result)
     sys.exit(0 if result else 1)
+
+
+def _dns_source(
+    name: str | None, resolver: str | None, trust_anchor: str | None, dnssec: str
+) -> KeyResolver:
+    try:  # dnspython is the optional [dns] extra
+        from llmseal.trust.dns import DnsKeySource
+        from llmseal.trust.dnssec import load_trust_anchors
+    except ImportError as exc:
+        raise ConfigError(f"--dns needs dnspython: pip install 'llmseal[dns]' ({exc})") from exc
+
+    if dnssec == "required" and trust_anchor is None:
+        raise click.UsageError("--dnssec required needs --trust-anchor FILE (or --dnssec off)")
+    anchors = load_trust_anchors(trust_anchor) if trust_anchor else None
+    mode: Literal["required", "off"] = "required" if dnssec == "required" else "off"
+    return DnsKeySource(resolver, trust_anchors=anchors, dnssec=mode, name=name)
 
 
 def _split_envelope(document: Any) -> tuple[Any, Mapping[str, Any] | None]:
@@ -89,5 +138,8 @@ def _print_human(result: Verification) -> None:
             f"\n  content  {checked}",
         )
     )
+    extra = result.key.extra if result.key else {}
+    if extra.get("source") == "dns":
+        out_console.print(Text(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})"))
     for reason in result.reasons:
         out_console.print(Text(f"  - {reason}"))
