@@ -1,0 +1,100 @@
+"""``llmseal serve``: the signing gateway in front of an OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import click
+
+from llmseal.gateway.config import GatewayConfig
+
+__all__ = ["serve"]
+
+
+@click.command()
+@click.option(
+    "--upstream",
+    required=True,
+    metavar="URL",
+    help="The OpenAI-compatible server (vLLM, llama.cpp, Ollama).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--data-dir",
+    default="llmseal-data",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Keys, receipt store, metrics (created on first run).",
+)
+@click.option(
+    "--receipts",
+    type=click.Choice(["always", "on-request"]),
+    default="always",
+    show_default=True,
+    help="on-request: only when the client sends X-Receipt-Request: true.",
+)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--key-id", help="Sign with this key of DATA_DIR/keys (created if new).")
+@click.option("--issuer", help="Issuer claim put in every receipt (e.g. your API host name).")
+@click.option(
+    "--model-id", help="model_id for every receipt (default: the model the upstream reports)."
+)
+@click.option("--max-request-bytes", default=8 << 20, show_default=True, type=click.IntRange(1))
+@click.option("--max-response-bytes", default=64 << 20, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--upstream-timeout",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(min=0.001),
+    help="Seconds: whole answer, or silence between stream chunks.",
+)
+@click.option(
+    "--connect-timeout", default=10.0, show_default=True, type=click.FloatRange(min=0.001)
+)
+@click.option(
+    "--durable",
+    is_flag=True,
+    help="fsync every receipt commit (survives power loss, not only crashes).",
+)
+@click.option("--access-log", is_flag=True, help="Log every request (structured).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+def serve(
+    upstream: str,
+    host: str,
+    port: int,
+    data_dir: str,
+    receipts: str,
+    workers: int,
+    key_id: str | None,
+    issuer: str | None,
+    model_id: str | None,
+    max_request_bytes: int,
+    max_response_bytes: int,
+    upstream_timeout: float,
+    connect_timeout: float,
+    durable: bool,
+    access_log: bool,
+    log_level: str,
+) -> None:
+    """Run the signing gateway: every response leaves with a stored receipt."""
+    from llmseal.gateway.server import run
+
+    config = GatewayConfig(
+        upstream=upstream,
+        data_dir=data_dir,
+        key_id=key_id,
+        receipts=receipts,  # type: ignore[arg-type]
+        issuer=issuer,
+        model_id=model_id,
+        max_request_bytes=max_request_bytes,
+        max_response_bytes=max_response_bytes,
+        upstream_timeout=upstream_timeout,
+        connect_timeout=connect_timeout,
+        durable=durable,
+        access_log=access_log,
+    )
+    run(config, host=host, port=port, workers=workers, log_level=log_level)

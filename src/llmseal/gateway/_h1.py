@@ -1,0 +1,307 @@
+"""A lean HTTP/1.1 keep-alive client for the one upstream a gateway talks to.
+
+Why not a general client: per proxied request aiohttp builds a request object, a
+response object, timers, cookie jars and trace hooks — measured at ~100 µs of a
+~400 µs budget. This client writes one buffer per request and parses the answer
+with ``httptools`` (llhttp, the parser uvicorn uses), nothing else.
+
+Semantics kept: keep-alive pooling, chunked and content-length and
+close-delimited bodies, back-pressure on streams (``pause_reading``), a connect
+timeout, a total deadline (whole answer) or a per-read timeout (streams), and one
+retry on a *reused* connection that the server closed before answering — the
+only case where resending is safe, because the server never saw the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections import deque
+from collections.abc import AsyncIterator, Iterable
+
+import httptools
+
+__all__ = ["H1Pool", "H1Response", "UpstreamClosed", "UpstreamTimedOut"]
+
+_HIGH_WATER = 1 << 20
+
+
+class UpstreamClosed(Exception):
+    """The connection failed or closed before the answer was complete."""
+
+
+class UpstreamTimedOut(Exception):
+    """No answer (or no next chunk) within the timeout."""
+
+
+class H1Response:
+    """One response; body consumed with :meth:`read` or :meth:`iter_chunks`."""
+
+    def __init__(
+        self, conn: _Connection, deadline: float | None, read_timeout: float | None
+    ) -> None:
+        self._conn = conn
+        self._deadline = deadline
+        self._read_timeout = read_timeout
+        self.status = 0
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.keep_alive = False
+        self.headers_done = False
+        self.complete = False
+        self.got_bytes = False
+        self._error: BaseException | None = None
+        self._chunks: deque[bytes] = deque()
+        self._buffered = 0
+        self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def content_type(self) -> str:
+        for name, value in self.headers:
+            if name == b"content-type":
+                return value.split(b";", 1)[0].strip().decode("latin-1").lower()
+        return ""
+
+    # --- fed by the protocol -------------------------------------------------
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def _feed(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered > _HIGH_WATER:
+            self._conn.pause()
+        self._wake()
+
+    def _finish(self) -> None:
+        self.complete = True
+        self._wake()
+
+    def _fail(self, error: BaseException) -> None:
+        if not self.complete:
+            self._error = error
+        self._wake()
+
+    # --- consumed by the gateway ---------------------------------------------
+    async def _wait(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._waiter = loop.create_future()
+        timeout = self._read_timeout
+        if self._deadline is not None:
+            timeout = self._deadline - loop.time()
+        try:
+            if timeout is None:
+                await self._waiter
+            else:
+                await asyncio.wait_for(self._waiter, max(timeout, 0.0))
+        except TimeoutError:
+            self._conn.abort()
+            raise UpstreamTimedOut("upstream timed out") from None
+        finally:
+            self._waiter = None
+
+    async def wait_headers(self) -> None:
+        while not self.headers_done:
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+
+    def _take(self) -> bytes:
+        data = b"".join(self._chunks) if len(self._chunks) != 1 else self._chunks[0]
+        self._chunks.clear()
+        self._buffered = 0
+        self._conn.resume()
+        return data
+
+    async def read(self, limit: int) -> bytes:
+        """The whole body; UpstreamClosed if it is larger than ``limit``."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            if self._chunks:
+                data = self._take()
+                size += len(data)
+                if size > limit:
+                    self._conn.abort()
+                    raise UpstreamClosed(f"upstream response larger than {limit} bytes")
+                parts.append(data)
+            if self.complete:
+                return b"".join(parts) if len(parts) != 1 else parts[0]
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+
+    async def iter_chunks(self) -> AsyncIterator[bytes]:
+        """Body bytes as they arrive."""
+        while True:
+            if self._chunks:
+                yield self._take()
+                continue
+            if self.complete:
+                return
+            if self._error is not None:
+                raise self._error
+            await self._wait()
+
+    def release(self) -> None:
+        """Return the connection to the pool if the exchange ended cleanly, else drop it."""
+        self._conn.done(self)
+
+
+class _Connection(asyncio.Protocol):
+    def __init__(self, pool: H1Pool) -> None:
+        self._pool = pool
+        self._parser = httptools.HttpResponseParser(self)
+        self.transport: asyncio.Transport | None = None
+        self.response: H1Response | None = None
+        self.closed = False
+        self.reused = False
+        self._paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        response = self.response
+        if response is None:  # bytes nobody asked for: the connection is unusable
+            self.abort()
+            return
+        response.got_bytes = True
+        try:
+            self._parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            response._fail(UpstreamClosed(f"upstream sent invalid HTTP: {exc}"))
+            self.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        response = self.response
+        if response is not None and not response.complete:
+            response._fail(UpstreamClosed(f"upstream closed the connection: {exc or 'EOF'}"))
+
+    # httptools callbacks
+    def on_header(self, name: bytes, value: bytes) -> None:
+        assert self.response is not None
+        self.response.headers.append((name.lower(), value))
+
+    def on_headers_complete(self) -> None:
+        response = self.response
+        assert response is not None
+        response.status = self._parser.get_status_code()
+        response.keep_alive = self._parser.should_keep_alive()
+        response.headers_done = True
+        response._wake()
+
+    def on_body(self, body: bytes) -> None:
+        assert self.response is not None
+        self.response._feed(body)
+
+    def on_message_complete(self) -> None:
+        assert self.response is not None
+        self.response._finish()
+
+    # flow control
+    def pause(self) -> None:
+        if not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        if self._paused and self.transport is not None and not self.closed:
+            self._paused = False
+            self.transport.resume_reading()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def done(self, response: H1Response) -> None:
+        if self.response is not response:
+            return
+        self.response = None
+        if response.complete and response.keep_alive and not self.closed and not self._paused:
+            self._parser = httptools.HttpResponseParser(self)
+            self.reused = True
+            self._pool._idle.append(self)
+        else:
+            self.abort()
+
+
+class H1Pool:
+    """Keep-alive connections to one host."""
+
+    def __init__(
+        self, host: str, port: int, *, tls: bool, connect_timeout: float, host_header: bytes
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._ssl = ssl.create_default_context() if tls else None
+        self._connect_timeout = connect_timeout
+        self._host_header = host_header
+        self._idle: deque[_Connection] = deque()
+
+    async def _connect(self) -> _Connection:
+        loop = asyncio.get_running_loop()
+        try:
+            _, conn = await asyncio.wait_for(
+                loop.create_connection(
+                    lambda: _Connection(self), self.host, self.port, ssl=self._ssl
+                ),
+                self._connect_timeout,
+            )
+        except TimeoutError:
+            raise UpstreamTimedOut(f"connecting to {self.host}:{self.port} timed out") from None
+        except OSError as exc:
+            raise UpstreamClosed(
+                f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from exc
+        return conn
+
+    def _encode(
+        self, method: str, target: bytes, headers: Iterable[tuple[bytes, bytes]], body: bytes
+    ) -> bytes:
+        lines = [method.encode("ascii"), b" ", target, b" HTTP/1.1\r\nhost: ", self._host_header]
+        lines.append(b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\n")
+        for name, value in headers:
+            lines += (name, b": ", value, b"\r\n")
+        lines += (b"\r\n", body)
+        return b"".join(lines)
+
+    async def request(
+        self,
+        method: str,
+        target: bytes,
+        headers: Iterable[tuple[bytes, bytes]],
+        body: bytes,
+        *,
+        total_timeout: float | None,
+        read_timeout: float | None,
+    ) -> H1Response:
+        """Send a request and wait for the response headers."""
+        payload = self._encode(method, target, headers, body)
+        loop = asyncio.get_running_loop()
+        deadline = None if total_timeout is None else loop.time() + total_timeout
+        for _attempt in range(2):
+            conn = self._idle.pop() if self._idle else await self._connect()
+            while conn.closed and self._idle:
+                conn = self._idle.pop()
+            if conn.closed:
+                conn = await self._connect()
+            response = H1Response(conn, deadline, read_timeout)
+            conn.response = response
+            assert conn.transport is not None
+            conn.transport.write(payload)
+            try:
+                await response.wait_headers()
+                return response
+            except UpstreamClosed:
+                if conn.reused and not response.got_bytes:
+                    continue  # the server had closed this idle connection: resend once
+                raise
+        raise UpstreamClosed(f"{self.host}:{self.port} closed the connection twice")
+
+    def close(self) -> None:
+        while self._idle:
+            self._idle.pop().abort()

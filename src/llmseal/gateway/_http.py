@@ -1,0 +1,102 @@
+"""Small ASGI helpers: reading bodies with a limit, sending JSON, header filtering."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from llmseal.gateway._types import Receive, Scope, Send
+
+__all__ = [
+    "HOP_BY_HOP",
+    "BodyTooLarge",
+    "ClientDisconnected",
+    "error_body",
+    "header",
+    "read_body",
+    "send_bytes",
+    "send_json",
+]
+
+# RFC 9110 §7.6.1 hop-by-hop fields, plus those the gateway recomputes itself.
+HOP_BY_HOP = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-authenticate",
+        b"proxy-authorization",
+        b"proxy-connection",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"content-length",
+        b"content-encoding",
+        b"host",
+        b"date",
+        b"server",
+    }
+)
+
+
+class BodyTooLarge(Exception):
+    """The request body exceeds the configured limit."""
+
+
+class ClientDisconnected(Exception):
+    """The client went away before the request body was complete."""
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header (``name`` lowercase)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """Read the whole request body, refusing more than ``limit`` bytes."""
+    declared = header(scope, b"content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected
+        body = message.get("body", b"")
+        if body:
+            size += len(body)
+            if size > limit:
+                raise BodyTooLarge
+            chunks.append(body)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def error_body(message: str, code: str, kind: str = "llmseal_gateway_error") -> dict[str, Any]:
+    """OpenAI-style error object, so SDKs show the message."""
+    return {"error": {"message": message, "type": kind, "code": code}}
+
+
+async def send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: bytes = b"application/json",
+    headers: Iterable[tuple[bytes, bytes]] = (),
+) -> None:
+    out = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def send_json(
+    send: Send, status: int, value: Any, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    await send_bytes(send, status, orjson.dumps(value), headers=headers)

@@ -1,0 +1,296 @@
+"""The signing reverse proxy, as a plain ASGI application.
+
+Routes (design.md, "HTTP"):
+
+* ``POST /v1/chat/completions``, ``POST /v1/completions`` — forwarded and sealed
+  (every response, or only when the client sends ``X-Receipt-Request: true``);
+* ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
+* ``GET /metrics``, ``GET /healthz``;
+* anything else — passed through unsigned (``GET /v1/models``...).
+
+No framework on the hot path: routing is two dict/prefix checks, bodies are
+bytes, and the upstream answer is spliced rather than re-serialized.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from llmseal.core.keys import Signer
+from llmseal.errors import ContentError, StoreError
+from llmseal.gateway._http import (
+    HOP_BY_HOP,
+    BodyTooLarge,
+    ClientDisconnected,
+    error_body,
+    header,
+    read_body,
+    send_bytes,
+    send_json,
+)
+from llmseal.gateway._types import Receive, Scope, Send
+from llmseal.gateway.config import GatewayConfig
+from llmseal.gateway.metrics import Metrics
+from llmseal.gateway.receipts_api import ReceiptsApi
+from llmseal.gateway.sealing import RequestInfo, Sealer, StreamSeal, UpstreamProtocolError
+from llmseal.gateway.upstream import (
+    Upstream,
+    UpstreamResponse,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from llmseal.store.base import ReceiptStore
+from llmseal.store.sharded import ShardedReceiptStore
+from llmseal.store.writer import BatchWriter
+
+__all__ = ["SIGNED_ENDPOINTS", "Gateway", "create_app"]
+
+SIGNED_ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/completions"})
+_DROP_REQUEST = HOP_BY_HOP | {b"x-receipt-request", b"accept-encoding"}
+log = logging.getLogger("llmseal.gateway")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Gateway:
+    """The ASGI app. One instance per worker process."""
+
+    def __init__(
+        self,
+        config: GatewayConfig,
+        *,
+        signer: Signer | None = None,
+        store: ReceiptStore | None = None,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        self.config = config
+        data = Path(config.data_dir)
+        self.store = store or ShardedReceiptStore(data / "receipts", durable=config.durable)
+        self.writer = BatchWriter(self.store, offload=config.durable)
+        self.metrics = Metrics(data / "metrics")
+        self.upstream = Upstream(
+            config.upstream, timeout=config.upstream_timeout, connect_timeout=config.connect_timeout
+        )
+        self.sealer = Sealer(
+            signer or config.load_signer(),
+            self.writer,
+            clock=clock,
+            issuer=config.issuer,
+            model_id=config.model_id,
+            on_receipt=self.metrics.signed,
+        )
+        self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path in SIGNED_ENDPOINTS and method == "POST":
+            status = await self._signed(scope, receive, send, path)
+            route = "signed"
+        elif path.startswith("/v1/receipts"):
+            status = await self.api.handle(scope, receive, send)
+            route = "receipts_api"
+        elif path == "/metrics" and method == "GET":
+            status = 200
+            await send_bytes(send, 200, self.metrics.render(), b"text/plain; version=0.0.4")
+            route = "other"
+        elif path == "/healthz":
+            status = 200
+            await send_json(send, 200, {"status": "ok", "key_id": self.sealer.signer.key_id})
+            route = "other"
+        else:
+            status = await self._passthrough(scope, receive, send, None)
+            route = "passthrough"
+        self.metrics.request(route, status)
+        if self.config.access_log:
+            log.info("%s %s %s", method, path, status)
+
+    def _wants_receipt(self, scope: Scope) -> bool:
+        if self.config.receipts == "always":
+            return True
+        value = header(scope, b"x-receipt-request")
+        return value is not None and value.strip().lower() == b"true"
+
+    async def _signed(self, scope: Scope, receive: Receive, send: Send, path: str) -> int:
+        started = time.perf_counter()
+        try:
+            body = await read_body(scope, receive, self.config.max_request_bytes)
+        except BodyTooLarge:
+            return await _error(
+                send, 413, f"request body over {self.config.max_request_bytes} bytes", "too_large"
+            )
+        except ClientDisconnected:
+            return 499
+        if not self._wants_receipt(scope):
+            return await self._passthrough(scope, receive, send, body)
+        try:
+            info = self.sealer.inspect_request(path, body, started)
+        except ContentError as exc:
+            return await _error(send, 400, f"request body: {exc}", "invalid_request")
+        forwarded = time.perf_counter()
+        response = await self._forward(scope, body, stream=info.stream, send=send)
+        if isinstance(response, int):
+            return response
+        try:
+            if (
+                info.stream
+                and response.status == 200
+                and response.content_type == "text/event-stream"
+            ):
+                return await self._relay_stream(info, response, send, forwarded)
+            return await self._relay_body(info, response, send, forwarded)
+        finally:
+            response.close()
+
+    async def _forward(
+        self, scope: Scope, body: bytes, *, stream: bool, send: Send
+    ) -> UpstreamResponse | int:
+        headers = [(k, v) for k, v in scope["headers"] if k not in _DROP_REQUEST]
+        headers.append((b"accept-encoding", b"identity"))
+        target: bytes = scope.get("raw_path") or scope["path"].encode()
+        query: bytes = scope.get("query_string") or b""
+        if query:
+            target += b"?" + query
+        try:
+            return await self.upstream.request(
+                scope["method"], target, headers, body, stream=stream
+            )
+        except UpstreamTimeout as exc:
+            self.metrics.upstream_error("timeout")
+            return await _error(send, 504, str(exc), "upstream_timeout")
+        except UpstreamUnreachable as exc:
+            self.metrics.upstream_error("unreachable")
+            return await _error(send, 502, str(exc), "upstream_unreachable")
+
+    async def _relay_body(
+        self, info: RequestInfo, response: UpstreamResponse, send: Send, forwarded: float
+    ) -> int:
+        try:
+            raw = await response.read(self.config.max_response_bytes)
+        except UpstreamTimeout as exc:
+            self.metrics.upstream_error("timeout")
+            return await _error(send, 504, str(exc), "upstream_timeout")
+        except UpstreamUnreachable as exc:
+            self.metrics.upstream_error("unreachable")
+            return await _error(send, 502, str(exc), "upstream_unreachable")
+        try:
+            delivered, receipt = await self.sealer.seal_body(
+                info, response.status, raw, time.perf_counter() - forwarded
+            )
+        except UpstreamProtocolError as exc:
+            self.metrics.upstream_error("invalid_response")
+            return await _error(send, 502, str(exc), "upstream_invalid_response")
+        except StoreError as exc:
+            self.metrics.store_error()
+            log.error("receipt store failed: %s", exc)
+            return await _error(
+                send,
+                503,
+                "the receipt could not be stored; no response was sealed",
+                "store_unavailable",
+            )
+        headers = [
+            (k, v) for k, v in response.headers if k not in HOP_BY_HOP and k != b"content-type"
+        ]
+        headers.append((b"x-receipt-id", receipt.receipt_id.encode()))
+        await send_bytes(send, response.status, delivered, headers=headers)
+        return response.status
+
+    async def _relay_stream(
+        self, info: RequestInfo, response: UpstreamResponse, send: Send, forwarded: float
+    ) -> int:
+        seal = self.sealer.open_stream(info)
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        try:
+            async for chunk in response.iter_chunks():
+                out = seal.feed(chunk)
+                if out:
+                    await send({"type": "http.response.body", "body": out, "more_body": True})
+                if seal.done:
+                    break
+            tail, _ = await seal.finish(200, time.perf_counter() - forwarded)
+        except (UpstreamProtocolError, UpstreamUnreachable, UpstreamTimeout) as exc:
+            self.metrics.upstream_error("stream_cut")
+            tail = StreamSeal.error_event(f"upstream stream failed, no receipt: {exc}")
+        except StoreError as exc:
+            self.metrics.store_error()
+            log.error("receipt store failed: %s", exc)
+            tail = StreamSeal.error_event(
+                "the receipt could not be stored; the stream is not sealed"
+            )
+        await send({"type": "http.response.body", "body": tail, "more_body": False})
+        return 200
+
+    async def _passthrough(
+        self, scope: Scope, receive: Receive, send: Send, body: bytes | None
+    ) -> int:
+        if body is None:
+            try:
+                body = await read_body(scope, receive, self.config.max_request_bytes)
+            except BodyTooLarge:
+                return await _error(send, 413, "request body too large", "too_large")
+            except ClientDisconnected:
+                return 499
+        response = await self._forward(scope, body, stream=True, send=send)
+        if isinstance(response, int):
+            return response
+        try:
+            headers = [(k, v) for k, v in response.headers if k not in HOP_BY_HOP]
+            await send(
+                {"type": "http.response.start", "status": response.status, "headers": headers}
+            )
+            try:
+                async for chunk in response.iter_chunks():
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            except (UpstreamUnreachable, UpstreamTimeout):
+                self.metrics.upstream_error("stream_cut")
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return response.status
+        finally:
+            response.close()
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.writer.start()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def aclose(self) -> None:
+        """Commit what is pending and release connections (graceful shutdown)."""
+        await self.upstream.close()
+        self.writer.close()
+        self.store.close()
+        self.metrics.close()
+
+
+async def _error(send: Send, status: int, message: str, code: str) -> int:
+    await send_json(send, status, error_body(message, code))
+    return status
+
+
+def create_app() -> Gateway:
+    """Factory for uvicorn workers: reads the config from the environment."""
+    return Gateway(GatewayConfig.from_env())

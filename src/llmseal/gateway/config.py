@@ -1,0 +1,159 @@
+"""Gateway configuration and the data directory it owns.
+
+``DATA_DIR`` layout::
+
+    DATA_DIR/               0700
+      keys/                 a key directory (keys.json + 0600 private keys)
+      gateway.json          which key this gateway signs with (no secrets)
+      receipts/             the receipt store: one SQLite shard per worker (WAL)
+      metrics/              per-worker counters
+
+On first run :func:`prepare_data_dir` creates it all with a fresh Ed25519 key;
+later runs reuse the key recorded in ``gateway.json``. Workers receive the
+config through one environment variable (they are separate processes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from llmseal.core.keys import Signer
+from llmseal.errors import ConfigError, KeyManagementError
+from llmseal.trust.keydir import KeyDirectory, write_atomic
+
+__all__ = [
+    "ENV_VAR",
+    "GatewayConfig",
+    "ensure_signing_key",
+    "prepare_data_dir",
+    "prepare_signing_dir",
+]
+
+ENV_VAR = "LLMSEAL_GATEWAY_CONFIG"
+ReceiptMode = Literal["always", "on-request"]
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Everything a gateway worker needs; immutable and JSON-serializable."""
+
+    upstream: str
+    data_dir: str
+    key_id: str | None = None
+    receipts: ReceiptMode = "always"
+    issuer: str | None = None
+    model_id: str | None = None
+    max_request_bytes: int = 8 << 20
+    max_response_bytes: int = 64 << 20
+    upstream_timeout: float = 300.0
+    connect_timeout: float = 10.0
+    durable: bool = False
+    access_log: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.upstream.startswith(("http://", "https://")):
+            raise ConfigError(f"--upstream must be an http(s) URL, not {self.upstream!r}")
+        if self.receipts not in ("always", "on-request"):
+            raise ConfigError("--receipts must be 'always' or 'on-request'")
+        if self.max_request_bytes <= 0 or self.max_response_bytes <= 0:
+            raise ConfigError("body size limits must be positive")
+        if self.upstream_timeout <= 0 or self.connect_timeout <= 0:
+            raise ConfigError("timeouts must be positive")
+
+    @property
+    def keys_dir(self) -> Path:
+        return Path(self.data_dir) / "keys"
+
+    def to_env(self) -> str:
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_env(cls, value: str | None = None) -> GatewayConfig:
+        raw = value if value is not None else os.environ.get(ENV_VAR)
+        if not raw:
+            raise ConfigError(f"{ENV_VAR} is not set")
+        try:
+            data: dict[str, Any] = json.loads(raw)
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{ENV_VAR} is not a gateway configuration: {exc}") from exc
+
+    def load_signer(self) -> Signer:
+        """The signer recorded for this gateway."""
+        if self.key_id is None:
+            raise ConfigError("no signing key configured (run prepare_data_dir first)")
+        return KeyDirectory(self.keys_dir).signer(self.key_id)
+
+
+def prepare_data_dir(config: GatewayConfig, *, at: datetime) -> GatewayConfig:
+    """Create the data directory and key on first run; return the config with its key id."""
+    key_id = ensure_signing_key(Path(config.data_dir), config.key_id, at=at)
+    return dataclasses.replace(config, key_id=key_id)
+
+
+def prepare_signing_dir(data_dir: Path, key_id: str | None, *, at: datetime) -> Signer:
+    """Like :func:`prepare_data_dir`, for the middleware: returns the signer itself."""
+    key_id = ensure_signing_key(data_dir, key_id, at=at)
+    return KeyDirectory(data_dir / "keys").signer(key_id)
+
+
+def ensure_signing_key(root: Path, key_id: str | None, *, at: datetime) -> str:
+    """The key id this data directory signs with, creating directory and key if needed.
+
+    Serialized with a lock file: several workers (or vLLM API processes) starting
+    at once on an empty directory must agree on one key, not create one each.
+    """
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(root / ".prepare.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot create data directory {root}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return _ensure_key_locked(root, key_id, at)
+    finally:
+        os.close(fd)
+
+
+def _ensure_key_locked(root: Path, key_id: str | None, at: datetime) -> str:
+    state_path = root / "gateway.json"
+    state = _read_state(state_path)
+    recorded = state.get("key_id")
+    keydir = KeyDirectory(root / "keys")
+    chosen = key_id or recorded
+    if chosen is None:
+        chosen = _default_key_id(at)
+        keydir.create(chosen, at=at)
+    elif chosen not in keydir.load_keyset():
+        if key_id is None:
+            raise KeyManagementError(f"key {chosen!r} recorded in {state_path} is missing")
+        keydir.create(chosen, at=at)  # an explicitly named new key
+    if recorded != chosen:
+        write_atomic(state_path, json.dumps({"key_id": chosen}, indent=2).encode() + b"\n", 0o600)
+    return chosen
+
+
+def _read_state(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} is unreadable: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} is not a JSON object")
+    return data
+
+
+def _default_key_id(at: datetime) -> str:
+    host = "".join(c if c.isalnum() or c in "-." else "-" for c in socket.gethostname())[:40]
+    return f"llmseal-{host}-{at:%Y%m%d}-{secrets.token_hex(3)}"

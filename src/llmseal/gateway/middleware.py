@@ -1,0 +1,254 @@
+"""Sign in-process: pure ASGI middleware for any OpenAI-compatible ASGI app.
+
+    vllm serve MODEL --middleware llmseal.gateway.middleware.ReceiptMiddleware
+
+vLLM (like Starlette's ``add_middleware``) constructs the class with the app
+only, so without keyword arguments the configuration comes from the environment:
+``LLMSEAL_DATA_DIR`` (required; created with a key on first use, like
+``llmseal serve --data-dir``), ``LLMSEAL_KEY_ID``, ``LLMSEAL_ISSUER``,
+``LLMSEAL_MODEL_ID``, ``LLMSEAL_RECEIPTS`` (``always`` | ``on-request``).
+
+Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
+streams gain a receipt chunk before ``[DONE]``, every receipt is committed before
+it is sent. Answers that are not JSON (an HTML 404) pass through unsigned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from llmseal.core.keys import Signer
+from llmseal.errors import ConfigError, ContentError, StoreError
+from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, error_body, header, read_body
+from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
+from llmseal.gateway.config import prepare_signing_dir
+from llmseal.gateway.sealing import RequestInfo, Sealer, StreamSeal, UpstreamProtocolError
+from llmseal.store.base import ReceiptStore
+from llmseal.store.sharded import ShardedReceiptStore
+from llmseal.store.writer import BatchWriter
+
+__all__ = ["ReceiptMiddleware"]
+
+log = logging.getLogger("llmseal.gateway")
+_PATHS = frozenset({"/v1/chat/completions", "/v1/completions"})
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ReceiptMiddleware:
+    """Adds receipts to the OpenAI-compatible responses of the wrapped ASGI app."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        receipts: str | None = None,
+        issuer: str | None = None,
+        model_id: str | None = None,
+        key_id: str | None = None,
+        signer: Signer | None = None,
+        store: ReceiptStore | None = None,
+        max_request_bytes: int = 8 << 20,
+        clock: Callable[[], datetime] = _now,
+    ) -> None:
+        env = os.environ
+        directory = data_dir or env.get("LLMSEAL_DATA_DIR")
+        if directory is None:
+            raise ConfigError("ReceiptMiddleware needs data_dir= or LLMSEAL_DATA_DIR")
+        self.app = app
+        self.mode = receipts or env.get("LLMSEAL_RECEIPTS", "always")
+        if self.mode not in ("always", "on-request"):
+            raise ConfigError("LLMSEAL_RECEIPTS must be 'always' or 'on-request'")
+        if signer is None:
+            signer = prepare_signing_dir(
+                Path(directory), key_id or env.get("LLMSEAL_KEY_ID"), at=clock()
+            )
+        self.store = store or ShardedReceiptStore(Path(directory) / "receipts")
+        self.writer = BatchWriter(self.store)
+        self.sealer = Sealer(
+            signer,
+            self.writer,
+            clock=clock,
+            issuer=issuer or env.get("LLMSEAL_ISSUER"),
+            model_id=model_id or env.get("LLMSEAL_MODEL_ID"),
+        )
+        self.max_request_bytes = max_request_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or scope["path"] not in _PATHS
+            or not self._wants_receipt(scope)
+        ):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            body = await read_body(scope, receive, self.max_request_bytes)
+        except BodyTooLarge:
+            await _send_error(send, 413, "request body too large", "too_large")
+            return
+        except ClientDisconnected:
+            return
+        try:
+            info = self.sealer.inspect_request(scope["path"], body, started)
+        except ContentError as exc:
+            await _send_error(send, 400, f"request body: {exc}", "invalid_request")
+            return
+        exchange = _Exchange(self.sealer, info, send)
+        await self.app(scope, _replay(body, receive), exchange.send)
+        await exchange.close()
+
+    def _wants_receipt(self, scope: Scope) -> bool:
+        if self.mode == "always":
+            return True
+        value = header(scope, b"x-receipt-request")
+        return value is not None and value.strip().lower() == b"true"
+
+    def close(self) -> None:
+        """Commit pending receipts and close the store (call at shutdown)."""
+        self.writer.close()
+        self.store.close()
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # later calls wait for the client to disconnect
+
+    return replay
+
+
+class _Exchange:
+    """Rewrites the app's response messages for one request."""
+
+    def __init__(self, sealer: Sealer, info: RequestInfo, send: Send) -> None:
+        self.sealer = sealer
+        self.info = info
+        self._send = send
+        self._start: Message | None = None
+        self._chunks: list[bytes] = []
+        self._stream: StreamSeal | None = None
+        self._finished = False
+
+    async def send(self, message: Message) -> None:
+        if self._finished:
+            return
+        if message["type"] == "http.response.start":
+            await self._on_start(message)
+        elif message["type"] == "http.response.body":
+            if self._stream is not None:
+                await self._on_stream_body(message)
+            elif self._start is not None:
+                self._chunks.append(message.get("body", b""))
+                if not message.get("more_body", False):
+                    await self._seal_json()
+            else:
+                await self._send(message)
+        else:
+            await self._send(message)
+
+    async def _on_start(self, message: Message) -> None:
+        content_type = _header(message, b"content-type")
+        if content_type.startswith(b"text/event-stream"):
+            self._stream = self.sealer.open_stream(self.info)
+            headers = [
+                (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"
+            ]
+            await self._send({**message, "headers": headers})
+        elif content_type.startswith(b"application/json"):
+            self._start = message  # held until the body is sealed
+        else:
+            await self._send(message)
+
+    async def _seal_json(self) -> None:
+        assert self._start is not None
+        start, self._finished = self._start, True
+        raw = b"".join(self._chunks)
+        status = int(start["status"])
+        try:
+            body, receipt = await self.sealer.seal_body(self.info, status, raw, self._elapsed())
+        except UpstreamProtocolError:
+            log.warning(
+                "response of %s is not a JSON object; delivered unsigned", self.info.endpoint
+            )
+            body, extra = raw, []
+        except StoreError as exc:
+            log.error("receipt store failed: %s", exc)
+            await _send_error(
+                self._send, 503, "the receipt could not be stored", "store_unavailable"
+            )
+            return
+        else:
+            extra = [(b"x-receipt-id", receipt.receipt_id.encode())]
+        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+        headers += [(b"content-length", str(len(body)).encode()), *extra]
+        await self._send({**start, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _on_stream_body(self, message: Message) -> None:
+        assert self._stream is not None
+        more = message.get("more_body", False)
+        try:
+            out = self._stream.feed(message.get("body", b""))
+            if out:
+                await self._send({"type": "http.response.body", "body": out, "more_body": True})
+            if not self._stream.done and more:
+                return
+            tail, _ = await self._stream.finish(200, self._elapsed())
+        except UpstreamProtocolError as exc:
+            tail = StreamSeal.error_event(f"stream not sealed: {exc}")
+        except StoreError:
+            tail = StreamSeal.error_event(
+                "the receipt could not be stored; the stream is not sealed"
+            )
+        self._finished = True
+        await self._send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    async def close(self) -> None:
+        """The app returned: make sure the client's response is complete."""
+        if self._finished:
+            return
+        if self._start is not None:
+            await self._seal_json()
+        elif self._stream is not None:
+            self._finished = True
+            tail = StreamSeal.error_event("stream ended early (no end-of-stream event); not sealed")
+            await self._send({"type": "http.response.body", "body": tail, "more_body": False})
+
+    def _elapsed(self) -> float:
+        return time.perf_counter() - self.info.started
+
+
+def _header(message: Message, name: bytes) -> bytes:
+    for key, value in message.get("headers", []):
+        if key.lower() == name:
+            return bytes(value).lower()
+    return b""
+
+
+async def _send_error(send: Send, status: int, message: str, code: str) -> None:
+    import orjson
+
+    body = orjson.dumps(error_body(message, code))
+    headers: list[Any] = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})

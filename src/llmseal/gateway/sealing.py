@@ -1,0 +1,251 @@
+"""Sealing: turn an upstream answer into the same answer plus a stored receipt.
+
+Shared by the reverse proxy (:mod:`llmseal.gateway.app`) and the in-process ASGI
+middleware (:mod:`llmseal.gateway.middleware`). Order matters for the promise
+"never a signature over something that wasn't delivered, never a delivered
+receipt that isn't stored": hash what is delivered, sign, commit to the store,
+and only then hand the bytes back for sending.
+
+Wire format (design.md, "HTTP"): a non-streaming JSON response gains a top-level
+``receipt``; a stream gains one chunk with empty ``choices`` and a ``receipt``
+member just before ``data: [DONE]``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from llmseal.core.canonical import canonicalize, loads
+from llmseal.core.hashing import GATEWAY_MEMBERS, StreamHasher, hash_json
+from llmseal.core.keys import Signer
+from llmseal.core.receipt import Receipt
+from llmseal.core.sign import issue_receipt
+from llmseal.errors import ContentError, Error
+from llmseal.gateway._sse import SseSplitter, event_data
+from llmseal.store.base import StoredReceipt
+from llmseal.store.writer import BatchWriter
+
+__all__ = ["RequestInfo", "Sealer", "StreamSeal", "UpstreamProtocolError"]
+
+DONE_EVENT = b"data: [DONE]\n\n"
+
+
+class UpstreamProtocolError(Error):
+    """The upstream answered something that cannot be sealed (not JSON, cut stream...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """What the gateway learnt from the client's request before forwarding it."""
+
+    endpoint: str
+    prompt_hash: str
+    model: str | None
+    stream: bool
+    started: float  # perf_counter() when the request arrived
+
+
+class Sealer:
+    """Signs and stores receipts for one issuer key."""
+
+    def __init__(
+        self,
+        signer: Signer,
+        writer: BatchWriter,
+        *,
+        clock: Callable[[], datetime],
+        issuer: str | None = None,
+        model_id: str | None = None,
+        on_receipt: Callable[[float], None] | None = None,
+    ) -> None:
+        self.signer = signer
+        self.writer = writer
+        self.clock = clock
+        self.issuer = issuer
+        self.model_id = model_id
+        self._on_receipt = on_receipt
+
+    def inspect_request(self, endpoint: str, body: bytes, started: float) -> RequestInfo:
+        """Parse and hash the request exactly as received; ContentError if it is not JSON."""
+        parsed = loads(body)
+        if not isinstance(parsed, dict):
+            raise ContentError("the request body must be a JSON object")
+        model = parsed.get("model")
+        return RequestInfo(
+            endpoint=endpoint,
+            prompt_hash=hash_json(parsed),
+            model=model if isinstance(model, str) else None,
+            stream=parsed.get("stream") is True,
+            started=started,
+        )
+
+    async def seal_body(
+        self, info: RequestInfo, status: int, body: bytes, upstream_s: float
+    ) -> tuple[bytes, Receipt]:
+        """Seal a complete JSON response; returns the body to deliver and its receipt."""
+        try:
+            parsed = loads(body)
+        except ContentError as exc:
+            raise UpstreamProtocolError(f"upstream returned invalid JSON (HTTP {status})") from exc
+        if not isinstance(parsed, dict):
+            raise UpstreamProtocolError("upstream returned JSON that is not an object")
+        carried = not GATEWAY_MEMBERS.isdisjoint(parsed)
+        content = (
+            {k: v for k, v in parsed.items() if k not in GATEWAY_MEMBERS} if carried else parsed
+        )
+        claims = self.claims(info, status, upstream_s, content.get("usage"))
+        if isinstance(parsed.get("receipt"), dict):
+            # Chained gateways: the upstream's own receipt is kept, inside what we sign.
+            claims["parents"] = [parsed["receipt"]]
+        output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
+        receipt, receipt_json = await self.issue(info, output_hash, content.get("model"), claims)
+        if carried:
+            delivered = orjson.dumps({**content, "receipt": orjson.Fragment(receipt_json)})
+        else:
+            delivered = _splice(body, receipt_json, empty=not parsed)
+        return delivered, receipt
+
+    def open_stream(self, info: RequestInfo) -> StreamSeal:
+        return StreamSeal(self, info)
+
+    def claims(
+        self, info: RequestInfo, status: int, upstream_s: float, usage: Any
+    ) -> dict[str, Any]:
+        claims: dict[str, Any] = {"endpoint": info.endpoint, "status_code": status}
+        if self.issuer:
+            claims["issuer"] = self.issuer
+        if isinstance(usage, dict):
+            claims["usage"] = usage
+        claims["timing"] = {
+            "upstream_us": int(upstream_s * 1e6),
+            "gateway_us": int((time.perf_counter() - info.started) * 1e6),
+        }
+        return claims
+
+    async def issue(
+        self, info: RequestInfo, output_hash: str, served_model: Any, claims: dict[str, Any]
+    ) -> tuple[Receipt, bytes]:
+        """Sign, then commit to the store; returns the receipt and its delivered JSON."""
+        start = time.perf_counter()
+        receipt = issue_receipt(
+            self.signer,
+            model_id=self._model_id(info, served_model),
+            prompt_hash=info.prompt_hash,
+            output_hash=output_hash,
+            at=self.clock(),
+            claims=claims,
+        )
+        receipt_json = orjson.dumps(receipt.to_dict())
+        if self._on_receipt is not None:
+            self._on_receipt(time.perf_counter() - start)
+        await self.writer.put(StoredReceipt.of(receipt, receipt_json))
+        return receipt, receipt_json
+
+    def _model_id(self, info: RequestInfo, served: Any) -> str:
+        # The configured model id wins; else what the upstream says it served; else
+        # what the client asked for.
+        if self.model_id:
+            return self.model_id
+        if isinstance(served, str) and served:
+            return served
+        return info.model or "unknown"
+
+
+def _splice(body: bytes, receipt_json: bytes, *, empty: bool) -> bytes:
+    """Insert ``"receipt": {...}`` before the closing brace, keeping the upstream bytes."""
+    end = len(body.rstrip())
+    separator = b'"receipt":' if empty else b',"receipt":'
+    return b"".join((body[: end - 1], separator, receipt_json, b"}"))
+
+
+class StreamSeal:
+    """Seals one SSE stream while it passes through.
+
+    ``feed`` returns the bytes to forward right away (events as the upstream sent
+    them, the ``[DONE]`` event held back); ``finish`` returns the receipt chunk
+    followed by ``[DONE]``. A stream that ends without ``[DONE]`` is never sealed.
+    """
+
+    def __init__(self, sealer: Sealer, info: RequestInfo) -> None:
+        self._sealer = sealer
+        self._info = info
+        self._splitter = SseSplitter()
+        self._hasher = StreamHasher()
+        self._last: dict[str, Any] = {}
+        self._usage: Any = None
+        self.done = False
+        self.first_chunk_s: float | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        if self.done:
+            return b""  # nothing after [DONE] is delivered
+        try:
+            events = self._splitter.feed(data)
+        except ValueError as exc:
+            raise UpstreamProtocolError(str(exc)) from exc
+        forward: list[bytes] = []
+        for event in events:
+            payload = event_data(event)
+            if payload is None:
+                forward.append(event)  # comments and retry hints pass, unhashed
+                continue
+            if payload.strip() == b"[DONE]":
+                self.done = True
+                break
+            self._add(payload)
+            forward.append(event)
+        if forward and self.first_chunk_s is None:
+            self.first_chunk_s = time.perf_counter() - self._info.started
+        return b"".join(forward)
+
+    def _add(self, payload: bytes) -> None:
+        try:
+            chunk = loads(payload)
+            self._hasher.add(chunk)
+        except ContentError as exc:
+            raise UpstreamProtocolError(f"upstream stream carried a non-JSON event: {exc}") from exc
+        if isinstance(chunk, dict):
+            self._last = chunk
+            if isinstance(chunk.get("usage"), dict):
+                self._usage = chunk["usage"]
+
+    async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt]:
+        """The receipt chunk and ``[DONE]``; call only when ``done``."""
+        if not self.done:
+            raise UpstreamProtocolError("upstream stream ended early (no end-of-stream event)")
+        claims = self._sealer.claims(self._info, status, upstream_s, self._usage)
+        claims["stream"] = {
+            "chunks": self._hasher.count,
+            "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
+        }
+        receipt, receipt_json = await self._sealer.issue(
+            self._info, self._hasher.hexdigest(), self._last.get("model"), claims
+        )
+        chunk = {
+            "id": self._last.get("id", ""),
+            "object": self._last.get("object", "chat.completion.chunk"),
+            "created": self._last.get("created", 0),
+            "model": self._last.get("model", receipt.model_id),
+            "choices": [],
+            "receipt": orjson.Fragment(receipt_json),
+        }
+        return b"data: " + orjson.dumps(chunk) + b"\n\n" + DONE_EVENT, receipt
+
+    @staticmethod
+    def error_event(message: str) -> bytes:
+        """An OpenAI-style error event: SDKs raise on it; no receipt follows."""
+        body = {
+            "error": {
+                "message": message,
+                "type": "llmseal_gateway_error",
+                "code": "upstream_stream",
+            }
+        }
+        return b"data: " + orjson.dumps(body) + b"\n\n"

@@ -1,0 +1,90 @@
+"""A misbehaving-on-demand OpenAI-compatible upstream (Starlette) for gateway tests.
+
+The behaviour is picked per request with the ``x-fake`` header, which the
+gateway forwards like any other header: ``status:503``, ``invalid-json``,
+``html``, ``slow:2.5``, ``cut-stream``, ``array``, ``receipt`` (an answer that
+already carries a receipt, as a chained gateway's would).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+
+def completion(request: dict[str, Any]) -> dict[str, Any]:
+    last = request.get("messages", [{}])[-1].get("content", "")
+    return {
+        "id": "chatcmpl-fake-1",
+        "object": "chat.completion",
+        "created": 1795312707,
+        "model": "fake-model",
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": f"echo: {last}"},
+             "logprobs": None, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8},
+    }  # fmt: skip
+
+
+def chunk(text: str | None, finish: str | None = None) -> bytes:
+    delta = {} if text is None else {"content": text}
+    body = {
+        "id": "chatcmpl-fake-2", "object": "chat.completion.chunk", "created": 1795312707,
+        "model": "fake-model", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }  # fmt: skip
+    # Python's default separators, like llama-cpp-python's stream (spacing differs from JCS).
+    return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+class FakeUpstream:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.app = Starlette(
+            routes=[
+                Route("/v1/chat/completions", self.chat, methods=["POST"]),
+                Route("/v1/models", self.models, methods=["GET"]),
+            ]
+        )
+
+    async def models(self, request: Request) -> Response:
+        return JSONResponse({"object": "list", "data": [{"id": "fake-model"}]})
+
+    async def chat(self, request: Request) -> Response:
+        raw = await request.body()
+        body = json.loads(raw)
+        self.requests.append(body)
+        mode = request.headers.get("x-fake", "")
+        if mode.startswith("slow:"):
+            await asyncio.sleep(float(mode[5:]))
+        if mode.startswith("status:"):
+            status = int(mode[7:])
+            return JSONResponse({"error": {"message": "upstream says no", "code": status}}, status)
+        if mode == "invalid-json":
+            return Response(b'{"id": "truncated', media_type="application/json")
+        if mode == "html":
+            return PlainTextResponse("<html>bad gateway</html>", media_type="text/html")
+        if mode == "array":
+            return JSONResponse([1, 2, 3])
+        if mode == "receipt":
+            return JSONResponse({**completion(body), "receipt": {"receipt_id": "parent"}})
+        if body.get("stream"):
+            return StreamingResponse(self._stream(mode), media_type="text/event-stream")
+        return JSONResponse(completion(body))
+
+    async def _stream(self, mode: str) -> AsyncIterator[bytes]:
+        yield b": keep-alive comment\n\n"
+        for word in ("Hello", ", ", "world"):
+            yield chunk(word)
+            await asyncio.sleep(0.01)
+        if mode == "cut-stream":
+            raise RuntimeError("upstream dies mid-stream")
+        yield chunk(None, "stop")
+        yield b"data: [DONE]\n\n"
