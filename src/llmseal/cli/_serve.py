@@ -56,6 +56,12 @@ __all__ = ["serve"]
     help="fsync every receipt commit (survives power loss, not only crashes).",
 )
 @click.option("--access-log", is_flag=True, help="Log every request (structured).")
+@click.option("--pkcs11-module", metavar="SO", help="Sign with a key held in a PKCS#11 token.")
+@click.option("--token", "pkcs11_token", metavar="LABEL", help="Label of the PKCS#11 token.")
+@click.option("--key-label", metavar="LABEL", help="Label of the key on the token.")
+@click.option(
+    "--pin-env", metavar="VAR", help="Environment variable holding the token PIN (never a flag)."
+)
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
@@ -78,6 +84,10 @@ def serve(
     connect_timeout: float,
     durable: bool,
     access_log: bool,
+    pkcs11_module: str | None,
+    pkcs11_token: str | None,
+    key_label: str | None,
+    pin_env: str | None,
     log_level: str,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
@@ -96,5 +106,9 @@ def serve(
         connect_timeout=connect_timeout,
         durable=durable,
         access_log=access_log,
+        pkcs11_module=pkcs11_module,
+        pkcs11_token=pkcs11_token,
+        pkcs11_key_label=key_label,
+        pin_env=pin_env,
     )
     run(config, host=host, port=port, workers=workers, log_level=log_level)

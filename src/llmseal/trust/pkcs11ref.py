@@ -28,7 +28,7 @@ from llmseal.errors import ContentError, KeyManagementError
 from llmseal.trust.keydir import KeyDirectory, write_atomic
 from llmseal.trust.pkcs11 import Pkcs11Signer, generate_pkcs11_key, open_pkcs11_signer
 
-__all__ = ["Pkcs11KeyRef", "create_token_key", "open_directory_signer"]
+__all__ = ["Pkcs11KeyRef", "adopt_token_key", "create_token_key", "open_directory_signer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,3 +121,34 @@ def open_directory_signer(keydir: KeyDirectory, key_id: str, pin: str) -> Pkcs11
     if entry.status == "revoked":
         raise KeyManagementError(f"key {key_id!r} is revoked; it must not sign")
     return Pkcs11KeyRef.load(keydir, key_id).open(pin, expected=entry)
+
+
+def adopt_token_key(
+    keydir: KeyDirectory,
+    key_id: str,
+    *,
+    module: str,
+    token: str,
+    key_label: str,
+    pin: str,
+    at: datetime,
+) -> KeyEntry:
+    """Sign with an existing token key as ``key_id``: publish it, or check it is the published one.
+
+    What ``llmseal serve --pkcs11-module ... --key-label ...`` does on start-up: a
+    key made with any token tool becomes usable, and a label that names another
+    key than the one ``keys.json`` publishes for ``key_id`` is refused.
+    """
+    entry = keydir.load_keyset().resolve(key_id)
+    if entry is not None and entry.status == "revoked":
+        raise KeyManagementError(f"key {key_id!r} is revoked; it must not sign")
+    expected = entry.public_key if entry else None
+    with open_pkcs11_signer(module, token, key_label, pin, key_id, expected=expected) as signer:
+        ref = Pkcs11KeyRef(key_id, module, token, key_label, signer.algorithm)
+        public = signer.public_key()
+    keydir.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    ref.save(keydir)
+    if entry is None:
+        entry = KeyEntry(key_id, public, "active", _time.utc(at), None)
+        keydir.add_public(entry)
+    return entry

@@ -1,4 +1,5 @@
-"""One SoftHSM2 token store per test session (SoftHSM reads its config once per process)."""
+"""Shared by the integration tests: one SoftHSM2 token store per session (SoftHSM reads
+its configuration once per process, so every token is made before the module loads)."""
 
 from __future__ import annotations
 
