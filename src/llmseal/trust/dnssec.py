@@ -186,13 +186,26 @@ def validate_rrset(
         )
     if not name.is_subdomain(zone):
         raise KeyLookupError(f"{name} is outside the zone {zone}", code="dnssec_bogus")
+    # RFC 4034 §3.1.3: an RRSIG whose Labels field is smaller than the owner name's
+    # label count (root not counted) signs a wildcard. Accepting that would also need
+    # the NSEC proof that the exact name does not exist (RFC 4035 §5.3.4), which we
+    # do not check, so such answers are refused: a key is published at its own name.
+    exact = [s for s in sigs if s.labels == len(name) - 1]
+    if not exact:
+        raise KeyLookupError(
+            f"the {what} record at {name} was synthesized from a wildcard; "
+            "keys must be published at their own name",
+            code="dnssec_bogus",
+        )
     keyset = dns.rdataset.from_rdata_list(0, keys)
     try:
-        dns.dnssec.validate(rrset, sigs, {zone: keyset}, now=now)
+        dns.dnssec.validate(
+            rrset, dns.rrset.from_rdata_list(name, 0, exact), {zone: keyset}, now=now
+        )
         return
     except (dns.exception.ValidationFailure, dns.exception.UnsupportedAlgorithm):
         pass
-    raise _classify(name, what, [s for s in sigs if s.signer == zone], now)
+    raise _classify(name, what, [s for s in exact if s.signer == zone], now)
 
 
 def _classify(name: dns.name.Name, what: str, sigs: list[RRSIG], now: float) -> KeyLookupError:

@@ -79,6 +79,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         _line(old.key_id, old, rotated=ROTATED),
         _line(p256.key_id, p256),
         'spf.models.good.test. IN TXT "v=spf1 -all"',
+        f'*.wild.models.good.test. IN TXT "{_line(ed.key_id, ed).split(chr(34))[1]}"',
         'bad.2026q1.models.good.test. IN TXT "v=llmsig1; k=rsa; p=AAAA"',
         f'two.2026q1.models.good.test. IN TXT "{_line(ed.key_id, ed).split(chr(34))[1]}"',
         f'two.2026q1.models.good.test. IN TXT "{_line(old.key_id, old).split(chr(34))[1]}"',
@@ -237,6 +238,14 @@ def test_malformed_and_ambiguous_records(world: World) -> None:
     signer = world.signers["good.test/m1/2026q1"]
     _unknown(_verify(_receipt(signer, "good.test/bad/2026q1"), world.source("good")), "bad_record")
     _unknown(_verify(_receipt(signer, "good.test/two/2026q1"), world.source("good")), "bad_record")
+
+
+def test_wildcard_answers_are_refused(world: World) -> None:
+    # *.wild.models.good.test holds a real key; a name it synthesizes must not resolve.
+    signer = world.signers["good.test/m1/2026q1"]
+    receipt = _receipt(signer, "good.test/anything/wild")
+    reason = _unknown(_verify(receipt, world.source("good")), "dnssec_bogus")
+    assert "wildcard" in reason
 
 
 def test_wrong_trust_anchor_is_bogus(world: World) -> None:
