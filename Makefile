@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml setup.py scripts/install-system.sh
 	touch $@
 
 lint: .venv
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests scripts
+	$(BIN)/ruff format --check src tests scripts
 
 typecheck: .venv
 	$(BIN)/mypy src

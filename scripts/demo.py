@@ -1,43 +1,166 @@
-"""`make demo`: the receipt core end to end with the CLI (the gateway demo replaces this)."""
+"""`make demo`: the issuer and the caller, end to end, on the real SmolLM2 model.
+
+Starts the SmolLM2-135M model server and `llmseal serve` on loopback, asks with
+the official openai SDK (plain and streaming), verifies both receipts, shows a
+tampered copy failing, runs `llmseal verify` on a saved answer, and stops
+everything it started. Work files go to .demo/ (kept for inspection).
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
-import tempfile
+import time
 from pathlib import Path
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+import httpx
+import openai
+from rich.console import Console
+from rich.panel import Panel
+
+from llmseal.core.keyset import KeySet
+from llmseal.core.verify import verify_receipt
+from llmseal.devserver import MODEL_ALIAS, ModelServer
+
+console = Console(highlight=False)
+WORK = Path(".demo")
+QUESTION = "In two sentences: why do leaves change colour in autumn?"
 
 
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    print(f"$ llmseal {' '.join(args)}")
-    proc = subprocess.run([sys.executable, "-m", "llmseal", *args], capture_output=True, text=True)
-    print(proc.stdout + proc.stderr)
-    return proc
+def step(number: int, title: str) -> None:
+    console.rule(f"[bold cyan]Step {number}[/] {title}", align="left")
 
 
-def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        d = Path(tmp)
-        (d / "request.json").write_text(json.dumps(REQUEST))
-        (d / "response.json").write_text(json.dumps(RESPONSE))
-        run("keys", "new", "demo-2026q4", "--dir", str(d / "keys"))
-        receipt = run("sign", "--dir", str(d / "keys"), "--key-id", "demo-2026q4",
-                      "--model-id", "demo/smollm2", "--prompt", str(d / "request.json"),
-                      "--output", str(d / "response.json"))  # fmt: skip
-        (d / "receipt.json").write_text(receipt.stdout)
-        ok = run("verify", str(d / "receipt.json"), "--keys", str(d / "keys/keys.json"),
-                 "--prompt", str(d / "request.json"), "--output", str(d / "response.json"))  # fmt: skip
-        RESPONSE["choices"][0]["message"]["content"] = "It reflects the ocean."
-        (d / "response.json").write_text(json.dumps(RESPONSE))
-        bad = run("verify", str(d / "receipt.json"), "--keys", str(d / "keys/keys.json"),
-                  "--output", str(d / "response.json"))  # fmt: skip
-        if ok.returncode != 0 or bad.returncode != 1:
-            sys.exit("demo failed")
-        print("demo: the honest receipt verifies; the edited answer is caught.")
+def show_receipt(receipt: dict[str, object]) -> None:
+    keys = ("receipt_id", "model_id", "issued_at", "key_id", "prompt_hash", "output_hash")
+    lines = [f"[dim]{k:12}[/] {receipt[k]}" for k in keys]
+    lines.append(f"[dim]{'claims':12}[/] " + ", ".join(
+        k for k in receipt if k not in (*keys, "nonce", "signature")))  # fmt: skip
+    console.print(Panel("\n".join(lines), title="receipt", expand=False))
+
+
+def start_gateway(upstream: str, port: int) -> subprocess.Popen[bytes]:
+    command = [
+        *(sys.executable, "-m", "llmseal", "serve", "--upstream", upstream, "--port", str(port)),
+        *("--data-dir", str(WORK / "issuer"), "--issuer", "demo.llmseal.local"),
+    ]
+    console.print(f"$ llmseal serve --upstream {upstream} --port {port} --data-dir .demo/issuer")
+    log = (WORK / "gateway.log").open("ab")
+    proc = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise SystemExit("the gateway did not start; see .demo/gateway.log")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def verdict(label: str, status: str) -> None:
+    color = "green" if status == "valid" else "red"
+    console.print(f"  {label}: [bold {color}]{status}[/]")
+
+
+def main() -> int:
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir()
+    failures = 0
+    step(1, "start the real model server (SmolLM2-135M-Instruct, llama.cpp, loopback)")
+    with ModelServer(log=WORK / "model.log") as model:
+        console.print(f"  model server ready at {model.url}")
+        step(2, "start the llmseal signing gateway in front of it")
+        port = ModelServer().port  # just a free loopback port
+        gateway = start_gateway(model.url, port)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            failures += run_demo(url)
+        finally:
+            step(9, "stop everything")
+            stop(gateway)
+            console.print("  gateway stopped (receipts are in .demo/issuer/receipts)")
+    console.print("  model server stopped")
+    if failures:
+        console.print(f"[bold red]demo failed: {failures} check(s) did not behave[/]")
+        return 1
+    console.print("[bold green]demo complete: honest answers verify, tampering is caught.[/]")
+    return 0
+
+
+def run_demo(url: str) -> int:
+    failures = 0
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-demo")
+    keys = KeySet.from_json(httpx.get(f"{url}/v1/receipts/keys").content)
+    request = {"model": MODEL_ALIAS, "messages": [{"role": "user", "content": QUESTION}],
+               "max_tokens": 80, "temperature": 0}  # fmt: skip
+
+    step(3, "ask with the official openai SDK (plain)")
+    console.print(f"  Q: {QUESTION}")
+    raw = client.chat.completions.with_raw_response.create(**request)
+    answer = json.loads(raw.http_response.content)
+    console.print(f"  A: {raw.parse().choices[0].message.content}")
+    show_receipt(answer["receipt"])
+
+    step(4, "verify that receipt offline, against the published key set")
+    result = verify_receipt(
+        answer["receipt"], keys, prompt=json.loads(raw.http_request.content), output=answer
+    )
+    verdict("signature, key, request hash, response hash", result.status.value)
+    failures += result.status.value != "valid"
+
+    step(5, "ask again, streaming: tokens arrive as generated, the receipt comes last")
+    chunks = []
+    console.print("  A: ", end="")
+    for chunk in client.chat.completions.create(**request, stream=True):
+        chunks.append(chunk)
+        if chunk.choices and chunk.choices[0].delta.content:
+            console.print(chunk.choices[0].delta.content, end="")
+    console.print()
+    stream_receipt = chunks[-1].model_extra["receipt"]
+    data = [c.model_dump(exclude_unset=True) for c in chunks[:-1]]
+    result = verify_receipt(stream_receipt, keys, prompt={**request, "stream": True}, output=data)
+    verdict(f"stream of {len(data)} chunks", result.status.value)
+    failures += result.status.value != "valid"
+
+    step(6, "a relay edits the answer: the tampered copy fails")
+    forged = json.loads(json.dumps(answer))
+    forged["choices"][0]["message"]["content"] = "Because the trees get bored of green."
+    local = verify_receipt(forged["receipt"], keys, output=forged)
+    verdict("offline verify of the edited copy", local.status.value)
+    posted = {"receipt": forged["receipt"], "output": json.dumps(forged)}
+    remote = httpx.post(f"{url}/v1/receipts/verify", json=posted).json()
+    verdict("POST /v1/receipts/verify", remote["status"])
+    failures += local.status.value != "tampered" or remote["status"] != "tampered"
+
+    step(7, "save the answer and the key set; `llmseal verify` them like a third party")
+    (WORK / "answer.json").write_text(json.dumps(answer, indent=2, ensure_ascii=False))
+    (WORK / "forged.json").write_text(json.dumps(forged, indent=2, ensure_ascii=False))
+    (WORK / "keys.json").write_text(json.dumps(keys.to_dict(), indent=2))
+    for name, expected in (("answer.json", 0), ("forged.json", 1)):
+        console.print(f"$ llmseal verify .demo/{name} --keys .demo/keys.json")
+        argv = ["verify", str(WORK / name), "--keys", str(WORK / "keys.json")]
+        proc = subprocess.run(
+            [sys.executable, "-m", "llmseal", *argv], capture_output=True, text=True
+        )
+        console.print(proc.stdout.rstrip(), markup=False)
+        console.print(f"  exit status {proc.returncode} (expected {expected})")
+        failures += proc.returncode != expected
+
+    step(8, "the issuer kept every receipt it delivered")
+    stored = httpx.get(f"{url}/v1/receipts/{answer['receipt']['receipt_id']}/verify").json()
+    verdict(f"GET /v1/receipts/{answer['receipt']['receipt_id']}/verify", stored["status"])
+    failures += stored["status"] != "valid"
+    return failures
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -28,6 +28,7 @@ LAYER = {
     "cli": 6,
     "bench": 6,
     "__main__": 6,
+    "devserver": 6,
 }
 
 

@@ -2,7 +2,7 @@
 
 Routes (design.md, "HTTP"):
 
-* ``POST /v1/chat/completions``, ``POST /v1/completions`` — forwarded and sealed
+* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
 * ``GET /metrics``, ``GET /healthz``;
@@ -36,7 +36,13 @@ from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.receipts_api import ReceiptsApi
-from llmseal.gateway.sealing import RequestInfo, Sealer, StreamSeal, UpstreamProtocolError
+from llmseal.gateway.sealing import (
+    SIGNED_ENDPOINTS,
+    RequestInfo,
+    Sealer,
+    StreamSeal,
+    UpstreamProtocolError,
+)
 from llmseal.gateway.upstream import (
     Upstream,
     UpstreamResponse,
@@ -49,7 +55,6 @@ from llmseal.store.writer import BatchWriter
 
 __all__ = ["SIGNED_ENDPOINTS", "Gateway", "create_app"]
 
-SIGNED_ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/completions"})
 _DROP_REQUEST = HOP_BY_HOP | {b"x-receipt-request", b"accept-encoding"}
 log = logging.getLogger("llmseal.gateway")
 

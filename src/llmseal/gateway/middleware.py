@@ -28,7 +28,13 @@ from llmseal.errors import ConfigError, ContentError, StoreError
 from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, error_body, header, read_body
 from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
 from llmseal.gateway.config import prepare_signing_dir
-from llmseal.gateway.sealing import RequestInfo, Sealer, StreamSeal, UpstreamProtocolError
+from llmseal.gateway.sealing import (
+    SIGNED_ENDPOINTS,
+    RequestInfo,
+    Sealer,
+    StreamSeal,
+    UpstreamProtocolError,
+)
 from llmseal.store.base import ReceiptStore
 from llmseal.store.sharded import ShardedReceiptStore
 from llmseal.store.writer import BatchWriter
@@ -36,7 +42,6 @@ from llmseal.store.writer import BatchWriter
 __all__ = ["ReceiptMiddleware"]
 
 log = logging.getLogger("llmseal.gateway")
-_PATHS = frozenset({"/v1/chat/completions", "/v1/completions"})
 
 
 def _now() -> datetime:
@@ -87,7 +92,7 @@ class ReceiptMiddleware:
         if (
             scope["type"] != "http"
             or scope["method"] != "POST"
-            or scope["path"] not in _PATHS
+            or scope["path"] not in SIGNED_ENDPOINTS
             or not self._wants_receipt(scope)
         ):
             await self.app(scope, receive, send)

@@ -7,8 +7,11 @@ receipt that isn't stored": hash what is delivered, sign, commit to the store,
 and only then hand the bytes back for sending.
 
 Wire format (design.md, "HTTP"): a non-streaming JSON response gains a top-level
-``receipt``; a stream gains one chunk with empty ``choices`` and a ``receipt``
-member just before ``data: [DONE]``.
+``receipt``; an OpenAI stream gains one chunk with empty ``choices`` and a
+``receipt`` member just before ``data: [DONE]``. Anthropic streams
+(``/v1/messages``) have no ``[DONE]``: they end with a ``message_stop`` event,
+after which the receipt travels as a ``ping`` event — the one event type the
+Anthropic SDK skips — so unmodified SDKs keep working.
 """
 
 from __future__ import annotations
@@ -27,14 +30,23 @@ from llmseal.core.hashing import GATEWAY_MEMBERS, StreamHasher, hash_json
 from llmseal.core.keys import Signer
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import issue_receipt
+from llmseal.core.sse import SseSplitter, event_data
 from llmseal.errors import ContentError, Error
-from llmseal.gateway._sse import SseSplitter, event_data
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
 
-__all__ = ["RequestInfo", "Sealer", "StreamSeal", "UpstreamProtocolError"]
+__all__ = [
+    "SIGNED_ENDPOINTS",
+    "RequestInfo",
+    "Sealer",
+    "StreamSeal",
+    "UpstreamProtocolError",
+]
 
 DONE_EVENT = b"data: [DONE]\n\n"
+ANTHROPIC_ENDPOINTS = frozenset({"/v1/messages"})
+SIGNED_ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/completions", *ANTHROPIC_ENDPOINTS})
+"""The endpoints whose answers are sealed (OpenAI chat/completions, Anthropic messages)."""
 
 
 class UpstreamProtocolError(Error):
@@ -180,6 +192,7 @@ class StreamSeal:
         self._hasher = StreamHasher()
         self._last: dict[str, Any] = {}
         self._usage: Any = None
+        self._anthropic = info.endpoint in ANTHROPIC_ENDPOINTS
         self.done = False
         self.first_chunk_s: float | None = None
 
@@ -196,25 +209,30 @@ class StreamSeal:
             if payload is None:
                 forward.append(event)  # comments and retry hints pass, unhashed
                 continue
-            if payload.strip() == b"[DONE]":
+            if not self._anthropic and payload.strip() == b"[DONE]":
                 self.done = True
                 break
-            self._add(payload)
+            chunk = self._add(payload)
             forward.append(event)
+            if self._anthropic and chunk.get("type") == "message_stop":
+                self.done = True
+                break
         if forward and self.first_chunk_s is None:
             self.first_chunk_s = time.perf_counter() - self._info.started
         return b"".join(forward)
 
-    def _add(self, payload: bytes) -> None:
+    def _add(self, payload: bytes) -> dict[str, Any]:
         try:
             chunk = loads(payload)
             self._hasher.add(chunk)
         except ContentError as exc:
             raise UpstreamProtocolError(f"upstream stream carried a non-JSON event: {exc}") from exc
-        if isinstance(chunk, dict):
-            self._last = chunk
-            if isinstance(chunk.get("usage"), dict):
-                self._usage = chunk["usage"]
+        if not isinstance(chunk, dict):
+            return {}
+        self._last = chunk
+        if isinstance(chunk.get("usage"), dict):
+            self._usage = chunk["usage"]
+        return chunk
 
     async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt]:
         """The receipt chunk and ``[DONE]``; call only when ``done``."""
@@ -228,6 +246,9 @@ class StreamSeal:
         receipt, receipt_json = await self._sealer.issue(
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )
+        if self._anthropic:
+            ping = {"type": "ping", "receipt": orjson.Fragment(receipt_json)}
+            return b"event: ping\ndata: " + orjson.dumps(ping) + b"\n\n", receipt
         chunk = {
             "id": self._last.get("id", ""),
             "object": self._last.get("object", "chat.completion.chunk"),

@@ -1,7 +1,8 @@
 """Incremental Server-Sent Events framing (WHATWG HTML, "Server-sent events").
 
-The gateway forwards each event's bytes exactly as the upstream sent them and
-only needs to know where events end and what their ``data`` is. Events end at a
+The gateway forwards each event's bytes exactly as the upstream sent them, and the
+verifying client releases them to the SDK the same way; both only need to know
+where events end and what their ``data`` is. Events end at a
 blank line; lines end with CRLF, LF or CR.
 """
 
