@@ -12,6 +12,10 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * KeySetError              not a key set
     * CertificateError         a certificate, chain, CRL or trust-anchor file that cannot be read
   * KeyManagementError         keys on disk or in a token: missing, revoked, exists
+    * TokenError               a PKCS#11 module, token, PIN or mechanism problem
+  * KeyLookupError             a key source has no key it can trust for a key_id
+                               (DNS: no record, DNSSEC bogus/expired/unsigned);
+                               verification reports ``unknown_key`` with its reason
   * ConfigError                a setting that cannot work
   * NetworkError               fetching a key set or talking to an upstream
   * StoreError                 the receipt or evidence store failed
@@ -36,6 +40,7 @@ __all__ = [
     "ContentError",
     "Error",
     "InputError",
+    "KeyLookupError",
     "KeyManagementError",
     "KeySetError",
     "MalformedReceiptError",
@@ -44,6 +49,7 @@ __all__ = [
     "ReceiptRequiredError",
     "ReplayError",
     "StoreError",
+    "TokenError",
     "VerificationError",
 ]
 
@@ -82,6 +88,27 @@ class CertificateError(InputError):
 
 class KeyManagementError(Error):
     """A key cannot be created, found, loaded or used."""
+
+
+class TokenError(KeyManagementError):
+    """A PKCS#11 module cannot be loaded, or its token, PIN, key or mechanism cannot be used."""
+
+
+class KeyLookupError(Error):
+    """A key source could not produce a key it can trust for a ``key_id``.
+
+    ``code`` is a stable token for programs (``not_in_zone``, ``dnssec_bogus``,
+    ``dnssec_expired``, ``dnssec_unsigned``...); the message says the rest.
+    Verification turns it into the status ``unknown_key``: a key that cannot be
+    authenticated is as good as unknown (fail closed).
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def diagnostics(self) -> str:
+        return f"{self.code}: {self}"
 
 
 class ConfigError(Error):

@@ -56,6 +56,12 @@ __all__ = ["serve"]
     help="fsync every receipt commit (survives power loss, not only crashes).",
 )
 @click.option("--access-log", is_flag=True, help="Log every request (structured).")
+@click.option("--pkcs11-module", metavar="SO", help="Sign with a key held in a PKCS#11 token.")
+@click.option("--token", "pkcs11_token", metavar="LABEL", help="Label of the PKCS#11 token.")
+@click.option("--key-label", metavar="LABEL", help="Label of the key on the token.")
+@click.option(
+    "--pin-env", metavar="VAR", help="Environment variable holding the token PIN (never a flag)."
+)
 @click.option(
     "--llm-sign-cert",
     type=click.Path(dir_okay=False),
@@ -92,6 +98,10 @@ def serve(
     access_log: bool,
     llm_sign_cert: str | None,
     llm_sign_key: str | None,
+    pkcs11_module: str | None,
+    pkcs11_token: str | None,
+    key_label: str | None,
+    pin_env: str | None,
     log_level: str,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
@@ -112,6 +122,10 @@ def serve(
         access_log=access_log,
         llm_sign_cert=llm_sign_cert,
         llm_sign_key=llm_sign_key,
+        pkcs11_module=pkcs11_module,
+        pkcs11_token=pkcs11_token,
+        pkcs11_key_label=key_label,
+        pin_env=pin_env,
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

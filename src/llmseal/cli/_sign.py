@@ -6,9 +6,10 @@ import click
 
 from llmseal.cli._common import parse_time, print_json, read_input
 from llmseal.core.canonical import loads
+from llmseal.core.keys import Signer
 from llmseal.core.sign import issue_receipt
 from llmseal.core.verify import content_hash
-from llmseal.errors import ContentError, InputError
+from llmseal.errors import ConfigError, ContentError, InputError
 from llmseal.trust.keydir import KeyDirectory
 
 __all__ = ["sign"]
@@ -36,6 +37,9 @@ __all__ = ["sign"]
 )
 @click.option("--issued-at", metavar="TIME", help="issued_at (RFC 3339); default now.")
 @click.option("--raw", is_flag=True, help="Hash the files' raw bytes instead of their JCS form.")
+@click.option(
+    "--pin-env", metavar="VAR", help="For a key held in a PKCS#11 token: the PIN's variable."
+)
 def sign(
     directory: str,
     key_id: str,
@@ -46,6 +50,7 @@ def sign(
     claims: tuple[str, ...],
     issued_at: str | None,
     raw: bool,
+    pin_env: str | None,
 ) -> None:
     """Sign a receipt for REQUEST.json -> RESPONSE.json and print it."""
     at = parse_time(issued_at, "--issued-at")
@@ -56,17 +61,35 @@ def sign(
         output_hash = content_hash(output, response=True, raw=raw)
     except ContentError as exc:
         raise InputError(f"{exc} (use --raw to sign bytes that are not JSON)") from exc
-    signer = KeyDirectory(directory).signer(key_id)
-    receipt = issue_receipt(
-        signer,
-        model_id=model_id,
-        prompt_hash=prompt_hash,
-        output_hash=output_hash,
-        at=at,
-        claims=_parse_claims(claims),
-        weight_hash=weight_hash,
-    )
+    signer = _signer(KeyDirectory(directory), key_id, pin_env)
+    try:
+        receipt = issue_receipt(
+            signer,
+            model_id=model_id,
+            prompt_hash=prompt_hash,
+            output_hash=output_hash,
+            at=at,
+            claims=_parse_claims(claims),
+            weight_hash=weight_hash,
+        )
+    finally:
+        close = getattr(signer, "close", None)  # a token signer holds a logged-in session
+        if close is not None:
+            close()
     print_json(receipt.to_dict())
+
+
+def _signer(keydir: KeyDirectory, key_id: str, pin_env: str | None) -> Signer:
+    if pin_env is None:
+        return keydir.signer(key_id)
+    try:  # python-pkcs11 is the optional [hsm] extra
+        from llmseal.trust.pkcs11 import pin_from_env
+        from llmseal.trust.pkcs11ref import open_directory_signer
+    except ImportError as exc:
+        raise ConfigError(
+            f"PKCS#11 needs python-pkcs11: pip install 'llmseal[hsm]' ({exc})"
+        ) from exc
+    return open_directory_signer(keydir, key_id, pin_from_env(pin_env))
 
 
 def _parse_claims(items: tuple[str, ...]) -> dict[str, object]:

@@ -1,29 +1,36 @@
-"""``llmseal verify``: verify a receipt offline against a key set or an X.509 chain.
+"""``llmseal verify``: verify a receipt offline, from a key set, DNS or an X.509 chain.
 
-Key sources, one per run:
+Key sources:
 
-* ``--keys KEYSET``: a published key set (file or URL);
+* ``--keys KEYSET``: a published key set (file or URL); a ``--policy`` may list
+  key sets instead;
+* ``--dns``: the key's ``v=llmsig1`` TXT record, DNSSEC-validated (after
+  ``--keys`` when both are given);
 * X.509 (``--name``/``--domain`` pin the certificate name; the chain comes from
   ``--chain`` or the response's ``receipt_evidence.x5c``; anchors from
   ``--anchors`` or the system trust store; ``--crl`` makes revocation checking
   required);
 * ``--llm-sign``: the input is an OpenAI response with an llm_sign envelope.
+
+``--policy`` adds relying-party rules on top of any receipt mode.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import click
 from rich.text import Text
 
-from llmseal.cli._common import out_console, parse_time, print_json, read_input, read_json
+from llmseal.cli._common import now, out_console, parse_time, print_json, read_input, read_json
+from llmseal.core.keyset import KeyResolver
+from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
-from llmseal.errors import InputError
-from llmseal.trust.keysource import load_keyset
+from llmseal.errors import ConfigError, InputError
+from llmseal.trust.keysource import KeySources, load_keyset
 
 __all__ = ["verify"]
 
@@ -39,11 +46,32 @@ _STYLE = {
 @click.argument("receipt_path", metavar="RECEIPT.json")
 @click.option("--keys", "keys_source", metavar="KEYSET", help="Key set file or URL.")
 @click.option(
+    "--policy",
+    "policy_path",
+    metavar="POLICY.toml",
+    help="Relying-party rules (issuers, models, max age...); exit 1 names the failed rule.",
+)
+@click.option(
     "--prompt", "prompt_path", metavar="REQUEST.json", help="The request the receipt covers."
 )
 @click.option("--output", "output_path", metavar="RESPONSE.json", help="The response it covers.")
 @click.option("--raw", is_flag=True, help="Hash content as raw bytes, not as JCS.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option("--dns", "use_dns", is_flag=True, help="Find the key in a v=llmsig1 DNS TXT record.")
+@click.option("--dns-name", metavar="NAME", help="The TXT record's name (default: from key_id).")
+@click.option("--resolver", metavar="HOST:PORT", help="DNS resolver (default: the system's).")
+@click.option(
+    "--trust-anchor",
+    metavar="FILE",
+    help="DNSSEC trust anchor: DS/DNSKEY zone-file lines or a BIND trust-anchors block.",
+)
+@click.option(
+    "--dnssec",
+    type=click.Choice(["required", "off"]),
+    default="required",
+    show_default=True,
+    help="Validate the TXT record with DNSSEC (off: trust the resolver blindly).",
+)
 @click.option("--chain", "chain_path", metavar="CHAIN.pem", help="X.509 chain, leaf first.")
 @click.option(
     "--anchors", multiple=True, metavar="CA.pem", help="Trust anchors [system trust store]."
@@ -54,80 +82,171 @@ _STYLE = {
 @click.option("--llm-sign", "llm_sign", is_flag=True, help="Verify an llm_sign response.")
 @click.option("--issuer", metavar="HOST", help="llm_sign: the expected issuer (pinned).")
 @click.option("--at", "at", metavar="TIME", help="llm_sign: validation time [now].")
-def verify(
-    receipt_path: str,
-    keys_source: str | None,
-    prompt_path: str | None,
-    output_path: str | None,
-    raw: bool,
-    as_json: bool,
-    chain_path: str | None,
-    anchors: tuple[str, ...],
-    name: str | None,
-    domain: str | None,
-    crls: tuple[str, ...],
-    llm_sign: bool,
-    issuer: str | None,
-    at: str | None,
-) -> None:
-    """Verify RECEIPT.json. Exit 0 iff valid, 1 for any other status, 2 if unusable.
+def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
+    """Verify RECEIPT.json. Exit 0 iff valid (and admitted), 1 otherwise, 2 if unusable.
 
     RECEIPT.json may also be a response carrying a top-level "receipt" (as the
     gateway returns it): then the response itself is checked as the output.
     With --llm-sign it is an OpenAI response carrying an llm_sign envelope.
     """
-    from llmseal.cli import _verify_x509 as x509
-
+    o = _Options(options)
     document = read_json(receipt_path, "receipt")
-    if llm_sign:
-        request = read_json(prompt_path, "request") if prompt_path else None
-        validator = x509.build_validator(anchors, crls)
-        verdict = x509.run_llm_sign(
-            document, validator, issuer=issuer, request=request, at=parse_time(at, "--at")
-        )
-        if as_json:
-            print_json(verdict.to_dict())
-        else:
-            x509.print_llm_sign(verdict)
-        sys.exit(0 if verdict else 1)
+    if o.llm_sign:
+        _verify_llm_sign(document, o)
+    policy = Policy.load(o.policy_path) if o.policy_path else None
+    if policy is not None and _unsigned_response(document):
+        _no_receipt(policy, o.as_json)
     receipt_obj, embedded_output = _split_envelope(document)
+    if receipt_obj is None:
+        raise InputError(f"{receipt_path} holds no receipt")
     receipt = Receipt.from_dict(receipt_obj)
-    prompt: Content | None = read_input(prompt_path, "request") if prompt_path else None
-    output: Content | None = read_input(output_path, "response") if output_path else None
+    prompt: Content | None = read_input(o.prompt_path, "request") if o.prompt_path else None
+    output: Content | None = read_input(o.output_path, "response") if o.output_path else None
     if output is None and embedded_output is not None:
-        if raw:
+        if o.raw:
             raise InputError("--raw needs --output: a response with an embedded receipt is JSON")
         output = embedded_output
-    if keys_source and (chain_path or name or domain):
-        raise InputError("give either --keys or an X.509 chain (--chain/--name/--domain)")
-    if keys_source:
-        result = verify_receipt(
-            receipt, load_keyset(keys_source), prompt=prompt, output=output, raw=raw
-        )
-        if as_json:
-            print_json(result.to_dict())
-        else:
-            _print_human(result)
-        sys.exit(0 if result else 1)
-    if not (chain_path or name or domain or anchors):
-        raise InputError("no key source: pass --keys KEYSET, or --name/--domain for X.509")
-    outcome = x509.run_x509(
-        document,
-        receipt,
-        x509.build_validator(anchors, crls),
-        chain_path=chain_path,
-        name=name,
-        domain=domain,
-        prompt=prompt,
-        output=output,
-        raw=raw,
-    )
-    if as_json:
-        print_json(outcome.to_dict())
+    if o.x509_mode:
+        result, report = _verify_x509(document, receipt, prompt, output, o)
     else:
+        keys = _key_sources(o, policy)
+        result = verify_receipt(receipt, keys, prompt=prompt, output=output, raw=o.raw)
+        report = _report(result)
+        if not o.as_json:
+            _print_human(result)
+    verdict = policy.check(result, at=now()) if policy else None
+    if o.as_json:
+        if verdict is not None:
+            report["policy"] = {"admitted": bool(verdict), "failures": list(verdict.failures)}
+        print_json(report)
+    elif verdict is not None:
+        _print_policy(verdict)
+    sys.exit(0 if result and (verdict is None or verdict) else 1)
+
+
+class _Options:
+    """The command's options as attributes (one place for the mode rules)."""
+
+    keys_source: str | None
+    policy_path: str | None
+    prompt_path: str | None
+    output_path: str | None
+    raw: bool
+    as_json: bool
+    use_dns: bool
+    dns_name: str | None
+    resolver: str | None
+    trust_anchor: str | None
+    dnssec: str
+    chain_path: str | None
+    anchors: tuple[str, ...]
+    name: str | None
+    domain: str | None
+    crls: tuple[str, ...]
+    llm_sign: bool
+    issuer: str | None
+    at: str | None
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.__dict__.update(options)
+        pinned = bool(self.chain_path or self.name or self.domain)
+        # Anchors or CRLs alone also mean X.509 (and then the missing name is the error).
+        self.x509_mode = pinned or bool(
+            (self.anchors or self.crls) and not (self.keys_source or self.use_dns)
+        )
+        dns_options = (self.dns_name, self.resolver, self.trust_anchor)
+        if not self.use_dns and any(dns_options):
+            raise click.UsageError("--dns-name, --resolver and --trust-anchor need --dns")
+        if pinned and (self.keys_source or self.use_dns):
+            raise InputError("give either --keys/--dns or an X.509 chain (--chain/--name/--domain)")
+        if self.llm_sign and self.policy_path:
+            raise click.UsageError("--policy applies to receipts, not to --llm-sign envelopes")
+
+
+def _key_sources(o: _Options, policy: Policy | None) -> KeyResolver:
+    locations = [o.keys_source] if o.keys_source else list(policy.keysets if policy else ())
+    sources: list[KeyResolver] = [load_keyset(location) for location in locations]
+    if o.use_dns:
+        sources.append(_dns_source(o.dns_name, o.resolver, o.trust_anchor, o.dnssec))
+    if not sources:
+        raise InputError(
+            "no key source: give --keys KEYSET, --dns, an X.509 --name/--domain, "
+            "or a --policy with keysets"
+        )
+    return sources[0] if len(sources) == 1 else KeySources(*sources)
+
+
+def _report(result: Verification) -> dict[str, Any]:
+    report = result.to_dict()
+    extra = result.key.extra if result.key else {}
+    if extra.get("source") == "dns":
+        report["key_source"] = dict(extra)
+    return report
+
+
+def _verify_x509(
+    document: Any, receipt: Receipt, prompt: Content | None, output: Content | None, o: _Options
+) -> tuple[Verification, dict[str, Any]]:
+    from llmseal.cli import _verify_x509 as x509
+
+    outcome = x509.run_x509(
+        document, receipt, x509.build_validator(o.anchors, o.crls), chain_path=o.chain_path,
+        name=o.name, domain=o.domain, prompt=prompt, output=output, raw=o.raw,
+    )  # fmt: skip
+    if not o.as_json:
         _print_human(outcome.verification)
         x509.print_x509(outcome)
-    sys.exit(0 if outcome else 1)
+    return outcome.verification, outcome.to_dict()
+
+
+def _verify_llm_sign(document: Any, o: _Options) -> None:
+    from llmseal.cli import _verify_x509 as x509
+
+    request = read_json(o.prompt_path, "request") if o.prompt_path else None
+    verdict = x509.run_llm_sign(
+        document, x509.build_validator(o.anchors, o.crls), issuer=o.issuer, request=request,
+        at=parse_time(o.at, "--at"),
+    )  # fmt: skip
+    if o.as_json:
+        print_json(verdict.to_dict())
+    else:
+        x509.print_llm_sign(verdict)
+    sys.exit(0 if verdict else 1)
+
+
+def _dns_source(
+    name: str | None, resolver: str | None, trust_anchor: str | None, dnssec: str
+) -> KeyResolver:
+    try:  # dnspython is the optional [dns] extra
+        from llmseal.trust.dns import DnsKeySource
+        from llmseal.trust.dnssec import load_trust_anchors
+    except ImportError as exc:
+        raise ConfigError(f"--dns needs dnspython: pip install 'llmseal[dns]' ({exc})") from exc
+
+    if dnssec == "required" and trust_anchor is None:
+        raise click.UsageError("--dnssec required needs --trust-anchor FILE (or --dnssec off)")
+    anchors = load_trust_anchors(trust_anchor) if trust_anchor else None
+    mode: Literal["required", "off"] = "required" if dnssec == "required" else "off"
+    return DnsKeySource(resolver, trust_anchors=anchors, dnssec=mode, name=name)
+
+
+def _unsigned_response(document: Any) -> bool:
+    return (
+        isinstance(document, Mapping) and "receipt" not in document and "signature" not in document
+    )
+
+
+def _no_receipt(policy: Policy, as_json: bool) -> None:
+    """A response without a receipt, judged by the policy (exit 0 only if none is required)."""
+    failures = (
+        ["require_receipt: the response carries no receipt"] if policy.require_receipt else []
+    )
+    if as_json:
+        print_json({"status": None, "policy": {"admitted": not failures, "failures": failures}})
+    else:
+        out_console.print(Text("no receipt"))
+        _print_policy(PolicyResult(tuple(failures)))
+    sys.exit(1 if failures else 0)
 
 
 def _split_envelope(document: Any) -> tuple[Any, Mapping[str, Any] | None]:
@@ -137,6 +256,15 @@ def _split_envelope(document: Any) -> tuple[Any, Mapping[str, Any] | None]:
         if isinstance(inner, Mapping):
             return inner, document
     return document, None
+
+
+def _print_policy(verdict: PolicyResult) -> None:
+    if verdict:
+        out_console.print(Text("  policy   admitted", style="green"))
+        return
+    out_console.print(Text("  policy   refused", style="bold red"))
+    for failure in verdict.failures:
+        out_console.print(Text(f"  - rule {failure}"))
 
 
 def _print_human(result: Verification) -> None:
@@ -154,5 +282,8 @@ def _print_human(result: Verification) -> None:
             f"\n  content  {checked}",
         )
     )
+    extra = result.key.extra if result.key else {}
+    if extra.get("source") == "dns":
+        out_console.print(Text(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})"))
     for reason in result.reasons:
         out_console.print(Text(f"  - {reason}"))

@@ -31,8 +31,7 @@ from llmseal.core.keyset import KeyResolver
 from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.verify import Verification, verify_receipt
 from llmseal.errors import ConfigError, Error
-from llmseal.trust.keysource import CachedKeySet
-from llmseal.trust.multi import FirstMatch
+from llmseal.trust.keysource import CachedKeySet, KeySources
 
 __all__ = ["Admission", "ReceiptGate"]
 
@@ -77,7 +76,7 @@ class ReceiptGate:
         if keys is None:
             if not policy.keysets:
                 raise ConfigError("ReceiptGate needs keys= or a policy that lists keysets")
-            keys = FirstMatch([CachedKeySet(source) for source in policy.keysets])
+            keys = KeySources(*(CachedKeySet(source) for source in policy.keysets))
         self.policy = policy
         self.keys = keys
         self.clock = clock

@@ -34,7 +34,12 @@ class KeyResolver(Protocol):
     """Turns a receipt's ``key_id`` into a key entry (key set, DNS, X.509...)."""
 
     def resolve(self, key_id: str) -> KeyEntry | None:
-        """The entry for ``key_id``, or None if this source does not know it."""
+        """The entry for ``key_id``, or None if this source does not know it.
+
+        A source may raise :class:`~llmseal.errors.KeyLookupError` instead of
+        returning None to say why (verification reports ``unknown_key`` with
+        that reason either way).
+        """
         ...
 
 

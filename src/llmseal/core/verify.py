@@ -26,7 +26,7 @@ from llmseal.core.hashing import hash_bytes, hash_json, hash_response
 from llmseal.core.keys import decode_signature
 from llmseal.core.keyset import KeyEntry, KeyResolver
 from llmseal.core.receipt import Receipt
-from llmseal.errors import ContentError, VerificationError
+from llmseal.errors import ContentError, KeyLookupError, VerificationError
 
 __all__ = [
     "Content",
@@ -140,7 +140,12 @@ def verify_hashes(
     output_hash: str | None = None,
 ) -> Verification:
     """Verify a receipt given the hashes the verifier recomputed itself."""
-    entry = keys.resolve(receipt.key_id)
+    try:
+        entry = keys.resolve(receipt.key_id)
+    except KeyLookupError as exc:
+        # The source says why it has no trustworthy key (DNSSEC bogus, record
+        # missing...): a key that cannot be authenticated is an unknown key.
+        return Verification(Status.UNKNOWN_KEY, receipt, (exc.diagnostics(),))
     if entry is None:
         reason = f"key_id {receipt.key_id!r} is not in the key set"
         return Verification(Status.UNKNOWN_KEY, receipt, (reason,))

@@ -11,16 +11,24 @@
 On first run :func:`prepare_data_dir` creates it all with a fresh Ed25519 key;
 later runs reuse the key recorded in ``gateway.json``. Workers receive the
 config through one environment variable (they are separate processes).
+
+With a PKCS#11 token (``pkcs11_module``/``pkcs11_token``/``pkcs11_key_label``) no
+key file is made: the token's key is published in ``keys/keys.json`` with a
+reference beside it (:mod:`llmseal.trust.pkcs11ref`), and each worker logs in to
+the token itself with the PIN from the environment variable ``pin_env`` — the PIN
+is never part of the configuration.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
 import json
 import os
 import secrets
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +42,7 @@ __all__ = [
     "ENV_VAR",
     "GatewayConfig",
     "ensure_signing_key",
+    "ensure_token_key",
     "prepare_data_dir",
     "prepare_signing_dir",
 ]
@@ -60,10 +69,19 @@ class GatewayConfig:
     access_log: bool = False
     llm_sign_cert: str | None = None  # leaf-first PEM chain: adds llm_sign envelopes (compat)
     llm_sign_key: str | None = None
+    pkcs11_module: str | None = None
+    pkcs11_token: str | None = None
+    pkcs11_key_label: str | None = None
+    pin_env: str | None = None
 
     def __post_init__(self) -> None:
         if (self.llm_sign_cert is None) != (self.llm_sign_key is None):
             raise ConfigError("--llm-sign-cert and --llm-sign-key go together")
+        if self.pkcs11_module or self.pkcs11_token or self.pkcs11_key_label:
+            if not (self.pkcs11_module and self.pkcs11_token and self.pin_env):
+                raise ConfigError("a token key needs --pkcs11-module, --token and --pin-env")
+            if not (self.pkcs11_key_label or self.key_id):
+                raise ConfigError("a token key needs --key-label (or --key-id)")
         if not self.upstream.startswith(("http://", "https://")):
             raise ConfigError(f"--upstream must be an http(s) URL, not {self.upstream!r}")
         if self.receipts not in ("always", "on-request"):
@@ -95,12 +113,33 @@ class GatewayConfig:
         """The signer recorded for this gateway."""
         if self.key_id is None:
             raise ConfigError("no signing key configured (run prepare_data_dir first)")
+        if self.pin_env is not None:  # the key is in a PKCS#11 token
+            from llmseal.trust.pkcs11 import pin_from_env
+            from llmseal.trust.pkcs11ref import open_directory_signer
+
+            pin = pin_from_env(self.pin_env)
+            return open_directory_signer(KeyDirectory(self.keys_dir), self.key_id, pin)
         return KeyDirectory(self.keys_dir).signer(self.key_id)
 
 
 def prepare_data_dir(config: GatewayConfig, *, at: datetime) -> GatewayConfig:
     """Create the data directory and key on first run; return the config with its key id."""
-    key_id = ensure_signing_key(Path(config.data_dir), config.key_id, at=at)
+    if config.pkcs11_module:
+        key_id = ensure_token_key(config, at=at)
+    elif config.pin_env:  # a token key made by `llmseal keys new --pkcs11-module`
+        keydir = KeyDirectory(config.keys_dir)
+        recorded = _read_state(Path(config.data_dir) / "gateway.json").get("key_id")
+        token_key = config.key_id or recorded
+        if not isinstance(token_key, str) or not keydir.token_ref_path(token_key).exists():
+            raise ConfigError(
+                f"--pin-env: no token key {token_key!r} in {keydir.path} (make one with "
+                "`llmseal keys new --pkcs11-module`, or give --pkcs11-module/--token/--key-label)"
+            )
+        with _prepare_lock(Path(config.data_dir)):
+            _record_key(Path(config.data_dir) / "gateway.json", token_key)
+        key_id = token_key
+    else:
+        key_id = ensure_signing_key(Path(config.data_dir), config.key_id, at=at)
     return dataclasses.replace(config, key_id=key_id)
 
 
@@ -116,6 +155,36 @@ def ensure_signing_key(root: Path, key_id: str | None, *, at: datetime) -> str:
     Serialized with a lock file: several workers (or vLLM API processes) starting
     at once on an empty directory must agree on one key, not create one each.
     """
+    with _prepare_lock(root):
+        return _ensure_key_locked(root, key_id, at)
+
+
+def ensure_token_key(config: GatewayConfig, *, at: datetime) -> str:
+    """Publish (or check) the PKCS#11 token key of ``config``; returns its key id."""
+    from llmseal.trust.pkcs11 import pin_from_env
+    from llmseal.trust.pkcs11ref import adopt_token_key
+
+    root = Path(config.data_dir)
+    key_id = config.key_id or config.pkcs11_key_label
+    label = config.pkcs11_key_label or config.key_id
+    if not (key_id and label and config.pkcs11_module and config.pkcs11_token and config.pin_env):
+        raise ConfigError("a token key needs --pkcs11-module, --token, --key-label and --pin-env")
+    with _prepare_lock(root):
+        adopt_token_key(
+            KeyDirectory(root / "keys"),
+            key_id,
+            module=config.pkcs11_module,
+            token=config.pkcs11_token,
+            key_label=label,
+            pin=pin_from_env(config.pin_env),
+            at=at,
+        )
+        _record_key(root / "gateway.json", key_id)
+    return key_id
+
+
+@contextlib.contextmanager
+def _prepare_lock(root: Path) -> Iterator[None]:
     try:
         root.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(root / ".prepare.lock", os.O_WRONLY | os.O_CREAT, 0o600)
@@ -123,9 +192,14 @@ def ensure_signing_key(root: Path, key_id: str | None, *, at: datetime) -> str:
         raise ConfigError(f"cannot create data directory {root}: {exc.strerror}") from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        return _ensure_key_locked(root, key_id, at)
+        yield
     finally:
         os.close(fd)
+
+
+def _record_key(state_path: Path, key_id: str) -> None:
+    if _read_state(state_path).get("key_id") != key_id:
+        write_atomic(state_path, json.dumps({"key_id": key_id}, indent=2).encode() + b"\n", 0o600)
 
 
 def _ensure_key_locked(root: Path, key_id: str | None, at: datetime) -> str:
@@ -142,7 +216,7 @@ def _ensure_key_locked(root: Path, key_id: str | None, at: datetime) -> str:
             raise KeyManagementError(f"key {chosen!r} recorded in {state_path} is missing")
         keydir.create(chosen, at=at)  # an explicitly named new key
     if recorded != chosen:
-        write_atomic(state_path, json.dumps({"key_id": chosen}, indent=2).encode() + b"\n", 0o600)
+        _record_key(state_path, chosen)
     return chosen
 
 

@@ -5,6 +5,8 @@ Layout (the ``llmseal keys`` contract)::
     DIR/                   mode 0700
       keys.json            the public key set, v0.3 format — safe to publish
       <safe name>.pem      one PKCS#8 private key per key id, mode 0600
+      <safe name>.pkcs11.json  instead of the .pem for a key held in a PKCS#11
+                           token: module, token and key label (no secret)
 
 Every change is all-or-nothing: the private key is written with ``O_EXCL`` and
 fsynced, ``keys.json`` is replaced atomically (temp file + ``os.replace``), and a
@@ -98,6 +100,10 @@ class KeyDirectory:
     def private_key_path(self, key_id: str) -> Path:
         return self.path / safe_key_filename(key_id)
 
+    def token_ref_path(self, key_id: str) -> Path:
+        """Where the (non-secret) reference to a token-held key is kept."""
+        return self.path / (safe_key_filename(key_id).removesuffix(".pem") + ".pkcs11.json")
+
     def load_keyset(self) -> KeySet:
         """The directory's key set (empty if there is none yet)."""
         try:
@@ -172,6 +178,11 @@ class KeyDirectory:
             raise KeyManagementError(f"no key {key_id!r} in {self.keyset_path}")
         if entry.status == "revoked":
             raise KeyManagementError(f"key {key_id!r} is revoked; it must not sign")
+        if self.token_ref_path(key_id).exists():
+            raise KeyManagementError(
+                f"key {key_id!r} is held in a PKCS#11 token ({self.token_ref_path(key_id)}); "
+                "give the token PIN (--pin-env VAR)"
+            )
         signer = load_private_key(self.private_key_path(key_id), key_id)
         if signer.public_key().raw != entry.public_key.raw:
             raise KeyManagementError(f"the private key file of {key_id!r} does not match keys.json")

@@ -5,6 +5,8 @@ time"). :class:`CachedKeySet` keeps it for ``ttl`` seconds and refetches once wh
 it meets an unknown ``key_id`` — a key created since the last fetch — but no more
 often than ``min_refresh`` seconds, so a stream of receipts with a bogus key id
 cannot turn into a stream of requests to the issuer.
+
+:class:`KeySources` asks several sources in order (a key-set file, then DNS).
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from llmseal.core.keyset import KeyEntry, KeySet
-from llmseal.errors import KeySetError, NetworkError
+from llmseal.core.keyset import KeyEntry, KeyResolver, KeySet
+from llmseal.errors import KeyLookupError, KeySetError, NetworkError
 
-__all__ = ["CachedKeySet", "load_keyset", "read_source"]
+__all__ = ["CachedKeySet", "KeySources", "load_keyset", "read_source"]
 
 MAX_KEYSET_BYTES = 1 << 20
 
@@ -110,3 +112,28 @@ class CachedKeySet:
             self._keyset = keyset
             self._fetched_at = self._clock()
             return keyset
+
+
+class KeySources:
+    """Several key sources asked in order; the first that knows the key wins.
+
+    When none does and some said why (:class:`~llmseal.errors.KeyLookupError`),
+    the last reason is raised so verification can report it.
+    """
+
+    def __init__(self, *sources: KeyResolver) -> None:
+        self.sources = sources
+
+    def resolve(self, key_id: str) -> KeyEntry | None:
+        reason: KeyLookupError | None = None
+        for source in self.sources:
+            try:
+                entry = source.resolve(key_id)
+            except KeyLookupError as exc:
+                reason = exc
+                continue
+            if entry is not None:
+                return entry
+        if reason is not None:
+            raise reason
+        return None

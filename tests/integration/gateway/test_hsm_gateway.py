@@ -1,0 +1,153 @@
+"""The gateway signs with a key held in a SoftHSM2 token; receipts verify with its key set."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from llmseal.bench._softhsm import SoftHsm
+from llmseal.core.verify import Status, verify_receipt
+from llmseal.errors import ConfigError, TokenError
+from llmseal.gateway.app import Gateway
+from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.trust.keydir import KeyDirectory
+from llmseal.trust.pkcs11 import generate_pkcs11_key
+from tests.helpers import free_port, wait_http
+from tests.integration.gateway.conftest import keyset_of
+from tests.integration.gateway.fake_upstream import FakeUpstream
+
+pytestmark = pytest.mark.slow
+TOKEN = "llmseal-gateway"
+REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi from the HSM"}]}
+
+
+def _token_options(softhsm: SoftHsm, pin_env: str, label: str) -> dict[str, Any]:
+    return {"pkcs11_module": softhsm.module, "pkcs11_token": TOKEN,
+            "pkcs11_key_label": label, "pin_env": pin_env}  # fmt: skip
+
+
+@pytest.mark.parametrize("algorithm", ["ed25519", "ecdsa-p256"])
+def test_gateway_signs_with_a_token_key(
+    gateway_factory: Callable[..., tuple[Gateway, str]],
+    softhsm: SoftHsm,
+    pin_env: str,
+    algorithm: str,
+) -> None:
+    label = f"gw-{algorithm}"
+    public = generate_pkcs11_key(softhsm.module, TOKEN, label, softhsm.pin, algorithm)  # type: ignore[arg-type]
+    app, url = gateway_factory(key_id=f"example.test/gw-{algorithm}/2026q1",
+                               **_token_options(softhsm, pin_env, label))  # fmt: skip
+    keys = Path(app.config.keys_dir)
+    assert not list(keys.glob("*.pem")), "a token key leaves no private key file"
+    published = keyset_of(url)
+    assert published.resolve(app.config.key_id or "") is not None
+    assert published.resolve(app.config.key_id or "").public_key == public  # type: ignore[union-attr]
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test")
+    raw = client.chat.completions.with_raw_response.create(**REQUEST)  # type: ignore[call-overload]
+    body = json.loads(raw.http_response.content)
+    sent = json.loads(raw.http_request.content)
+    result = verify_receipt(body["receipt"], published, prompt=sent, output=body)
+    assert result.status is Status.VALID, result.reasons
+    chunks = list(client.chat.completions.create(**REQUEST, stream=True))  # type: ignore[call-overload]
+    receipt = chunks[-1].model_extra["receipt"]  # type: ignore[index]
+    data = [c.model_dump(exclude_unset=True) for c in chunks[:-1]]
+    streamed = verify_receipt(receipt, published, prompt={**REQUEST, "stream": True}, output=data)
+    assert streamed.status is Status.VALID, streamed.reasons
+
+    # Concurrent requests: the event loop and the store's threads share one token session.
+    def one(_: int) -> dict[str, Any]:
+        return httpx.post(f"{url}/v1/chat/completions", json=REQUEST, timeout=30).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(one, range(40)))
+    for got in bodies:
+        assert verify_receipt(got["receipt"], published, prompt=REQUEST, output=got)
+
+
+def test_gateway_uses_a_key_made_by_keys_new(
+    cli: Callable[..., Any],
+    gateway_factory: Callable[..., tuple[Gateway, str]],
+    softhsm: SoftHsm,
+    pin_env: str,
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    token = ("--pkcs11-module", softhsm.module, "--token", TOKEN, "--pin-env", pin_env)
+    made = cli("keys", "new", "example.test/made/2026q1", "--dir", data / "keys", *token)
+    assert made.status == 0, made.stderr
+    _, url = gateway_factory(data_dir=str(data), key_id="example.test/made/2026q1", pin_env=pin_env)
+    body = httpx.post(f"{url}/v1/chat/completions", json=REQUEST).json()
+    assert body["receipt"]["key_id"] == "example.test/made/2026q1"
+    assert verify_receipt(body["receipt"], keyset_of(url), prompt=REQUEST, output=body)
+
+
+def test_gateway_refuses_a_label_that_is_not_the_published_key(
+    fake: tuple[FakeUpstream, str], softhsm: SoftHsm, pin_env: str, tmp_path: Path, t0: Any
+) -> None:
+    generate_pkcs11_key(softhsm.module, TOKEN, "gw-first", softhsm.pin, "ed25519")
+    generate_pkcs11_key(softhsm.module, TOKEN, "gw-second", softhsm.pin, "ed25519")
+    base = {"upstream": fake[1], "data_dir": str(tmp_path / "d"), "key_id": "k"}
+    prepare_data_dir(GatewayConfig(**base, **_token_options(softhsm, pin_env, "gw-first")), at=t0)
+    swapped = GatewayConfig(**base, **_token_options(softhsm, pin_env, "gw-second"))
+    with pytest.raises(TokenError, match="not the published"):
+        prepare_data_dir(swapped, at=t0)
+    assert KeyDirectory(tmp_path / "d" / "keys").load_keyset().resolve("k") is not None
+    with pytest.raises(ConfigError, match="--pin-env"):
+        GatewayConfig(upstream=fake[1], data_dir="x", pkcs11_module=softhsm.module,
+                      pkcs11_token=TOKEN)  # fmt: skip
+    with pytest.raises(ConfigError, match="no token key"):
+        prepare_data_dir(GatewayConfig(upstream=fake[1], data_dir=str(tmp_path / "e"),
+                                       key_id="absent", pin_env=pin_env), at=t0)  # fmt: skip
+
+
+def test_llmseal_serve_with_a_token_key(
+    fake: tuple[FakeUpstream, str], softhsm: SoftHsm, pin_env: str, tmp_path: Path
+) -> None:
+    # The real command line, two worker processes, each logging in to the token itself.
+    generate_pkcs11_key(softhsm.module, TOKEN, "serve-key", softhsm.pin, "ed25519")
+    port, data = free_port(), tmp_path / "data"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmseal", "serve", "--upstream", fake[1], "--port", str(port),
+         "--data-dir", str(data), "--workers", "2", "--log-level", "warning",
+         "--pkcs11-module", softhsm.module, "--token", TOKEN, "--key-label", "serve-key",
+         "--key-id", "example.test/serve/2026q1", "--pin-env", pin_env],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", process=proc)
+        url = f"http://127.0.0.1:{port}"
+        keyset = keyset_of(url)
+        with httpx.Client() as client:
+            for _ in range(10):
+                body = client.post(f"{url}/v1/chat/completions", json=REQUEST).json()
+                assert body["receipt"]["key_id"] == "example.test/serve/2026q1"
+                assert verify_receipt(body["receipt"], keyset, prompt=REQUEST, output=body)
+        assert not list((data / "keys").glob("*.pem"))
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert softhsm.pin.encode() not in stderr
+
+
+def test_llmseal_serve_wrong_pin_is_one_line(softhsm: SoftHsm, tmp_path: Path) -> None:
+    env = {**os.environ, "LLMSEAL_SERVE_PIN": "0000-wrong"}
+    done = subprocess.run(
+        [sys.executable, "-m", "llmseal", "serve", "--upstream", "http://127.0.0.1:9",
+         "--port", str(free_port()), "--data-dir", str(tmp_path / "d"),
+         "--pkcs11-module", softhsm.module, "--token", TOKEN, "--key-label", "whatever",
+         "--pin-env", "LLMSEAL_SERVE_PIN"],
+        capture_output=True, text=True, env=env, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == f"llmseal: error: wrong PIN for token {TOKEN!r}\n"
