@@ -63,6 +63,12 @@ __all__ = ["serve"]
     "--pin-env", metavar="VAR", help="Environment variable holding the token PIN (never a flag)."
 )
 @click.option(
+    "--cert-chain",
+    type=click.Path(dir_okay=False),
+    metavar="CHAIN.pem",
+    help="Certificate chain of the signing key (leaf first), sent beside each receipt.",
+)
+@click.option(
     "--llm-sign-cert",
     type=click.Path(dir_okay=False),
     metavar="CHAIN.pem",
@@ -96,6 +102,7 @@ def serve(
     connect_timeout: float,
     durable: bool,
     access_log: bool,
+    cert_chain: str | None,
     llm_sign_cert: str | None,
     llm_sign_key: str | None,
     pkcs11_module: str | None,
@@ -120,6 +127,7 @@ def serve(
         connect_timeout=connect_timeout,
         durable=durable,
         access_log=access_log,
+        cert_chain=cert_chain,
         llm_sign_cert=llm_sign_cert,
         llm_sign_key=llm_sign_key,
         pkcs11_module=pkcs11_module,

@@ -19,10 +19,11 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from llmseal.compat.llm_sign import LlmSignIssuer
-from llmseal.core.keys import Signer
-from llmseal.errors import ContentError, StoreError
+from llmseal.core.keys import PublicKey, Signer
+from llmseal.errors import ConfigError, ContentError, StoreError
 from llmseal.gateway._http import (
     HOP_BY_HOP,
     BodyTooLarge,
@@ -70,6 +71,25 @@ def _llm_sign_issuer(config: GatewayConfig) -> LlmSignIssuer | None:
     return LlmSignIssuer.from_files(config.llm_sign_cert, config.llm_sign_key)
 
 
+def _certificate_evidence(config: GatewayConfig, signer: Signer) -> dict[str, Any] | None:
+    """``{"x5c": [...]}`` for a certificate key, after checking the leaf is that key."""
+    if config.cert_chain is None:
+        return None
+    from llmseal.trust.x509pem import chain_to_pem, parse_pem_bundle
+
+    try:
+        data = Path(config.cert_chain).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read --cert-chain {config.cert_chain}: {exc.strerror}") from exc
+    chain = parse_pem_bundle(data, "--cert-chain")
+    leaf_key = PublicKey.from_cryptography(chain[0].public_key())
+    # Never send a chain that does not certify the signing key: verifiers would
+    # (rightly) refuse every receipt, and it would misattribute them.
+    if leaf_key.raw != signer.public_key().raw:
+        raise ConfigError("--cert-chain: the leaf certificate is not for the signing key")
+    return {"x5c": chain_to_pem(chain)}
+
+
 class Gateway:
     """The ASGI app. One instance per worker process."""
 
@@ -86,17 +106,19 @@ class Gateway:
         self.store = store or ShardedReceiptStore(data / "receipts", durable=config.durable)
         self.writer = BatchWriter(self.store, offload=config.durable)
         self.metrics = Metrics(data / "metrics")
+        signer = signer or config.load_signer()
         self.upstream = Upstream(
             config.upstream, timeout=config.upstream_timeout, connect_timeout=config.connect_timeout
         )
         self.sealer = Sealer(
-            signer or config.load_signer(),
+            signer,
             self.writer,
             clock=clock,
             issuer=config.issuer,
             model_id=config.model_id,
             on_receipt=self.metrics.signed,
             llm_sign=_llm_sign_issuer(config),
+            evidence=_certificate_evidence(config, signer),
         )
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
 

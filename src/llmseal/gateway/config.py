@@ -67,6 +67,7 @@ class GatewayConfig:
     connect_timeout: float = 10.0
     durable: bool = False
     access_log: bool = False
+    cert_chain: str | None = None  # the signing key's certificate chain, sent as receipt_evidence
     llm_sign_cert: str | None = None  # leaf-first PEM chain: adds llm_sign envelopes (compat)
     llm_sign_key: str | None = None
     pkcs11_module: str | None = None

@@ -6,7 +6,8 @@ vLLM (like Starlette's ``add_middleware``) constructs the class with the app
 only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_DATA_DIR`` (required; created with a key on first use, like
 ``llmseal serve --data-dir``), ``LLMSEAL_KEY_ID``, ``LLMSEAL_ISSUER``,
-``LLMSEAL_MODEL_ID``, ``LLMSEAL_RECEIPTS`` (``always`` | ``on-request``).
+``LLMSEAL_MODEL_ID``, ``LLMSEAL_RECEIPTS`` (``always`` | ``on-request``), and
+``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too.
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
 streams gain a receipt chunk before ``[DONE]``, every receipt is committed before
@@ -18,11 +19,12 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, ContentError, StoreError
 from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, error_body, header, read_body
@@ -85,6 +87,7 @@ class ReceiptMiddleware:
             clock=clock,
             issuer=issuer or env.get("LLMSEAL_ISSUER"),
             model_id=model_id or env.get("LLMSEAL_MODEL_ID"),
+            llm_sign=_llm_sign_from_env(env),
         )
         self.max_request_bytes = max_request_bytes
 
@@ -124,6 +127,15 @@ class ReceiptMiddleware:
         """Commit pending receipts and close the store (call at shutdown)."""
         self.writer.close()
         self.store.close()
+
+
+def _llm_sign_from_env(env: Mapping[str, str]) -> LlmSignIssuer | None:
+    cert, key = env.get("LLMSEAL_LLM_SIGN_CERT"), env.get("LLMSEAL_LLM_SIGN_KEY")
+    if not cert and not key:
+        return None
+    if not (cert and key):
+        raise ConfigError("LLMSEAL_LLM_SIGN_CERT and LLMSEAL_LLM_SIGN_KEY go together")
+    return LlmSignIssuer.from_files(cert, key)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

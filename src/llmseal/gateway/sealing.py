@@ -79,9 +79,14 @@ class Sealer:
         model_id: str | None = None,
         on_receipt: Callable[[float], None] | None = None,
         llm_sign: LlmSignIssuer | None = None,
+        evidence: dict[str, Any] | None = None,
     ) -> None:
         self.signer = signer
         self.llm_sign = llm_sign
+        # Static evidence that travels beside every receipt (the certificate chain of
+        # a certificate key), serialized once: design.md keeps it outside the receipt.
+        self._evidence_json = orjson.dumps(evidence) if evidence else None
+        self._evidence = orjson.Fragment(self._evidence_json) if self._evidence_json else None
         self.writer = writer
         self.clock = clock
         self.issuer = issuer
@@ -126,13 +131,18 @@ class Sealer:
         envelope = self._llm_sign_envelope(info, status, content)
         if carried:
             members: dict[str, Any] = {**content, "receipt": orjson.Fragment(receipt_json)}
+            if self._evidence is not None:
+                members["receipt_evidence"] = self._evidence
             if envelope is not None:
                 members["llm_sign"] = envelope
             delivered = orjson.dumps(members)
         else:
+            spliced = receipt_json
+            if self._evidence_json is not None:
+                spliced += b',"receipt_evidence":' + self._evidence_json
             if envelope is not None:
-                receipt_json += b',"llm_sign":' + orjson.dumps(envelope)
-            delivered = _splice(body, receipt_json, empty=not parsed)
+                spliced += b',"llm_sign":' + orjson.dumps(envelope)
+            delivered = _splice(body, spliced, empty=not parsed)
         return delivered, receipt
 
     def _llm_sign_envelope(
@@ -276,10 +286,13 @@ class StreamSeal:
         receipt, receipt_json = await self._sealer.issue(
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )
+        evidence = self._sealer._evidence
         if self._anthropic:
-            ping = {"type": "ping", "receipt": orjson.Fragment(receipt_json)}
+            ping: dict[str, Any] = {"type": "ping", "receipt": orjson.Fragment(receipt_json)}
+            if evidence is not None:
+                ping["receipt_evidence"] = evidence
             return b"event: ping\ndata: " + orjson.dumps(ping) + b"\n\n", receipt
-        chunk = {
+        chunk: dict[str, Any] = {
             "id": self._last.get("id", ""),
             "object": self._last.get("object", "chat.completion.chunk"),
             "created": self._last.get("created", 0),
@@ -287,6 +300,8 @@ class StreamSeal:
             "choices": [],
             "receipt": orjson.Fragment(receipt_json),
         }
+        if evidence is not None:
+            chunk["receipt_evidence"] = evidence
         return b"data: " + orjson.dumps(chunk) + b"\n\n" + DONE_EVENT, receipt
 
     @staticmethod
