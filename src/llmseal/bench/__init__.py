@@ -16,9 +16,15 @@ __all__ = ["run_all"]
 
 def run_all(*, quick: bool, only: set[str], progress: bool) -> dict[str, Any]:
     """Run the selected groups (all when ``only`` is empty) and collect one JSON object."""
-    from llmseal.bench import core, dns, gateway, x509
+    from llmseal.bench import client, core, dns, gateway, x509
 
-    groups = {"core": core.run, "gateway": gateway.run, "x509": x509.run, "dns": dns.run}
+    groups = {
+        "core": core.run,
+        "gateway": gateway.run,
+        "client": client.run,
+        "x509": x509.run,
+        "dns": dns.run,
+    }
     console = Console(stderr=True)
     results: dict[str, Any] = {
         "quick": quick,

@@ -32,8 +32,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -52,8 +51,6 @@ __all__ = [
     "verifying_async_http_client",
     "verifying_http_client",
 ]
-
-_DROP = ("content-length", "content-encoding", "transfer-encoding")
 
 
 def _resolver(keys: str | os.PathLike[str] | KeyResolver) -> KeyResolver:
@@ -82,13 +79,7 @@ def build_verifier(
         require_receipt=require_receipt,
         expect=Expectations(issuer=expect_issuer, models=tuple(expect_models)),
         sample_rate=sample_rate,
-        on_sample=_background,
     )
-
-
-def _background(job: Callable[[], object]) -> None:
-    # Sample files are fsynced: keep that off the caller's request path.
-    threading.Thread(target=job, name="llmseal-evidence-sample", daemon=False).start()
 
 
 def _prepare(verifier: ResponseVerifier, request: Any) -> str | None:
@@ -98,18 +89,6 @@ def _prepare(verifier: ResponseVerifier, request: Any) -> str | None:
     if endpoint is not None:
         request.headers["X-Receipt-Request"] = "true"
     return endpoint
-
-
-def _rebuilt(lib: ModuleType, response: Any, content: bytes, request: Any) -> Any:
-    # The body was read (and decoded) here, so length/encoding headers no longer apply.
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
-    return lib.Response(
-        response.status_code,
-        headers=headers,
-        content=content,
-        request=request,
-        extensions=response.extensions,
-    )
 
 
 def _is_stream(response: Any) -> bool:
@@ -175,10 +154,11 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             finally:
                 response.close()
             self.verifier.check_body(endpoint, body, content, response.status_code)
-            return _rebuilt(lib, response, content, request)
+            return response  # already read: the client and the SDK get the verified bytes
 
         def close(self) -> None:
             self._inner.close()
+            self.verifier.close()
 
     class AsyncTransport(lib.AsyncBaseTransport):  # type: ignore[misc, name-defined]
         """The asyncio twin (for ``AsyncOpenAI`` / ``AsyncAnthropic``)."""
@@ -200,12 +180,13 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
                 content = await response.aread()
             finally:
                 await response.aclose()
-            # Evidence is a local SQLite write (tens of µs): not worth a thread hop.
+            # CPU only (evidence is written by a background thread): no thread hop.
             self.verifier.check_body(endpoint, body, content, response.status_code)
-            return _rebuilt(lib, response, content, request)
+            return response
 
         async def aclose(self) -> None:
             await self._inner.aclose()
+            self.verifier.close()
 
     return Transport, AsyncTransport
 

@@ -76,7 +76,6 @@ class ResponseVerifier:
         sample_rate: float = 0.01,
         clock: Callable[[], datetime] = _now,
         sampler: Callable[[], float] = random.random,
-        on_sample: Callable[[Callable[[], object]], None] | None = None,
     ) -> None:
         self.keys = keys
         self.evidence = evidence
@@ -85,8 +84,11 @@ class ResponseVerifier:
         self.sample_rate = sample_rate
         self.clock = clock
         self._sampler = sampler
-        # Sample files are fsynced; a host may run that off the request path.
-        self._defer = on_sample or (lambda job: job())
+
+    def close(self) -> None:
+        """Write pending evidence and close the store."""
+        if self.evidence is not None:
+            self.evidence.close()
 
     @staticmethod
     def endpoint_of(path: str) -> str | None:
@@ -216,11 +218,12 @@ class ResponseVerifier:
             reasons=result.reasons if failure is None else (str(failure), *result.reasons),
             receipt=orjson.dumps(receipt.to_dict()), sampled=sampled,
         )  # fmt: skip
-        self.evidence.record(record)  # raises ReplayError for a nonce accepted before
+        job = None
         if sampled:
-            evidence = self.evidence
-            content = sample()
-            self._defer(lambda: evidence.write_sample(record, content))
+            evidence, content = self.evidence, sample()
+            job = lambda: evidence.write_sample(record, content)  # noqa: E731
+        # Written in the background; the replay check inside is synchronous.
+        self.evidence.submit(record, job)
 
 
 class StreamVerifier:

@@ -49,6 +49,10 @@ class SseSplitter:
 
 def event_data(event: bytes) -> bytes | None:
     """The event's ``data`` (lines joined with LF), or None for comment/field-only events."""
+    if event.startswith(b"data: ") and event.endswith(b"\n\n"):
+        body = event[6:-2]
+        if b"\n" not in body and b"\r" not in body:
+            return body  # the one-line event every LLM server sends: no line splitting
     data: list[bytes] = []
     for line in _LINE.split(event):
         if line.startswith(b"data:"):

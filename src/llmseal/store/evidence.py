@@ -5,6 +5,12 @@
 ``(key_id, nonce)`` pair is unique among *accepted* receipts, which is what makes
 replay detection exact even across processes sharing the directory.
 
+Writes are batched on a background thread (one transaction per batch), off the
+caller's request path; the replay check stays synchronous: a nonce counts as
+seen if it is pending in this process or committed by any process. The one
+window left open is two processes accepting the same nonce within the same few
+milliseconds; the unique index still refuses the second row, which is logged.
+
 A sample (default 1%, and every failure) is also written in full, in the AntSeed
 layout (seed 001)::
 
@@ -20,11 +26,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import queue
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +63,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS evidence_accepted_nonce
     ON evidence (key_id, nonce) WHERE status = 'valid';
 """
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_INSERT = "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+log = logging.getLogger("llmseal.evidence")
+_Job = tuple["EvidenceRecord | None", "Callable[[], object] | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +123,9 @@ class EvidenceStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
+        self._pending: set[tuple[str, str]] = set()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
             self._conn().executescript(_SCHEMA)
@@ -136,27 +150,85 @@ class EvidenceStore:
         return conn
 
     def record(self, rec: EvidenceRecord) -> None:
-        """Store one record; ReplayError if an accepted receipt already used its nonce."""
-        row = (
-            rec.receipt_id, rec.status, rec.issuer, rec.key_id, rec.model_id, rec.issued_at,
-            rec.verified_at, rec.nonce, rec.prompt_hash, rec.output_hash, rec.endpoint,
-            json.dumps(list(rec.reasons)), rec.receipt, int(rec.sampled),
-        )  # fmt: skip
+        """Store one record now; ReplayError if an accepted receipt already used its nonce."""
         try:
-            self._conn().execute(
-                "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row
-            )
+            self._conn().execute(_INSERT, _row(rec))
         except sqlite3.IntegrityError as exc:
-            raise ReplayError(
-                f"receipt {rec.receipt_id} was seen before (nonce {rec.nonce} of key "
-                f"{rec.key_id!r} already accepted): a replayed answer",
-                status="replayed",
-            ) from exc
+            raise _replay(rec) from exc
         except sqlite3.Error as exc:
             raise StoreError(f"cannot record evidence: {exc}") from exc
 
+    def submit(self, rec: EvidenceRecord, sample: Callable[[], object] | None = None) -> None:
+        """Record in the background (and then run ``sample``); replay is checked first.
+
+        Raises:
+            ReplayError: ``rec`` is accepted (valid) and its nonce was seen before.
+        """
+        key = (rec.key_id, rec.nonce)
+        with self._lock:
+            if rec.status == "valid":
+                if key in self._pending or self.seen(*key):
+                    raise _replay(rec)
+                self._pending.add(key)
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._drain, name="llmseal-evidence", daemon=True
+                )
+                self._writer.start()
+        self._queue.put((rec, sample))
+
+    def flush(self) -> None:
+        """Wait until everything submitted so far is written."""
+        if self._writer is None:
+            return
+        done = threading.Event()
+        self._queue.put((None, done.set))
+        done.wait()
+
+    def _drain(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._write_batch(
+                [item[0] for item in batch if item is not None and item[0] is not None]
+            )
+            for item in batch:
+                if item is not None and item[1] is not None:
+                    try:
+                        item[1]()
+                    except Exception as exc:  # a sample that could not be written
+                        log.error("evidence sample failed: %s", exc)
+            if any(item is None for item in batch):
+                return
+
+    def _write_batch(self, records: list[EvidenceRecord]) -> None:
+        if not records:
+            return
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+            for rec in records:
+                try:
+                    conn.execute(_INSERT, _row(rec))
+                except sqlite3.IntegrityError:
+                    # Another process accepted the same nonce in the same instant.
+                    log.error("replay detected after acceptance: %s", _replay(rec))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("cannot record %d evidence record(s): %s", len(records), exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        finally:
+            with self._lock:
+                for rec in records:
+                    self._pending.discard((rec.key_id, rec.nonce))
+
     def seen(self, key_id: str, nonce: str) -> bool:
-        """Whether an accepted receipt already used this nonce."""
+        """Whether an accepted receipt already used this nonce (committed by anyone)."""
         try:
             cur = self._conn().execute(
                 "SELECT 1 FROM evidence WHERE key_id = ? AND nonce = ? AND status = 'valid'",
@@ -224,11 +296,32 @@ class EvidenceStore:
         return path if (path / "manifest.json").exists() else None
 
     def close(self) -> None:
+        """Write what is pending, then close the connections."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
         with self._lock:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
+
+
+def _row(rec: EvidenceRecord) -> tuple[Any, ...]:
+    return (
+        rec.receipt_id, rec.status, rec.issuer, rec.key_id, rec.model_id, rec.issued_at,
+        rec.verified_at, rec.nonce, rec.prompt_hash, rec.output_hash, rec.endpoint,
+        json.dumps(list(rec.reasons)), rec.receipt, int(rec.sampled),
+    )  # fmt: skip
+
+
+def _replay(rec: EvidenceRecord) -> ReplayError:
+    return ReplayError(
+        f"receipt {rec.receipt_id} was seen before (nonce {rec.nonce} of key "
+        f"{rec.key_id!r} already accepted): a replayed answer",
+        status="replayed",
+    )
 
 
 def _record(row: tuple[Any, ...]) -> EvidenceRecord:

@@ -62,6 +62,7 @@ def test_honest_path_verifies_and_stores_evidence(
     completion = client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert completion.choices[0].message.content == "echo: What is 2+2?"
     receipt_id = completion.model_extra["receipt"]["receipt_id"]  # type: ignore[index]
+    client.close()  # evidence is written in the background; closing flushes it
     store = EvidenceStore(tmp_path / "evidence")
     record = store.get(receipt_id)
     assert record is not None and record.status == "valid" and record.issuer == "api.test.example"
@@ -166,10 +167,17 @@ def test_sdk_retries_are_verified_afresh(
     with pytest.raises(openai.InternalServerError):
         client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert app.writer.committed - before == 3
+    client.close()
     assert [r.status for r in EvidenceStore(tmp_path / "e").list()] == ["valid"] * 3
     relay[0].mode = "edit"  # and a verification failure is final: not retried
+    client = openai.OpenAI(
+        base_url=f"{relay[1]}/v1", api_key="sk", max_retries=2,
+        http_client=verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys"),
+    )  # fmt: skip
+    before = app.writer.committed
     with pytest.raises(VerificationError):
-        client.chat.completions.create(**QUESTION, extra_headers={"x-fake": ""})  # type: ignore[call-overload]
+        client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert app.writer.committed - before == 1
 
 
 def test_expected_model_and_issuer(

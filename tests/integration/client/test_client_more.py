@@ -22,6 +22,7 @@ from llmseal.client import (
 from llmseal.core.policy import Policy
 from llmseal.errors import BindingError, ReceiptRequiredError
 from llmseal.gateway.app import Gateway
+from llmseal.store.evidence import EvidenceStore
 from tests.helpers import ThreadedUvicorn, eventually
 from tests.integration.client.relay import Relay
 
@@ -59,10 +60,8 @@ def test_anthropic_sdk_plain_and_streaming(gateway: tuple[Gateway, str], tmp_pat
         model="fake-claude", max_tokens=16, messages=[{"role": "user", "content": "Yo"}]
     ) as s:
         assert s.get_final_text() == "echo: Yo"
-    statuses = [
-        r.status
-        for r in __import__("llmseal.store.evidence", fromlist=["x"]).EvidenceStore(tmp_path).list()
-    ]
+    client.close()  # flushes the evidence written in the background
+    statuses = [r.status for r in EvidenceStore(tmp_path).list()]
     assert statuses == ["valid", "valid"]
 
 

@@ -67,3 +67,20 @@ def test_a_crash_before_the_manifest_leaves_no_complete_sample(
         store.write_sample(_record("r9"), Sample(b"{}", b"{}", b"{}"))
     monkeypatch.setattr("llmseal.store.evidence.os.replace", real_replace)
     assert store.sample_path(_record("r9")) is None  # no manifest: not a sample
+
+
+def test_background_submit_checks_replay_synchronously(tmp_path: Path) -> None:
+    store = EvidenceStore(tmp_path)
+    ran: list[str] = []
+    store.submit(_record("r1", "n1"), lambda: ran.append("sample"))
+    with pytest.raises(ReplayError):  # still pending, not yet written: refused anyway
+        store.submit(_record("r2", "n1"))
+    store.flush()
+    assert ran == ["sample"] and store.get("r1") is not None
+    other = EvidenceStore(tmp_path)  # committed: seen by every process
+    with pytest.raises(ReplayError):
+        other.submit(_record("r3", "n1"))
+    other.submit(_record("r4", "n1", status="tampered"))  # failures are always recorded
+    other.close()
+    store.close()
+    assert [r.receipt_id for r in EvidenceStore(tmp_path).list()] == ["r1", "r4"]
