@@ -85,7 +85,7 @@ def main() -> int:
         try:
             failures += run_demo(url)
         finally:
-            step(9, "stop everything")
+            step(10, "stop everything")
             stop(gateway)
             console.print("  gateway stopped (receipts are in .demo/issuer/receipts)")
     console.print("  model server stopped")
@@ -155,7 +155,25 @@ def run_demo(url: str) -> int:
         console.print(f"  exit status {proc.returncode} (expected {expected})")
         failures += proc.returncode != expected
 
-    step(8, "the issuer kept every receipt it delivered")
+    step(8, "the caller's side: the verifying client checks every answer itself")
+    from llmseal.client import verifying_http_client
+
+    http = verifying_http_client(
+        keys=f"{url}/v1/receipts/keys", data_dir=WORK / "caller", sample_rate=1.0
+    )
+    caller = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-demo", http_client=http)
+    checked = caller.chat.completions.create(**request)
+    caller.close()  # flushes the evidence
+    console.print(
+        f"  verified before the SDK returned: {checked.model_extra['receipt']['receipt_id']}"
+    )
+    console.print("$ llmseal evidence list --data-dir .demo/caller")
+    proc = subprocess.run([sys.executable, "-m", "llmseal", "evidence", "list", "--data-dir",
+                           str(WORK / "caller")], capture_output=True, text=True)  # fmt: skip
+    console.print(proc.stdout.rstrip(), markup=False)
+    failures += proc.returncode != 0
+
+    step(9, "the issuer kept every receipt it delivered")
     stored = httpx.get(f"{url}/v1/receipts/{answer['receipt']['receipt_id']}/verify").json()
     verdict(f"GET /v1/receipts/{answer['receipt']['receipt_id']}/verify", stored["status"])
     failures += stored["status"] != "valid"
