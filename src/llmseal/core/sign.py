@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from types import MappingProxyType
@@ -34,7 +33,16 @@ def new_nonce() -> str:
 
 def new_receipt_id() -> str:
     """A random UUID (v4), unique per completion."""
-    return str(uuid.UUID(bytes=os.urandom(16), version=4))
+    return _uuid4(os.urandom(16))
+
+
+def _uuid4(raw: bytes) -> str:
+    """RFC 9562 version-4 UUID text from 16 random bytes (uuid.UUID costs ~5 µs more)."""
+    b = bytearray(raw)
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = b.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _nonce(raw: bytes) -> str:
@@ -68,7 +76,7 @@ def issue_receipt(
     # One getrandom() call for both random values: it is a syscall, ~5 µs here.
     entropy = os.urandom(32)
     body: dict[str, Any] = {
-        "receipt_id": receipt_id or str(uuid.UUID(bytes=entropy[:16], version=4)),
+        "receipt_id": receipt_id or _uuid4(entropy[:16]),
         "model_id": model_id,
         "prompt_hash": prompt_hash,
         "output_hash": output_hash,

@@ -86,20 +86,26 @@ class H1Response:
     # --- consumed by the gateway ---------------------------------------------
     async def _wait(self) -> None:
         loop = asyncio.get_running_loop()
-        self._waiter = loop.create_future()
+        waiter = self._waiter = loop.create_future()
         timeout = self._read_timeout
         if self._deadline is not None:
             timeout = self._deadline - loop.time()
+        # A plain timer rather than asyncio.wait_for, which wraps every wait in a
+        # new task: measurably slower at two waits per proxied request.
+        timer = (
+            None if timeout is None else loop.call_later(max(timeout, 0.0), self._expire, waiter)
+        )
         try:
-            if timeout is None:
-                await self._waiter
-            else:
-                await asyncio.wait_for(self._waiter, max(timeout, 0.0))
-        except TimeoutError:
-            self._conn.abort()
-            raise UpstreamTimedOut("upstream timed out") from None
+            await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
+
+    def _expire(self, waiter: asyncio.Future[None]) -> None:
+        if not waiter.done():
+            self._conn.abort()
+            waiter.set_exception(UpstreamTimedOut("upstream timed out"))
 
     async def wait_headers(self) -> None:
         while not self.headers_done:

@@ -118,6 +118,9 @@ class SqliteReceiptStore:
         conn = self._conn()
         rows = [(r.receipt_id, r.key_id, r.model_id, r.issued_at, r.nonce, r.body) for r in records]
         try:
+            if len(rows) == 1:  # autocommit: one statement is its own transaction
+                conn.execute("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)", rows[0])
+                return
             conn.execute("BEGIN")
             try:  # one transaction: all or nothing
                 conn.executemany("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)", rows)

@@ -280,3 +280,11 @@ def test_raw_content_mode(signer: Ed25519Signer, keyset: KeySet, t0: datetime) -
     )
     assert verify_receipt(receipt, keyset, prompt=prompt, output=output, raw=True)
     assert not verify_receipt(receipt, keyset, prompt=prompt, output=b'{"a":1}', raw=True)
+
+
+def test_receipt_ids_are_version_4_uuids(signer: Ed25519Signer, t0: datetime) -> None:
+    import uuid
+
+    receipt = _issue(signer, t0)
+    parsed = uuid.UUID(receipt.receipt_id)
+    assert parsed.version == 4 and str(parsed) == receipt.receipt_id
