@@ -62,7 +62,7 @@ def _resolver(keys: str | os.PathLike[str] | KeyResolver) -> KeyResolver:
 def build_verifier(
     *,
     keys: str | os.PathLike[str] | KeyResolver | KeySet,
-    data_dir: str | os.PathLike[str] | None,
+    data_dir: str | os.PathLike[str] | None = None,
     require_receipt: bool = True,
     expect_issuer: str | None = None,
     expect_models: tuple[str, ...] | list[str] = (),
@@ -229,30 +229,25 @@ def verifying_http_client(
         keys=keys, data_dir=data_dir, require_receipt=require_receipt, expect_issuer=expect_issuer,
         expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
     )  # fmt: skip
-    lib = importlib.import_module(library)
-    transport, _ = transports_for(library)
-    client_options.setdefault("timeout", lib.Timeout(600.0, connect=10.0))
-    return lib.Client(transport=transport(verifier), **client_options)
+    return _client(library, verifier, asynchronous=False, options=client_options)
 
 
-def verifying_async_http_client(
-    *,
-    keys: str | os.PathLike[str] | KeyResolver,
-    data_dir: str | os.PathLike[str] | None = None,
-    require_receipt: bool = True,
-    expect_issuer: str | None = None,
-    expect_models: tuple[str, ...] | list[str] = (),
-    sample_rate: float = 0.01,
-    sample_cap: int = 16 << 20,
-    library: str = "httpx",
-    **client_options: Any,
+def verifying_async_http_client(**options: Any) -> Any:
+    """The ``AsyncClient`` twin of :func:`verifying_http_client` (same arguments),
+    for ``openai.AsyncOpenAI`` / ``anthropic.AsyncAnthropic``."""
+    library = options.pop("library", "httpx")
+    names = ("keys", "data_dir", "require_receipt", "expect_issuer", "expect_models",
+             "sample_rate", "sample_cap")  # fmt: skip
+    verifier = build_verifier(**{k: options.pop(k) for k in names if k in options})
+    return _client(library, verifier, asynchronous=True, options=options)
+
+
+def _client(
+    library: str, verifier: ResponseVerifier, *, asynchronous: bool, options: dict[str, Any]
 ) -> Any:
-    """The ``httpx.AsyncClient`` twin, for ``openai.AsyncOpenAI`` / ``anthropic.AsyncAnthropic``."""
-    verifier = build_verifier(
-        keys=keys, data_dir=data_dir, require_receipt=require_receipt, expect_issuer=expect_issuer,
-        expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
-    )  # fmt: skip
     lib = importlib.import_module(library)
-    _, transport = transports_for(library)
-    client_options.setdefault("timeout", lib.Timeout(600.0, connect=10.0))
-    return lib.AsyncClient(transport=transport(verifier), **client_options)
+    sync_transport, async_transport = transports_for(library)
+    options.setdefault("timeout", lib.Timeout(600.0, connect=10.0))
+    if asynchronous:
+        return lib.AsyncClient(transport=async_transport(verifier), **options)
+    return lib.Client(transport=sync_transport(verifier), **options)

@@ -204,24 +204,24 @@ class Gateway:
             return await self.upstream.request(
                 scope["method"], target, headers, body, stream=stream
             )
-        except UpstreamTimeout as exc:
+        except (UpstreamTimeout, UpstreamUnreachable) as exc:
+            return await self._upstream_failed(send, exc)
+
+    async def _upstream_failed(self, send: Send, exc: UpstreamTimeout | UpstreamUnreachable) -> int:
+        """504 for a timeout, 502 for anything else the upstream did; never a receipt."""
+        if isinstance(exc, UpstreamTimeout):
             self.metrics.upstream_error("timeout")
             return await _error(send, 504, str(exc), "upstream_timeout")
-        except UpstreamUnreachable as exc:
-            self.metrics.upstream_error("unreachable")
-            return await _error(send, 502, str(exc), "upstream_unreachable")
+        self.metrics.upstream_error("unreachable")
+        return await _error(send, 502, str(exc), "upstream_unreachable")
 
     async def _relay_body(
         self, info: RequestInfo, response: UpstreamResponse, send: Send, forwarded: float
     ) -> int:
         try:
             raw = await response.read(self.config.max_response_bytes)
-        except UpstreamTimeout as exc:
-            self.metrics.upstream_error("timeout")
-            return await _error(send, 504, str(exc), "upstream_timeout")
-        except UpstreamUnreachable as exc:
-            self.metrics.upstream_error("unreachable")
-            return await _error(send, 502, str(exc), "upstream_unreachable")
+        except (UpstreamTimeout, UpstreamUnreachable) as exc:
+            return await self._upstream_failed(send, exc)
         try:
             delivered, receipt = await self.sealer.seal_body(
                 info, response.status, raw, time.perf_counter() - forwarded

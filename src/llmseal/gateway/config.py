@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import json
 import os
 import secrets
 import socket
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +34,7 @@ from typing import Any, Literal
 
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, KeyManagementError
-from llmseal.trust.keydir import KeyDirectory, write_atomic
+from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
 
 __all__ = [
     "ENV_VAR",
@@ -184,18 +182,8 @@ def ensure_token_key(config: GatewayConfig, *, at: datetime) -> str:
     return key_id
 
 
-@contextlib.contextmanager
-def _prepare_lock(root: Path) -> Iterator[None]:
-    try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(root / ".prepare.lock", os.O_WRONLY | os.O_CREAT, 0o600)
-    except OSError as exc:
-        raise ConfigError(f"cannot create data directory {root}: {exc.strerror}") from exc
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _prepare_lock(root: Path) -> contextlib.AbstractContextManager[None]:
+    return locked_directory(root, ConfigError, name=".prepare.lock")
 
 
 def _record_key(state_path: Path, key_id: str) -> None:

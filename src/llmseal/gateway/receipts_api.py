@@ -81,27 +81,27 @@ class ReceiptsApi:
             return await self._verify_stored(send, parts[0])
         return await _fail(send, 404, "no such receipt endpoint", "not_found")
 
-    async def _lookup(self, receipt_id: str) -> bytes | None:
-        stored = await asyncio.to_thread(self.store.get, receipt_id)
-        return None if stored is None else stored.body
-
-    async def _get(self, send: Send, receipt_id: str) -> int:
+    async def _stored(self, send: Send, receipt_id: str) -> bytes | int:
+        """The stored receipt's JSON, or the status of the error answer already sent."""
         try:
-            body = await self._lookup(receipt_id)
+            stored = await asyncio.to_thread(self.store.get, receipt_id)
         except StoreError:
             return await _fail(send, 503, "receipt store unavailable", "store_unavailable")
-        if body is None:
+        if stored is None:
             return await _fail(send, 404, f"no receipt {receipt_id!r}", "not_found")
+        return stored.body
+
+    async def _get(self, send: Send, receipt_id: str) -> int:
+        body = await self._stored(send, receipt_id)
+        if isinstance(body, int):
+            return body
         await send_bytes(send, 200, body)
         return 200
 
     async def _verify_stored(self, send: Send, receipt_id: str) -> int:
-        try:
-            body = await self._lookup(receipt_id)
-        except StoreError:
-            return await _fail(send, 503, "receipt store unavailable", "store_unavailable")
-        if body is None:
-            return await _fail(send, 404, f"no receipt {receipt_id!r}", "not_found")
+        body = await self._stored(send, receipt_id)
+        if isinstance(body, int):
+            return body
         keyset, _ = self.keys.current()
         await send_json(send, 200, _result(verify_receipt(Receipt.from_json(body), keyset)))
         return 200

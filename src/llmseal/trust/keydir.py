@@ -34,7 +34,7 @@ from llmseal.core import _time
 from llmseal.core.canonical import loads
 from llmseal.core.keys import Algorithm, EcdsaP256Signer, Ed25519Signer, PublicKey, Signer
 from llmseal.core.keyset import KeyEntry, KeySet
-from llmseal.errors import ContentError, KeyManagementError, KeySetError
+from llmseal.errors import ContentError, Error, KeyManagementError, KeySetError
 
 __all__ = [
     "KeyDirectory",
@@ -77,6 +77,27 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
             tmp.unlink()
         raise
     _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def locked_directory(
+    path: Path, error: type[Error] = KeyManagementError, *, name: str = ".lock"
+) -> Iterator[None]:
+    """Create ``path`` (0700) if needed and hold an exclusive ``flock`` on ``path/name``.
+
+    Serializes the processes that change one directory (key directory, CA, gateway
+    data dir); the kernel releases the lock if a holder dies.
+    """
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path / name, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise error(f"cannot use directory {path}: {exc.strerror}") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -192,20 +213,8 @@ class KeyDirectory:
         text = orjson.dumps(keyset.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
         write_atomic(self.keyset_path, text)
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise KeyManagementError(
-                f"cannot use key directory {self.path}: {exc.strerror}"
-            ) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return locked_directory(self.path)
 
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey

@@ -20,9 +20,8 @@ serializes concurrent runs. Nothing here reads the clock: every time is ``at=``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ from llmseal.errors import ConfigError, ContentError, KeyManagementError
 from llmseal.trust import x509profile as profile
 from llmseal.trust.keydir import (
     KeyDirectory,
+    locked_directory,
     private_key_pem,
     read_private_key,
     write_atomic,
@@ -276,19 +276,8 @@ class CertificateAuthority:
     def _save(self, state: dict[str, Any]) -> None:
         write_atomic(self.state_path, orjson.dumps(state, option=orjson.OPT_INDENT_2) + b"\n")
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
-            fd = os.open(self.path / ".lock", os.O_WRONLY | os.O_CREAT, 0o600)
-        except OSError as exc:
-            message = f"cannot use CA directory {self.path}: {exc.strerror}"
-            raise KeyManagementError(message) from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        return locked_directory(self.path)
 
 
 def _pem(cert: x509.Certificate) -> bytes:
