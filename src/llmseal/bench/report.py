@@ -20,9 +20,10 @@ def _fmt(value: Any) -> str:
 
 
 def render(results: dict[str, Any]) -> Table:
-    table = Table(
-        "operation", "ours/s", "llm_sign/s", "raw/s", "vs llm_sign", "vs raw", title="llmseal bench"
-    )
+    table = Table(title="llmseal bench")
+    table.add_column("operation", no_wrap=True)
+    for column in ("ours", "llm_sign/s", "raw/s", "vs llm_sign", "vs raw"):
+        table.add_column(column, justify="right", overflow="fold")
     for name in ("sign", "verify"):
         row = results.get(name)
         if row:
@@ -51,16 +52,24 @@ def render(results: dict[str, Any]) -> Table:
             "canonicalize",
             "payload_bytes",
         ):
-            for sub, number in value.items():
-                if isinstance(number, dict) and "ops_per_s" in number:
-                    table.add_row(
-                        f"{key}.{sub}",
-                        _fmt(number["ops_per_s"]),
-                        _fmt(number.get("llm_sign_ops_per_s")),
-                        "",
-                        _fmt(number.get("vs_llm_sign")),
-                        "",
-                    )
-                else:
-                    table.add_row(f"{key}.{sub}", _fmt(number), "", "", "", "")
+            _add_group(table, key, value)
     return table
+
+
+def _add_group(table: Table, prefix: str, group: dict[str, Any]) -> None:
+    """One row per measurement; nested groups become dotted names."""
+    for sub, value in group.items():
+        name = f"{prefix}.{sub}"
+        if isinstance(value, dict) and "ops_per_s" in value:
+            table.add_row(
+                name,
+                _fmt(value["ops_per_s"]),
+                _fmt(value.get("llm_sign_ops_per_s")),
+                "",
+                _fmt(value.get("vs_llm_sign")),
+                "",
+            )
+        elif isinstance(value, dict):
+            _add_group(table, name, value)
+        else:
+            table.add_row(name, _fmt(value), "", "", "", "")
