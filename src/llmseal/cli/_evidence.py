@@ -14,7 +14,7 @@ from rich.text import Text
 
 from llmseal.cli._common import out_console, print_json
 from llmseal.errors import InputError
-from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidence import EvidenceRecord, EvidenceStore
 
 __all__ = ["evidence"]
 
@@ -77,6 +77,17 @@ def export(data_dir: str, out_path: str) -> None:
     records = list(store.list())
     target = Path(out_path)
     tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        samples = _write_archive(tmp, store, records)
+        tmp.replace(target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    out_console.print(f"exported {len(records)} record(s) and {samples} sample(s) to {target}")
+
+
+def _write_archive(tmp: Path, store: EvidenceStore, records: list[EvidenceRecord]) -> int:
+    samples = 0
     with tarfile.open(tmp, "w:gz") as archive:
         lines = b"".join(
             (json.dumps(r.to_dict(), ensure_ascii=False) + "\n").encode() for r in records
@@ -84,7 +95,6 @@ def export(data_dir: str, out_path: str) -> None:
         info = tarfile.TarInfo("evidence.jsonl")
         info.size, info.mtime = len(lines), int(time.time())
         archive.addfile(info, io.BytesIO(lines))
-        samples = 0
         for record in records:
             sample = store.sample_path(record)
             if sample is not None:  # only complete samples (manifest present)
@@ -92,5 +102,4 @@ def export(data_dir: str, out_path: str) -> None:
                     sample, arcname=f"verification_samples/{sample.parent.name}/{sample.name}"
                 )
                 samples += 1
-    tmp.replace(target)
-    out_console.print(f"exported {len(records)} record(s) and {samples} sample(s) to {target}")
+    return samples

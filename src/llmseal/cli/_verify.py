@@ -30,7 +30,7 @@ from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
 from llmseal.errors import ConfigError, InputError
-from llmseal.trust.keysource import KeySources, load_keyset
+from llmseal.trust.keysource import KeySources, load_keyset, policy_sources
 
 __all__ = ["verify"]
 
@@ -164,8 +164,10 @@ class _Options:
 
 
 def _key_sources(o: _Options, policy: Policy | None) -> KeyResolver:
-    locations = [o.keys_source] if o.keys_source else list(policy.keysets if policy else ())
-    sources: list[KeyResolver] = [load_keyset(location) for location in locations]
+    if o.keys_source:
+        sources: list[KeyResolver] = [load_keyset(o.keys_source)]
+    else:
+        sources = policy_sources(policy, cached=False) if policy else []
     if o.use_dns:
         sources.append(_dns_source(o.dns_name, o.resolver, o.trust_anchor, o.dnssec))
     if not sources:

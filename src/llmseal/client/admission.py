@@ -31,7 +31,7 @@ from llmseal.core.keyset import KeyResolver
 from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.verify import Verification, verify_receipt
 from llmseal.errors import ConfigError, Error
-from llmseal.trust.keysource import CachedKeySet, KeySources
+from llmseal.trust.keysource import KeySources, policy_sources
 
 __all__ = ["Admission", "ReceiptGate"]
 
@@ -76,7 +76,7 @@ class ReceiptGate:
         if keys is None:
             if not policy.keysets:
                 raise ConfigError("ReceiptGate needs keys= or a policy that lists keysets")
-            keys = KeySources(*(CachedKeySet(source) for source in policy.keysets))
+            keys = KeySources(*policy_sources(policy, cached=True))
         self.policy = policy
         self.keys = keys
         self.clock = clock

@@ -32,16 +32,16 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from llmseal.client.verifier import Expectations, ResponseVerifier, StreamVerifier
 from llmseal.core.keyset import KeyResolver, KeySet
-from llmseal.errors import ConfigError
+from llmseal.errors import BindingError, ConfigError
 from llmseal.store.evidence import EvidenceStore
-from llmseal.trust.keysource import CachedKeySet
+from llmseal.trust.keysource import BoundIssuer, CachedKeySet, KeySources
 
 __all__ = [
     "AsyncVerifyingTransport",
@@ -53,15 +53,18 @@ __all__ = [
 ]
 
 
-def _resolver(keys: str | os.PathLike[str] | KeyResolver) -> KeyResolver:
+def _resolver(keys: str | os.PathLike[str] | KeyResolver | Mapping[str, str]) -> KeyResolver:
+    """A location, a resolver, or ``{issuer: location}`` (each key set bound to its issuer)."""
     if isinstance(keys, str | os.PathLike):
         return CachedKeySet(str(keys))
+    if isinstance(keys, Mapping):
+        return KeySources(*(BoundIssuer(CachedKeySet(loc), issuer) for issuer, loc in keys.items()))
     return keys
 
 
 def build_verifier(
     *,
-    keys: str | os.PathLike[str] | KeyResolver | KeySet,
+    keys: str | os.PathLike[str] | KeyResolver | KeySet | Mapping[str, str],
     data_dir: str | os.PathLike[str] | None = None,
     require_receipt: bool = True,
     expect_issuer: str | None = None,
@@ -88,7 +91,22 @@ def _prepare(verifier: ResponseVerifier, request: Any) -> str | None:
     endpoint = verifier.endpoint_of(request.url.path)
     if endpoint is not None:
         request.headers["X-Receipt-Request"] = "true"
+        # The stream wrapper sees the bytes before httpx decodes them, so a sealed
+        # answer must arrive unencoded: what is checked is then what the SDK reads.
+        request.headers["Accept-Encoding"] = "identity"
     return endpoint
+
+
+def _stream_checker(
+    verifier: ResponseVerifier, endpoint: str, body: bytes, response: Any
+) -> StreamVerifier:
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise BindingError(
+            f"a sealed stream arrived with Content-Encoding {encoding!r}; refusing bytes "
+            "that would be decoded after verification"
+        )
+    return verifier.stream(endpoint, body)
 
 
 def _is_stream(response: Any) -> bool:
@@ -113,7 +131,9 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
                 out = self._checker.feed(data)
                 if out:
                     yield out
-            self._checker.finish()
+            tail = self._checker.finish()
+            if tail:
+                yield tail
 
         def close(self) -> None:
             self._inner.close()
@@ -128,7 +148,9 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
                 out = self._checker.feed(data)
                 if out:
                     yield out
-            self._checker.finish()
+            tail = self._checker.finish()
+            if tail:
+                yield tail
 
         async def aclose(self) -> None:
             await self._inner.aclose()
@@ -147,7 +169,12 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             body = request.read()
             response = self._inner.handle_request(request)
             if _is_stream(response):
-                response.stream = SyncStream(response.stream, self.verifier.stream(endpoint, body))
+                try:
+                    checker = _stream_checker(self.verifier, endpoint, body, response)
+                except BindingError:
+                    response.close()
+                    raise
+                response.stream = SyncStream(response.stream, checker)
                 return response
             try:
                 content = response.read()
@@ -174,7 +201,12 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             body = await request.aread()
             response = await self._inner.handle_async_request(request)
             if _is_stream(response):
-                response.stream = AsyncStream(response.stream, self.verifier.stream(endpoint, body))
+                try:
+                    checker = _stream_checker(self.verifier, endpoint, body, response)
+                except BindingError:
+                    await response.aclose()
+                    raise
+                response.stream = AsyncStream(response.stream, checker)
                 return response
             try:
                 content = await response.aread()

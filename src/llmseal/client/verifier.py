@@ -125,7 +125,7 @@ class ResponseVerifier:
         assert isinstance(parsed, dict)
         return self._verify(
             endpoint, receipt_obj, self.request_hash(request_body), hash_response(parsed),
-            lambda: Sample(request_body, body, orjson.dumps(receipt_obj)),
+            lambda: Sample(request_body, body, orjson.dumps(receipt_obj)), status=status,
         )  # fmt: skip
 
     def stream(self, endpoint: str, request_body: bytes) -> StreamVerifier:
@@ -138,13 +138,15 @@ class ResponseVerifier:
         prompt_hash: str,
         output_hash: str,
         sample: Callable[[], Sample],
+        *,
+        status: int,
     ) -> Verification:
         try:
             receipt = Receipt.from_dict(receipt_obj)
         except Error as exc:
             raise VerificationError(f"the receipt is malformed: {exc}", status="malformed") from exc
         result = verify_hashes(receipt, self.keys, prompt_hash=prompt_hash, output_hash=output_hash)
-        failure = self._failure(result, endpoint)
+        failure = self._failure(result, endpoint) or _claims_failure(receipt, endpoint, status)
         self._record(result, endpoint, failure, sample)
         if failure is not None:
             raise failure
@@ -178,10 +180,16 @@ class ResponseVerifier:
                 f"the answer does not match receipt {receipt.receipt_id}: altered in transit",
                 status="tampered", reasons=reasons,
             )  # fmt: skip
-        return self._expectation_failure(receipt, endpoint)
+        return self._expectation_failure(result, endpoint)
 
-    def _expectation_failure(self, receipt: Receipt, endpoint: str) -> PolicyError | None:
+    def _expectation_failure(self, result: Verification, endpoint: str) -> PolicyError | None:
+        receipt = result.receipt
         issuer = receipt.claims.get("issuer")
+        if result.key is not None and not result.key.issuer_allowed(issuer):
+            return PolicyError(
+                f"receipt {receipt.receipt_id} claims issuer {issuer!r} but is signed by a key "
+                f"of {result.key.bound_issuer!r}", status="policy",
+            )  # fmt: skip
         if self.expect.issuer is not None and issuer != self.expect.issuer:
             return PolicyError(
                 f"receipt {receipt.receipt_id} names issuer {issuer!r}, expected "
@@ -226,8 +234,39 @@ class ResponseVerifier:
         self.evidence.submit(record, job)
 
 
+def _claims_failure(receipt: Receipt, endpoint: str, status: int) -> BindingError | None:
+    """The signed ``status_code`` and ``endpoint`` claims must describe this exchange.
+
+    Otherwise a relay could turn a signed error body into a 200, or answer one
+    endpoint with a receipt issued for another.
+    """
+    claimed_status = receipt.claims.get("status_code", status)
+    if claimed_status != status:
+        return BindingError(
+            f"receipt {receipt.receipt_id} was issued for HTTP {claimed_status}, "
+            f"the answer arrived as HTTP {status}", status="tampered",
+        )  # fmt: skip
+    claimed_endpoint = receipt.claims.get("endpoint", endpoint)
+    if claimed_endpoint != endpoint:
+        return BindingError(
+            f"receipt {receipt.receipt_id} was issued for {claimed_endpoint}, not {endpoint}",
+            status="tampered",
+        )
+    return None
+
+
 class StreamVerifier:
-    """Checks an SSE stream as it passes; the receipt event is released only if valid."""
+    """Checks an SSE stream as it passes and hands the SDK only what it checked.
+
+    The SDK never sees the bytes that arrived: every event is re-emitted from the
+    exact data that was hashed — ``data:`` lines only, plus ``event: <type>`` for
+    Anthropic streams, whose SDK routes on the event name (a relabelled event
+    must not hide a hashed chunk). Comments, ``id``/``retry`` fields and the
+    arriving receipt chunk itself are dropped; the receipt chunk the SDK gets is
+    rebuilt here from the verified receipt. A receipt-bearing chunk is held back
+    until the next event shows whether it was the final receipt or content (a
+    chained gateway's inner receipt, which the outer receipt covers).
+    """
 
     def __init__(
         self, owner: ResponseVerifier, endpoint: str, prompt_hash: str, request: bytes
@@ -236,9 +275,12 @@ class StreamVerifier:
         self._endpoint = endpoint
         self._prompt_hash = prompt_hash
         self._request = request
+        self._anthropic = endpoint == "/v1/messages"
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
         self._chunks: list[bytes] = []
+        self._held: tuple[bytes, dict[str, Any]] | None = None
+        self._last: dict[str, Any] = {}
         self.result: Verification | None = None
 
     def feed(self, data: bytes) -> bytes:
@@ -251,44 +293,79 @@ class StreamVerifier:
         for event in events:
             payload = event_data(event)
             if payload is None:
-                out.append(event)
-                continue
+                continue  # comments and field-only events: nothing the SDK needs
+            if self.result is not None:
+                raise BindingError("the stream continued after its receipt")
             if payload.strip() == b"[DONE]":
-                # SDKs stop reading at [DONE], so the missing receipt must be noticed here.
-                self.finish()
-                out.append(event)
+                # SDKs stop reading at [DONE], so the receipt must be settled here.
+                out.append(self._settle())
+                out.append(b"data: [DONE]\n\n")
                 continue
             try:
                 chunk = loads(payload)
             except ContentError as exc:
                 raise BindingError(f"the stream carried a non-JSON event: {exc}") from exc
+            if self._held is not None:
+                out.append(self._content(*self._held))  # it was content after all
+                self._held = None
             if isinstance(chunk, dict) and "receipt" in chunk:
-                out.append(self._receipt_event(event, chunk))
+                self._held = (payload, chunk)
                 continue
-            if self.result is not None:
-                raise BindingError("the stream continued after its receipt")
-            self._hasher.add(chunk)
-            if self._owner.evidence is not None:
-                self._chunks.append(payload)
-            out.append(event)
+            out.append(self._content(payload, chunk))
         return b"".join(out)
 
-    def _receipt_event(self, event: bytes, chunk: dict[str, Any]) -> bytes:
+    def _content(self, payload: bytes, chunk: Any) -> bytes:
+        self._hasher.add(chunk)
+        if self._owner.evidence is not None:
+            self._chunks.append(payload)
+        if isinstance(chunk, dict):
+            self._last = chunk
+        return self._emit(payload, chunk)
+
+    def _emit(self, payload: bytes, chunk: Any) -> bytes:
+        lines = [b"data: " + line for line in payload.split(b"\n")]
+        if self._anthropic:
+            kind = chunk.get("type") if isinstance(chunk, dict) else None
+            if not isinstance(kind, str) or not kind.isidentifier():
+                raise BindingError("an Anthropic stream event without a usable type")
+            lines.insert(0, b"event: " + kind.encode())
+        return b"\n".join(lines) + b"\n\n"
+
+    def _settle(self) -> bytes:
+        """Verify the held receipt chunk (or fail closed); returns the event to release."""
+        if self._held is None:
+            self.finish()
+            return b""
+        _, chunk = self._held
+        self._held = None
         receipt = chunk["receipt"]
         transcript = b"[" + b",".join(self._chunks) + b"]"
         self.result = self._owner._verify(
             self._endpoint, receipt, self._prompt_hash, self._hasher.hexdigest(),
-            lambda: Sample(self._request, transcript, orjson.dumps(receipt)),
+            lambda: Sample(self._request, transcript, orjson.dumps(receipt)), status=200,
         )  # fmt: skip
-        # The final chunk carries the verdict to SDK users (design: verified when it ends).
+        # The final chunk carries the verdict (design: streams are verified when they end).
         verdict = {"status": "valid", "key_id": self.result.key_id, "verified": True}
-        rewritten = {**chunk, "llmseal": verdict}
-        prefix = b"event: ping\n" if event.startswith(b"event: ping") else b""
-        return prefix + b"data: " + orjson.dumps(rewritten) + b"\n\n"
+        extra: dict[str, Any] = {"receipt": receipt, "llmseal": verdict}
+        if "receipt_evidence" in chunk:
+            extra["receipt_evidence"] = chunk["receipt_evidence"]
+        if self._anthropic:
+            body = orjson.dumps({"type": "ping", **extra})
+            return b"event: ping\ndata: " + body + b"\n\n"
+        last = self._last
+        rebuilt = {
+            "id": last.get("id", ""), "object": last.get("object", "chat.completion.chunk"),
+            "created": last.get("created", 0), "model": last.get("model", ""),
+            "choices": [], **extra,
+        }  # fmt: skip
+        return b"data: " + orjson.dumps(rebuilt) + b"\n\n"
 
-    def finish(self) -> None:
-        """The stream ended: fail closed if no receipt arrived."""
+    def finish(self) -> bytes:
+        """The stream ended: settle a held receipt (returns its event), or fail closed."""
+        if self._held is not None:
+            return self._settle()
         if self.result is None and self._owner.require_receipt:
             raise ReceiptRequiredError(
                 f"the stream from {self._endpoint} ended without a receipt; a receipt is required"
             )
+        return b""

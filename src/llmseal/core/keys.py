@@ -38,6 +38,7 @@ __all__ = [
     "Signer",
     "decode_signature",
     "encode_signature",
+    "p256_raw_signature",
 ]
 
 Algorithm = Literal["ed25519", "ecdsa-p256"]
@@ -46,6 +47,9 @@ _RAW_LENGTH = {"ed25519": 32, "ecdsa-p256": 65}
 SIGNATURE_LENGTH = 64
 
 _Verifier = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+# The P-256 group order. ECDSA signatures (r, s) and (r, n - s) both verify; only
+# the low-s form is produced and accepted, so a signature has one spelling.
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +121,10 @@ class PublicKey:
             if isinstance(self._verifier, ed25519.Ed25519PublicKey):
                 self._verifier.verify(signature, data)
             else:
-                der = encode_dss_signature(
-                    int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
-                )
-                self._verifier.verify(der, data, ec.ECDSA(hashes.SHA256()))
+                r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+                if s > P256_ORDER // 2:
+                    return False  # the high-s twin of a valid signature
+                self._verifier.verify(encode_dss_signature(r, s), data, ec.ECDSA(hashes.SHA256()))
         except InvalidSignature:
             return False
         return True
@@ -202,10 +206,17 @@ class EcdsaP256Signer:
 
     def sign(self, data: bytes) -> bytes:
         r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(hashes.SHA256())))
-        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+        return p256_raw_signature(r, s)
 
     def __repr__(self) -> str:
         return f"EcdsaP256Signer(key_id={self._key_id!r})"
+
+
+def p256_raw_signature(r: int, s: int) -> bytes:
+    """IEEE P1363 ``r || s`` in the low-s form (what every llmseal P-256 signer emits)."""
+    if s > P256_ORDER // 2:
+        s = P256_ORDER - s
+    return r.to_bytes(32, "big") + s.to_bytes(32, "big")
 
 
 def encode_signature(signature: bytes) -> str:

@@ -60,6 +60,24 @@ class KeyEntry:
             return False
         return self.rotated_at is None or issued_at >= self.rotated_at
 
+    @property
+    def bound_issuer(self) -> str | None:
+        """The issuer this key was published for, when its source says so.
+
+        Set by key sources that know it (a policy's ``[keysets]`` table, the domain
+        of a DNS key id). A receipt's ``issuer`` claim is the signer's own word; a
+        binding is where the verifier found the key, which the signer cannot choose.
+        """
+        value = self.extra.get("bound_issuer")
+        return value if isinstance(value, str) else None
+
+    def issuer_allowed(self, claim: object) -> bool:
+        """True unless the key is bound and ``claim`` is not that issuer (or below it)."""
+        bound = self.bound_issuer
+        if bound is None:
+            return True
+        return isinstance(claim, str) and (claim == bound or claim.endswith("." + bound))
+
     def revoked(self, at: datetime) -> KeyEntry:
         """This entry, revoked from ``at`` on."""
         return replace(self, status="revoked", rotated_at=_time.utc(at))

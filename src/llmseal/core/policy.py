@@ -3,12 +3,23 @@
 A policy is a small TOML file (seed 000: "CI pipeline requires a signed review
 from a specific model tier before merging")::
 
-    keysets = ["https://review.example.com/v1/receipts/keys"]  # whose keys to trust
     issuers = ["review.example.com"]                           # issuer claim
     models = ["lab/opus-*", "lab/sonnet-4-*"]                  # model_id patterns
     max_age = "7d"                                             # s, m, h, d
     require_receipt = true
     require_content = ["prompt", "output"]                     # content must be shown
+
+    [keysets]                                                  # whose keys to trust,
+    "review.example.com" = "https://review.example.com/v1/receipts/keys"  # per issuer
+
+``keysets`` may also be a plain list of locations. In the table form each key
+set is *bound* to its issuer: a receipt signed by one of its keys is refused if
+it claims another issuer (the claim is the signer's own word; where the key was
+found is not). DNS keys are bound to the domain of their key id the same way.
+
+A list-form policy file looks like::
+
+    keysets = ["https://review.example.com/v1/receipts/keys"]
 
 Policy failures are reported separately from the cryptographic status
 (design.md, "Statuses"): a receipt can be ``valid`` and still not admitted.
@@ -20,7 +31,8 @@ from __future__ import annotations
 import fnmatch
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -49,6 +61,8 @@ class PolicyResult:
 @dataclass(frozen=True)
 class Policy:
     keysets: tuple[str, ...] = ()
+    keyset_issuers: Mapping[str, str] = field(default_factory=dict)
+    """Key set location -> the issuer its keys are bound to (the table form)."""
     issuers: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     key_ids: tuple[str, ...] = ()
@@ -72,14 +86,18 @@ class Policy:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source} is not TOML: {exc}") from exc
         data = data.get("policy", data)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: [policy] must be a table")
         unknown = set(data) - _KNOWN
         if unknown:
             raise ConfigError(f"{source}: unknown setting(s) {sorted(unknown)}")
         content = frozenset(_strings(data, "require_content", source))
         if not content <= {"prompt", "output"}:
             raise ConfigError(f"{source}: require_content takes 'prompt' and/or 'output'")
+        keysets, bindings = _keysets(data.get("keysets", []), source)
         return cls(
-            keysets=_strings(data, "keysets", source),
+            keysets=keysets,
+            keyset_issuers=bindings,
             issuers=_strings(data, "issuers", source),
             models=_strings(data, "models", source),
             key_ids=_strings(data, "key_ids", source),
@@ -97,10 +115,14 @@ class Policy:
             failures.append(f"status: the receipt is {result.status.value}, not valid")
         for name in sorted(self.require_content - set(result.content_checked)):
             failures.append(f"require_content: the {name} was not supplied and checked")
-        if self.issuers:
-            issuer = receipt.claims.get("issuer")
-            if not isinstance(issuer, str) or not _matches(issuer, self.issuers):
-                failures.append(f"issuers: issuer {issuer!r} is not one of {list(self.issuers)}")
+        issuer = receipt.claims.get("issuer")
+        if result.key is not None and not result.key.issuer_allowed(issuer):
+            failures.append(
+                f"issuers: the receipt claims issuer {issuer!r}, but its key belongs to "
+                f"{result.key.bound_issuer!r}"
+            )
+        elif self.issuers and (not isinstance(issuer, str) or not _matches(issuer, self.issuers)):
+            failures.append(f"issuers: issuer {issuer!r} is not one of {list(self.issuers)}")
         if self.models and not _matches(receipt.model_id, self.models):
             failures.append(
                 f"models: model {receipt.model_id!r} matches none of {list(self.models)}"
@@ -122,6 +144,14 @@ class Policy:
             "require_receipt": self.require_receipt,
             "require_content": sorted(self.require_content),
         }  # fmt: skip
+
+
+def _keysets(value: Any, source: str) -> tuple[tuple[str, ...], dict[str, str]]:
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()):
+            raise ConfigError(f"{source}: [keysets] maps issuer names to key set locations")
+        return tuple(value.values()), {location: issuer for issuer, location in value.items()}
+    return _strings({"keysets": value}, "keysets", source), {}
 
 
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:
@@ -147,9 +177,14 @@ def _bool(data: dict[str, Any], name: str, source: str, *, default: bool) -> boo
 def _duration(value: Any, name: str, source: str) -> timedelta | None:
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return timedelta(seconds=value)
     match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        seconds = value
+    elif match is not None:
+        seconds = int(match.group(1)) * _UNITS[match.group(2)]
+    else:
         raise ConfigError(f"{source}: {name} must look like 30s, 15m, 12h or 7d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ConfigError(f"{source}: {name} is too long") from None

@@ -306,6 +306,9 @@ class H1Pool:
                 if conn.reused and not response.got_bytes:
                     continue  # the server had closed this idle connection: resend once
                 raise
+            except BaseException:  # cancelled or timed out: the connection is mid-exchange
+                conn.abort()
+                raise
         raise UpstreamClosed(f"{self.host}:{self.port} closed the connection twice")
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ bytes, and the upstream answer is spliced rather than re-serialized.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import time
@@ -177,19 +178,23 @@ class Gateway:
         except ContentError as exc:
             return await _error(send, 400, f"request body: {exc}", "invalid_request")
         forwarded = time.perf_counter()
-        response = await self._forward(scope, body, stream=info.stream, send=send)
-        if isinstance(response, int):
-            return response
+        watch = _DisconnectWatch(receive)
         try:
-            if (
-                info.stream
-                and response.status == 200
-                and response.content_type == "text/event-stream"
-            ):
-                return await self._relay_stream(info, response, send, forwarded)
-            return await self._relay_body(info, response, send, forwarded)
+            response = await self._forward(scope, body, stream=info.stream, send=send)
+            if isinstance(response, int):
+                return response
+            try:
+                if (
+                    info.stream
+                    and response.status == 200
+                    and response.content_type == "text/event-stream"
+                ):
+                    return await self._relay_stream(info, response, send, forwarded, watch)
+                return await self._relay_body(info, response, send, forwarded, watch)
+            finally:
+                response.close()
         finally:
-            response.close()
+            watch.stop()
 
     async def _forward(
         self, scope: Scope, body: bytes, *, stream: bool, send: Send
@@ -216,12 +221,19 @@ class Gateway:
         return await _error(send, 502, str(exc), "upstream_unreachable")
 
     async def _relay_body(
-        self, info: RequestInfo, response: UpstreamResponse, send: Send, forwarded: float
+        self,
+        info: RequestInfo,
+        response: UpstreamResponse,
+        send: Send,
+        forwarded: float,
+        watch: _DisconnectWatch,
     ) -> int:
         try:
             raw = await response.read(self.config.max_response_bytes)
         except (UpstreamTimeout, UpstreamUnreachable) as exc:
             return await self._upstream_failed(send, exc)
+        if watch.gone:  # nobody to deliver to: sign nothing
+            return 499
         try:
             delivered, receipt = await self.sealer.seal_body(
                 info, response.status, raw, time.perf_counter() - forwarded
@@ -246,7 +258,12 @@ class Gateway:
         return response.status
 
     async def _relay_stream(
-        self, info: RequestInfo, response: UpstreamResponse, send: Send, forwarded: float
+        self,
+        info: RequestInfo,
+        response: UpstreamResponse,
+        send: Send,
+        forwarded: float,
+        watch: _DisconnectWatch,
     ) -> int:
         seal = self.sealer.open_stream(info)
         headers = [
@@ -257,11 +274,15 @@ class Gateway:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         try:
             async for chunk in response.iter_chunks():
+                if watch.gone:  # stop generating for nobody; the stream is never sealed
+                    return 499
                 out = seal.feed(chunk)
                 if out:
                     await send({"type": "http.response.body", "body": out, "more_body": True})
                 if seal.done:
                     break
+            if watch.gone:
+                return 499
             tail, _ = await seal.finish(200, time.perf_counter() - forwarded)
         except (UpstreamProtocolError, UpstreamUnreachable, UpstreamTimeout) as exc:
             self.metrics.upstream_error("stream_cut")
@@ -324,6 +345,27 @@ class Gateway:
         self.writer.close()
         self.store.close()
         self.metrics.close()
+
+
+class _DisconnectWatch:
+    """Notices the client going away while the upstream is still answering.
+
+    After the request body, an ASGI server's ``receive()`` only returns once the
+    client disconnects, so one background wait is enough.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self._task = asyncio.ensure_future(receive())
+
+    @property
+    def gone(self) -> bool:
+        task = self._task
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return False
+        return bool(task.result().get("type") == "http.disconnect")
+
+    def stop(self) -> None:
+        self._task.cancel()
 
 
 async def _error(send: Send, status: int, message: str, code: str) -> int:

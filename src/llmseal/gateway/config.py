@@ -105,7 +105,7 @@ class GatewayConfig:
         try:
             data: dict[str, Any] = json.loads(raw)
             return cls(**data)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, AttributeError) as exc:
             raise ConfigError(f"{ENV_VAR} is not a gateway configuration: {exc}") from exc
 
     def load_signer(self) -> Signer:

@@ -161,6 +161,7 @@ class _Exchange:
         self._start: Message | None = None
         self._chunks: list[bytes] = []
         self._stream: StreamSeal | None = None
+        self._status = 200
         self._finished = False
 
     async def send(self, message: Message) -> None:
@@ -184,6 +185,7 @@ class _Exchange:
         content_type = _header(message, b"content-type")
         if content_type.startswith(b"text/event-stream"):
             self._stream = self.sealer.open_stream(self.info)
+            self._status = int(message["status"])
             headers = [
                 (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"
             ]
@@ -227,7 +229,7 @@ class _Exchange:
                 await self._send({"type": "http.response.body", "body": out, "more_body": True})
             if not self._stream.done and more:
                 return
-            tail, _ = await self._stream.finish(200, self._elapsed())
+            tail, _ = await self._stream.finish(self._status, self._elapsed())
         except UpstreamProtocolError as exc:
             tail = StreamSeal.error_event(f"stream not sealed: {exc}")
         except StoreError:

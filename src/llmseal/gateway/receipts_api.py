@@ -14,6 +14,7 @@ Malformed input is a 400 with a JSON error, never a 500.
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from llmseal.core.canonical import loads
 from llmseal.core.keyset import KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Verification, verify_receipt
-from llmseal.errors import ContentError, InputError, StoreError
+from llmseal.errors import ContentError, InputError, KeySetError, StoreError
 from llmseal.gateway._http import (
     BodyTooLarge,
     ClientDisconnected,
@@ -36,6 +37,8 @@ from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.store.base import ReceiptStore
 
 __all__ = ["KeySetFile", "ReceiptsApi"]
+
+log = logging.getLogger("llmseal.gateway")
 
 
 class KeySetFile:
@@ -54,7 +57,11 @@ class KeySetFile:
             return self._keyset, self._body
         stamp = (info.st_mtime_ns, info.st_size)
         if stamp != self._stamp:
-            keyset = KeySet.from_json(self.path.read_bytes())
+            try:
+                keyset = KeySet.from_json(self.path.read_bytes())
+            except (OSError, KeySetError) as exc:  # mid-replacement or broken: keep the last good
+                log.error("cannot reload %s: %s", self.path, exc)
+                return self._keyset, self._body
             # Served from the parsed public entries only: nothing else in the file leaks.
             self._keyset, self._body, self._stamp = keyset, orjson.dumps(keyset.to_dict()), stamp
         return self._keyset, self._body

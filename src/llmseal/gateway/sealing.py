@@ -126,7 +126,10 @@ class Sealer:
         if isinstance(parsed.get("receipt"), dict):
             # Chained gateways: the upstream's own receipt is kept, inside what we sign.
             claims["parents"] = [parsed["receipt"]]
-        output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
+        try:
+            output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
+        except ContentError as exc:  # NaN-free JSON can still hold an unsafe integer
+            raise UpstreamProtocolError(f"upstream JSON cannot be hashed: {exc}") from exc
         receipt, receipt_json = await self.issue(info, output_hash, content.get("model"), claims)
         envelope = self._llm_sign_envelope(info, status, content)
         if carried:

@@ -24,6 +24,7 @@ sample over the size cap (default 16 MiB) is skipped, never truncated.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -124,6 +125,7 @@ class EvidenceStore:
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
         self._pending: set[tuple[str, str]] = set()
+        self._unwritten: set[tuple[str, str]] = set()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         try:
@@ -167,7 +169,7 @@ class EvidenceStore:
         key = (rec.key_id, rec.nonce)
         with self._lock:
             if rec.status == "valid":
-                if key in self._pending or self.seen(*key):
+                if key in self._pending or key in self._unwritten or self.seen(*key):
                     raise _replay(rec)
                 self._pending.add(key)
             if self._writer is None:
@@ -200,7 +202,7 @@ class EvidenceStore:
                 if item is not None and item[1] is not None:
                     try:
                         item[1]()
-                    except Exception as exc:  # a sample that could not be written
+                    except Exception as exc:  # a sample that could not be written; keep going
                         log.error("evidence sample failed: %s", exc)
             if any(item is None for item in batch):
                 return
@@ -208,8 +210,9 @@ class EvidenceStore:
     def _write_batch(self, records: list[EvidenceRecord]) -> None:
         if not records:
             return
-        conn = self._conn()
+        written = False
         try:
+            conn = self._conn()
             conn.execute("BEGIN")
             for rec in records:
                 try:
@@ -218,14 +221,20 @@ class EvidenceStore:
                     # Another process accepted the same nonce in the same instant.
                     log.error("replay detected after acceptance: %s", _replay(rec))
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+            written = True
+        except (sqlite3.Error, StoreError) as exc:
             log.error("cannot record %d evidence record(s): %s", len(records), exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                if self._conn().in_transaction:
+                    self._conn().execute("ROLLBACK")
         finally:
             with self._lock:
                 for rec in records:
-                    self._pending.discard((rec.key_id, rec.nonce))
+                    key = (rec.key_id, rec.nonce)
+                    self._pending.discard(key)
+                    if not written and rec.status == "valid":
+                        # Fail closed: a nonce whose record was lost still counts as seen.
+                        self._unwritten.add(key)
 
     def seen(self, key_id: str, nonce: str) -> bool:
         """Whether an accepted receipt already used this nonce (committed by anyone)."""

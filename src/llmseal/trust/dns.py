@@ -272,7 +272,11 @@ def _entry_from(txt: dns.rrset.RRset, key_id: str, name: dns.name.Name, mode: st
             f"{name} has {len(records)} v=llmsig1 records; one is allowed", code="bad_record"
         )
     status = "secure" if mode == "required" else "off"
-    return records[0].entry(key_id, source="dns", dns_name=name.to_text(), dnssec=status)
+    extra: dict[str, str] = {"source": "dns", "dns_name": name.to_text(), "dnssec": status}
+    if "/" in key_id and dns_name_for_key_id(key_id) == name.to_text():
+        # DNSSEC vouches for the zone, so the key speaks for that domain only.
+        extra["bound_issuer"] = key_id.split("/", 1)[0].lower()
+    return records[0].entry(key_id, **extra)
 
 
 def _cache_bound(rrset: dns.rrset.RRset, sigs: dns.rrset.RRset | None, now: float) -> float:

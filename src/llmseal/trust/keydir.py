@@ -211,7 +211,10 @@ class KeyDirectory:
 
     def _save(self, keyset: KeySet) -> None:
         text = orjson.dumps(keyset.to_dict(), option=orjson.OPT_INDENT_2) + b"\n"
-        write_atomic(self.keyset_path, text)
+        try:
+            write_atomic(self.keyset_path, text)
+        except OSError as exc:
+            raise KeyManagementError(f"cannot write {self.keyset_path}: {exc.strerror}") from exc
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return locked_directory(self.path)
@@ -260,10 +263,15 @@ def write_private(path: Path, pem: bytes) -> None:
         raise KeyManagementError(f"{path} already exists; refusing to overwrite a key") from None
     except OSError as exc:
         raise KeyManagementError(f"cannot create {path}: {exc.strerror}") from exc
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-        handle.flush()
-        os.fsync(handle.fileno())
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pem)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:  # a half-written key must not be left to block a retry
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise KeyManagementError(f"cannot write {path}: {exc.strerror}") from exc
 
 
 def private_key_pem(key: PrivateKey) -> bytes:

@@ -14,14 +14,24 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 
 import httpx
 
 from llmseal.core.keyset import KeyEntry, KeyResolver, KeySet
+from llmseal.core.policy import Policy
 from llmseal.errors import KeyLookupError, KeySetError, NetworkError
 
-__all__ = ["CachedKeySet", "KeySources", "load_keyset", "read_source"]
+__all__ = [
+    "BoundIssuer",
+    "CachedKeySet",
+    "KeySources",
+    "load_keyset",
+    "policy_sources",
+    "read_source",
+]
 
 MAX_KEYSET_BYTES = 1 << 20
 
@@ -137,3 +147,27 @@ class KeySources:
         if reason is not None:
             raise reason
         return None
+
+
+class BoundIssuer:
+    """A key source whose keys all belong to one issuer (recorded on each entry)."""
+
+    def __init__(self, source: KeyResolver, issuer: str) -> None:
+        self.source = source
+        self.issuer = issuer
+
+    def resolve(self, key_id: str) -> KeyEntry | None:
+        entry = self.source.resolve(key_id)
+        if entry is None:
+            return None
+        return replace(entry, extra=MappingProxyType({**entry.extra, "bound_issuer": self.issuer}))
+
+
+def policy_sources(policy: Policy, *, cached: bool) -> list[KeyResolver]:
+    """The key sets a policy lists, each bound to its issuer when the policy names one."""
+    sources: list[KeyResolver] = []
+    for location in policy.keysets:
+        source: KeyResolver = CachedKeySet(location) if cached else load_keyset(location)
+        issuer = policy.keyset_issuers.get(location)
+        sources.append(BoundIssuer(source, issuer) if issuer else source)
+    return sources

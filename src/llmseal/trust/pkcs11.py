@@ -33,7 +33,7 @@ import pkcs11
 from pkcs11 import Attribute, ObjectClass
 from pkcs11.util.ec import encode_named_curve_parameters
 
-from llmseal.core.keys import Algorithm, PublicKey
+from llmseal.core.keys import Algorithm, PublicKey, p256_raw_signature
 from llmseal.errors import TokenError
 from llmseal.trust._p11 import (
     SPECS,
@@ -191,6 +191,9 @@ class Pkcs11Signer:
                 ) from exc
         if len(signature) != 64:
             raise TokenError(f"the token returned a {len(signature)}-byte signature, not 64")
+        if self._prehash:  # ECDSA: tokens may return either s; receipts carry the low one
+            r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+            return p256_raw_signature(r, s)
         return signature
 
     def close(self) -> None:

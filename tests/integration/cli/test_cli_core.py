@@ -248,3 +248,20 @@ def test_usage_errors_exit_2(cli: Callable[..., Any]) -> None:
     assert cli("verify").status == 2
     assert cli("keys", "new", "x").status == 2
     assert cli("nonsense").status == 2
+
+
+def test_broken_policy_and_export_paths_are_one_line_errors(
+    cli: Callable[..., Any], vector_files: dict[str, Path], tmp_path: Path
+) -> None:
+    policy = tmp_path / "p.toml"
+    for text in ('max_age = "99999999999d"', "policy = 1"):
+        policy.write_text(text)
+        result = cli(
+            "verify", vector_files["valid"], "--keys", vector_files["object"], "--policy", policy
+        )
+        assert result.status == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    (tmp_path / "ev").mkdir()
+    result = cli(
+        "evidence", "export", "--data-dir", tmp_path / "ev", "--out", tmp_path / "no" / "x.tgz"
+    )
+    assert result.status == 2 and "cannot write" in result.stderr

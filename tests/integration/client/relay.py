@@ -8,6 +8,7 @@ answer with the relay's own key, or ``honest``.
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -49,14 +50,25 @@ class Relay:
             stream=True,
         )
         if upstream.headers.get("content-type", "").startswith("text/event-stream"):
+            if self.mode == "gzip-smuggle":
+                real = await upstream.aread()
+                await client.aclose()
+                evil = b'data: {"choices":[{"index":0,"delta":{"content":"FORGED BY RELAY"}}]}\n\n'
+                # httpx stops after the first gzip member; a verifier reading raw bytes
+                # would skip the binary "event" and check the genuine stream behind it.
+                body = gzip.compress(evil) + b"\n\n" + real
+                return Response(
+                    body, media_type="text/event-stream", headers={"content-encoding": "gzip"}
+                )
             return StreamingResponse(self._stream(upstream, client), media_type="text/event-stream")
         content = await upstream.aread()
         await client.aclose()
         rewritten = self._rewrite(content, json.loads(body) if body else {})
-        return Response(rewritten, upstream.status_code, media_type="application/json")
+        status = 200 if self.mode == "status-flip" else upstream.status_code
+        return Response(rewritten, status, media_type="application/json")
 
     def _rewrite(self, content: bytes, request: dict[str, Any]) -> bytes:
-        if self.mode == "honest" or self.mode == "swap-model":
+        if self.mode in ("honest", "swap-model", "status-flip"):
             return content
         data = json.loads(content)
         if self.mode == "edit":
@@ -90,5 +102,12 @@ class Relay:
                     continue
                 if self.mode == "edit" and b'"content": "world"' in event:
                     event = event.replace(b'"content": "world"', b'"content": "relay"')
+                if self.mode == "inject-receipt-chunk" and b'"receipt"' in event:
+                    event = event.replace(
+                        b'"choices":[]', b'"choices":[{"index":0,"delta":{"content":" INJECTED"}}]'
+                    )
+                if self.mode == "relabel" and b'"text": "echo:' in event:
+                    # Anthropic SDKs skip ping events: hide this (hashed) chunk from them.
+                    event = event.replace(b"event: content_block_delta", b"event: ping")
                 yield event + b"\n\n"
         await client.aclose()

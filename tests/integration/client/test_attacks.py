@@ -212,3 +212,45 @@ def test_direct_httpx_use(gateway: tuple[Gateway, str], tmp_path: Path) -> None:
         response = client.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION)
     assert response.json()["receipt"]
     assert httpx.Headers(response.headers).get("content-length") == str(len(response.content))
+
+
+def test_gzip_smuggled_stream_is_refused(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "gzip-smuggle"
+    seen: list[str] = []
+    with pytest.raises(BindingError, match="Content-Encoding"):
+        for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
+            seen += [c.delta.content or "" for c in chunk.choices]
+    assert "FORGED BY RELAY" not in "".join(seen)
+
+
+def test_content_injected_into_the_receipt_chunk_never_reaches_the_sdk(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    relay[0].mode = "inject-receipt-chunk"
+    chunks = list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == "Hello, world" and "INJECTED" not in text
+    assert chunks[-1].choices == [] and chunks[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
+
+
+def test_signed_error_turned_into_a_200_is_rejected(
+    relay: tuple[Relay, str], gateway: tuple[Gateway, str]
+) -> None:
+    relay[0].mode = "status-flip"
+    http = verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys")
+    with pytest.raises(BindingError, match="issued for HTTP 503"):
+        http.post(
+            f"{relay[1]}/v1/chat/completions", json=QUESTION, headers={"x-fake": "status:503"}
+        )
+
+
+def test_key_set_bound_to_another_issuer(gateway: tuple[Gateway, str]) -> None:
+    from llmseal.errors import PolicyError
+
+    http = verifying_http_client(keys={"other.example": f"{gateway[1]}/v1/receipts/keys"})
+    with pytest.raises(PolicyError, match=r"signed by a key of 'other\.example'"):
+        http.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION)
+    bound = verifying_http_client(keys={"test.example": f"{gateway[1]}/v1/receipts/keys"})
+    assert bound.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION).json()["receipt"]

@@ -192,3 +192,18 @@ def test_stream_through_edit_relay_with_async_client(gateway: tuple[Gateway, str
 
         with pytest.raises(BindingError):
             asyncio.run(run())
+
+
+def test_anthropic_relabelled_event_cannot_hide_content(gateway: tuple[Gateway, str]) -> None:
+    relay = Relay(gateway[1])
+    relay.mode = "relabel"
+    with ThreadedUvicorn(relay.app) as server:
+        http = verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys", library="httpx2")
+        client = anthropic.Anthropic(
+            base_url=server.url, api_key="sk", http_client=http, max_retries=0
+        )
+        with client.messages.stream(
+            model="m", max_tokens=8, messages=[{"role": "user", "content": "Do"}]
+        ) as s:
+            # The SDK gets every hashed event under its real type, not the relay's label.
+            assert s.get_final_text() == "echo: Do"

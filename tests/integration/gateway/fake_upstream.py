@@ -74,6 +74,10 @@ class FakeUpstream:
             return PlainTextResponse("<html>bad gateway</html>", media_type="text/html")
         if mode == "array":
             return JSONResponse([1, 2, 3])
+        if mode == "bigint":  # valid JSON, but RFC 8785 cannot hash it without rounding
+            return Response(
+                b'{"id": "x", "seed": 18446744073709551615}', media_type="application/json"
+            )
         if mode == "receipt":
             return JSONResponse({**completion(body), "receipt": {"receipt_id": "parent"}})
         if body.get("stream"):
@@ -125,7 +129,7 @@ class FakeUpstream:
         yield b": keep-alive comment\n\n"
         for word in ("Hello", ", ", "world"):
             yield chunk(word)
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.5 if mode == "slow-stream" else 0.01)
         if mode == "cut-stream":
             raise RuntimeError("upstream dies mid-stream")
         yield chunk(None, "stop")

@@ -119,3 +119,23 @@ def test_store_failure_delivers_no_receipt(
     with httpx.stream("POST", f"{url}/v1/chat/completions", json={**REQUEST, "stream": True}) as r:
         raw = b"".join(r.iter_bytes())
     assert b'"receipt"' not in raw and b"data: [DONE]" not in raw and b"could not be stored" in raw
+
+
+def test_upstream_json_that_cannot_be_hashed_is_502(gateway: tuple[Gateway, str]) -> None:
+    _, url = gateway
+    response = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": "bigint"})
+    assert _error(response, 502)["code"] == "upstream_invalid_response"
+
+
+def test_client_gone_mid_stream_is_never_sealed(gateway: tuple[Gateway, str]) -> None:
+    import time
+
+    app, url = gateway
+    before = app.writer.committed
+    with httpx.stream(
+        "POST", f"{url}/v1/chat/completions", json={**REQUEST, "stream": True},
+        headers={"x-fake": "slow-stream"},
+    ) as r:  # fmt: skip
+        next(r.iter_bytes())  # the first event arrives, then the client leaves
+    time.sleep(2.0)  # the upstream would have finished by now
+    assert app.writer.committed == before

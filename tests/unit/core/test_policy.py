@@ -73,3 +73,35 @@ def test_invalid_status_is_refused(receipt: Receipt, t0: datetime) -> None:
 
     result = verify_receipt(receipt, KeySet([KeyEntry(stranger.key_id, stranger.public_key())]))
     assert Policy().check(result, at=t0).failures == ("status: the receipt is tampered, not valid",)
+
+
+def test_keys_bound_to_an_issuer_cannot_claim_another(t0: datetime) -> None:
+    from llmseal.core.keyset import KeyEntry
+    from llmseal.core.sign import issue_receipt
+    from llmseal.trust.keysource import BoundIssuer, KeySources
+
+    a, b = Ed25519Signer.generate("a-key"), Ed25519Signer.generate("b-key")
+    trusted = KeySources(
+        BoundIssuer(KeySet([KeyEntry("a-key", a.public_key())]), "a.example"),
+        BoundIssuer(KeySet([KeyEntry("b-key", b.public_key())]), "b.example"),
+    )
+    policy = Policy.from_toml(
+        'issuers = ["a.example"]\n[keysets]\n"a.example" = "a.json"\n"b.example" = "b.json"'
+    )
+    assert policy.keyset_issuers == {"a.json": "a.example", "b.json": "b.example"}
+    hex64 = "ab" * 32
+    # B is trusted for B's receipts, and signs one claiming to be A: valid signature, refused.
+    forged = issue_receipt(b, model_id="m/x", prompt_hash=hex64, output_hash=hex64, at=t0,
+                           claims={"issuer": "a.example"})  # fmt: skip
+    result = verify_receipt(forged, trusted)
+    assert result.status.value == "valid"
+    assert (
+        policy.check(result, at=t0)
+        .failures[0]
+        .startswith("issuers: the receipt claims issuer 'a.example'")
+    )
+    honest = issue_receipt(a, model_id="m/x", prompt_hash=hex64, output_hash=hex64, at=t0,
+                           claims={"issuer": "api.a.example"})  # fmt: skip
+    assert policy.check(verify_receipt(honest, trusted), at=t0).failures == (
+        "issuers: issuer 'api.a.example' is not one of ['a.example']",
+    )

@@ -288,3 +288,20 @@ def test_receipt_ids_are_version_4_uuids(signer: Ed25519Signer, t0: datetime) ->
     receipt = _issue(signer, t0)
     parsed = uuid.UUID(receipt.receipt_id)
     assert parsed.version == 4 and str(parsed) == receipt.receipt_id
+
+
+def test_p256_high_s_twin_is_refused(t0: datetime) -> None:
+    import base64
+
+    from llmseal.core.keys import P256_ORDER
+
+    signer = EcdsaP256Signer.generate("p256")
+    keyset = KeySet([KeyEntry(signer.key_id, signer.public_key())])
+    receipt = issue_receipt(signer, model_id="m/x", prompt_hash=HEX, output_hash=HEX, at=t0)
+    raw = base64.b64decode(receipt.signature)
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    assert s <= P256_ORDER // 2  # we only ever emit the low-s form
+    twin = r.to_bytes(32, "big") + (P256_ORDER - s).to_bytes(32, "big")
+    forged = dict(receipt.to_dict(), signature=base64.b64encode(twin).decode())
+    assert verify_receipt(receipt, keyset).status is Status.VALID
+    assert verify_receipt(forged, keyset).status is Status.TAMPERED

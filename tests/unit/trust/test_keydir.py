@@ -65,7 +65,7 @@ def test_failed_keyset_write_leaves_no_key_file(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("llmseal.trust.keydir.write_atomic", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(KeyManagementError, match="No space left"):
         keydir.create("k", at=t0)
     assert not keydir.private_key_path("k").exists()
     assert not keydir.keyset_path.exists()
