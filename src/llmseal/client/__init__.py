@@ -15,6 +15,7 @@ See :mod:`llmseal.client.transport` for how failures surface through the SDKs.
 from __future__ import annotations
 
 from llmseal.client.admission import Admission, ReceiptGate
+from llmseal.client.stream import StreamVerifier
 from llmseal.client.transport import (
     AsyncVerifyingTransport,
     VerifyingTransport,
@@ -22,7 +23,7 @@ from llmseal.client.transport import (
     verifying_async_http_client,
     verifying_http_client,
 )
-from llmseal.client.verifier import Expectations, ResponseVerifier, StreamVerifier
+from llmseal.client.verifier import Expectations, ResponseVerifier
 
 __all__ = [
     "Admission",

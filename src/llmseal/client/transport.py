@@ -37,7 +37,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from llmseal.client.verifier import Expectations, ResponseVerifier, StreamVerifier
+from llmseal.client.stream import StreamVerifier
+from llmseal.client.verifier import Expectations, ResponseVerifier
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import BindingError, ConfigError
 from llmseal.store.evidence import EvidenceStore

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -13,6 +14,7 @@ __all__ = [
     "HOP_BY_HOP",
     "BodyTooLarge",
     "ClientDisconnected",
+    "DisconnectWatch",
     "error_body",
     "header",
     "read_body",
@@ -100,3 +102,24 @@ async def send_json(
     send: Send, status: int, value: Any, headers: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
     await send_bytes(send, status, orjson.dumps(value), headers=headers)
+
+
+class DisconnectWatch:
+    """Notices the client going away while the upstream is still answering.
+
+    After the request body, an ASGI server's ``receive()`` only returns once the
+    client disconnects, so one background wait is enough.
+    """
+
+    def __init__(self, receive: Receive) -> None:
+        self._task = asyncio.ensure_future(receive())
+
+    @property
+    def gone(self) -> bool:
+        task = self._task
+        if not task.done() or task.cancelled() or task.exception() is not None:
+            return False
+        return bool(task.result().get("type") == "http.disconnect")
+
+    def stop(self) -> None:
+        self._task.cancel()

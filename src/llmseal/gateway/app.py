@@ -14,22 +14,20 @@ bytes, and the upstream answer is spliced rather than re-serialized.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from llmseal.compat.llm_sign import LlmSignIssuer
-from llmseal.core.keys import PublicKey, Signer
-from llmseal.errors import ConfigError, ContentError, StoreError
+from llmseal.core.keys import Signer
+from llmseal.errors import ContentError, StoreError
 from llmseal.gateway._http import (
     HOP_BY_HOP,
     BodyTooLarge,
     ClientDisconnected,
+    DisconnectWatch,
     error_body,
     header,
     read_body,
@@ -67,31 +65,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _llm_sign_issuer(config: GatewayConfig) -> LlmSignIssuer | None:
-    if config.llm_sign_cert is None or config.llm_sign_key is None:
-        return None
-    return LlmSignIssuer.from_files(config.llm_sign_cert, config.llm_sign_key)
-
-
-def _certificate_evidence(config: GatewayConfig, signer: Signer) -> dict[str, Any] | None:
-    """``{"x5c": [...]}`` for a certificate key, after checking the leaf is that key."""
-    if config.cert_chain is None:
-        return None
-    from llmseal.trust.x509pem import chain_to_pem, parse_pem_bundle
-
-    try:
-        data = Path(config.cert_chain).read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read --cert-chain {config.cert_chain}: {exc.strerror}") from exc
-    chain = parse_pem_bundle(data, "--cert-chain")
-    leaf_key = PublicKey.from_cryptography(chain[0].public_key())
-    # Never send a chain that does not certify the signing key: verifiers would
-    # (rightly) refuse every receipt, and it would misattribute them.
-    if leaf_key.raw != signer.public_key().raw:
-        raise ConfigError("--cert-chain: the leaf certificate is not for the signing key")
-    return {"x5c": chain_to_pem(chain)}
-
-
 class Gateway:
     """The ASGI app. One instance per worker process."""
 
@@ -119,8 +92,8 @@ class Gateway:
             issuer=config.issuer,
             model_id=config.model_id,
             on_receipt=self.metrics.signed,
-            llm_sign=_llm_sign_issuer(config),
-            evidence=_certificate_evidence(config, signer),
+            llm_sign=config.llm_sign_issuer(),
+            evidence=config.certificate_evidence(signer),
         )
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
 
@@ -178,7 +151,7 @@ class Gateway:
         except ContentError as exc:
             return await _error(send, 400, f"request body: {exc}", "invalid_request")
         forwarded = time.perf_counter()
-        watch = _DisconnectWatch(receive)
+        watch = DisconnectWatch(receive)
         try:
             response = await self._forward(scope, body, stream=info.stream, send=send)
             if isinstance(response, int):
@@ -226,7 +199,7 @@ class Gateway:
         response: UpstreamResponse,
         send: Send,
         forwarded: float,
-        watch: _DisconnectWatch,
+        watch: DisconnectWatch,
     ) -> int:
         try:
             raw = await response.read(self.config.max_response_bytes)
@@ -263,7 +236,7 @@ class Gateway:
         response: UpstreamResponse,
         send: Send,
         forwarded: float,
-        watch: _DisconnectWatch,
+        watch: DisconnectWatch,
     ) -> int:
         seal = self.sealer.open_stream(info)
         headers = [
@@ -345,27 +318,6 @@ class Gateway:
         self.writer.close()
         self.store.close()
         self.metrics.close()
-
-
-class _DisconnectWatch:
-    """Notices the client going away while the upstream is still answering.
-
-    After the request body, an ASGI server's ``receive()`` only returns once the
-    client disconnects, so one background wait is enough.
-    """
-
-    def __init__(self, receive: Receive) -> None:
-        self._task = asyncio.ensure_future(receive())
-
-    @property
-    def gone(self) -> bool:
-        task = self._task
-        if not task.done() or task.cancelled() or task.exception() is not None:
-            return False
-        return bool(task.result().get("type") == "http.disconnect")
-
-    def stop(self) -> None:
-        self._task.cancel()
 
 
 async def _error(send: Send, status: int, message: str, code: str) -> int:

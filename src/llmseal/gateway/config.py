@@ -30,11 +30,14 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from llmseal.core.keys import Signer
+from llmseal.core.keys import PublicKey, Signer
 from llmseal.errors import ConfigError, KeyManagementError
 from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
+
+if TYPE_CHECKING:
+    from llmseal.compat.llm_sign import LlmSignIssuer
 
 __all__ = [
     "ENV_VAR",
@@ -107,6 +110,34 @@ class GatewayConfig:
             return cls(**data)
         except (ValueError, TypeError, AttributeError) as exc:
             raise ConfigError(f"{ENV_VAR} is not a gateway configuration: {exc}") from exc
+
+    def llm_sign_issuer(self) -> LlmSignIssuer | None:
+        """The llm_sign envelope issuer (compat), when both files are configured."""
+        if self.llm_sign_cert is None or self.llm_sign_key is None:
+            return None
+        from llmseal.compat.llm_sign import LlmSignIssuer
+
+        return LlmSignIssuer.from_files(self.llm_sign_cert, self.llm_sign_key)
+
+    def certificate_evidence(self, signer: Signer) -> dict[str, Any] | None:
+        """``{"x5c": [...]}`` for a certificate key, after checking the leaf is that key."""
+        if self.cert_chain is None:
+            return None
+        from llmseal.trust.x509pem import chain_to_pem, parse_pem_bundle
+
+        try:
+            data = Path(self.cert_chain).read_bytes()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read --cert-chain {self.cert_chain}: {exc.strerror}"
+            ) from exc
+        chain = parse_pem_bundle(data, "--cert-chain")
+        leaf_key = PublicKey.from_cryptography(chain[0].public_key())
+        # Never send a chain that does not certify the signing key: verifiers would
+        # (rightly) refuse every receipt, and it would misattribute them.
+        if leaf_key.raw != signer.public_key().raw:
+            raise ConfigError("--cert-chain: the leaf certificate is not for the signing key")
+        return {"x5c": chain_to_pem(chain)}
 
     def load_signer(self) -> Signer:
         """The signer recorded for this gateway."""
