@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from llmseal.core.canonical import loads
-from llmseal.core.hashing import StreamHasher
+from llmseal.core.hashing import ANTHROPIC_ENDPOINTS, StreamHasher
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.core.verify import Verification
 from llmseal.errors import BindingError, ContentError, ReceiptRequiredError, VerificationError
@@ -39,7 +39,7 @@ class StreamVerifier:
         self._endpoint = endpoint
         self._prompt_hash = prompt_hash
         self._request = request
-        self._anthropic = endpoint == "/v1/messages"
+        self._anthropic = endpoint in ANTHROPIC_ENDPOINTS
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
         self._chunks: list[bytes] = []

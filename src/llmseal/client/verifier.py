@@ -30,7 +30,7 @@ import orjson
 from llmseal.client.stream import StreamVerifier
 from llmseal.core import _time
 from llmseal.core.canonical import loads
-from llmseal.core.hashing import hash_json, hash_response
+from llmseal.core.hashing import SEALED_ENDPOINTS, hash_json, hash_response
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_hashes
@@ -46,7 +46,7 @@ from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
 
 __all__ = ["SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier"]
 
-SIGNED_ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/messages")
+SIGNED_ENDPOINTS = SEALED_ENDPOINTS
 
 
 def _now() -> datetime:

@@ -20,7 +20,9 @@ from typing import Any
 from llmseal.core.canonical import canonicalize, loads
 
 __all__ = [
+    "ANTHROPIC_ENDPOINTS",
     "GATEWAY_MEMBERS",
+    "SEALED_ENDPOINTS",
     "StreamHasher",
     "hash_bytes",
     "hash_json",
@@ -29,6 +31,14 @@ __all__ = [
     "hash_stream",
     "strip_gateway_members",
 ]
+
+ANTHROPIC_ENDPOINTS: frozenset[str] = frozenset({"/v1/messages"})
+"""Endpoints whose streams follow the Anthropic event protocol (no ``[DONE]``)."""
+
+SEALED_ENDPOINTS: frozenset[str] = frozenset(
+    {"/v1/chat/completions", "/v1/completions", *ANTHROPIC_ENDPOINTS}
+)
+"""The exchanges a gateway seals and a verifying client checks."""
 
 GATEWAY_MEMBERS: frozenset[str] = frozenset({"receipt", "receipt_evidence", "llm_sign"})
 """Top-level response members a signing gateway adds; never part of ``output_hash``.

@@ -19,6 +19,7 @@ __all__ = [
     "header",
     "read_body",
     "send_bytes",
+    "send_error",
     "send_json",
 ]
 
@@ -96,6 +97,12 @@ async def send_bytes(
     out = [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *headers]
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})
+
+
+async def send_error(send: Send, status: int, message: str, code: str) -> int:
+    """Send an OpenAI-style JSON error; returns ``status`` (for access logs and metrics)."""
+    await send_json(send, status, error_body(message, code))
+    return status
 
 
 async def send_json(

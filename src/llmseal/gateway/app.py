@@ -28,10 +28,10 @@ from llmseal.gateway._http import (
     BodyTooLarge,
     ClientDisconnected,
     DisconnectWatch,
-    error_body,
     header,
     read_body,
     send_bytes,
+    send_error,
     send_json,
 )
 from llmseal.gateway._types import Receive, Scope, Send
@@ -139,7 +139,7 @@ class Gateway:
         try:
             body = await read_body(scope, receive, self.config.max_request_bytes)
         except BodyTooLarge:
-            return await _error(
+            return await send_error(
                 send, 413, f"request body over {self.config.max_request_bytes} bytes", "too_large"
             )
         except ClientDisconnected:
@@ -149,7 +149,7 @@ class Gateway:
         try:
             info = self.sealer.inspect_request(path, body, started)
         except ContentError as exc:
-            return await _error(send, 400, f"request body: {exc}", "invalid_request")
+            return await send_error(send, 400, f"request body: {exc}", "invalid_request")
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)
         try:
@@ -189,9 +189,9 @@ class Gateway:
         """504 for a timeout, 502 for anything else the upstream did; never a receipt."""
         if isinstance(exc, UpstreamTimeout):
             self.metrics.upstream_error("timeout")
-            return await _error(send, 504, str(exc), "upstream_timeout")
+            return await send_error(send, 504, str(exc), "upstream_timeout")
         self.metrics.upstream_error("unreachable")
-        return await _error(send, 502, str(exc), "upstream_unreachable")
+        return await send_error(send, 502, str(exc), "upstream_unreachable")
 
     async def _relay_body(
         self,
@@ -213,11 +213,11 @@ class Gateway:
             )
         except UpstreamProtocolError as exc:
             self.metrics.upstream_error("invalid_response")
-            return await _error(send, 502, str(exc), "upstream_invalid_response")
+            return await send_error(send, 502, str(exc), "upstream_invalid_response")
         except StoreError as exc:
             self.metrics.store_error()
             log.error("receipt store failed: %s", exc)
-            return await _error(
+            return await send_error(
                 send,
                 503,
                 "the receipt could not be stored; no response was sealed",
@@ -276,7 +276,7 @@ class Gateway:
             try:
                 body = await read_body(scope, receive, self.config.max_request_bytes)
             except BodyTooLarge:
-                return await _error(send, 413, "request body too large", "too_large")
+                return await send_error(send, 413, "request body too large", "too_large")
             except ClientDisconnected:
                 return 499
         response = await self._forward(scope, body, stream=True, send=send)
@@ -301,7 +301,6 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self.writer.start()
                 # Everything allocated so far lives as long as the worker: keep the
                 # cyclic GC from rescanning it, which shows up as tail latency.
                 gc.collect()
@@ -318,11 +317,6 @@ class Gateway:
         self.writer.close()
         self.store.close()
         self.metrics.close()
-
-
-async def _error(send: Send, status: int, message: str, code: str) -> int:
-    await send_json(send, status, error_body(message, code))
-    return status
 
 
 def create_app() -> Gateway:

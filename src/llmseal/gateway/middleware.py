@@ -22,12 +22,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, ContentError, StoreError
-from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, error_body, header, read_body
+from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, header, read_body, send_error
 from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
 from llmseal.gateway.config import prepare_signing_dir
 from llmseal.gateway.sealing import (
@@ -104,14 +103,14 @@ class ReceiptMiddleware:
         try:
             body = await read_body(scope, receive, self.max_request_bytes)
         except BodyTooLarge:
-            await _send_error(send, 413, "request body too large", "too_large")
+            await send_error(send, 413, "request body too large", "too_large")
             return
         except ClientDisconnected:
             return
         try:
             info = self.sealer.inspect_request(scope["path"], body, started)
         except ContentError as exc:
-            await _send_error(send, 400, f"request body: {exc}", "invalid_request")
+            await send_error(send, 400, f"request body: {exc}", "invalid_request")
             return
         exchange = _Exchange(self.sealer, info, send)
         await self.app(scope, _replay(body, receive), exchange.send)
@@ -209,7 +208,7 @@ class _Exchange:
             body, extra = raw, []
         except StoreError as exc:
             log.error("receipt store failed: %s", exc)
-            await _send_error(
+            await send_error(
                 self._send, 503, "the receipt could not be stored", "store_unavailable"
             )
             return
@@ -259,15 +258,3 @@ def _header(message: Message, name: bytes) -> bytes:
         if key.lower() == name:
             return bytes(value).lower()
     return b""
-
-
-async def _send_error(send: Send, status: int, message: str, code: str) -> None:
-    import orjson
-
-    body = orjson.dumps(error_body(message, code))
-    headers: list[Any] = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -28,9 +28,9 @@ from llmseal.errors import ContentError, InputError, KeySetError, StoreError
 from llmseal.gateway._http import (
     BodyTooLarge,
     ClientDisconnected,
-    error_body,
     read_body,
     send_bytes,
+    send_error,
     send_json,
 )
 from llmseal.gateway._types import Receive, Scope, Send
@@ -86,16 +86,16 @@ class ReceiptsApi:
             return await self._get(send, parts[0])
         if len(parts) == 2 and parts[1] == "verify" and method == "GET":
             return await self._verify_stored(send, parts[0])
-        return await _fail(send, 404, "no such receipt endpoint", "not_found")
+        return await send_error(send, 404, "no such receipt endpoint", "not_found")
 
     async def _stored(self, send: Send, receipt_id: str) -> bytes | int:
         """The stored receipt's JSON, or the status of the error answer already sent."""
         try:
             stored = await asyncio.to_thread(self.store.get, receipt_id)
         except StoreError:
-            return await _fail(send, 503, "receipt store unavailable", "store_unavailable")
+            return await send_error(send, 503, "receipt store unavailable", "store_unavailable")
         if stored is None:
-            return await _fail(send, 404, f"no receipt {receipt_id!r}", "not_found")
+            return await send_error(send, 404, f"no receipt {receipt_id!r}", "not_found")
         return stored.body
 
     async def _get(self, send: Send, receipt_id: str) -> int:
@@ -117,7 +117,7 @@ class ReceiptsApi:
         try:
             body = await read_body(scope, receive, self.max_body)
         except BodyTooLarge:
-            return await _fail(send, 413, f"body over {self.max_body} bytes", "too_large")
+            return await send_error(send, 413, f"body over {self.max_body} bytes", "too_large")
         except ClientDisconnected:
             return 499
         try:
@@ -129,7 +129,7 @@ class ReceiptsApi:
             keyset, _ = self.keys.current()
             result = verify_receipt(request["receipt"], keyset, prompt=prompt, output=output)
         except (InputError, ContentError) as exc:
-            return await _fail(send, 400, str(exc), "invalid_request")
+            return await send_error(send, 400, str(exc), "invalid_request")
         await send_json(send, 200, _result(result))
         return 200
 
@@ -152,8 +152,3 @@ def _result(result: Verification) -> dict[str, Any]:
         "issued_at": result.issued_at,
         "reasons": list(result.reasons),
     }
-
-
-async def _fail(send: Send, status: int, message: str, code: str) -> int:
-    await send_json(send, status, error_body(message, code))
-    return status

@@ -27,7 +27,13 @@ import orjson
 
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
-from llmseal.core.hashing import GATEWAY_MEMBERS, StreamHasher, hash_json
+from llmseal.core.hashing import (
+    ANTHROPIC_ENDPOINTS,
+    GATEWAY_MEMBERS,
+    SEALED_ENDPOINTS,
+    StreamHasher,
+    hash_json,
+)
 from llmseal.core.keys import Signer
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import issue_receipt
@@ -45,9 +51,7 @@ __all__ = [
 ]
 
 DONE_EVENT = b"data: [DONE]\n\n"
-ANTHROPIC_ENDPOINTS = frozenset({"/v1/messages"})
-SIGNED_ENDPOINTS = frozenset({"/v1/chat/completions", "/v1/completions", *ANTHROPIC_ENDPOINTS})
-"""The endpoints whose answers are sealed (OpenAI chat/completions, Anthropic messages)."""
+SIGNED_ENDPOINTS = SEALED_ENDPOINTS
 
 
 class UpstreamProtocolError(Error):

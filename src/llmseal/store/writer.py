@@ -34,9 +34,6 @@ class BatchWriter:
         self.batches = 0
         self.committed = 0
 
-    def start(self) -> None:
-        """Nothing to start; kept so servers can call it at startup symmetrically."""
-
     async def put(self, record: StoredReceipt) -> None:
         """Store ``record``; returns after the commit, raises StoreError if it failed."""
         loop = asyncio.get_running_loop()
