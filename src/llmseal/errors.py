@@ -25,6 +25,8 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * ReplayError              a nonce or receipt seen before
     * PolicyError              a relying-party rule failed
     * ChainValidationError     an X.509 chain failed path validation (code in ``failure``)
+  * LogError                   the transparency log cannot do what was asked
+    * ProofError               an inclusion or consistency proof does not verify
 
 Messages are one readable line: they are shown to users as they are.
 """
@@ -43,9 +45,11 @@ __all__ = [
     "KeyLookupError",
     "KeyManagementError",
     "KeySetError",
+    "LogError",
     "MalformedReceiptError",
     "NetworkError",
     "PolicyError",
+    "ProofError",
     "ReceiptRequiredError",
     "ReplayError",
     "StoreError",
@@ -165,3 +169,11 @@ class ChainValidationError(VerificationError):
     def __init__(self, message: str, *, failure: str) -> None:
         super().__init__(message, status="unknown_key", reasons=(message,))
         self.failure = failure
+
+
+class LogError(Error):
+    """The transparency log (or a reader of one) cannot do what was asked."""
+
+
+class ProofError(LogError):
+    """A Merkle inclusion or consistency proof, or a checkpoint, does not verify."""
