@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,15 @@ from llmseal.errors import ContentError, InputError
 
 __all__ = [
     "err_console",
+    "json_text",
     "now",
     "out_console",
     "parse_time",
     "print_json",
+    "print_table",
     "read_input",
     "read_json",
+    "write_atomic",
 ]
 
 MAX_INPUT_BYTES = 64 << 20
@@ -70,7 +76,41 @@ def parse_time(value: str | None, option: str) -> datetime:
         raise click.BadParameter(str(exc), param_hint=option) from None
 
 
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``path`` whole or not at all: temp file beside it, fsync, rename."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def json_text(value: Any) -> bytes:
+    """The indented JSON the CLI prints (``print_json``), as bytes with a final newline."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def print_table(table: Any) -> None:
+    """Print a rich table; into a pipe or file at its natural width, one line per row
+    (a pipe has no terminal width to fold it to)."""
+    if out_console.is_terminal:
+        out_console.print(table)
+    else:
+        Console(file=sys.stdout, width=10_000, highlight=False, color_system=None).print(table)
+
+
 def print_json(value: Any) -> None:
     """Pretty JSON on stdout (plain write: no markup interpretation)."""
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
+    sys.stdout.write(json_text(value).decode("utf-8"))
     sys.stdout.flush()

@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from llmseal.cli._common import out_console, print_json
+from llmseal.cli._common import out_console, print_json, print_table
 from llmseal.errors import InputError
 from llmseal.store.evidence import EvidenceRecord, EvidenceStore
 
@@ -48,7 +48,7 @@ def list_evidence(data_dir: str, as_json: bool, limit: int | None) -> None:
         style = "green" if r.status == "valid" else "red"
         table.add_row(Text(r.receipt_id), Text(r.status, style=style), Text(r.issuer),
                       Text(r.model_id), r.issued_at, "yes" if r.sampled else "")  # fmt: skip
-    out_console.print(table)
+    print_table(table)
 
 
 @evidence.command("show")
