@@ -27,6 +27,9 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * ChainValidationError     an X.509 chain failed path validation (code in ``failure``)
   * LogError                   the transparency log cannot do what was asked
     * ProofError               an inclusion or consistency proof does not verify
+  * AuditError                 a model-identity audit cannot be run as asked
+    * AuditIntegrityError      a reference, fingerprint pack or audit report fails its
+                               content hash, signature, trust policy or recomputation
 
 Messages are one readable line: they are shown to users as they are.
 """
@@ -34,6 +37,8 @@ Messages are one readable line: they are shown to users as they are.
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
+    "AuditIntegrityError",
     "BindingError",
     "CanonicalizationError",
     "CertificateError",
@@ -177,3 +182,25 @@ class LogError(Error):
 
 class ProofError(LogError):
     """A Merkle inclusion or consistency proof, or a checkpoint, does not verify."""
+
+
+class AuditError(Error):
+    """A model-identity audit cannot be run as asked (no usable probes, unknown family...)."""
+
+
+class AuditIntegrityError(AuditError):
+    """A reference, fingerprint pack or audit report does not check out.
+
+    Its content hash does not match its id, its signature does not verify, its
+    publisher is not trusted, it has expired, or a verdict recomputed from its
+    stored exchanges differs from the one it states. ``code`` is a stable token
+    (``hash_mismatch``, ``bad_signature``, ``untrusted_publisher``, ``expired``,
+    ``verdict_mismatch``, ``receipt_invalid``...).
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def diagnostics(self) -> str:
+        return f"{self.code}: {self}"
