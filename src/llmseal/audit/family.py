@@ -11,8 +11,10 @@ issue 13 adds ``replay``). It has three jobs, each a method of :class:`Family`:
    variation it stands for; the labels become the reference's ``covers``.
 2. **probes** — the requests to send for an audit, in the order to send them
    (drawn with the caller's ``rng``, so a probe order is private to the buyer and
-   reproducible from its seed). The runner stops consuming as soon as the
-   family has decided.
+   reproducible from its seed). ``history`` is the runner's live list of the
+   exchanges sent so far (all families), so a family can adapt — ``logprob``
+   falls back to one-token sampling when the endpoint returns no logprobs. The
+   runner stops consuming as soon as the family has decided.
 3. **verify** — a *pure function* of the reference and the observed exchanges:
    it walks them in order and returns the :class:`~llmseal.audit.verdict.Verdict`
    at the first decision (or UNDETERMINED at the end). Being pure is what lets
@@ -124,7 +126,13 @@ class Family(Protocol):
         """The family's reference section, measured from honest sources."""
         ...
 
-    def probes(self, reference: Reference, *, rng: random.Random) -> Iterator[Probe]:
+    def probes(
+        self,
+        reference: Reference,
+        *,
+        rng: random.Random,
+        history: Sequence[ObservedExchange] = (),
+    ) -> Iterator[Probe]:
         """The audit's requests for this family, in sending order."""
         ...
 

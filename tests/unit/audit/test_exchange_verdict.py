@@ -145,7 +145,9 @@ class _Toy:
     def enroll(self, sources: Sequence[Source], options: EnrollOptions) -> Mapping[str, Any]:
         return {}
 
-    def probes(self, reference: Reference, *, rng: random.Random) -> Iterator[Probe]:
+    def probes(
+        self, reference: Reference, *, rng: random.Random, history: Sequence[ObservedExchange] = ()
+    ) -> Iterator[Probe]:
         yield Probe("toy:1", "toy")
 
     def verify(
