@@ -269,7 +269,7 @@ class ResponseVerifier:
         if sampled:
             evidence, content = self.evidence, sample()
             job = lambda: evidence.write_sample(record, content)  # noqa: E731
-        # Written in the background; the replay check inside is synchronous.
+        # The row (and with it the replay decision) is committed now; the sample later.
         self.evidence.submit(record, job)
 
 

@@ -5,11 +5,13 @@
 ``(key_id, nonce)`` pair is unique among *accepted* receipts, which is what makes
 replay detection exact even across processes sharing the directory.
 
-Writes are batched on a background thread (one transaction per batch), off the
-caller's request path; the replay check stays synchronous: a nonce counts as
-seen if it is pending in this process or committed by any process. The one
-window left open is two processes accepting the same nonce within the same few
-milliseconds; the unique index still refuses the second row, which is logged.
+The row is committed on the caller's thread before :meth:`EvidenceStore.submit`
+returns, and the unique index *is* the replay check: a nonce is accepted once,
+by one process, and that decision is on disk (WAL) before the answer reaches the
+SDK — so a script that exits without closing its client loses nothing, and the
+same answer replayed to the next process sharing the directory is refused.
+Only sample files (below) are written on a background thread, which is flushed
+on :meth:`~EvidenceStore.close`, at interpreter exit and on ``SIGTERM``.
 
 A sample (default 1%, and every failure) is also written in full, in the AntSeed
 layout (seed 001)::
@@ -24,15 +26,17 @@ sample over the size cap (default 16 MiB) is skipped, never truncated.
 
 from __future__ import annotations
 
-import contextlib
+import atexit
 import hashlib
 import json
 import logging
 import os
 import queue
 import re
+import signal
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -66,7 +70,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS evidence_accepted_nonce
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _INSERT = "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 log = logging.getLogger("llmseal.evidence")
-_Job = tuple["EvidenceRecord | None", "Callable[[], object] | None"]
+_Job = Callable[[], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +128,6 @@ class EvidenceStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._pending: set[tuple[str, str]] = set()
-        self._unwritten: set[tuple[str, str]] = set()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         try:
@@ -133,6 +135,7 @@ class EvidenceStore:
             self._conn().executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open evidence store in {self.root}: {exc}") from exc
+        _flush_at_exit(self)
 
     @property
     def samples_dir(self) -> Path:
@@ -161,80 +164,41 @@ class EvidenceStore:
             raise StoreError(f"cannot record evidence: {exc}") from exc
 
     def submit(self, rec: EvidenceRecord, sample: Callable[[], object] | None = None) -> None:
-        """Record in the background (and then run ``sample``); replay is checked first.
+        """Record ``rec`` now (committed when this returns); run ``sample`` in the background.
 
         Raises:
-            ReplayError: ``rec`` is accepted (valid) and its nonce was seen before.
+            ReplayError: ``rec`` is accepted (valid) and an accepted receipt already used
+                its nonce, in this process or any other sharing the directory.
+            StoreError: the record could not be committed (nothing is accepted then).
         """
-        key = (rec.key_id, rec.nonce)
+        self.record(rec)
+        if sample is None:
+            return
         with self._lock:
-            if rec.status == "valid":
-                if key in self._pending or key in self._unwritten or self.seen(*key):
-                    raise _replay(rec)
-                self._pending.add(key)
             if self._writer is None:
                 self._writer = threading.Thread(
                     target=self._drain, name="llmseal-evidence", daemon=True
                 )
                 self._writer.start()
-        self._queue.put((rec, sample))
+        self._queue.put(sample)
 
     def flush(self) -> None:
-        """Wait until everything submitted so far is written."""
+        """Wait until every sample submitted so far is written."""
         if self._writer is None:
             return
         done = threading.Event()
-        self._queue.put((None, done.set))
+        self._queue.put(done.set)
         done.wait()
 
     def _drain(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write_batch(
-                [item[0] for item in batch if item is not None and item[0] is not None]
-            )
-            for item in batch:
-                if item is not None and item[1] is not None:
-                    try:
-                        item[1]()
-                    except Exception as exc:  # a sample that could not be written; keep going
-                        log.error("evidence sample failed: %s", exc)
-            if any(item is None for item in batch):
+            job = self._queue.get()
+            if job is None:
                 return
-
-    def _write_batch(self, records: list[EvidenceRecord]) -> None:
-        if not records:
-            return
-        written = False
-        try:
-            conn = self._conn()
-            conn.execute("BEGIN")
-            for rec in records:
-                try:
-                    conn.execute(_INSERT, _row(rec))
-                except sqlite3.IntegrityError:
-                    # Another process accepted the same nonce in the same instant.
-                    log.error("replay detected after acceptance: %s", _replay(rec))
-            conn.execute("COMMIT")
-            written = True
-        except (sqlite3.Error, StoreError) as exc:
-            log.error("cannot record %d evidence record(s): %s", len(records), exc)
-            with contextlib.suppress(sqlite3.Error, StoreError):
-                if self._conn().in_transaction:
-                    self._conn().execute("ROLLBACK")
-        finally:
-            with self._lock:
-                for rec in records:
-                    key = (rec.key_id, rec.nonce)
-                    self._pending.discard(key)
-                    if not written and rec.status == "valid":
-                        # Fail closed: a nonce whose record was lost still counts as seen.
-                        self._unwritten.add(key)
+            try:
+                job()
+            except Exception as exc:  # a sample that could not be written; keep going
+                log.error("evidence sample failed: %s", exc)
 
     def seen(self, key_id: str, nonce: str) -> bool:
         """Whether an accepted receipt already used this nonce (committed by anyone)."""
@@ -305,10 +269,11 @@ class EvidenceStore:
         return path if (path / "manifest.json").exists() else None
 
     def close(self) -> None:
-        """Write what is pending, then close the connections."""
-        if self._writer is not None:
+        """Write the pending samples, then close the connections."""
+        writer = self._writer
+        if writer is not None:
             self._queue.put(None)
-            self._writer.join()
+            writer.join()
             self._writer = None
         with self._lock:
             for conn in self._connections:
@@ -348,3 +313,41 @@ def _write_synced(path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+# Stores with a sample writer to flush when the process ends. The rows are already
+# committed; this is about the sample files still queued.
+_open: weakref.WeakSet[EvidenceStore] = weakref.WeakSet()
+_hooks_lock = threading.Lock()
+_hooked = False
+
+
+def _flush_at_exit(store: EvidenceStore) -> None:
+    global _hooked
+    with _hooks_lock:
+        _open.add(store)
+        if _hooked:
+            return
+        _hooked = True
+        atexit.register(_flush_open)
+        # SIGTERM's default action ends the process without atexit. Take it over only
+        # where nobody else has (main thread, default action), and keep its meaning.
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        ):
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _flush_open() -> None:
+    for store in list(_open):
+        try:
+            store.flush()
+        except Exception as exc:  # exiting: report, never raise
+            log.error("evidence flush at exit failed: %s", exc)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _flush_open()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
