@@ -41,6 +41,7 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_hashes
 from llmseal.errors import (
     BindingError,
+    CanonicalizationError,
     ConfigError,
     ContentError,
     Error,
@@ -125,6 +126,8 @@ class ResponseVerifier:
         """Verify a complete JSON answer; raises a VerificationError subclass on failure."""
         try:
             parsed = loads(body)
+        except CanonicalizationError as exc:  # JSON the SDK would read differently from us
+            raise BindingError(f"the answer from {endpoint} cannot be verified: {exc}") from exc
         except ContentError:
             parsed = None
         receipt_obj = parsed.get("receipt") if isinstance(parsed, dict) else None
