@@ -16,7 +16,8 @@ For each answer from a sealed endpoint (issue 4, "Verifying HTTP client"):
    not be revoked *now* — v0.3 judges revocation at ``issued_at``, which the
    signer writes, so without this a leaked, since-revoked key could backdate a
    fabricated answer and have it accepted live;
-7. the nonce was never accepted before (replay), per the evidence store.
+7. the nonce was never accepted before (replay): per the evidence store, or,
+   without one, per an in-memory window (:mod:`llmseal.client.replay`).
 
 Every checked exchange is recorded as evidence, accepted or not.
 """
@@ -32,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.client.replay import ReplayWindow
 from llmseal.client.stream import StreamVerifier
 from llmseal.core import _time
 from llmseal.core.canonical import loads
@@ -91,6 +93,8 @@ class ResponseVerifier:
         if freshness is not None and freshness < timedelta(0):
             raise ConfigError("freshness must not be negative")
         self.freshness = freshness
+        # Without an evidence store, the replay check is held in memory (client.replay).
+        self.replay = ReplayWindow(freshness) if evidence is None else None
         self.keys = keys
         self.evidence = evidence
         self.require_receipt = require_receipt
@@ -252,9 +256,14 @@ class ResponseVerifier:
         failure: VerificationError | None,
         sample: Callable[[], Sample],
     ) -> None:
-        if self.evidence is None:
-            return
         receipt = result.receipt
+        if self.evidence is None:
+            if failure is None and self.replay is not None:
+                self.replay.accept(
+                    receipt.key_id, receipt.nonce, issued_at=receipt.issued_at_datetime,
+                    now=self.clock(),
+                )  # fmt: skip
+            return
         status = (
             result.status.value if failure is None or failure.status is None else failure.status
         )
