@@ -19,11 +19,12 @@ How failures reach you (measured with openai 3.54 and anthropic 2.12):
   ``__cause__`` is the llmseal exception. The SDK retries connection errors
   (``max_retries``, default 2); **every retry is verified afresh**, so a
   tampering relay fails each time. ``max_retries=0`` fails on the first attempt.
-* **streaming, both SDKs**: chunks reach your loop as they arrive
-  (provisional); the receipt is checked when it arrives at the end and a
+* **streaming, both SDKs**: chunks reach your loop as they arrive, one event
+  late (provisional); the receipt is checked when it arrives at the end and a
   failure is raised directly from the iteration as the llmseal exception. The
-  receipt chunk is released only if it verified, with
-  ``"llmseal": {"status": "valid", ...}`` added.
+  SDK sees no receipt event: the last chunk (OpenAI) or ``message_stop`` event
+  (Anthropic) is released only once the receipt verified, with ``receipt`` and
+  ``"llmseal": {"status": "valid", ...}`` added (``chunk.model_extra``).
 * answers the SDK retries by itself (a signed 429/5xx) are each verified too.
 """
 
