@@ -277,12 +277,8 @@ class ResponseVerifier:
             reasons=result.reasons if failure is None else (str(failure), *result.reasons),
             receipt=orjson.dumps(receipt.to_dict()), sampled=sampled,
         )  # fmt: skip
-        job = None
-        if sampled:
-            evidence, content = self.evidence, sample()
-            job = lambda: evidence.write_sample(record, content)  # noqa: E731
         # The row (and with it the replay decision) is committed now; the sample later.
-        self.evidence.submit(record, job)
+        self.evidence.submit(record, sample() if sampled else None)
 
 
 def _claims_failure(receipt: Receipt, endpoint: str, status: int) -> BindingError | None:

@@ -13,14 +13,20 @@ same answer replayed to the next process sharing the directory is refused.
 Only sample files (below) are written on a background thread, which is flushed
 on :meth:`~EvidenceStore.close`, at interpreter exit and on ``SIGTERM``.
 
-A sample (default 1%, and every failure) is also written in full, in the AntSeed
-layout (seed 001)::
+A sample (default 1%, and every failure) is also written in full, with the
+files of the AntSeed layout (seed 001)::
 
-    DATA_DIR/verification_samples/<issuer>/<receipt_id>/
+    DATA_DIR/verification_samples/accepted/<digest>/
+    DATA_DIR/verification_samples/refused/<digest>/
         request.json  response.json  receipt.json  manifest.json
 
-``manifest.json`` is written last (files fsynced first, then the manifest
-atomically renamed into place), so a directory with a manifest is complete; a
+Evidence is append-only. A folder is named by the digest of the exact bytes of
+its three files, never by anything the wire chose (an issuer claim, a
+``receipt_id``: a forged receipt reusing an honest id must not touch the honest
+sample), and refused samples live apart from accepted ones. A folder is built
+under a temporary name (files fsynced, ``manifest.json`` last) and renamed into
+place only if nothing is there: nothing is ever overwritten or truncated, and a
+folder that exists is complete. The row records the folder (``sample``). A
 sample over the size cap (default 16 MiB) is skipped, never truncated.
 """
 
@@ -33,12 +39,14 @@ import logging
 import os
 import queue
 import re
+import shutil
 import signal
 import sqlite3
+import tempfile
 import threading
 import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +69,23 @@ CREATE TABLE IF NOT EXISTS evidence (
     endpoint     TEXT NOT NULL,
     reasons      TEXT NOT NULL,
     receipt      BLOB NOT NULL,
-    sampled      INTEGER NOT NULL DEFAULT 0
+    sampled      INTEGER NOT NULL DEFAULT 0,
+    sample       TEXT
 );
 CREATE INDEX IF NOT EXISTS evidence_receipt_id ON evidence (receipt_id);
 CREATE UNIQUE INDEX IF NOT EXISTS evidence_accepted_nonce
     ON evidence (key_id, nonce) WHERE status = 'valid';
 """
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-_INSERT = "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO evidence (receipt_id, status, issuer, key_id, model_id, issued_at, "
+    "verified_at, nonce, prompt_hash, output_hash, endpoint, reasons, receipt, sampled, sample) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = (
+    "SELECT receipt_id, status, issuer, key_id, model_id, issued_at, verified_at, nonce, "
+    "prompt_hash, output_hash, endpoint, reasons, receipt, sampled, sample FROM evidence"
+)
+_SAMPLE_NAME = re.compile(r"\A(?:accepted|refused)/[0-9a-f]{64}\Z")
 log = logging.getLogger("llmseal.evidence")
 _Job = Callable[[], object]
 
@@ -91,6 +108,8 @@ class EvidenceRecord:
     reasons: tuple[str, ...]
     receipt: bytes
     sampled: bool = False
+    sample: str | None = None
+    """The sample folder, relative to ``verification_samples`` (``accepted/<digest>``)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -111,12 +130,13 @@ class Sample:
     def size(self) -> int:
         return len(self.request) + len(self.response) + len(self.receipt)
 
-
-def safe_dirname(name: str) -> str:
-    cleaned = _UNSAFE.sub("_", name)[:80].lstrip(".") or "_"
-    if cleaned != name:
-        cleaned += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return cleaned
+    @property
+    def digest(self) -> str:
+        """SHA-256 over the three files' SHA-256s: distinct contents, distinct names."""
+        parts = (
+            hashlib.sha256(part).digest() for part in (self.request, self.response, self.receipt)
+        )
+        return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 class EvidenceStore:
@@ -132,7 +152,11 @@ class EvidenceStore:
         self._writer: threading.Thread | None = None
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._conn().executescript(_SCHEMA)
+            conn = self._conn()
+            conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(evidence)")}
+            if "sample" not in columns:  # a store made before samples were named by digest
+                conn.execute("ALTER TABLE evidence ADD COLUMN sample TEXT")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open evidence store in {self.root}: {exc}") from exc
         _flush_at_exit(self)
@@ -163,24 +187,37 @@ class EvidenceStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot record evidence: {exc}") from exc
 
-    def submit(self, rec: EvidenceRecord, sample: Callable[[], object] | None = None) -> None:
-        """Record ``rec`` now (committed when this returns); run ``sample`` in the background.
+    def submit(self, rec: EvidenceRecord, sample: Sample | None = None) -> EvidenceRecord:
+        """Record ``rec`` now (committed when this returns); write ``sample`` in the background.
+
+        Returns the record as stored (with its ``sample`` folder, when there is one).
 
         Raises:
             ReplayError: ``rec`` is accepted (valid) and an accepted receipt already used
                 its nonce, in this process or any other sharing the directory.
             StoreError: the record could not be committed (nothing is accepted then).
         """
+        if sample is not None and sample.size <= self.sample_cap:
+            rec = replace(rec, sample=self.sample_name(rec, sample))
+        else:
+            sample = None
         self.record(rec)
         if sample is None:
-            return
+            return rec
         with self._lock:
             if self._writer is None:
                 self._writer = threading.Thread(
                     target=self._drain, name="llmseal-evidence", daemon=True
                 )
                 self._writer.start()
-        self._queue.put(sample)
+        stored, content = rec, sample
+        self._queue.put(lambda: self.write_sample(stored, content))
+        return rec
+
+    @staticmethod
+    def sample_name(rec: EvidenceRecord, sample: Sample) -> str:
+        """Where ``sample`` of ``rec`` goes: ``accepted/<digest>`` or ``refused/<digest>``."""
+        return ("accepted/" if rec.status == "valid" else "refused/") + sample.digest
 
     def flush(self) -> None:
         """Wait until every sample submitted so far is written."""
@@ -212,19 +249,22 @@ class EvidenceStore:
             raise StoreError(f"cannot read evidence: {exc}") from exc
 
     def write_sample(self, rec: EvidenceRecord, sample: Sample) -> Path | None:
-        """Write the sample directory (manifest last); None if over the size cap."""
+        """Write the sample folder, never over an existing one; None if over the size cap."""
         if sample.size > self.sample_cap:
             return None
-        target = self.samples_dir / safe_dirname(rec.issuer) / safe_dirname(rec.receipt_id)
+        target = self.samples_dir / self.sample_name(rec, sample)
+        if target.exists():
+            return target  # same digest: the same bytes are already there
+        files = {}
         try:
-            target.mkdir(parents=True, exist_ok=True)
-            files = {}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
             for name, data in (
                 ("request.json", sample.request),
                 ("response.json", sample.response),
                 ("receipt.json", sample.receipt),
             ):
-                _write_synced(target / name, data)
+                _write_synced(building / name, data)
                 files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             manifest = {
                 "receipt_id": rec.receipt_id, "status": rec.status, "issuer": rec.issuer,
@@ -232,15 +272,16 @@ class EvidenceStore:
                 "verified_at": rec.verified_at, "endpoint": rec.endpoint,
                 "reasons": list(rec.reasons), "files": files,
             }  # fmt: skip
-            tmp = target / ".manifest.json.tmp"
-            _write_synced(tmp, json.dumps(manifest, indent=2).encode() + b"\n")
-            os.replace(tmp, target / "manifest.json")
+            _write_synced(
+                building / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n"
+            )
+            _publish(building, target)
         except OSError as exc:
             raise StoreError(f"cannot write evidence sample {target}: {exc.strerror}") from exc
         return target
 
     def list(self, *, limit: int | None = None) -> Iterator[EvidenceRecord]:
-        query = "SELECT * FROM evidence ORDER BY rowid"
+        query = _SELECT + " ORDER BY rowid"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         try:
@@ -255,8 +296,7 @@ class EvidenceStore:
             row = (
                 self._conn()
                 .execute(
-                    "SELECT * FROM evidence WHERE receipt_id = ? ORDER BY rowid DESC LIMIT 1",
-                    (receipt_id,),
+                    _SELECT + " WHERE receipt_id = ? ORDER BY rowid DESC LIMIT 1", (receipt_id,)
                 )
                 .fetchone()
             )
@@ -265,7 +305,10 @@ class EvidenceStore:
         return None if row is None else _record(row)
 
     def sample_path(self, rec: EvidenceRecord) -> Path | None:
-        path = self.samples_dir / safe_dirname(rec.issuer) / safe_dirname(rec.receipt_id)
+        """The record's complete sample folder, or None."""
+        if rec.sample is None or not _SAMPLE_NAME.match(rec.sample):
+            return None
+        path = self.samples_dir / rec.sample
         return path if (path / "manifest.json").exists() else None
 
     def close(self) -> None:
@@ -286,7 +329,7 @@ def _row(rec: EvidenceRecord) -> tuple[Any, ...]:
     return (
         rec.receipt_id, rec.status, rec.issuer, rec.key_id, rec.model_id, rec.issued_at,
         rec.verified_at, rec.nonce, rec.prompt_hash, rec.output_hash, rec.endpoint,
-        json.dumps(list(rec.reasons)), rec.receipt, int(rec.sampled),
+        json.dumps(list(rec.reasons)), rec.receipt, int(rec.sampled), rec.sample,
     )  # fmt: skip
 
 
@@ -303,12 +346,28 @@ def _record(row: tuple[Any, ...]) -> EvidenceRecord:
         receipt_id=row[0], status=row[1], issuer=row[2], key_id=row[3], model_id=row[4],
         issued_at=row[5], verified_at=row[6], nonce=row[7], prompt_hash=row[8],
         output_hash=row[9], endpoint=row[10], reasons=tuple(json.loads(row[11])),
-        receipt=bytes(row[12]), sampled=bool(row[13]),
+        receipt=bytes(row[12]), sampled=bool(row[13]), sample=row[14],
     )  # fmt: skip
 
 
+def _publish(building: Path, target: Path) -> None:
+    """Rename the finished folder into place; if another writer got there first, keep theirs."""
+    try:
+        os.rename(building, target)  # fails on an existing non-empty folder: never replaces
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+        if not (target / "manifest.json").exists():
+            raise
+        return
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def _write_synced(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
