@@ -157,7 +157,7 @@ class ResponseVerifier:
         receipt_obj: Any,
         prompt_hash: str,
         output_hash: str,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
         *,
         status: int,
     ) -> Verification:
@@ -254,7 +254,7 @@ class ResponseVerifier:
         result: Verification,
         endpoint: str,
         failure: VerificationError | None,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
     ) -> None:
         receipt = result.receipt
         if self.evidence is None:
