@@ -199,6 +199,8 @@ class NoteSignatureError(ProofError):
     C2SP signed-note: signatures by unknown keys are ignored, a failing signature
     by a known key rejects the whole note.
     """
+
+
 class AuditError(Error):
     """A model-identity audit cannot be run as asked (no usable probes, unknown family...)."""
 
