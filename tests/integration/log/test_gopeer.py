@@ -123,3 +123,43 @@ def test_go_peer_refuses_tampering(go_peer: GoPeer, tmp_path: Path) -> None:
     tile.write_bytes(bytes(data))
     with pytest.raises(AssertionError, match="differs"):
         go_peer.check(log_dir, signer.vkey(), signer.name)
+
+
+def test_go_peer_checks_a_log_our_sequencer_wrote(go_peer: GoPeer, tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from llmseal.core.keys import Ed25519Signer
+    from llmseal.core.keyset import KeyEntry, KeySet
+    from llmseal.core.sign import issue_receipt
+    from llmseal.log.service import TransparencyLog, init_log
+
+    issuer = Ed25519Signer.generate("issuer")
+    keys = KeySet([KeyEntry(issuer.key_id, issuer.public_key())])
+    vkey = init_log(tmp_path / "log", "log.example.com/go")
+    log = TransparencyLog.open(tmp_path / "log", keys=keys, batch_size=97, batch_age=0.002)
+    at = datetime(2026, 5, 1, tzinfo=UTC)
+    olds: list[SignedCheckpoint] = []
+    for start in range(0, 1500, 300):  # several batches of uneven sizes, a checkpoint each
+        futures = [
+            log.submit(
+                issue_receipt(
+                    issuer, model_id="m", prompt_hash=f"{i:064x}", output_hash="0" * 64, at=at
+                ).to_dict()
+            )
+            for i in range(start, start + 300)
+        ]
+        last = max(f.result(30).index for f in futures)
+        olds.append(log.sequencer.wait_published(last + 1, 30))
+    log.close()
+    public = tmp_path / "log" / "public"
+    reader = TileLog.directory(public, "log.example.com/go", [log.verifier])
+    latest = reader.checkpoint()
+    result = go_peer.check(
+        public,
+        vkey,
+        "log.example.com/go",
+        proofs=write_proofs(reader, latest, [0, 97, 255, 256, 1499], tmp_path),
+        consistency=write_consistency(reader, olds, latest, tmp_path),
+    )
+    assert result["size"] == 1500 and result["tiles_compared"] == 7
+    assert (result["inclusion_ok"], result["consistency_ok"]) == (5, 5)
