@@ -9,9 +9,9 @@ Routes (below ``prefix``, "" standalone, ``/log`` inside the gateway):
 * ``POST /add`` — a receipt (or a JSON array of receipts) → ``{index, leaf_hash,
   duplicate}`` (or an array of them) once the index is durable; 400/403/413 for
   entries the log refuses, 503 when it cannot sequence;
-* ``GET /proof/<receipt_id | leaf hash hex>`` — the tlog-proof@v1 of that entry
-  against the latest checkpoint (404 ``pending`` with ``Retry-After`` until a
-  checkpoint covers it);
+* ``GET /proof/<receipt_id | leaf hash hex>[?wait=S]`` — the tlog-proof@v1 of that
+  entry against the latest checkpoint (404 ``pending`` with ``Retry-After`` until a
+  checkpoint covers it; with ``wait``, up to S ≤ 30 seconds are spent waiting for one);
 * ``GET /lookup/<receipt_id>`` — JSON: where that receipt is;
 * ``GET /`` — origin, vkey and size of the log.
 """
@@ -19,7 +19,9 @@ Routes (below ``prefix``, "" standalone, ``/log`` inside the gateway):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
+import math
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import unquote
@@ -27,6 +29,7 @@ from urllib.parse import unquote
 import orjson
 
 from llmseal.errors import Error, LogAdmissionError, LogError, LogFormatError, LogUnavailableError
+from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import EntryRef, Sequenced
 from llmseal.log.tiles import parse_tile_path
@@ -90,6 +93,19 @@ def _entry_json(s: Sequenced) -> dict[str, Any]:
     return {"index": s.index, "leaf_hash": s.leaf_hash.hex(), "duplicate": s.duplicate}
 
 
+def _wait(scope: Scope) -> float:
+    """``?wait=S`` in seconds (0 when absent or not a number), at most 30."""
+    for part in (scope.get("query_string") or b"").split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"wait":
+            try:
+                seconds = float(value)
+            except ValueError:
+                return 0.0
+            return min(max(seconds, 0.0), 30.0) if math.isfinite(seconds) else 0.0
+    return 0.0
+
+
 def _accepts_gzip(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"accept-encoding" and b"gzip" in value.lower():
@@ -112,6 +128,7 @@ class LogApp:
         self.prefix = prefix.rstrip("/")
         self._max_body = max_body
         self._add_timeout = add_timeout
+        self._awaiter: PublicationAwaiter | None = None
 
     def handles(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
@@ -152,7 +169,7 @@ class LogApp:
         if path.startswith("/tile/"):
             return await self._tile(scope, path[1:], send)
         if path.startswith("/proof/"):
-            return await self._proof(unquote(path[len("/proof/") :]), send)
+            return await self._proof(unquote(path[len("/proof/") :]), _wait(scope), send)
         if path.startswith("/lookup/"):
             return await self._lookup(unquote(path[len("/lookup/") :]), send)
         if path == "/":
@@ -178,11 +195,16 @@ class LogApp:
     def _find(self, key: str) -> EntryRef | None:
         return self.log.locate(key) if key and len(key) <= 1024 else None
 
-    async def _proof(self, key: str, send: Send) -> int:
+    async def _proof(self, key: str, wait: float, send: Send) -> int:
         ref = self._find(key)
         if ref is None:
             return await _error(send, 404, "no such entry in the log", "not_found")
         proof = self.log.prove(ref.index)
+        if proof is None and wait > 0:
+            if self._awaiter is None:
+                self._awaiter = PublicationAwaiter(self.log.sequencer)
+            with contextlib.suppress(LogUnavailableError):
+                proof = self.log.prove(ref.index, await self._awaiter.wait(ref.index + 1, wait))
         if proof is None:
             message = f"entry {ref.index} is sequenced but not in a checkpoint yet"
             return await _error(send, 404, message, "pending", (b"retry-after", b"1"))

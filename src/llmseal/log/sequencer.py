@@ -76,6 +76,7 @@ class Sequencer:
         self._cond = threading.Condition()
         self._stopping = False
         self.failure: LogError | None = None
+        self._listeners: list[Callable[[SignedCheckpoint], None]] = []
         try:
             published = open_checkpoint(
                 storage.read("checkpoint"), origin=origin, verifiers=[verifier]
@@ -117,6 +118,10 @@ class Sequencer:
             self._queue.extend(zip(entries, futures, [now] * len(entries), strict=True))
             self._cond.notify_all()
         return futures
+
+    def add_listener(self, callback: Callable[[SignedCheckpoint], None]) -> None:
+        """Call ``callback(checkpoint)`` from the sequencer thread after each publish."""
+        self._listeners.append(callback)
 
     def wait_published(self, size: int, timeout: float) -> SignedCheckpoint:
         """Block until a checkpoint of at least ``size`` is published.
@@ -245,6 +250,8 @@ class Sequencer:
         with self._cond:
             self._edge, self._published = edge, signed
             self._cond.notify_all()
+        for callback in self._listeners:
+            callback(signed)
 
 
 class _Overlay:
