@@ -44,7 +44,10 @@ def _request(name: str) -> dict[str, object]:
 
 def test_openai_loops_over_a_round_one_stream(old_gateway: str, tmp_path: Path) -> None:
     for name in ("chat", "completions"):
-        http = verifying_http_client(keys=LEGACY / f"{name}.keys.json", data_dir=tmp_path / name)
+        # Recorded streams replayed long after they were signed: not live, so no freshness.
+        http = verifying_http_client(
+            keys=LEGACY / f"{name}.keys.json", data_dir=tmp_path / name, freshness=None
+        )
         client = openai.OpenAI(base_url=f"{old_gateway}/v1", api_key="sk", http_client=http)
         if name == "chat":
             stream = client.chat.completions.create(**_request(name))  # type: ignore[call-overload]
@@ -59,7 +62,7 @@ def test_openai_loops_over_a_round_one_stream(old_gateway: str, tmp_path: Path) 
 
 def test_anthropic_loops_over_a_round_one_stream(old_gateway: str, tmp_path: Path) -> None:
     http = verifying_http_client(
-        keys=LEGACY / "messages.keys.json", data_dir=tmp_path, library="httpx2"
+        keys=LEGACY / "messages.keys.json", data_dir=tmp_path, library="httpx2", freshness=None
     )
     client = anthropic.Anthropic(base_url=old_gateway, api_key="sk", http_client=http)
     events = list(client.messages.create(**_request("messages")))  # type: ignore[call-overload]
