@@ -305,3 +305,33 @@ def test_p256_high_s_twin_is_refused(t0: datetime) -> None:
     forged = dict(receipt.to_dict(), signature=base64.b64encode(twin).decode())
     assert verify_receipt(receipt, keyset).status is Status.VALID
     assert verify_receipt(forged, keyset).status is Status.TAMPERED
+
+
+def _flip_trailing_bits(text: str) -> str:
+    """The same 64 bytes spelled differently: the last data character's unused low bits set."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    alphabet += "-_" if "=" not in text else "+/"
+    core = text.rstrip("=")
+    last = alphabet.index(core[-1])
+    assert last & 0b1111 == 0  # 64 bytes: the 86th character carries 2 bits, 4 are padding
+    return core[:-1] + alphabet[last | 0b0101] + text[len(core) :]
+
+
+@pytest.mark.parametrize("form", ["standard", "urlsafe"])
+def test_a_valid_signature_spelled_non_canonically_is_tampered(
+    receipt: Receipt, keyset: KeySet, form: str
+) -> None:
+    import base64
+
+    raw = base64.b64decode(receipt.signature)
+    canonical = receipt.signature
+    if form == "urlsafe":
+        canonical = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    twin = _flip_trailing_bits(canonical)
+    assert twin != canonical
+    # A lenient decoder reads the same (valid) signature bytes from the twin spelling.
+    assert base64.b64decode(twin + "=" * (-len(twin) % 4), altchars=b"-_") == raw
+    assert verify_receipt(dict(receipt.to_dict(), signature=canonical), keyset)
+    result = verify_receipt(dict(receipt.to_dict(), signature=twin), keyset)
+    assert result.status is Status.TAMPERED
+    assert result.reasons == ("signature is not a canonical base64 encoding of 64 bytes",)
