@@ -1,32 +1,83 @@
-import subprocess, sys, pathlib
-M = [
- ("keyset: suffix match without the dot", "src/llmseal/core/keyset.py", 'claim.endswith("." + bound)', 'claim.endswith(bound)', "tests/unit/core/test_keyset.py"),
- ("keyset: unknown status treated as active", "src/llmseal/core/keyset.py", '''        if status not in ("active", "revoked"):
-            raise KeySetError(f"key {key_id!r}: status must be 'active' or 'revoked'")''', '''        if status != "revoked":
-            status = "active"''', "tests/unit/core/test_keyset.py"),
- ("keyset: duplicate key_id, later shadows", "src/llmseal/core/keyset.py", '''            if entry.key_id in by_id:
-                raise KeySetError(f"key set lists key_id {entry.key_id!r} twice")''', "", "tests/unit/core/test_keyset.py"),
- ("keys: non-canonical base64 accepted", "src/llmseal/core/keys.py", "if len(raw) != SIGNATURE_LENGTH or canonical != text:", "if len(raw) != SIGNATURE_LENGTH:", "tests/unit/core/test_verify.py"),
- ("policy: revoked/unknown_key admitted", "src/llmseal/core/policy.py", "if result.status is not Status.VALID:", "if result.status is Status.TAMPERED:", "tests/unit/core/test_policy.py"),
- ("policy: key_ids prefix match", "src/llmseal/core/policy.py", "receipt.key_id not in self.key_ids", "not any(receipt.key_id.startswith(k) for k in self.key_ids)", "tests/unit/core/test_policy.py"),
- ("verifier: endpoint claim ignored", "src/llmseal/client/verifier.py", "if claimed_endpoint != endpoint:", "if False:", "tests/unit/client/test_verifier.py"),
- ("verifier: expect_issuer met by absent claim", "src/llmseal/client/verifier.py", "if self.expect.issuer is not None and issuer != self.expect.issuer:", "if self.expect.issuer is not None and issuer is not None and issuer != self.expect.issuer:", "tests/unit/client/test_verifier.py"),
- ("verifier: stripped receipt only fails on 200", "src/llmseal/client/verifier.py", "if self.require_receipt and status < 400:", "if self.require_receipt and status == 200:", "tests/unit/client/test_verifier.py"),
- ("verifier: path prefix never verified", "src/llmseal/client/verifier.py", "if path.endswith(endpoint):", "if path == endpoint:", "tests/unit/client/test_verifier.py"),
- ("stream: content after receipt+[DONE]", "src/llmseal/client/stream.py", '''            if self.result is not None:
-                raise BindingError("the stream continued after its receipt")''', "", "tests/unit/client/test_stream.py"),
- ("stream: Anthropic event type injection", "src/llmseal/client/stream.py", "if not isinstance(kind, str) or not kind.isidentifier():", "if not isinstance(kind, str):", "tests/unit/client/test_stream.py"),
- ("dns: key vouches for any issuer", "src/llmseal/trust/dns.py", '''        extra["bound_issuer"] = key_id.split("/", 1)[0].lower()''', "        pass", "tests/unit/trust/test_dns.py"),
- ("dnssec: REVOKE-flagged anchor accepted", "src/llmseal/trust/dnssec.py", "and not key.flags & _REVOKE_FLAG", "", "tests/unit/trust/test_dnssec.py"),
- ("dnssec: owner outside the signing zone", "src/llmseal/trust/dnssec.py", "if not name.is_subdomain(zone):", "if False:", "tests/unit/trust/test_dnssec.py"),
-]
-for title, path, old, new, test in M:
-    p = pathlib.Path(path); orig = p.read_text()
-    assert orig.count(old) == 1, title
-    p.write_text(orig.replace(old, new))
+"""Apply each mutant issue 19 lists, run the test file meant to kill it, restore the source.
+
+    .venv/bin/python tests/mutation/issue19_listed.py
+
+Prints KILLED (and the first failing test) or SURVIVED per mutant; exits 1 if any survived.
+The source file is restored even when interrupted.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+CORE, CLIENT, TRUST = "src/llmseal/core/", "src/llmseal/client/", "src/llmseal/trust/"
+UNIT = "tests/unit/"
+MUTANTS = [
+    ("key bound to example.com accepted for evilexample.com", CORE + "keyset.py",
+     'claim.endswith("." + bound)', "claim.endswith(bound)", UNIT + "core/test_keyset.py"),
+    ("unknown key status treated as active", CORE + "keyset.py",
+     'if status not in ("active", "revoked"):\n            raise KeySetError(',
+     'if status != "revoked":\n            status = "active"\n        if False:\n            (',
+     UNIT + "core/test_keyset.py"),
+    ("key_id listed twice, the later entry shadows", CORE + "keyset.py",
+     "if entry.key_id in by_id:", "if False:", UNIT + "core/test_keyset.py"),
+    ("valid signature spelled non-canonically accepted", CORE + "keys.py",
+     "or canonical != text:", ":", UNIT + "core/test_verify.py"),
+    ("policy admits revoked and unknown_key", CORE + "policy.py",
+     "if result.status is not Status.VALID:", "if result.status is Status.TAMPERED:",
+     UNIT + "core/test_policy.py"),
+    ("key_ids = ['k1'] matches k10 and k1-evil", CORE + "policy.py",
+     "receipt.key_id not in self.key_ids",
+     "not any(receipt.key_id.startswith(k) for k in self.key_ids)", UNIT + "core/test_policy.py"),
+    ("signed endpoint of another route accepted", CLIENT + "verifier.py",
+     "if claimed_endpoint != endpoint:", "if False:", UNIT + "client/test_verifier.py"),
+    ("expect_issuer met by a receipt without issuer", CLIENT + "verifier.py",
+     "is not None and issuer != self.expect.issuer:",
+     "is not None and issuer is not None and issuer != self.expect.issuer:",
+     UNIT + "client/test_verifier.py"),
+    ("stripped receipt relayed as 201/203/3xx", CLIENT + "verifier.py",
+     "self.require_receipt and status < 400:", "self.require_receipt and status == 200:",
+     UNIT + "client/test_verifier.py"),
+    ("base URL with a path prefix never verified", CLIENT + "verifier.py",
+     "if path.endswith(endpoint):", "if path == endpoint:", UNIT + "client/test_verifier.py"),
+    ("content after the receipt and [DONE]", CLIENT + "stream.py",
+     "if self.result is not None:\n", "if False:\n", UNIT + "client/test_stream.py"),
+    ("Anthropic event type with a newline", CLIENT + "stream.py",
+     "or not kind.isidentifier():", ":", UNIT + "client/test_stream.py"),
+    ("DNS key for attacker.example vouches for victim.example", TRUST + "dns.py",
+     'extra["bound_issuer"] = ', "_ = ", UNIT + "trust/test_dns.py"),
+    ("DNSKEY with the RFC 5011 REVOKE flag as anchor", TRUST + "dnssec.py",
+     "and not key.flags & _REVOKE_FLAG", "", UNIT + "trust/test_dnssec.py"),
+    ("RRset owner outside the signing zone", TRUST + "dnssec.py",
+     "if not name.is_subdomain(zone):", "if False:", UNIT + "trust/test_dnssec.py"),
+]  # fmt: skip
+
+
+def run(title: str, path: str, old: str, new: str, test: str) -> bool:
+    source = Path(path)
+    original = source.read_text()
+    if original.count(old) != 1:
+        raise SystemExit(f"{title}: the code to mutate is gone from {path}; update this list")
+    source.write_text(original.replace(old, new))
     try:
-        r = subprocess.run([".venv/bin/pytest", "-q", "-x", "-p", "no:cacheprovider", test], capture_output=True, text=True)
-        failed = [l for l in r.stdout.splitlines() if l.startswith("FAILED")]
-        print(f"{'KILLED' if r.returncode else 'SURVIVED'}: {title}: {failed[0][7:] if failed else ''}")
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", test],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
     finally:
-        p.write_text(orig)
+        source.write_text(original)
+    failed = [line[7:] for line in done.stdout.splitlines() if line.startswith("FAILED ")]
+    killed = done.returncode == 1 and bool(failed)
+    print(
+        f"{'KILLED' if killed else 'SURVIVED'}: {title}"
+        + (f"\n    by {failed[0]}" if killed else "")
+    )
+    return killed
+
+
+if __name__ == "__main__":
+    results = [run(*mutant) for mutant in MUTANTS]
+    print(f"{sum(results)} of {len(results)} listed mutants killed")
+    sys.exit(0 if all(results) else 1)
