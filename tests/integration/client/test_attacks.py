@@ -85,6 +85,7 @@ def test_edited_answer_is_rejected(
         sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     cause = _cause(info.value)
     assert isinstance(cause, BindingError) and "altered" in str(cause)
+    assert relay[0].rewrites == {"edit": 1}
 
 
 def test_swapped_model_in_the_request_is_rejected(
@@ -95,6 +96,7 @@ def test_swapped_model_in_the_request_is_rejected(
         sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     cause = _cause(info.value)
     assert isinstance(cause, BindingError) and "different request" in str(cause)
+    assert relay[0].rewrites == {"swap-model": 1}
 
 
 def test_stripped_receipt_is_a_failure_not_unsigned(
@@ -104,8 +106,10 @@ def test_stripped_receipt_is_a_failure_not_unsigned(
     with pytest.raises(VerificationError) as info:
         sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(_cause(info.value), ReceiptRequiredError)
+    assert relay[0].rewrites == {"strip": 1}
     with pytest.raises(ReceiptRequiredError):
         list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
+    assert relay[0].rewrites == {"strip": 2}
 
 
 def test_replayed_answer_for_a_new_question_is_rejected(
@@ -121,6 +125,7 @@ def test_replayed_answer_for_a_new_question_is_rejected(
     with pytest.raises(VerificationError) as info:  # the very same question again
         client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(_cause(info.value), ReplayError)
+    assert relay[0].rewrites == {"replay": 2}
 
 
 def test_resigned_fabrication_is_rejected(
@@ -132,6 +137,21 @@ def test_resigned_fabrication_is_rejected(
     cause = _cause(info.value)
     assert isinstance(cause, VerificationError) and cause.status == "unknown_key"
     assert "not in the issuer's key set" in str(cause)
+    assert relay[0].rewrites == {"resign": 1}
+
+
+def test_resigned_fabrication_under_the_gateways_key_id_is_tampered(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    # The key id is the gateway's, so the key lookup succeeds: only the signature is wrong.
+    relay[0].mode = "resign-as-gateway"
+    with pytest.raises(VerificationError) as info:
+        sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    cause = _cause(info.value)
+    assert type(cause) is VerificationError and cause.status == "tampered"
+    assert "has an invalid signature" in str(cause)
+    assert any("signature does not verify with key" in r for r in cause.reasons)
+    assert relay[0].rewrites == {"resign-as-gateway": 1}
 
 
 def test_stream_edit_is_raised_from_the_iteration(
@@ -142,7 +162,9 @@ def test_stream_edit_is_raised_from_the_iteration(
     with pytest.raises(BindingError):
         for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
             seen.append(chunk)
-    assert seen, "tokens stream live; the verdict comes with the final chunk"
+    # Tokens stream live (Hello, ", ", relay, the finish chunk); the verdict comes at the end.
+    assert [c.choices[0].delta.content for c in seen] == ["Hello", ", ", "relay", None]
+    assert relay[0].rewrites == {"edit": 1}
 
 
 def test_honest_stream_final_chunk_carries_the_verdict(
@@ -223,6 +245,7 @@ def test_gzip_smuggled_stream_is_refused(
         for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
             seen += [c.delta.content or "" for c in chunk.choices]
     assert "FORGED BY RELAY" not in "".join(seen)
+    assert relay[0].rewrites == {"gzip-smuggle": 1}
 
 
 def test_content_injected_into_the_receipt_chunk_never_reaches_the_sdk(
@@ -233,6 +256,7 @@ def test_content_injected_into_the_receipt_chunk_never_reaches_the_sdk(
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "Hello, world" and "INJECTED" not in text
     assert chunks[-1].choices == [] and chunks[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
+    assert relay[0].rewrites == {"inject-receipt-chunk": 1}, "the relay injected nothing"
 
 
 def test_signed_error_turned_into_a_200_is_rejected(
@@ -244,6 +268,7 @@ def test_signed_error_turned_into_a_200_is_rejected(
         http.post(
             f"{relay[1]}/v1/chat/completions", json=QUESTION, headers={"x-fake": "status:503"}
         )
+    assert relay[0].rewrites == {"status-flip": 1}
 
 
 def test_key_set_bound_to_another_issuer(gateway: tuple[Gateway, str]) -> None:
