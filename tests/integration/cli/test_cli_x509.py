@@ -99,7 +99,8 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
     assert revoked.status == 0, revoked.stderr
     later = cli(*common, "--domain", "lab.example", "--crl", crl, "--json")
     assert later.status == 0  # receipt of March, revoked from April: still valid
-    cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)  # already revoked
+    twice = cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)
+    assert twice.status == 2 and "already revoked" in twice.stderr, twice.stderr
     again = cli(
         "ca",
         "revoke",

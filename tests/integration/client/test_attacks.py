@@ -213,9 +213,10 @@ def test_expected_model_and_issuer(
     with pytest.raises(VerificationError) as info:
         sdk(expect_issuer="api.other.example").chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(_cause(info.value), PolicyError)
-    assert sdk(expect_models=["fake-*"], expect_issuer="api.test.example").chat.completions.create(
-        **QUESTION
-    )  # type: ignore[call-overload]
+    admitted = sdk(expect_models=["fake-*"], expect_issuer="api.test.example")
+    completion = admitted.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert completion.choices[0].message.content == "echo: What is 2+2?"
+    assert completion.model_extra["receipt"]["issuer"] == "api.test.example"  # type: ignore[index]
 
 
 def test_unsigned_routes_pass(relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]) -> None:
@@ -232,7 +233,8 @@ def test_gateway_errors_reach_the_sdk_as_status_errors(
 def test_direct_httpx_use(gateway: tuple[Gateway, str], tmp_path: Path) -> None:
     with verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys") as client:
         response = client.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION)
-    assert response.json()["receipt"]
+    assert response.json()["receipt"]["key_id"] == gateway[0].sealer.signer.key_id
+    assert response.headers["x-receipt-id"] == response.json()["receipt"]["receipt_id"]
     assert httpx.Headers(response.headers).get("content-length") == str(len(response.content))
 
 
@@ -278,4 +280,5 @@ def test_key_set_bound_to_another_issuer(gateway: tuple[Gateway, str]) -> None:
     with pytest.raises(PolicyError, match=r"signed by a key of 'other\.example'"):
         http.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION)
     bound = verifying_http_client(keys={"test.example": f"{gateway[1]}/v1/receipts/keys"})
-    assert bound.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION).json()["receipt"]
+    answer = bound.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION).json()
+    assert answer["receipt"]["issuer"] == "api.test.example"  # below the bound test.example

@@ -3,13 +3,16 @@
 The behaviour is picked per request with the ``x-fake`` header, which the
 gateway forwards like any other header: ``status:503``, ``invalid-json``,
 ``html``, ``slow:2.5``, ``cut-stream``, ``array``, ``receipt`` (an answer that
-already carries a receipt, as a chained gateway's would).
+already carries a receipt, as a chained gateway's would), ``hold`` (sets ``arrived``,
+then answers only once the test sets ``release``: synchronisation by event, not by
+sleeping).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +50,8 @@ def chunk(text: str | None, finish: str | None = None) -> bytes:
 class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.arrived = threading.Event()
+        self.release = threading.Event()
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
@@ -65,6 +70,11 @@ class FakeUpstream:
         mode = request.headers.get("x-fake", "")
         if mode.startswith("slow:"):
             await asyncio.sleep(float(mode[5:]))
+        if mode == "hold":
+            self.arrived.set()
+            # A hang guard only: the test releases the answer when it is ready for it.
+            released = await asyncio.to_thread(self.release.wait, 60)
+            assert released, "the test never released the held request"
         if mode.startswith("status:"):
             status = int(mode[7:])
             return JSONResponse({"error": {"message": "upstream says no", "code": status}}, status)
