@@ -5,7 +5,7 @@ gateway forwards like any other header: ``status:503``, ``invalid-json``,
 ``html``, ``slow:2.5``, ``cut-stream``, ``array``, ``receipt`` (an answer that
 already carries a receipt, as a chained gateway's would), ``hold`` (sets ``arrived``,
 then answers only once the test sets ``release``: synchronisation by event, not by
-sleeping).
+sleeping), ``trickle`` (a stream that only ends when its reader goes away).
 """
 
 from __future__ import annotations
@@ -137,9 +137,17 @@ class FakeUpstream:
 
     async def _stream(self, mode: str) -> AsyncIterator[bytes]:
         yield b": keep-alive comment\n\n"
+        if mode == "trickle":
+            # One chunk, then comments until whoever reads stops (the gateway, when its
+            # client left). It never finishes on its own within a test's lifetime, so a
+            # gateway that sealed it anyway would have to wait out the whole minute.
+            yield chunk("Hello")
+            for _ in range(1200):
+                yield b": still generating\n\n"
+                await asyncio.sleep(0.05)
         for word in ("Hello", ", ", "world"):
             yield chunk(word)
-            await asyncio.sleep(0.5 if mode == "slow-stream" else 0.01)
+            await asyncio.sleep(0.01)
         if mode == "cut-stream":
             raise RuntimeError("upstream dies mid-stream")
         yield chunk(None, "stop")

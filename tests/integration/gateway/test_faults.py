@@ -141,7 +141,7 @@ def test_client_gone_mid_stream_is_never_sealed(gateway: tuple[Gateway, str]) ->
     before, counts = app.writer.committed, _signed_requests(url)
     with httpx.stream(
         "POST", f"{url}/v1/chat/completions", json={**REQUEST, "stream": True},
-        headers={"x-fake": "slow-stream"},
+        headers={"x-fake": "trickle"},
     ) as r:  # fmt: skip
         next(r.iter_bytes())  # the first event arrives, then the client leaves
     # Wait for the gateway to finish the request (it counts it), not for time to pass.
