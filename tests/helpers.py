@@ -23,6 +23,15 @@ from typing import IO, Any
 import httpx
 
 
+def examples(count: int) -> int:
+    """Hypothesis examples for a property test: ``count``, or a tenth under ``make mutation``.
+
+    Every mutant re-runs the tests that reach it, so the mutation run samples less; the
+    full count runs in ``make test``.
+    """
+    return max(25, count // 10) if os.environ.get("LLMSEAL_MUTATION") else count
+
+
 @contextlib.contextmanager
 def refused_port() -> Iterator[int]:
     """A loopback port held bound but never listening: connections to it are refused."""

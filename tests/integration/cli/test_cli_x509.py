@@ -120,7 +120,7 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
 def test_compromise_revokes_from_the_invalidity_date(
     cli: Callable[..., Any], lab: dict[str, Any]
 ) -> None:
-    cli(
+    revoked = cli(
         "ca",
         "revoke",
         "smollm2",
@@ -133,6 +133,7 @@ def test_compromise_revokes_from_the_invalidity_date(
         "--compromised-since",
         "2026-02-01T00:00:00Z",
     )
+    assert revoked.status == 0, revoked.stderr
     result = cli(
         "verify",
         lab["receipt"],
@@ -200,7 +201,8 @@ def test_ca_errors_exit_2(cli: Callable[..., Any], tmp_path: Path) -> None:
 def llm_sign_response(tmp_path: Path, cli: Callable[..., Any]) -> dict[str, Path]:
     now = datetime.now(UTC) - timedelta(days=1)
     ca = tmp_path / "ca"
-    cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    made = cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    assert made.status == 0, made.stderr
     info = cli(
         "ca",
         "issue",

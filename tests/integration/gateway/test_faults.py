@@ -18,8 +18,8 @@ REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}
 def _error(response: httpx.Response, status: int) -> dict[str, str]:
     assert response.status_code == status, response.text
     body = response.json()
-    assert "receipt" not in body
-    assert body["error"]["message"]
+    assert set(body) == {"error"}  # an error, and no receipt beside it
+    assert isinstance(body["error"]["message"], str) and len(body["error"]["message"]) > 10
     return body["error"]
 
 

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.compat.llm_sign import LlmSignIssuer, LlmSignStatus, verify_llm_sign
 from llmseal.errors import InputError
+from tests.helpers import examples
 from tests.x509_helpers import Lab
 
 HOST = "api.lab.example"
@@ -118,7 +119,9 @@ def test_mutations_never_crash_and_never_pass(signed: tuple[Lab, dict[str, Any]]
     outcomes: Counter[str] = Counter()
 
     @settings(
-        max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+        max_examples=examples(250),
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
     )
     @given(data=st.data())
     def mutate(data: st.DataObject) -> None:
@@ -148,4 +151,4 @@ def test_mutations_never_crash_and_never_pass(signed: tuple[Lab, dict[str, Any]]
 
     mutate()
     total = sum(outcomes.values())
-    assert total >= 250 and outcomes["verdict"] >= 0.8 * total, outcomes
+    assert total >= examples(250) and outcomes["verdict"] >= 0.8 * total, outcomes

@@ -17,6 +17,7 @@ from llmseal.core.receipt import CORE_MEMBERS, RESERVED_MEMBERS, Receipt
 from llmseal.core.sign import issue_receipt, sign_exchange
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import Error, MalformedReceiptError, VerificationError
+from tests.helpers import examples
 
 HEX = "ab" * 32
 
@@ -228,7 +229,7 @@ def _expected(wire: dict[str, Any], keyset: KeySet) -> Status:
     return Status.TAMPERED if wire["key_id"] in keyset else Status.UNKNOWN_KEY
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(400), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_change_to_a_signed_member_is_tampered(
     data: st.DataObject, receipt: Receipt, keyset: KeySet
@@ -244,7 +245,7 @@ def test_any_change_to_a_signed_member_is_tampered(
         assert result.reasons[0] == f"signature does not verify with key {receipt.key_id!r}"
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_added_removed_or_renamed_member_is_tampered(
     data: st.DataObject, receipt: Receipt, keyset: KeySet
@@ -286,7 +287,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(300), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_change_to_supplied_content_is_never_valid(
     data: st.DataObject, receipt: Receipt, keyset: KeySet, request_body: Any, response_body: Any
