@@ -52,25 +52,26 @@ def body_output(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k not in GATEWAY_MEMBERS}
 
 
-def stream_output(raw: bytes) -> tuple[list[Any], dict[str, Any]]:
-    """``(chunks, receipt)`` of a sealed SSE stream, read the way spec §3 says.
+_RECEIPT_COMMENT = ": llmseal-receipt 2 "
 
-    The chunks are the parsed ``data:`` objects in order, without ``[DONE]``, comments
-    and the receipt chunk (the one event carrying a ``receipt`` member).
+
+def stream_output(raw: bytes) -> tuple[list[Any], dict[str, Any]]:
+    """``(chunks, receipt)`` of a sealed SSE stream, read the way docs/spec/stream.md says.
+
+    Framing 2: the receipt is the one comment event ``: llmseal-receipt 2 {json}``; the
+    chunks are the parsed data of every other event that has data, in order, without
+    ``[DONE]`` (comments, ``event:`` and ``id:`` fields are not data).
     """
     chunks: list[Any] = []
     receipts: list[dict[str, Any]] = []
     text = raw.decode("utf-8").replace("\r\n", "\n")
     for event in text.split("\n\n"):
-        data = [
-            line[5:].removeprefix(" ") for line in event.split("\n") if line.startswith("data:")
-        ]
-        if not data or data == ["[DONE]"]:
+        lines = [line for line in event.split("\n") if line]
+        if len(lines) == 1 and lines[0].startswith(_RECEIPT_COMMENT):
+            receipts.append(json.loads(lines[0][len(_RECEIPT_COMMENT) :])["receipt"])
             continue
-        value = json.loads("\n".join(data))
-        if isinstance(value, dict) and "receipt" in value:
-            receipts.append(value["receipt"])
-        else:
-            chunks.append(value)
-    assert len(receipts) == 1, f"{len(receipts)} receipt chunks in the stream"
+        data = [line[5:].removeprefix(" ") for line in lines if line.startswith("data:")]
+        if data and data != ["[DONE]"]:
+            chunks.append(json.loads("\n".join(data)))
+    assert len(receipts) == 1, f"{len(receipts)} receipt comments in the stream"
     return chunks, receipts[0]

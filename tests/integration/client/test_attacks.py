@@ -162,8 +162,8 @@ def test_stream_edit_is_raised_from_the_iteration(
     with pytest.raises(BindingError):
         for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
             seen.append(chunk)
-    # Tokens stream live (Hello, ", ", relay, the finish chunk); the verdict comes at the end.
-    assert [c.choices[0].delta.content for c in seen] == ["Hello", ", ", "relay", None]
+    # Tokens stream live (the last one, the finish chunk, waits for the verdict).
+    assert [c.choices[0].delta.content for c in seen] == ["Hello", ", ", "relay"]
     assert relay[0].rewrites == {"edit": 1}
 
 
@@ -250,15 +250,24 @@ def test_gzip_smuggled_stream_is_refused(
     assert relay[0].rewrites == {"gzip-smuggle": 1}
 
 
-def test_content_injected_into_the_receipt_chunk_never_reaches_the_sdk(
-    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("as-legacy-chunk", ReceiptRequiredError),  # content: not a round-1 receipt chunk
+        ("beside-receipt", BindingError),  # hashed like any data event: tampered
+        ("after-receipt", BindingError),  # nothing may follow the receipt
+    ],
+)
+def test_content_smuggled_around_the_receipt_never_reaches_the_sdk(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI], mode: str, error: type[Exception]
 ) -> None:
-    relay[0].mode = "inject-receipt-chunk"
-    chunks = list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "Hello, world" and "INJECTED" not in text
-    assert chunks[-1].choices == [] and chunks[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
-    assert relay[0].rewrites == {"inject-receipt-chunk": 1}, "the relay injected nothing"
+    relay[0].mode = mode
+    seen: list[str] = []
+    with pytest.raises(error):
+        for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
+            seen += [c.delta.content or "" for c in chunk.choices]
+    assert "INJECTED" not in "".join(seen) and "".join(seen).startswith("Hello")
+    assert relay[0].rewrites == {mode: 1}, "the relay smuggled nothing"
 
 
 def test_signed_error_turned_into_a_200_is_rejected(

@@ -18,7 +18,8 @@ DELIVERED_BEFORE_THE_KILL = 40
 
 
 def _serve(upstream: str, data: Path) -> ServeProcess:
-    return ServeProcess(["--upstream", upstream, "--data-dir", str(data), "--workers", "2"])
+    return ServeProcess(["--upstream", upstream, "--data-dir", str(data), "--workers", "2",
+                         "--forward-header", "x-fake"])  # fmt: skip
 
 
 @pytest.mark.slow

@@ -1,4 +1,8 @@
-"""The stream checker: nothing after the receipt, no SSE event injection, fail closed."""
+"""The stream checker: nothing after the receipt, no SSE event injection, fail closed.
+
+Streams here are framing 2 (docs/spec/stream.md): the receipt is a comment event after
+the last event it covers, before ``[DONE]``.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import pytest
 
 from llmseal.bench._payload import REQUEST
 from llmseal.client.verifier import ResponseVerifier
+from llmseal.core.framing import receipt_comment
 from llmseal.core.hashing import hash_json, hash_stream
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.sign import issue_receipt
@@ -32,19 +37,18 @@ def _event(value: Any, kind: str | None = None) -> bytes:
 
 @pytest.fixture
 def stream(signer: Ed25519Signer, t0: datetime) -> Callable[..., list[bytes]]:
-    """SSE events of a sealed stream over ``chunks`` (receipt chunk, then ``[DONE]``)."""
+    """SSE events of a sealed stream over ``chunks`` (receipt comment, then ``[DONE]``)."""
 
     def make(chunks: list[Any], *, endpoint: str = CHAT, done: bool = True) -> list[bytes]:
         receipt = issue_receipt(
             signer, model_id="m", prompt_hash=hash_json(REQUEST), output_hash=hash_stream(chunks),
             at=t0, claims={"endpoint": endpoint},
-        ).to_dict()  # fmt: skip
+        )  # fmt: skip
+        comment = receipt_comment(orjson.dumps(receipt.to_dict()))
         if endpoint == MESSAGES:
             # The arriving event names are dropped: the checker re-emits the hashed type.
-            events = [_event(c, "upstream-name") for c in chunks]
-            return [*events, _event({"type": "ping", "receipt": receipt}, "ping")]
-        events = [_event(c) for c in chunks]
-        events.append(_event({**_delta(""), "choices": [], "receipt": receipt}))
+            return [*(_event(c, "upstream-name") for c in chunks), comment]
+        events = [*(_event(c) for c in chunks), comment]
         return [*events, b"data: [DONE]\n\n"] if done else events
 
     return make
@@ -61,32 +65,38 @@ def test_an_honest_stream_is_released_with_the_verdict(
 ) -> None:
     out = _run(verifier(), CHAT, stream([_delta("Hello"), _delta(" world")]))
     payloads = [e[6:] for e in out.split(b"\n\n") if e]
-    assert [orjson.loads(p)["choices"] for p in payloads[:2]] == [
-        _delta("Hello")["choices"], _delta(" world")["choices"]
-    ]  # fmt: skip
-    final = orjson.loads(payloads[2])
-    assert final["choices"] == [] and final["llmseal"]["status"] == "valid"
-    assert payloads[3] == b"[DONE]" and len(payloads) == 4
+    assert len(payloads) == 3 and payloads[2] == b"[DONE]"
+    first, last = orjson.loads(payloads[0]), orjson.loads(payloads[1])
+    assert first == _delta("Hello")  # released as it was hashed
+    # The last covered chunk carries the receipt and the verdict: no extra event.
+    assert last["choices"] == _delta(" world")["choices"]
+    assert last["llmseal"]["status"] == "valid" and last["receipt"]["model_id"] == "m"
 
 
-@pytest.mark.parametrize(
-    "extra",
-    [
-        _event(_delta(" and more")),
-        b"data: [DONE]\n\n",
-        b'data: {"choices": []}\n\n',
-        b"data: not json\n\n",
-    ],
-)
-def test_anything_after_the_receipt_and_done_is_refused(
+AFTER = [_event(_delta(" and more")), b'data: {"choices": []}\n\n', b"data: not json\n\n"]
+
+
+@pytest.mark.parametrize("extra", [*AFTER, b"data: [DONE]\n\n"])
+def test_anything_after_done_is_refused(
     verifier: Callable[..., ResponseVerifier], stream: Callable[..., list[bytes]], extra: bytes
 ) -> None:
     checker = verifier().stream(CHAT, REQUEST_BYTES)
     released = b"".join(checker.feed(e) for e in stream([_delta("Hi")]))
     assert b'"llmseal"' in released and released.endswith(b"data: [DONE]\n\n")
-    with pytest.raises(BindingError, match="the stream continued after its receipt"):
+    with pytest.raises(BindingError, match=r"the stream continued after data: \[DONE\]"):
         checker.feed(extra)
     assert checker.feed(b": a comment is no content\n\n") == b""
+
+
+@pytest.mark.parametrize("extra", AFTER)
+def test_content_after_the_receipt_is_refused(
+    verifier: Callable[..., ResponseVerifier], stream: Callable[..., list[bytes]], extra: bytes
+) -> None:
+    checker = verifier().stream(CHAT, REQUEST_BYTES)
+    released = b"".join(checker.feed(e) for e in stream([_delta("Hi")], done=False))
+    assert b'"llmseal"' in released
+    with pytest.raises(BindingError, match="the stream continued after its receipt"):
+        checker.feed(extra)
 
 
 def _anthropic(text: str) -> list[dict[str, Any]]:
@@ -103,8 +113,8 @@ def test_anthropic_events_are_re_emitted_with_their_type(
     out = _run(verifier(), MESSAGES, stream(_anthropic("hi"), endpoint=MESSAGES))
     heads = [e.split(b"\n")[0] for e in out.split(b"\n\n") if e]
     assert heads == [b"event: message_start", b"event: content_block_delta",
-                     b"event: message_stop", b"event: ping"]  # fmt: skip
-    assert b'"llmseal":{"status":"valid"' in out
+                     b"event: message_stop"]  # fmt: skip
+    assert out.count(b'"llmseal":{"status":"valid"') == 1
 
 
 @pytest.mark.parametrize(
@@ -119,8 +129,9 @@ def test_an_anthropic_event_type_that_is_not_an_identifier_is_refused(
     events = stream(chunks, endpoint=MESSAGES)
     checker = verifier().stream(MESSAGES, REQUEST_BYTES)
     checker.feed(events[0])
+    checker.feed(events[1])  # held back one event (it may be the one the verdict goes on)
     with pytest.raises(BindingError, match="Anthropic stream event without a usable type"):
-        checker.feed(events[1])
+        checker.feed(events[2])
 
 
 def test_a_stream_without_a_receipt_fails_closed(
@@ -132,15 +143,19 @@ def test_a_stream_without_a_receipt_fails_closed(
     with pytest.raises(ReceiptRequiredError):
         _run(verifier(), CHAT, bare[:1])
     assert _run(verifier(require_receipt=False), CHAT, bare).endswith(b"data: [DONE]\n\n")
-    # A receipt chunk the stream ends on (no [DONE]) is still settled.
+    # A receipt the stream ends on (no [DONE]) is still settled.
     held = stream([_delta("Hi")], done=False)
     assert b'"llmseal"' in _run(verifier(), CHAT, held)
+    # A second receipt is refused.
+    twice = stream([_delta("Hi")])
+    with pytest.raises(BindingError, match="more than one receipt"):
+        _run(verifier(), CHAT, [*twice[:2], twice[1], twice[2]])
 
 
 def test_a_receipt_chunk_followed_by_content_is_content(
     verifier: Callable[..., ResponseVerifier], stream: Callable[..., list[bytes]]
 ) -> None:
-    # A chained gateway's inner receipt is content the outer receipt covers.
+    # A chained round-1 gateway's inner receipt chunk is content the outer receipt covers.
     inner = {**_delta(""), "choices": [], "receipt": {"receipt_id": "inner"}}
     chunks = [_delta("Hi"), inner, _delta("!")]
     out = _run(verifier(), CHAT, stream(chunks))

@@ -70,12 +70,12 @@ def test_expected_issuer_and_models_admit_a_match(sealed: Make, verifier: Verifi
 
 
 def test_a_bound_key_cannot_claim_another_issuer(
-    sealed: Make, signer: Ed25519Signer, keyset: KeySet
+    sealed: Make, signer: Ed25519Signer, verifier: Verifier
 ) -> None:
     bound = KeySet([KeyEntry(signer.key_id, signer.public_key(), extra={"bound_issuer": "a.ex"})])
     with pytest.raises(PolicyError, match=r"claims issuer 'evila\.ex' but is signed by a key of"):
-        ResponseVerifier(bound).check_body(CHAT, REQUEST_BYTES, sealed(issuer="evila.ex"), 200)
-    assert ResponseVerifier(bound).check_body(CHAT, REQUEST_BYTES, sealed(issuer="b.a.ex"), 200)
+        verifier(keys=bound).check_body(CHAT, REQUEST_BYTES, sealed(issuer="evila.ex"), 200)
+    assert verifier(keys=bound).check_body(CHAT, REQUEST_BYTES, sealed(issuer="b.a.ex"), 200)
 
 
 STRIPPED = orjson.dumps(RESPONSE)
@@ -120,13 +120,13 @@ def test_each_failure_is_named(sealed: Make, verifier: Verifier, t0: datetime) -
         check.check_body(CHAT, b"{", orjson.dumps(body), 200)
     other = Ed25519Signer.generate("someone-else")
     with pytest.raises(VerificationError, match="not in the issuer's key set") as info:
-        ResponseVerifier(KeySet([KeyEntry(other.key_id, other.public_key())])).check_body(
+        verifier(keys=KeySet([KeyEntry(other.key_id, other.public_key())])).check_body(
             CHAT, REQUEST_BYTES, orjson.dumps(body), 200
         )
     assert info.value.status == "unknown_key"
     key = check.keys.resolve(body["receipt"]["key_id"])
     assert key is not None
-    revoked = ResponseVerifier(KeySet([key.revoked(t0)]))
+    revoked = verifier(keys=KeySet([key.revoked(t0)]))
     with pytest.raises(VerificationError, match="revoked before it was issued") as info:
         revoked.check_body(CHAT, REQUEST_BYTES, orjson.dumps(body), 200)
     assert info.value.status == "revoked"
