@@ -2,7 +2,8 @@
 
     python scripts/mutation.py            # run (results are cached in mutants/), then report
     python scripts/mutation.py --report   # report the last run only
-    python scripts/mutation.py --fresh    # forget cached results first (after test changes)
+    python scripts/mutation.py --fresh    # forget cached results first
+    python scripts/mutation.py --survivors  # re-run only the live mutants (after new tests)
     python scripts/mutation.py 'llmseal.core.keyset.*'   # only these mutants
 
 The modules are ``[tool.mutmut] only_mutate`` in pyproject.toml. mutmut records which
@@ -152,9 +153,16 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--report", action="store_true", help="report the last run only")
     parser.add_argument("--fresh", action="store_true", help="discard cached results")
+    parser.add_argument("--survivors", action="store_true", help="re-run the live mutants")
     parser.add_argument("mutants", nargs="*", help="mutant name globs (default: all)")
     args = parser.parse_args()
     os.chdir(ROOT)
+    if args.survivors:
+        # Named mutants are re-run even with a cached result; new tests are picked up.
+        lines = SURVIVORS.read_text(encoding="utf-8").splitlines() if SURVIVORS.exists() else []
+        args.mutants += [line.split(":")[0] for line in lines if line]
+        if not args.mutants:
+            raise SystemExit("no live mutants recorded: run `make mutation` first")
     if args.fresh:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     if not args.report:
