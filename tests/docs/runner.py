@@ -22,7 +22,9 @@ _PORT = re.compile(r"(?:(?<=:)|(?<=--port )|(?<=port=)|(?<=port ))(" + "|".join(
 RUN_ELSEWHERE = {"make test": "CI runs exactly this; from inside the suite it would recurse"}
 COMMAND_TIMEOUT = 600.0
 
+# `set -a`: a plain `NAME=value` carries over to the next command, as in one terminal.
 _WRAPPER = """\
+set -a
 source "$DOCS_STATE/env"
 cd "$(cat "$DOCS_STATE/cwd")"
 (exit "$(cat "$DOCS_STATE/rc")")
