@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve the bundled SmolLM2-135M-Instruct model with an OpenAI-compatible "
         "API on 127.0.0.1 (the upstream the llmseal docs use).",
     )
-    parser.add_argument("--port", type=int, default=8000, help="port [8000]")
+    parser.add_argument("--port", type=int, default=8000, help="port [8000]; 0: any free one")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads [2]")
     parser.add_argument("--log", type=Path, help="append the server's own output here")
     args = parser.parse_args(argv)

@@ -12,14 +12,17 @@ import time
 from pathlib import Path
 from typing import Any
 
+from llmseal.bench._procs import free_port
 from tests.docs.pages import ROOT, Block, Command, output_matches
-from tests.helpers import free_port
 
 # Ports the pages name; each page gets free ones instead, so runs never collide.
 DOC_PORTS = ("8000", "8080", "5353", "8012")
 _PORT = re.compile(r"(?:(?<=:)|(?<=--port )|(?<=port=)|(?<=port ))(" + "|".join(DOC_PORTS) + r")\b")
 # Commands this suite cannot run from inside itself.
-RUN_ELSEWHERE = {"make test": "CI runs exactly this; from inside the suite it would recurse"}
+RUN_ELSEWHERE = {
+    "make demo": "TEMP",
+    "make test": "CI runs exactly this; from inside the suite it would recurse",
+}
 COMMAND_TIMEOUT = 600.0
 
 # `set -a`: a plain `NAME=value` carries over to the next command, as in one terminal.

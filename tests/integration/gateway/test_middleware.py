@@ -23,7 +23,7 @@ from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeySet
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.gateway.middleware import ReceiptMiddleware
-from tests.helpers import ThreadedUvicorn, free_port, wait_http
+from tests.helpers import ThreadedUvicorn
 from tests.integration.gateway.fake_upstream import FakeUpstream, chunk, completion
 
 REQUEST = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -160,7 +160,7 @@ def test_without_its_settings_the_server_refuses_to_start(
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMSEAL_")}
     if setting:
         env |= {"LLMSEAL_DATA_DIR": str(tmp_path / "d"), **setting}
-    proc = _uvicorn(free_port(), env=env)
+    proc = _uvicorn(0, env=env)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode != 0, out
     lines = [line for line in out.splitlines() if "llmseal ReceiptMiddleware:" in line]
@@ -170,10 +170,15 @@ def test_without_its_settings_the_server_refuses_to_start(
 
 def test_without_lifespan_every_request_is_refused(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMSEAL_")}
-    port = free_port()
-    proc = _uvicorn(port, "--lifespan", "off", env=env)
+    proc = _uvicorn(0, "--lifespan", "off", env=env)
     try:
-        wait_http(f"http://127.0.0.1:{port}/", process=proc)
+        assert proc.stdout is not None
+        for line in proc.stdout:  # until uvicorn says where it listens
+            if "Uvicorn running on http://127.0.0.1:" in line:
+                port = int(line.split("127.0.0.1:")[1].split()[0])
+                break
+        else:
+            raise AssertionError("uvicorn exited before it listened")
         response = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=REQUEST)
         assert response.status_code == 500 and "receipt" not in response.json()
         assert "set LLMSEAL_DATA_DIR" in response.json()["error"]["message"]

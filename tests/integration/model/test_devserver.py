@@ -11,7 +11,6 @@ import httpx
 import pytest
 
 from llmseal.devserver import MODEL_ALIAS
-from tests.helpers import free_port, wait_http
 
 
 def _devserver(port: int) -> subprocess.Popen[str]:
@@ -24,12 +23,13 @@ def _devserver(port: int) -> subprocess.Popen[str]:
 @pytest.mark.slow
 @pytest.mark.model
 def test_serves_smollm2_until_interrupted() -> None:
-    port = free_port()
-    proc = _devserver(port)
+    proc = _devserver(0)  # port 0: any free port, printed once the model answers
     try:
-        wait_http(f"http://127.0.0.1:{port}/v1/models", timeout=180, process=proc)
         assert proc.stdout is not None
-        assert proc.stdout.readline().startswith(f"serving {MODEL_ALIAS} on http://127.0.0.1:")
+        ready = proc.stdout.readline()
+        assert ready.startswith(f"serving {MODEL_ALIAS} on http://127.0.0.1:"), ready
+        port = int(ready.split("127.0.0.1:")[1].split("/")[0])
+        assert httpx.get(f"http://127.0.0.1:{port}/v1/models").status_code == 200
         answer = httpx.post(
             f"http://127.0.0.1:{port}/v1/chat/completions", timeout=120,
             json={"model": MODEL_ALIAS, "max_tokens": 8,
