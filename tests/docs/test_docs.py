@@ -85,3 +85,39 @@ def test_console_blocks_are_read_as_commands_and_output() -> None:
 )
 def test_output_matching(expected: tuple[str, ...], actual: str, missing: str | None) -> None:
     assert output_matches(expected, actual) == missing
+
+
+def _run_page(text: str, tmp_path: Path) -> None:
+    page = ROOT / "docs" / "synthetic.md"  # named like a page; never written
+    run = PageRun(page, tmp_path)
+    try:
+        for block in blocks(text):
+            if block.runs:
+                run.run(block)
+    finally:
+        run.close()
+
+
+def test_shell_state_carries_over_like_one_terminal(tmp_path: Path) -> None:
+    _run_page(
+        "```console\n$ mkdir sub && cd sub\n$ NAME=value\n$ export OTHER=x\n$ false  # exit 1\n"
+        "$ echo $? $NAME $OTHER $(basename $PWD) :8080\n1 value x sub :…\n```\n"
+        "```text file=sub/hello.txt\nhi\n```\n"
+        "```python\nassert open('hello.txt').read() == 'hi\\n'\n```\n",
+        tmp_path,
+    )
+
+
+@pytest.mark.parametrize(
+    ("page", "error"),
+    [
+        ("```console\n$ false\n```\n", "exited 1"),
+        ("```console\n$ true  # exit 1\n```\n", "exited 0"),
+        ("```console\n$ echo hello\nbye\n```\n", "printed no line like 'bye'"),
+        ("```console\n$ sleep 0 &\n```\n", "never listened"),
+        ("```python\nraise RuntimeError('broken snippet')\n```\n", "broken snippet"),
+    ],
+)
+def test_a_broken_page_fails(page: str, error: str, tmp_path: Path) -> None:
+    with pytest.raises(Exception, match=error):
+        _run_page(page, tmp_path)
