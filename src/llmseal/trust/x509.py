@@ -18,7 +18,8 @@ verify the signature. :class:`ChainValidator` does (1) and (2) with
   the server profile already requires ``serverAuth`` in it;
 * **revocation** (RFC 5280 §5): a certificate of the path listed on a CRL of
   its issuer is revoked from its revocation date, or from the earlier
-  invalidity date (§5.3.2) when the CA recorded one;
+  invalidity date (§5.3.2) when the CA recorded one; a CRL past its
+  ``nextUpdate`` by the verifier's ``clock`` is refused (``crl_stale``);
 * **caching**: a validated chain is kept with the window in which every
   certificate of its path is valid; another receipt with the same chain, name
   and an ``issued_at`` inside the window skips path building (~225 µs). The
@@ -31,9 +32,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -51,6 +52,10 @@ from llmseal.trust.x509profile import check_dns_name, spki_key_id
 __all__ = ["ChainFailure", "ChainValidator", "TrustAnchors", "ValidatedChain"]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class ChainFailure(StrEnum):
     """Why a chain was refused (``ChainValidationError.failure``)."""
 
@@ -64,6 +69,7 @@ class ChainFailure(StrEnum):
     UNSUPPORTED_KEY = "unsupported_key"
     REVOKED = "revoked"
     CRL_MISSING = "crl_missing"
+    CRL_STALE = "crl_stale"
     CRL_INVALID = "crl_invalid"
     INVALID = "invalid"
 
@@ -155,9 +161,14 @@ class ChainValidator:
         crls: Sequence[x509.CertificateRevocationList] = (),
         require_crl: bool = False,
         cache_size: int = 1024,
+        clock: Callable[[], datetime] = _now,
+        crl_grace: timedelta = timedelta(0),
     ) -> None:
         self.anchors = anchors
-        self.revocations = RevocationIndex(crls, require=require_crl)
+        # CRL freshness is judged by the verifier's clock (x509crl), not at issued_at.
+        self.revocations = RevocationIndex(
+            crls, require=require_crl, clock=clock, grace=crl_grace
+        )
         self._cache: OrderedDict[tuple[Any, ...], ValidatedChain] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
