@@ -166,9 +166,7 @@ class ChainValidator:
     ) -> None:
         self.anchors = anchors
         # CRL freshness is judged by the verifier's clock (x509crl), not at issued_at.
-        self.revocations = RevocationIndex(
-            crls, require=require_crl, clock=clock, grace=crl_grace
-        )
+        self.revocations = RevocationIndex(crls, require=require_crl, clock=clock, grace=crl_grace)
         self._cache: OrderedDict[tuple[Any, ...], ValidatedChain] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
