@@ -103,7 +103,8 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
     assert cli("ca", "crl", "--dir", lab["ca"]).status == 0  # a current CRL, same entries
     later = cli(*common, "--domain", "lab.example", "--crl", crl, "--json")
     assert later.status == 0, later.stdout  # receipt of March, revoked from April: still valid
-    cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)  # already revoked
+    twice = cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)
+    assert twice.status == 2 and "already revoked" in twice.stderr, twice.stderr
     again = cli(
         "ca",
         "revoke",
@@ -123,7 +124,7 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
 def test_compromise_revokes_from_the_invalidity_date(
     cli: Callable[..., Any], lab: dict[str, Any]
 ) -> None:
-    cli(
+    revoked = cli(
         "ca",
         "revoke",
         "smollm2",
@@ -136,6 +137,7 @@ def test_compromise_revokes_from_the_invalidity_date(
         "--compromised-since",
         "2026-02-01T00:00:00Z",
     )
+    assert revoked.status == 0, revoked.stderr
     assert cli("ca", "crl", "--dir", lab["ca"]).status == 0  # published now: current
     result = cli(
         "verify",
@@ -204,7 +206,8 @@ def test_ca_errors_exit_2(cli: Callable[..., Any], tmp_path: Path) -> None:
 def llm_sign_response(tmp_path: Path, cli: Callable[..., Any]) -> dict[str, Path]:
     now = datetime.now(UTC) - timedelta(days=1)
     ca = tmp_path / "ca"
-    cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    made = cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    assert made.status == 0, made.stderr
     info = cli(
         "ca",
         "issue",

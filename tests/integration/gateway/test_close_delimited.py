@@ -24,7 +24,7 @@ from tests.integration.gateway.fake_upstream import chunk, completion
 class CloseDelimited(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:  # http.server names handlers this way
         request = json.loads(self.rfile.read(int(self.headers["content-length"])))
         self.send_response(200)
         stream = request.get("stream") is True
