@@ -24,7 +24,6 @@ from pathlib import Path
 from llmseal.core.keys import Signer
 from llmseal.errors import ContentError, LogUnavailableError, StoreError
 from llmseal.gateway._http import (
-    HOP_BY_HOP,
     BodyTooLarge,
     ClientDisconnected,
     DisconnectWatch,
@@ -36,7 +35,7 @@ from llmseal.gateway._http import (
 )
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.headers import request_headers
+from llmseal.gateway.headers import request_headers, response_headers
 from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.receipt_log import open_log_link
 from llmseal.gateway.receipts_api import ReceiptsApi
@@ -235,9 +234,7 @@ class Gateway:
         except LogUnavailableError as exc:  # only with --log-inline: the log is required
             log.error("transparency log failed: %s", exc)
             return await send_error(send, 503, str(exc), "log_unavailable")
-        headers = [
-            (k, v) for k, v in response.headers if k not in HOP_BY_HOP and k != b"content-type"
-        ]
+        headers = response_headers(response.headers, sealed=True)
         headers.append((b"x-receipt-id", receipt.receipt_id.encode()))
         await send_bytes(send, response.status, delivered, headers=headers)
         return response.status
@@ -298,7 +295,7 @@ class Gateway:
         if isinstance(response, int):
             return response
         try:
-            headers = [(k, v) for k, v in response.headers if k not in HOP_BY_HOP]
+            headers = response_headers(response.headers, sealed=False)
             await send(
                 {"type": "http.response.start", "status": response.status, "headers": headers}
             )
