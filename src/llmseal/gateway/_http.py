@@ -22,6 +22,7 @@ __all__ = [
     "send_json",
 ]
 
+
 class BodyTooLarge(Exception):
     """The request body exceeds the configured limit."""
 

@@ -5,7 +5,7 @@ Routes (design.md, "HTTP"):
 * ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
-* ``GET /metrics``, ``GET /healthz``;
+* ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
 * anything else — passed through unsigned (``GET /v1/models``...).
 
 No framework on the hot path: routing is two dict/prefix checks, bodies are
@@ -37,6 +37,7 @@ from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.headers import request_headers, response_headers
 from llmseal.gateway.metrics import Metrics
+from llmseal.gateway.openapi import OPENAPI_JSON
 from llmseal.gateway.receipt_log import open_log_link
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.sealing import (
@@ -125,6 +126,10 @@ class Gateway:
         elif path == "/metrics" and method == "GET":
             status = 200
             await send_bytes(send, 200, self.metrics.render(), b"text/plain; version=0.0.4")
+            route = "other"
+        elif path == "/openapi.json" and method == "GET":
+            status = 200
+            await send_bytes(send, 200, OPENAPI_JSON)
             route = "other"
         elif path == "/healthz":
             status = 200
