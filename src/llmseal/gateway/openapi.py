@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from llmseal.core.receipt import CORE_MEMBERS
+
 __all__ = ["OPENAPI_JSON", "document"]
 
 _JSON = "application/json"
@@ -49,16 +51,7 @@ _SCHEMAS: dict[str, Any] = {
         "description": "An Attested AI-Assisted Work v0.3 receipt; other members are "
         "signed extension claims (docs/spec/receipt.md).",
         "type": "object",
-        "required": [
-            "receipt_id",
-            "model_id",
-            "prompt_hash",
-            "output_hash",
-            "issued_at",
-            "nonce",
-            "key_id",
-            "signature",
-        ],
+        "required": list(CORE_MEMBERS),
         "properties": {
             "receipt_id": {"type": "string"},
             "model_id": {"type": "string"},
