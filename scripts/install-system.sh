@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Install the Debian packages llmseal's demo and tests use (real components, no mocks):
 #   bind9 + utils (DNSSEC), softhsm2 + opensc (PKCS#11), postgresql (future store backend),
-#   wrk (gateway load benchmark). Runs apt-get only when something is missing.
+#   wrk (gateway load benchmark), chromium (the JS verifier's browser tests, driven by
+#   Playwright with executable_path=/usr/bin/chromium; never `playwright install`), nodejs
+#   (the JS verifier's own tests). Runs apt-get only when something is missing.
 set -euo pipefail
-packages=(bind9 bind9-utils bind9-dnsutils softhsm2 opensc postgresql wrk)
+packages=(bind9 bind9-utils bind9-dnsutils softhsm2 opensc postgresql wrk chromium nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
