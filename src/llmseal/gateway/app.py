@@ -6,6 +6,8 @@ Routes (design.md, "HTTP"):
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
 * ``GET /metrics``, ``GET /healthz``;
+* ``GET /verify`` (the in-browser verifier) and, when enabled, ``GET /dashboard``
+  (:mod:`llmseal.gateway.web`);
 * anything else — passed through unsigned (``GET /v1/models``...).
 
 No framework on the hot path: routing is two dict/prefix checks, bodies are
@@ -38,6 +40,7 @@ from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.receipts_api import ReceiptsApi
+from llmseal.gateway.recent import RecentReceipts, RecordingStore
 from llmseal.gateway.sealing import (
     SIGNED_ENDPOINTS,
     RequestInfo,
@@ -51,6 +54,7 @@ from llmseal.gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from llmseal.gateway.web import gateway_routes
 from llmseal.store.base import ReceiptStore
 from llmseal.store.sharded import ShardedReceiptStore
 from llmseal.store.writer import BatchWriter
@@ -79,7 +83,10 @@ class Gateway:
         self.config = config
         data = Path(config.data_dir)
         self.store = store or ShardedReceiptStore(data / "receipts", durable=config.durable)
-        self.writer = BatchWriter(self.store, offload=config.durable)
+        # The dashboard lists recent receipts from small per-worker rings, not the store.
+        self.recent = RecentReceipts(data / "recent") if config.dashboard else None
+        committed = RecordingStore(self.store, self.recent) if self.recent else self.store
+        self.writer = BatchWriter(committed, offload=config.durable)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
         self.upstream = Upstream(
@@ -96,6 +103,7 @@ class Gateway:
             evidence=config.certificate_evidence(signer),
         )
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
+        self.web = gateway_routes(config, signer.key_id, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -108,7 +116,9 @@ class Gateway:
         path: str = scope["path"]
         method: str = scope["method"]
         if path in SIGNED_ENDPOINTS and method == "POST":
+            started = time.perf_counter()
             status = await self._signed(scope, receive, send, path)
+            self.metrics.sealed(time.perf_counter() - started)
             route = "signed"
         elif path.startswith("/v1/receipts"):
             status = await self.api.handle(scope, receive, send)
@@ -120,6 +130,9 @@ class Gateway:
         elif path == "/healthz":
             status = 200
             await send_json(send, 200, {"status": "ok", "key_id": self.sealer.signer.key_id})
+            route = "other"
+        elif self.web.handles(path, method):
+            status = await self.web.handle(scope, send)
             route = "other"
         else:
             status = await self._passthrough(scope, receive, send, None)
@@ -317,6 +330,8 @@ class Gateway:
         self.writer.close()
         self.store.close()
         self.metrics.close()
+        if self.recent is not None:
+            self.recent.close()
 
 
 def create_app() -> Gateway:

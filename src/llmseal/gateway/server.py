@@ -6,11 +6,12 @@ import logging
 import logging.config
 import os
 import shutil
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.gateway._logging import log_config
-from llmseal.gateway.config import ENV_VAR, GatewayConfig, prepare_data_dir
+from llmseal.gateway.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
 
 __all__ = ["run"]
 
@@ -24,14 +25,18 @@ def run(
     import uvicorn
 
     config = prepare_data_dir(config, at=datetime.now(UTC))
-    # Counters of a previous run are not this run's; workers recreate their files.
-    shutil.rmtree(Path(config.data_dir) / "metrics", ignore_errors=True)
+    # Counters (and recent receipts) of a previous run are not this run's; workers
+    # recreate their files.
+    for name in ("metrics", "recent"):
+        shutil.rmtree(Path(config.data_dir) / name, ignore_errors=True)
     os.environ[ENV_VAR] = config.to_env()
     logging.config.dictConfig(log_config(log_level))
     log.info(
         "llmseal gateway on http://%s:%d -> %s (key %s, receipts %s, %d worker(s), data %s)",
         host, port, config.upstream, config.key_id, config.receipts, workers, config.data_dir,
     )  # fmt: skip
+    if config.dashboard_listen is not None:
+        _dashboard_listener(config, config.dashboard_listen, log_level)
     uvicorn.run(
         "llmseal.gateway.app:create_app",
         factory=True,
@@ -47,3 +52,25 @@ def run(
         timeout_keep_alive=30,
         backlog=2048,
     )
+
+
+def _dashboard_listener(config: GatewayConfig, address: str, log_level: str) -> None:
+    """The dashboard on its own address, in this (the supervising) process.
+
+    It only reads the data directory the workers write, so it needs no access to
+    the signing key and shares nothing with the public listener but files.
+    """
+    import uvicorn
+
+    from llmseal.gateway.web import DashboardApp
+
+    host, port = listen_address(address)
+    app = DashboardApp(Path(config.data_dir), signing_key=config.key_id, issuer=config.issuer)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, lifespan="on", access_log=False,
+                       log_config=log_config(log_level))
+    )  # fmt: skip
+    # Not the main thread: uvicorn installs no signal handlers here; the process's
+    # exit ends it.
+    threading.Thread(target=server.run, name="llmseal-dashboard", daemon=True).start()
+    log.info("llmseal dashboard on http://%s:%d/dashboard (read-only)", host, port)
