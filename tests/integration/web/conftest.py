@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,10 @@ from playwright.sync_api import Browser, Page
 
 from llmseal.bench._browser import chromium
 from llmseal.cli._web import serve_static
+from llmseal.gateway.app import Gateway
+from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from tests.helpers import ThreadedUvicorn
+from tests.integration.gateway.fake_upstream import FakeUpstream
 
 VECTORS = Path(__file__).parents[2] / "vectors"
 
@@ -81,3 +86,26 @@ def run_verify(page: Page, input_text: str, *, keys: Any = None, keys_url: str =
     status = page.get_attribute("#result", "data-status")
     assert status is not None
     return status
+
+
+@pytest.fixture
+def gateway_factory(tmp_path: Path) -> Iterator[Callable[..., tuple[Gateway, str]]]:
+    """Real gateways (in-process uvicorn) in front of the deterministic fake upstream."""
+    upstream = FakeUpstream()
+    running: list[ThreadedUvicorn] = []
+    fake = ThreadedUvicorn(upstream.app).__enter__()
+    running.append(fake)
+
+    def start(**options: Any) -> tuple[Gateway, str]:
+        options.setdefault("upstream", fake.url)
+        options.setdefault("data_dir", str(tmp_path / f"gw{len(running)}"))
+        options.setdefault("issuer", "api.test.example")
+        config = prepare_data_dir(GatewayConfig(**options), at=datetime.now(UTC))
+        app = Gateway(config)
+        server = ThreadedUvicorn(app).__enter__()
+        running.append(server)
+        return app, server.url
+
+    yield start
+    for server in reversed(running):
+        server.__exit__()
