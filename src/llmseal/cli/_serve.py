@@ -99,6 +99,13 @@ __all__ = ["serve"]
     help="The in-browser verifier at /verify.",
 )
 @click.option(
+    "--forward-header",
+    "forward_headers",
+    multiple=True,
+    metavar="NAME",
+    help="Also forward this request header to the upstream (repeatable; see docs/gateway.md).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -130,6 +137,7 @@ def serve(
     dashboard: bool | None,
     dashboard_listen: str | None,
     verify_page: bool,
+    forward_headers: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
@@ -158,6 +166,7 @@ def serve(
         verify_page=verify_page,
         dashboard=_dashboard_wanted(dashboard, dashboard_listen, host),
         dashboard_listen=dashboard_listen,
+        forward_headers=forward_headers,
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

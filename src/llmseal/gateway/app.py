@@ -38,6 +38,7 @@ from llmseal.gateway._http import (
 )
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
+from llmseal.gateway.headers import request_headers
 from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.recent import RecentReceipts, RecordingStore
@@ -61,7 +62,6 @@ from llmseal.store.writer import BatchWriter
 
 __all__ = ["SIGNED_ENDPOINTS", "Gateway", "create_app"]
 
-_DROP_REQUEST = HOP_BY_HOP | {b"x-receipt-request", b"accept-encoding"}
 log = logging.getLogger("llmseal.gateway")
 
 
@@ -102,6 +102,7 @@ class Gateway:
             llm_sign=config.llm_sign_issuer(),
             evidence=config.certificate_evidence(signer),
         )
+        self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
         self.web = gateway_routes(config, signer.key_id, clock)
 
@@ -185,8 +186,7 @@ class Gateway:
     async def _forward(
         self, scope: Scope, body: bytes, *, stream: bool, send: Send
     ) -> UpstreamResponse | int:
-        headers = [(k, v) for k, v in scope["headers"] if k not in _DROP_REQUEST]
-        headers.append((b"accept-encoding", b"identity"))
+        headers = request_headers(scope["headers"], self._request_fields)
         target: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string") or b""
         if query:
