@@ -45,9 +45,9 @@ export function locate(input) {
   throw new InputError('the input holds no receipt (expected a sealed response, a stream, a receipt or an evidence record)');
 }
 
-function fromStream({ chunks, sealed }) {
-  if (sealed === null) throw new InputError('the stream carries no receipt');
-  return { receipt: sealed.receipt, output: chunks, evidence: sealed.receipt_evidence ?? null, kind: 'stream' };
+function fromStream({ chunks, receipt }) {
+  if (receipt === null) throw new InputError('the stream carries no receipt');
+  return { receipt: receipt.receipt, output: chunks, evidence: receipt.evidence, kind: 'stream' };
 }
 
 // `llmseal evidence show` prints what the client recorded: the receipt, no content.

@@ -67,7 +67,6 @@ test('unusable input: one readable line, status error', async () => {
   await error({ ...valid, weight_hash: null }, { keys }, /weight_hash/);
   await error(valid, { keys, prompt: '{"n": 1e999}' }, /overflows/);
   await error('data: {"a":1}\n\ndata: [DONE]\n\n', { keys }, /no receipt/);
-  await error(`data: ${JSON.stringify({ receipt: valid })}\n\ndata: [DONE]\n\ndata: {"late": 1}\n\n`, { keys }, /after data: \[DONE\]/);
   await error('data: {not json}\n\n', { keys }, /non-JSON event/);
   const res = await error(valid, { keys, output: '{"x": 12345678901234567890}' }, /beyond/);
   assert.equal(res.receipt.receipt_id, valid.receipt_id);
@@ -100,19 +99,6 @@ test('an ECDSA key that is not on the curve makes the key set unusable', async (
   const p256 = readJson('llmseal', 'python-signed.json').cases.find((c) => c.name === 'bare receipt, ECDSA P-256');
   const broken = { keys: keyset.keys.map((k) => (k.key_id === 'py-p256' ? { ...k, public_key: `BA${'A'.repeat(85)}=` } : k)) };
   await error(p256.input, { keys: broken }, /invalid ecdsa-p256 public key/);
-});
-
-test('SSE framing: CRLF, CR, multi-line data, comments and event names', () => {
-  const body = 'event: x\r\ndata: {"a":\r\ndata: 1}\r\n\r\n: comment\r\n\r\ndata:{"b":2}\r\rretry: 5\n\ndata: {"receipt": {"r": 1}}\n\ndata: [DONE]\n\n';
-  const { chunks, sealed } = readStream(body);
-  assert.deepEqual(chunks, [{ a: 1 }, { b: 2 }]);
-  assert.deepEqual(sealed, { receipt: { r: 1 } });
-});
-
-test('a chained gateway\'s inner receipt chunk is content; the last one is the receipt', () => {
-  const { chunks, sealed } = readStream('data: {"receipt": {"inner": 1}}\n\ndata: {"c": 1}\n\ndata: {"receipt": {"outer": 1}}\n\ndata: [DONE]\n\n');
-  assert.deepEqual(chunks, [{ receipt: { inner: 1 } }, { c: 1 }]);
-  assert.deepEqual(sealed.receipt, { outer: 1 });
 });
 
 test('hostile input fails fast and in one line', async () => {

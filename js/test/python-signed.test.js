@@ -34,10 +34,10 @@ test('parsed input verifies like text input', async () => {
 test('a stream verifies as a receipt plus its chunk array', async () => {
   const { readStream } = await import('../src/index.js');
   const stream = cases.find((c) => c.name.startsWith('OpenAI stream (SSE)'));
-  const { chunks, sealed } = readStream(stream.input);
-  const good = await verify(sealed.receipt, { keys: keyset, output: JSON.stringify(chunks) });
+  const { chunks, receipt } = readStream(stream.input);
+  const good = await verify(receipt.receipt, { keys: keyset, output: JSON.stringify(chunks) });
   assert.equal(good.status, 'valid');
   assert.deepEqual(good.content_checked, ['output']);
-  const bad = await verify(sealed.receipt, { keys: keyset, output: JSON.stringify(chunks.slice(1)) });
+  const bad = await verify(receipt.receipt, { keys: keyset, output: JSON.stringify(chunks.slice(1)) });
   assert.equal(bad.status, 'tampered');
 });

@@ -10,33 +10,20 @@ from __future__ import annotations
 from typing import Any
 
 from llmseal.core.canonical import loads
+from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeySet
-from llmseal.core.sse import SseSplitter, event_data
 from llmseal.core.verify import Verification, verify_receipt
 
-__all__ = ["python_verify", "split_stream"]
-
-
-def split_stream(text: str) -> tuple[dict[str, Any], list[Any]]:
-    """The receipt chunk and the content chunks of a sealed SSE stream."""
-    splitter = SseSplitter()
-    events = splitter.feed(text.encode() + b"\n\n")
-    values = []
-    for event in events:
-        data = event_data(event)
-        if data is None or data.strip() == b"[DONE]":
-            continue
-        values.append(loads(data))
-    assert values and isinstance(values[-1], dict) and "receipt" in values[-1]
-    return values[-1], values[:-1]
+__all__ = ["python_verify"]
 
 
 def python_verify(input_: Any, keys: Any, options: dict[str, Any]) -> Verification:
     """Raises an InputError subclass where the JS verifier answers ``error``."""
     output: Any = None
-    if isinstance(input_, str) and input_.lstrip().startswith(("data:", "event:")):
-        sealed, output = split_stream(input_)
-        receipt = sealed["receipt"]
+    if isinstance(input_, str) and input_.lstrip().startswith(("data:", "event:", ":")):
+        saved = read_stream(input_.encode())
+        assert saved.receipt is not None
+        receipt, output = saved.receipt.receipt, list(saved.chunks)
     else:
         value = loads(input_) if isinstance(input_, str) else input_
         receipt, output = (value["receipt"], value) if "receipt" in value else (value, None)

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import tempfile
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,13 +148,13 @@ class _Gateway:
 
     async def body(self, request: dict[str, Any], response: dict[str, Any]) -> str:
         body = json.dumps(request).encode()
-        info = self.sealer.inspect_request("/v1/chat/completions", body, 0.0)
+        info = self.sealer.inspect_request("/v1/chat/completions", body, time.perf_counter())
         raw = json.dumps(response, ensure_ascii=False, indent=1).encode()
         delivered, _ = await self.sealer.seal_body(info, 200, raw, 0.001)
         return delivered.decode()
 
     async def stream(self, endpoint: str, request: dict[str, Any], sse: bytes) -> str:
-        info = self.sealer.inspect_request(endpoint, json.dumps(request).encode(), 0.0)
+        info = self.sealer.inspect_request(endpoint, json.dumps(request).encode(), time.perf_counter())
         seal = self.sealer.open_stream(info)
         out = b"".join(seal.feed(sse[i : i + 7]) for i in range(0, len(sse), 7))
         tail, _ = await seal.finish(200, 0.002)
