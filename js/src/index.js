@@ -6,3 +6,6 @@ export { parseKeySet, revokedAsOf } from './keyset.js';
 export { checkReceipt, signingText } from './receipt.js';
 export { hashJson, hashResponse, readStream } from './content.js';
 export { InputError } from './errors.js';
+export { parseCheckpoint, parsePolicy, parseProof, verifyLogEvidence } from './tlog.js';
+export { loadVerifier, parseNote, parseVkey } from './note.js';
+export { leafHash, verifyConsistency, verifyInclusion } from './merkle.js';

@@ -12,7 +12,7 @@ import { parseJson } from './json.js';
 import { quote, parseKeySet, revokedAsOf } from './keyset.js';
 import { checkReceipt, isObject, looksLikeReceipt, signingText } from './receipt.js';
 import { parseStrict } from './time.js';
-import { verifyLogEvidence } from './logproof.js';
+import { verifyLogEvidence } from './tlog.js';
 
 export async function verify(input, options = {}) {
   let receipt = null;
@@ -63,15 +63,16 @@ async function check(found, options) {
   const outputHash = output === undefined ? null : await contentHash(output, true, raw && options.output != null);
   if (options.keys == null) throw new InputError('no key set given');
   const keys = parseKeySet(options.keys);
-  const log = await verifyLogEvidence(receipt, found.evidence, options);
+  const { result: log, provenMicros } = await verifyLogEvidence(receipt, found.evidence, options);
   const entry = keys.get(receipt.key_id);
   if (!entry) {
     return result('unknown_key', [`key_id ${quote(receipt.key_id)} is not in the key set`], receipt, [], log);
   }
   const reasons = [];
   const issued = parseStrict(receipt.issued_at);
-  // Signing time proven by a witnessed log, when there is one (issue 11); else issued_at.
-  const at = log && log.proven_time != null ? Math.max(log.proven_time, issued) : issued;
+  // Revocation is judged at the time a witness quorum proved the receipt existed,
+  // when there is one (never earlier than issued_at); else at issued_at.
+  const at = provenMicros === null ? issued : Math.max(provenMicros, issued);
   const revoked = revokedAsOf(entry, at);
   if (revoked) reasons.push(`key ${quote(entry.key_id)} is revoked since ${entry.rotated_at === null ? 'an unknown time' : isoformat(entry.rotated_at)}`);
   let tampered = !(await signatureOk(receipt, entry, reasons));

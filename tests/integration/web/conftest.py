@@ -79,7 +79,7 @@ def run_verify(page: Page, input_text: str, *, keys: Any = None, keys_url: str =
     set_value(page, "#input", input_text)
     set_value(page, "#keys", "" if keys is None else json.dumps(keys))
     page.fill("#keys-url", keys_url)
-    for name in ("prompt", "output", *fields):
+    for name in ("prompt", "output", "log_vkeys", "witness_policy", *fields):
         set_value(page, f"#{name.replace('_', '-')}", fields.get(name, ""))
     page.click("#verify")
     page.wait_for_selector("#result[data-status]", timeout=timeout)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route
 
 from llmseal.cli._web import save
-from tests.integration.web.conftest import run_verify, set_value
+from tests.integration.web.conftest import VECTORS, run_verify, set_value
 
 pytestmark = pytest.mark.slow
 
@@ -263,3 +263,33 @@ def test_keyboard_and_screen_reader(page: Page, web_url: str, attest: dict[str, 
     page.focus("#proof-url")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "verify"
+
+
+def test_a_logged_receipts_proof(page: Page, web_url: str) -> None:
+    logged = json.loads((VECTORS / "llmseal" / "logged.json").read_text(encoding="utf-8"))
+    response = {**logged["response"], "receipt": logged["receipts"]["ok"],
+                "receipt_evidence": {"log": logged["proofs"]["ok"]}}  # fmt: skip
+    page.goto(web_url)
+    status = run_verify(page, json.dumps(response), keys=logged["keyset"],
+                        log_vkeys=logged["log_vkey"])  # fmt: skip
+    assert status == "valid"
+    text = page.inner_text("#result")
+    assert "proven" in text and "log.example.com/receipts" in text and "16" in text
+    # With the witness policy: the checkpoint's cosigners and the proven time.
+    status = run_verify(page, json.dumps(response), keys=logged["keyset"],
+                        witness_policy=logged["policy"])  # fmt: skip
+    assert status == "valid"
+    assert "2026-07-01T00:00:00Z" in page.inner_text("#result")
+    assert "cosigned by witness2.example.org" in page.inner_text("#result")
+    # The stolen-key receipt, dated before its key's revocation but first proven after it.
+    backdated = {**logged["response"], "receipt": logged["receipts"]["backdated"],
+                 "receipt_evidence": {"log": logged["proofs"]["backdated"]}}  # fmt: skip
+    assert run_verify(page, json.dumps(backdated), keys=logged["keyset"]) == "valid"
+    status = run_verify(page, json.dumps(backdated), keys=logged["keyset"],
+                        witness_policy=logged["policy"])  # fmt: skip
+    assert status == "revoked"
+    # Another receipt's proof: the receipt is still valid, the log part says not proven.
+    swapped = {**response, "receipt_evidence": {"log": logged["proofs"]["early"]}}
+    assert run_verify(page, json.dumps(swapped), keys=logged["keyset"],
+                      log_vkeys=logged["log_vkey"]) == "valid"  # fmt: skip
+    assert "not proven" in page.inner_text("#result")

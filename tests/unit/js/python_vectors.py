@@ -154,7 +154,9 @@ class _Gateway:
         return delivered.decode()
 
     async def stream(self, endpoint: str, request: dict[str, Any], sse: bytes) -> str:
-        info = self.sealer.inspect_request(endpoint, json.dumps(request).encode(), time.perf_counter())
+        info = self.sealer.inspect_request(
+            endpoint, json.dumps(request).encode(), time.perf_counter()
+        )
         seal = self.sealer.open_stream(info)
         out = b"".join(seal.feed(sse[i : i + 7]) for i in range(0, len(sse), 7))
         tail, _ = await seal.finish(200, 0.002)

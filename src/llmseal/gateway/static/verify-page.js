@@ -140,7 +140,8 @@ function keySection(parent, result, keys) {
     return;
   }
   const issued = parseStrict(receipt.issued_at);
-  const at = result.log && result.log.proven_time != null ? Math.max(result.log.proven_time, issued) : issued;
+  const proven = result.log && result.log.proven_time ? Date.parse(result.log.proven_time) * 1000 : null;
+  const at = proven === null ? issued : Math.max(proven, issued);
   const revoked = issued !== null && revokedAsOf(entry, at);
   const state = entry.status === 'active' ? badge('active', 'active') : badge(revoked ? 'revoked' : 'valid', revoked ? 'revoked when issued' : 'revoked later');
   parent.appendChild(table([
@@ -167,8 +168,8 @@ function logSection(parent, log) {
   section(parent, 'Transparency log');
   const rows = [['included', log.verified ? badge('valid', 'proven') : badge('tampered', 'not proven')]];
   for (const name of ['origin', 'index', 'tree_size', 'root']) if (log[name] != null) rows.push([name, String(log[name])]);
-  if (log.proven_time != null) rows.push(['proven time', new Date(log.proven_time / 1000).toISOString()]);
-  for (const c of log.cosignatures ?? []) rows.push([`cosigned by ${c.name}`, `${c.verified ? 'verified' : 'not verified'}${c.time != null ? ` at ${new Date(c.time * 1000).toISOString()}` : ''}`]);
+  if (log.proven_time) rows.push(['proven to exist by', log.proven_time]);
+  for (const c of log.cosignatures ?? []) rows.push([`cosigned by ${c.name}`, `verified, at ${new Date(c.time * 1000).toISOString()}`]);
   if (log.quorum != null) rows.push(['witness quorum', log.quorum ? 'met' : 'not met']);
   parent.appendChild(table(rows));
   if (log.reasons && log.reasons.length) parent.appendChild(list(log.reasons));
