@@ -57,14 +57,20 @@ function isEvidenceRecord(value) {
 
 async function check(found, options) {
   const receipt = checkReceipt(found.receipt);
-  const raw = options.raw === true;
-  const promptHash = options.prompt == null ? null : await contentHash(options.prompt, false, raw);
-  const output = options.output == null ? found.output : options.output;
-  const outputHash = output === undefined ? null : await contentHash(output, true, raw && options.output != null);
   if (options.keys == null) throw new InputError('no key set given');
   const keys = parseKeySet(options.keys);
-  const { result: log, provenMicros } = await verifyLogEvidence(receipt, found.evidence, options);
   const entry = keys.get(receipt.key_id);
+  // The signature, the content hashes and the log proof are independent: run them
+  // together (each WebCrypto call is a trip to another thread in a browser).
+  const signature = entry ? signatureCheck(receipt, entry) : null;
+  const raw = options.raw === true;
+  const output = options.output == null ? found.output : options.output;
+  const [promptHash, outputHash, logged] = await Promise.all([
+    options.prompt == null ? null : contentHash(options.prompt, false, raw),
+    output === undefined ? null : contentHash(output, true, raw && options.output != null),
+    verifyLogEvidence(receipt, found.evidence, options),
+  ]);
+  const { result: log, provenMicros } = logged;
   if (!entry) {
     return result('unknown_key', [`key_id ${quote(receipt.key_id)} is not in the key set`], receipt, [], log);
   }
@@ -75,7 +81,10 @@ async function check(found, options) {
   const at = provenMicros === null ? issued : Math.max(provenMicros, issued);
   const revoked = revokedAsOf(entry, at);
   if (revoked) reasons.push(`key ${quote(entry.key_id)} is revoked since ${entry.rotated_at === null ? 'an unknown time' : isoformat(entry.rotated_at)}`);
-  let tampered = !(await signatureOk(receipt, entry, reasons));
+  const signed = await signature;
+  if (signed.error) throw signed.error;
+  if (signed.reason) reasons.push(signed.reason);
+  let tampered = !signed.ok;
   const checked = [];
   for (const [name, expected] of [['prompt', promptHash], ['output', outputHash]]) {
     if (expected === null) continue;
@@ -94,17 +103,17 @@ function result(status, reasons, receipt, contentChecked, log) {
   return { status, reasons, receipt, content_checked: contentChecked, log };
 }
 
-async function signatureOk(receipt, entry, reasons) {
-  const signature = decodeSignature(receipt.signature);
-  if (signature === null) {
-    reasons.push('signature is not a canonical base64 encoding of 64 bytes');
-    return false;
+// {ok, reason} for the signature; {error} if the key itself is unusable. Never
+// rejects, so it can run while the content is hashed.
+async function signatureCheck(receipt, entry) {
+  try {
+    const signature = decodeSignature(receipt.signature);
+    if (signature === null) return { ok: false, reason: 'signature is not a canonical base64 encoding of 64 bytes' };
+    if (await verifySignature(entry, signature, utf8(signingText(receipt)))) return { ok: true };
+    return { ok: false, reason: `signature does not verify with key ${quote(entry.key_id)}` };
+  } catch (error) {
+    return { ok: false, error };
   }
-  if (!(await verifySignature(entry, signature, utf8(signingText(receipt))))) {
-    reasons.push(`signature does not verify with key ${quote(entry.key_id)}`);
-    return false;
-  }
-  return true;
 }
 
 // Hash content the way the issuer did: JSON text is parsed and canonicalized
