@@ -48,7 +48,8 @@ _MEASURE = """async ({text, keys, signing, batches, size}) => {
   }
   const first = await llmseal.verify(text, {keys});
   if (first.status !== 'valid') throw new Error('not valid: ' + first.reasons.join('; '));
-  if (!(await subtle.verify({name: 'Ed25519'}, key, sig, data))) throw new Error('raw verify failed');
+  const ok = await subtle.verify({name: 'Ed25519'}, key, sig, data);
+  if (!ok) throw new Error('raw verify failed');
   const ours = await sample(() => llmseal.verify(text, {keys}));
   const bare = await sample(() => subtle.verify({name: 'Ed25519'}, key, sig, data));
   const pick = (xs, q) => xs[Math.min(xs.length - 1, Math.floor(q * xs.length))];

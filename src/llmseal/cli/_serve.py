@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 import click
 
+from llmseal.cli._serve_log import log_options, log_settings
 from llmseal.gateway.config import GatewayConfig
 
 __all__ = ["serve"]
@@ -111,6 +113,7 @@ __all__ = ["serve"]
     default="info",
     show_default=True,
 )
+@log_options
 def serve(
     upstream: str,
     host: str,
@@ -139,6 +142,7 @@ def serve(
     verify_page: bool,
     forward_headers: tuple[str, ...],
     log_level: str,
+    **log_opts: Any,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
     from llmseal.gateway.server import run
@@ -167,6 +171,7 @@ def serve(
         dashboard=_dashboard_wanted(dashboard, dashboard_listen, host),
         dashboard_listen=dashboard_listen,
         forward_headers=forward_headers,
+        **log_settings(log_opts),
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

@@ -10,6 +10,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from llmseal.errors import ConfigError
 from llmseal.gateway._logging import log_config
 from llmseal.gateway.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
 
@@ -25,6 +26,7 @@ def run(
     import uvicorn
 
     config = prepare_data_dir(config, at=datetime.now(UTC))
+    log_vkey = _prepare_log(config, workers)
     # Counters (and recent receipts) of a previous run are not this run's; workers
     # recreate their files.
     for name in ("metrics", "recent"):
@@ -35,6 +37,8 @@ def run(
         "llmseal gateway on http://%s:%d -> %s (key %s, receipts %s, %d worker(s), data %s)",
         host, port, config.upstream, config.key_id, config.receipts, workers, config.data_dir,
     )  # fmt: skip
+    if log_vkey:
+        log.info("transparency log %s, served at /log/ (vkey %s)", config.log_dir, log_vkey)
     if config.dashboard_listen is not None:
         _dashboard_listener(config, config.dashboard_listen, log_level)
     uvicorn.run(
@@ -74,3 +78,17 @@ def _dashboard_listener(config: GatewayConfig, address: str, log_level: str) -> 
     # exit ends it.
     threading.Thread(target=server.run, name="llmseal-dashboard", daemon=True).start()
     log.info("llmseal dashboard on http://%s:%d/dashboard (read-only)", host, port)
+
+
+def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
+    """Create the embedded log if new; one process owns a log, so one worker."""
+    if config.log_dir is None:
+        return None
+    if workers > 1:
+        raise ConfigError(
+            "--log DIR runs the log inside the gateway process: use --workers 1, or run"
+            " `llmseal log serve` and give --log-url"
+        )
+    from llmseal.gateway.receipt_log import prepare_log_dir
+
+    return prepare_log_dir(config)

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from llmseal.gateway.app import Gateway
-from tests.helpers import free_port
+from tests.helpers import eventually, refused_port
 from tests.integration.gateway.fake_upstream import FakeUpstream
 
 REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -18,14 +18,16 @@ REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}
 def _error(response: httpx.Response, status: int) -> dict[str, str]:
     assert response.status_code == status, response.text
     body = response.json()
-    assert "receipt" not in body
-    assert body["error"]["message"]
+    assert set(body) == {"error"}  # an error, and no receipt beside it
+    assert isinstance(body["error"]["message"], str) and len(body["error"]["message"]) > 10
     return body["error"]
 
 
 @pytest.mark.parametrize(
-    "payload", [b"{not json", b"[1, 2]", b"", b'{"a": NaN}', b'{"seed": 9007199254740993}']
-)
+    "payload",
+    [b"{not json", b"[1, 2]", b"", b'{"a": NaN}', b'{"seed": 9007199254740993}',
+     b'{"seed": 18446744073709551616}', b'{"seed": -9223372036854775809}'],
+)  # fmt: skip
 def test_malformed_request_is_400_without_upstream_call(
     gateway: tuple[Gateway, str], fake: tuple[FakeUpstream, str], payload: bytes
 ) -> None:
@@ -55,13 +57,15 @@ def test_body_over_the_limit_is_413(
 
 
 def test_upstream_unreachable_is_502(gateway_factory: Callable[..., tuple[Gateway, str]]) -> None:
-    _, url = gateway_factory(upstream=f"http://127.0.0.1:{free_port()}")
-    assert (
-        _error(httpx.post(f"{url}/v1/chat/completions", json=REQUEST), 502)["code"]
-        == "upstream_unreachable"
-    )
-    with httpx.stream("POST", f"{url}/v1/chat/completions", json={**REQUEST, "stream": True}) as r:
-        assert r.status_code == 502
+    with refused_port() as port:  # held for the whole test: nobody else can listen there
+        _, url = gateway_factory(upstream=f"http://127.0.0.1:{port}")
+        assert (
+            _error(httpx.post(f"{url}/v1/chat/completions", json=REQUEST), 502)["code"]
+            == "upstream_unreachable"
+        )
+        stream = {**REQUEST, "stream": True}
+        with httpx.stream("POST", f"{url}/v1/chat/completions", json=stream) as r:
+            assert r.status_code == 502
 
 
 def test_upstream_timeout_is_504(gateway_factory: Callable[..., tuple[Gateway, str]]) -> None:
@@ -121,21 +125,41 @@ def test_store_failure_delivers_no_receipt(
     assert b'"receipt"' not in raw and b"data: [DONE]" not in raw and b"could not be stored" in raw
 
 
-def test_upstream_json_that_cannot_be_hashed_is_502(gateway: tuple[Gateway, str]) -> None:
+@pytest.mark.parametrize("mode", ["bigint", "hugeint"])
+def test_upstream_json_that_cannot_be_hashed_is_502(
+    gateway: tuple[Gateway, str], mode: str
+) -> None:
     _, url = gateway
-    response = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": "bigint"})
+    response = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": mode})
     assert _error(response, 502)["code"] == "upstream_invalid_response"
 
 
-def test_client_gone_mid_stream_is_never_sealed(gateway: tuple[Gateway, str]) -> None:
-    import time
+def test_a_stream_chunk_beyond_64_bits_is_never_sealed(gateway: tuple[Gateway, str]) -> None:
+    _, url = gateway
+    body = {**REQUEST, "stream": True}
+    response = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"x-fake": "hugeint"})
+    assert response.status_code == 200
+    assert b'"receipt"' not in response.content
+    assert b"upstream_stream" in response.content  # the error event, in place of a receipt
 
+
+def _signed_requests(url: str) -> dict[str, float]:
+    """Sealed-route requests the gateway has finished, by status class (from /metrics)."""
+    prefix = 'llmseal_requests_total{route="signed",status="'
+    rows = [r for r in httpx.get(f"{url}/metrics").text.splitlines() if r.startswith(prefix)]
+    return {row[len(prefix) : len(prefix) + 3]: float(row.rsplit(" ", 1)[1]) for row in rows}
+
+
+def test_client_gone_mid_stream_is_never_sealed(gateway: tuple[Gateway, str]) -> None:
     app, url = gateway
-    before = app.writer.committed
+    before, counts = app.writer.committed, _signed_requests(url)
     with httpx.stream(
         "POST", f"{url}/v1/chat/completions", json={**REQUEST, "stream": True},
-        headers={"x-fake": "slow-stream"},
+        headers={"x-fake": "trickle"},
     ) as r:  # fmt: skip
         next(r.iter_bytes())  # the first event arrives, then the client leaves
-    time.sleep(2.0)  # the upstream would have finished by now
+    # Wait for the gateway to finish the request (it counts it), not for time to pass.
+    finished = sum(counts.values()) + 1
+    assert eventually(lambda: sum(_signed_requests(url).values()) == finished, timeout=60)
     assert app.writer.committed == before
+    assert _signed_requests(url)["4xx"] == counts["4xx"] + 1  # 499: the client went away
