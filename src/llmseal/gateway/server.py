@@ -69,7 +69,7 @@ def _dashboard_listener(config: GatewayConfig, address: str, log_level: str) -> 
     from llmseal.gateway.web import DashboardApp
 
     host, port = listen_address(address)
-    app = DashboardApp(Path(config.data_dir), signing_key=config.key_id, issuer=config.issuer)
+    app = DashboardApp(config)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, lifespan="on", access_log=False,
                        log_config=log_config(log_level))

@@ -22,6 +22,7 @@ from llmseal.gateway._http import send_bytes, send_error, send_json
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.dashboard import DashboardState, ReadOnlyShards
+from llmseal.gateway.dashboard_log import log_state
 from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.webpage import Page, dashboard_page, verify_page
@@ -72,19 +73,21 @@ def gateway_routes(
     state = None
     if config.dashboard and config.dashboard_listen is None:
         state = DashboardState(
-            Path(config.data_dir), signing_key=signing_key, issuer=config.issuer, clock=clock
-        )
+            Path(config.data_dir), signing_key=signing_key, issuer=config.issuer, clock=clock,
+            log_state=log_state(config.log_dir, config.log_url),
+        )  # fmt: skip
     return WebRoutes(verify=config.verify_page, dashboard=state)
 
 
 class DashboardApp:
     """The dashboard on a listener of its own: read-only, over the gateway's data directory."""
 
-    def __init__(self, data_dir: Path, *, signing_key: str | None, issuer: str | None) -> None:
-        data_dir = Path(data_dir)
+    def __init__(self, config: GatewayConfig) -> None:
+        data_dir = Path(config.data_dir)
         state = DashboardState(
-            data_dir, signing_key=signing_key, issuer=issuer, clock=lambda: datetime.now(UTC)
-        )
+            data_dir, signing_key=config.key_id, issuer=config.issuer,
+            clock=lambda: datetime.now(UTC), log_state=log_state(config.log_dir, config.log_url),
+        )  # fmt: skip
         self.routes = WebRoutes(verify=True, dashboard=state)
         self.metrics = Metrics(data_dir / "metrics", writer=False)
         self.store = ReadOnlyShards(data_dir / "receipts")

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from llmseal.gateway.app import Gateway
+from llmseal.log.service import read_log_info
 from tests.integration.web.conftest import run_verify
 
 pytestmark = pytest.mark.slow
@@ -93,3 +96,47 @@ def test_the_dashboard_is_off_unless_enabled(
         assert httpx.get(f"{url}{path}").status_code == 404  # passed to the upstream, unknown there
     _, off = gateway_factory(verify_page=False)
     assert httpx.get(f"{off}/verify").status_code == 404
+
+
+def test_a_logged_receipt_from_a_live_gateway_and_its_checkpoint_on_the_dashboard(
+    page: Page, gateway_factory: Callable[..., tuple[Gateway, str]], tmp_path: Path,
+    cli: Callable[..., Any],
+) -> None:  # fmt: skip
+    log_dir = tmp_path / "log"
+    _, url = gateway_factory(dashboard=True, log_dir=str(log_dir), log_inline=True)
+    vkey = read_log_info(log_dir)["vkey"]
+    answer = httpx.post(f"{url}/v1/chat/completions", json=CHAT, timeout=30).text
+    assert json.loads(answer)["receipt_evidence"]["log"].startswith("c2sp.org/tlog-proof@v1")
+    page.goto(f"{url}/verify")
+    assert run_verify(page, answer, keys_url=f"{url}/v1/receipts/keys", log_vkeys=vkey) == "valid"
+    text = page.inner_text("#result")
+    assert "proven" in text and "api.test.example/log" in text
+    # The Python verifier reads the same proof the same way.
+    saved = tmp_path / "answer.json"
+    saved.write_text(answer)
+    keys = tmp_path / "keys.json"
+    keys.write_text(httpx.get(f"{url}/v1/receipts/keys").text)
+    python = cli("verify", saved, "--keys", keys, "--log-vkey", vkey, "--json")
+    assert python.status == 0, python.stderr
+    js = page.evaluate(
+        "([a, k, v]) => llmseal.verify(a, {keys: k, logVkeys: [v]})",
+        [answer, keys.read_text(), vkey],
+    )
+    assert js["status"] == python.json()["status"] == "valid"
+    assert {k: js["log"][k] for k in ("verified", "origin", "index", "tree_size")} == python.json()[
+        "log"
+    ]
+    # A proof from the log for another receipt does not prove this one.
+    other = json.loads(httpx.post(f"{url}/v1/chat/completions", json=CHAT, timeout=30).text)
+    swapped = {**json.loads(answer), "receipt_evidence": other["receipt_evidence"]}
+    assert (
+        run_verify(page, json.dumps(swapped), keys_url=f"{url}/v1/receipts/keys", log_vkeys=vkey)
+        == "valid"
+    )
+    assert "not proven" in page.inner_text("#result")
+    # The dashboard shows the log's latest checkpoint, verified under the log's key.
+    page.goto(f"{url}/dashboard")
+    page.wait_for_selector("body[data-state=loaded]")
+    expect(page.locator("#log-section")).to_be_visible()
+    expect(page.locator("#log")).to_contain_text("api.test.example/log")
+    expect(page.locator("#log")).to_contain_text(vkey)

@@ -161,9 +161,14 @@ function showLog(log) {
   if (!log) return;
   const box = $('log');
   box.replaceChildren();
+  if (log.error) {
+    box.appendChild(el('p', log.error, 'warn'));
+    return;
+  }
   const table = box.appendChild(el('table'));
-  const rows = [['origin', log.origin], ['tree size', log.size], ['root hash', log.root]];
-  for (const c of log.cosignatures ?? []) rows.push([`cosigned by ${c.name}`, c.time ? new Date(c.time * 1000).toISOString() : '—']);
+  const rows = [['origin', log.origin], ['tree size', log.size.toLocaleString('en')], ['root hash', log.root], ['log key', log.vkey]];
+  for (const c of log.cosignatures) rows.push([`cosigned by ${c.name}`, c.time ? `${new Date(c.time * 1000).toISOString()} (as claimed; a witness policy judges it)` : 'not a timestamped cosignature']);
+  if (!log.cosignatures.length) rows.push(['witness cosignatures', 'none yet']);
   for (const [name, value] of rows) {
     const tr = table.appendChild(el('tr'));
     tr.appendChild(el('th', name)).scope = 'row';
