@@ -6,9 +6,11 @@ import logging
 import logging.config
 import os
 import shutil
+import socket
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from llmseal.errors import ConfigError
 from llmseal.gateway._logging import log_config
@@ -62,22 +64,43 @@ def _dashboard_listener(config: GatewayConfig, address: str, log_level: str) -> 
     """The dashboard on its own address, in this (the supervising) process.
 
     It only reads the data directory the workers write, so it needs no access to
-    the signing key and shares nothing with the public listener but files.
+    the signing key and shares nothing with the public listener but files. The
+    socket is bound here, so ``HOST:0`` works and the log names the real port.
     """
     import uvicorn
 
     from llmseal.gateway.web import DashboardApp
 
     host, port = listen_address(address)
-    app = DashboardApp(config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, lifespan="on", access_log=False,
-                       log_config=log_config(log_level))
-    )  # fmt: skip
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"--dashboard-listen {address}: {exc.strerror or exc}") from exc
+    bound = sock.getsockname()[1]
+    config_ = uvicorn.Config(DashboardApp(config), lifespan="on", log_config=None, access_log=False)
+    server = _quiet_server()(config_)
     # Not the main thread: uvicorn installs no signal handlers here; the process's
     # exit ends it.
-    threading.Thread(target=server.run, name="llmseal-dashboard", daemon=True).start()
-    log.info("llmseal dashboard on http://%s:%d/dashboard (read-only)", host, port)
+    threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="llmseal-dashboard", daemon=True
+    ).start()
+    log.info("llmseal dashboard on http://%s:%d/dashboard (read-only)", host, bound)
+
+
+def _quiet_server() -> type:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """Announces nothing: only the public listener says "Uvicorn running on"."""
+
+        def _log_started_message(self, listeners: Any) -> None:
+            return
+
+    return QuietServer
 
 
 def _prepare_log(config: GatewayConfig, workers: int) -> str | None:

@@ -22,8 +22,10 @@ from tests.integration.gateway.fake_upstream import FakeUpstream
 VECTORS = Path(__file__).parents[2] / "vectors"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    # Module scope, not session: while Playwright's sync API is open it keeps an
+    # event loop running on this thread, and later tests' asyncio.run() would fail.
     with chromium() as launched:
         yield launched
 

@@ -2,38 +2,39 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+import re
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import ThreadedUvicorn, free_port, wait_http
+from tests.helpers import ServeProcess, ThreadedUvicorn, eventually, wait_http
 from tests.integration.gateway.fake_upstream import FakeUpstream
 
 pytestmark = pytest.mark.slow
+
+
+_DASHBOARD = re.compile(r"llmseal dashboard on http://127\.0\.0\.1:(\d+)/dashboard")
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     upstream = FakeUpstream()
     with ThreadedUvicorn(upstream.app) as fake:
-        public, private = free_port(), free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llmseal", "serve", "--upstream", fake.url,
-             "--port", str(public), "--data-dir", str(tmp_path / "gw"),
-             "--dashboard-listen", f"127.0.0.1:{private}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        )  # fmt: skip
+        gateway = ServeProcess(["--upstream", fake.url, "--data-dir", str(tmp_path / "gw"),
+                                "--dashboard-listen", "127.0.0.1:0"])  # fmt: skip
         try:
-            wait_http(f"http://127.0.0.1:{public}/healthz", process=process)
-            wait_http(f"http://127.0.0.1:{private}/dashboard", process=process)
-            yield f"http://127.0.0.1:{public}", f"http://127.0.0.1:{private}"
+            assert eventually(lambda: _DASHBOARD.search(gateway.stderr()) is not None)
+            found = _DASHBOARD.search(gateway.stderr())
+            assert found is not None
+            private = f"http://127.0.0.1:{found.group(1)}"
+            wait_http(f"{private}/dashboard", process=gateway.proc)
+            yield gateway.url, private
         finally:
-            process.terminate()
-            process.wait(timeout=30)
+            # uvicorn re-raises SIGTERM after its graceful shutdown when it runs in-process.
+            assert gateway.stop() in (0, -signal.SIGTERM)
 
 
 def test_the_private_listener_serves_the_dashboard_and_the_public_one_does_not(

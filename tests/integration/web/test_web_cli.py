@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from llmseal.gateway.webpage import STATIC, verify_page
-from tests.helpers import free_port, wait_http
+from tests.helpers import wait_http
 
 
 def test_the_page_and_the_modules(web_url: str) -> None:
@@ -38,14 +39,18 @@ def test_save_writes_the_page_atomically(tmp_path: Path, cli: object) -> None:
 
 @pytest.mark.slow
 def test_the_command_serves_until_stopped() -> None:
-    port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "llmseal", "web", "--port", str(port)],
+        [sys.executable, "-m", "llmseal", "web", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        wait_http(f"http://127.0.0.1:{port}/", process=process)
-        assert httpx.get(f"http://127.0.0.1:{port}/verify").content == verify_page().html
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()  # it says where it listens, then serves
+        found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert found is not None, line
+        url = found.group(0)
+        wait_http(url, process=process)
+        assert httpx.get(f"{url}verify").content == verify_page().html
     finally:
         process.terminate()
         process.wait(timeout=30)
