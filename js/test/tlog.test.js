@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { leafHash, nodeHash, verifyConsistency, verifyInclusion } from '../src/merkle.js';
+import { leafHash, verifyConsistency, verifyInclusion } from '../src/merkle.js';
+import { consistencyPath, inclusionPath, mth } from './reference.js';
 import { checkSignatures, keyId, loadVerifier, parseNote, parseVkey } from '../src/note.js';
 import { parseCheckpoint, parsePolicy, parseProof, verify } from '../src/index.js';
 import { VECTORS, readJson, readText } from './support.js';
@@ -55,11 +56,11 @@ test('Tessera: every checkpoint 0..15 verifies and the entries rebuild the root'
   let proofs = 0;
   for (let size = 1; size <= 15; size++) {
     for (let i = 0; i < size; i++) {
-      assert.ok(await verifyInclusion(leaves[i], i, size, await path(leaves.slice(0, size), i), checkpoints[size].root));
+      assert.ok(await verifyInclusion(leaves[i], i, size, await inclusionPath(leaves.slice(0, size), i), checkpoints[size].root));
       proofs++;
     }
     for (let old = 1; old < size; old++) {
-      const proof = await consistency(leaves.slice(0, size), old);
+      const proof = await consistencyPath(leaves.slice(0, size), old);
       assert.ok(await verifyConsistency(old, size, checkpoints[old].root, checkpoints[size].root, proof), `${old}->${size}`);
       assert.ok(!(await verifyConsistency(old, size, checkpoints[size].root, checkpoints[size].root, proof)));
       proofs++;
@@ -201,31 +202,6 @@ test('hostile and mismatched proofs never verify, and never change the receipt s
     }
   }
 });
-
-// Proofs built here from the leaves with RFC 9162's definitions, independently of the verifier.
-async function mth(leaves) {
-  if (leaves.length === 1) return leaves[0];
-  let k = 1;
-  while (k * 2 < leaves.length) k *= 2;
-  return nodeHash(await mth(leaves.slice(0, k)), await mth(leaves.slice(k)));
-}
-
-async function path(leaves, index) {
-  if (leaves.length === 1) return [];
-  let k = 1;
-  while (k * 2 < leaves.length) k *= 2;
-  return index < k ? [...(await path(leaves.slice(0, k), index)), await mth(leaves.slice(k))]
-    : [...(await path(leaves.slice(k), index - k)), await mth(leaves.slice(0, k))];
-}
-
-async function consistency(leaves, m, complete = true) {
-  const n = leaves.length;
-  if (m === n) return complete ? [] : [await mth(leaves)];
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return m <= k ? [...(await consistency(leaves.slice(0, k), m, complete)), await mth(leaves.slice(k))]
-    : [...(await consistency(leaves.slice(k), m - k, false)), await mth(leaves.slice(0, k))];
-}
 
 async function newVkey(name) {
   const pair = await crypto.subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify']);

@@ -135,30 +135,15 @@ class Metrics:
             "# HELP llmseal_store_errors_total Receipt store commits that failed.",
             "# TYPE llmseal_store_errors_total counter",
             f"llmseal_store_errors_total {v[_INDEX['store_errors']]:.0f}",
-            "# HELP llmseal_signing_seconds Time to hash, build and sign one receipt.",
-            "# TYPE llmseal_signing_seconds histogram",
         ]
-        for bound in _BUCKETS:
-            count = v[_INDEX[f"sign_bucket:{bound}"]]
-            lines.append(f'llmseal_signing_seconds_bucket{{le="{bound}"}} {count:.0f}')
-        lines.append(
-            f'llmseal_signing_seconds_bucket{{le="+Inf"}} {v[_INDEX["sign_bucket:+Inf"]]:.0f}'
-        )
-        lines.append(f"llmseal_signing_seconds_sum {v[_INDEX['sign_sum']]:.6f}")
-        lines.append(f"llmseal_signing_seconds_count {v[_INDEX['sign_count']]:.0f}")
-        lines += [
-            "# HELP llmseal_sealed_request_seconds Sealed exchanges, request to last byte.",
-            "# TYPE llmseal_sealed_request_seconds histogram",
-        ]
-        for bound in _REQUEST_BUCKETS:
-            count = v[_INDEX[f"sealed_bucket:{bound}"]]
-            lines.append(f'llmseal_sealed_request_seconds_bucket{{le="{bound}"}} {count:.0f}')
-        lines.append(
-            'llmseal_sealed_request_seconds_bucket{le="+Inf"} '
-            f"{v[_INDEX['sealed_bucket:+Inf']]:.0f}"
-        )
-        lines.append(f"llmseal_sealed_request_seconds_sum {v[_INDEX['sealed_sum']]:.6f}")
-        lines.append(f"llmseal_sealed_request_seconds_count {v[_INDEX['sealed_count']]:.0f}")
+        lines += _histogram(
+            v, "llmseal_signing_seconds", "Time to hash, build and sign one receipt.",
+            "sign", _BUCKETS,
+        )  # fmt: skip
+        lines += _histogram(
+            v, "llmseal_sealed_request_seconds", "Sealed exchanges, request to last byte.",
+            "sealed", _REQUEST_BUCKETS,
+        )  # fmt: skip
         return ("\n".join(lines) + "\n").encode()
 
     def close(self) -> None:
@@ -166,3 +151,15 @@ class Metrics:
             self._values.release()
             self._map.close()
             self._map = None
+
+
+def _histogram(
+    v: list[float], name: str, text: str, slot: str, bounds: tuple[float, ...]
+) -> list[str]:
+    """One Prometheus histogram: cumulative buckets, +Inf, sum and count."""
+    lines = [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
+    for bound in (*bounds, "+Inf"):
+        lines.append(f'{name}_bucket{{le="{bound}"}} {v[_INDEX[f"{slot}_bucket:{bound}"]]:.0f}')
+    lines.append(f"{name}_sum {v[_INDEX[f'{slot}_sum']]:.6f}")
+    lines.append(f"{name}_count {v[_INDEX[f'{slot}_count']]:.0f}")
+    return lines
