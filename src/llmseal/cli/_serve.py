@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import click
@@ -84,6 +85,22 @@ __all__ = ["serve"]
     help="The 0600 private key of the --llm-sign-cert leaf.",
 )
 @click.option(
+    "--dashboard/--no-dashboard",
+    default=None,
+    help="The issuer dashboard at /dashboard (default: on only when --host is a loopback address).",
+)
+@click.option(
+    "--dashboard-listen",
+    metavar="HOST:PORT",
+    help="Serve the dashboard on this separate address instead (e.g. 127.0.0.1:9090).",
+)
+@click.option(
+    "--verify-page/--no-verify-page",
+    default=True,
+    show_default=True,
+    help="The in-browser verifier at /verify.",
+)
+@click.option(
     "--forward-header",
     "forward_headers",
     multiple=True,
@@ -120,6 +137,9 @@ def serve(
     pkcs11_token: str | None,
     key_label: str | None,
     pin_env: str | None,
+    dashboard: bool | None,
+    dashboard_listen: str | None,
+    verify_page: bool,
     forward_headers: tuple[str, ...],
     log_level: str,
     **log_opts: Any,
@@ -147,6 +167,9 @@ def serve(
         pkcs11_token=pkcs11_token,
         pkcs11_key_label=key_label,
         pin_env=pin_env,
+        verify_page=verify_page,
+        dashboard=_dashboard_wanted(dashboard, dashboard_listen, host),
+        dashboard_listen=dashboard_listen,
         forward_headers=forward_headers,
         **log_settings(log_opts),
     )
@@ -155,3 +178,19 @@ def serve(
 
         LlmSignIssuer.from_files(llm_sign_cert, llm_sign_key)  # fail now, not in every worker
     run(config, host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _dashboard_wanted(flag: bool | None, listen: str | None, host: str) -> bool:
+    """Recent receipt ids are capabilities: no dashboard on a public address unless asked."""
+    if listen is not None:
+        if flag is False:
+            raise click.UsageError("--no-dashboard and --dashboard-listen contradict each other")
+        return True
+    if flag is not None:
+        return flag
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
