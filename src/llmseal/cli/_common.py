@@ -26,6 +26,7 @@ __all__ = [
     "print_table",
     "read_input",
     "read_json",
+    "terminal_safe",
     "write_atomic",
 ]
 
@@ -96,7 +97,43 @@ def print_table(table: Any) -> None:
         Console(file=sys.stdout, width=10_000, highlight=False, color_system=None).print(table)
 
 
+def terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal could act on written as an escape.
+
+    Strings from the wire (an issuer claim, a certificate subject, an error about
+    either) reach the terminal as data: ESC and the other C0/C1 controls, DEL,
+    bidirectional overrides and other format characters become ``\\xNN`` /
+    ``\\uNNNN`` text. Rich does not strip them.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _json_escape(ch: str) -> str:
+    """A JSON string escape (RFC 8259 §7) for a character outside the BMP too."""
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def print_json(value: Any) -> None:
-    """Pretty JSON on stdout (plain write: no markup interpretation)."""
-    sys.stdout.write(json_text(value).decode("utf-8"))
+    """Pretty JSON on stdout (plain write: no markup interpretation).
+
+    orjson escapes C0 controls; C1 controls and format characters would still
+    reach the terminal raw, so they are escaped too (the JSON means the same).
+    """
+    text = json_text(value).decode("utf-8")
+    if not text.replace("\n", "").isprintable():
+        text = "".join(ch if ch.isprintable() or ch == "\n" else _json_escape(ch) for ch in text)
+    sys.stdout.write(text)
     sys.stdout.flush()

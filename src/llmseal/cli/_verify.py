@@ -28,7 +28,15 @@ from typing import Any, Literal
 import click
 from rich.text import Text
 
-from llmseal.cli._common import now, out_console, parse_time, print_json, read_input, read_json
+from llmseal.cli._common import (
+    now,
+    out_console,
+    parse_time,
+    print_json,
+    read_input,
+    read_json,
+    terminal_safe,
+)
 from llmseal.cli._document import read_document
 from llmseal.cli._verify_log import check_log, log_verify_options
 from llmseal.core.keyset import KeyResolver
@@ -289,26 +297,27 @@ def _print_policy(verdict: PolicyResult) -> None:
         return
     out_console.print(Text("  policy   refused", style="bold red"))
     for failure in verdict.failures:
-        out_console.print(Text(f"  - rule {failure}"))
+        out_console.print(Text(terminal_safe(f"  - rule {failure}")))
 
 
 def _print_human(result: Verification) -> None:
     receipt = result.receipt
     algorithm = result.key.public_key.algorithm if result.key else "?"
     checked = ", ".join(result.content_checked) or "not supplied (hashes not checked)"
+    safe = terminal_safe
     out_console.print(
         Text.assemble(
             (result.status.value, _STYLE[result.status]),
             "  receipt ",
-            (receipt.receipt_id, "bold"),
-            f"\n  key      {receipt.key_id} ({algorithm})",
-            f"\n  issued   {receipt.issued_at}",
-            f"\n  model    {receipt.model_id}",
+            (safe(receipt.receipt_id), "bold"),
+            f"\n  key      {safe(receipt.key_id)} ({algorithm})",
+            f"\n  issued   {safe(receipt.issued_at)}",
+            f"\n  model    {safe(receipt.model_id)}",
             f"\n  content  {checked}",
         )
     )
     extra = result.key.extra if result.key else {}
     if extra.get("source") == "dns":
-        out_console.print(Text(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})"))
+        out_console.print(Text(safe(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})")))
     for reason in result.reasons:
-        out_console.print(Text(f"  - {reason}"))
+        out_console.print(Text(safe(f"  - {reason}")))
