@@ -85,8 +85,8 @@ def test_a_missing_receipt(gate: Callable[..., TestClient]) -> None:
     assert required.status_code == 403
     assert required.json()["detail"] == {
         "status": "missing",
-        "reasons": ["no receipt supplied"],
         "failures": ["require_receipt: no receipt supplied"],
+        "reasons": ["no receipt supplied"],
     }
     optional = gate("require_receipt = false").post("/merge", json={"receipt": None})
     assert optional.status_code == 400 and optional.json()["detail"] == "no receipt to check"
