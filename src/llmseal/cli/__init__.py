@@ -38,6 +38,9 @@ def _register() -> None:
     from llmseal.cli import _serve
 
     cli.add_command(_serve.serve)
+    from llmseal.cli import _witness
+
+    cli.add_command(_witness.witness)
 
 
 _register()

@@ -1,0 +1,156 @@
+"""The witness over HTTP: a raw ASGI app (uvicorn runs it) and :func:`serve_witness`.
+
+Endpoints (one prefix serves both submission and monitoring, as tlog-witness allows):
+
+* ``POST /add-checkpoint`` — :meth:`~.witness.Witness.add_checkpoint`;
+* ``GET /<hex sha256(origin)>/checkpoint`` — the latest checkpoint we cosigned,
+  with the log signature we verified and our cosignature (tlog-witness,
+  "Monitor Retrieval Mechanism"); 404 if we never cosigned that log;
+* ``GET /<hex sha256(origin)>/evidence`` — JSON: the checkpoints we refused
+  because they contradict one we cosigned, each with the one it contradicts;
+* ``GET /`` — JSON: our name, vkey and the origins we witness.
+
+No framework: per request this is one body read and one send, which keeps the
+witness CPU on signatures and proofs (the bench asks ≥ 1,000 requests/s).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import orjson
+
+from llmseal.log.addcheckpoint import MAX_REQUEST_BYTES
+from llmseal.log.witness import TEXT, Witness, WitnessAnswer, error_answer
+from llmseal.log.witnessstore import origin_hash
+
+__all__ = ["WitnessApp", "serve_witness", "wall_clock"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+_MONITOR = re.compile(r"\A/([0-9a-f]{64})/(checkpoint|evidence)\Z")
+_JSON = "application/json"
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionError("client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send(send: Send, answer: WitnessAnswer, *, cache: str = "no-store") -> None:
+    headers = [
+        (b"content-type", answer.content_type.encode("ascii")),
+        (b"content-length", str(len(answer.body)).encode("ascii")),
+        (b"cache-control", cache.encode("ascii")),
+    ]
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})
+
+
+class WitnessApp:
+    """ASGI application around one :class:`Witness`."""
+
+    def __init__(self, witness: Witness) -> None:
+        self.witness = witness
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method, path = scope["method"], scope["path"]
+        if path == "/add-checkpoint":
+            if method != "POST":
+                await _send(send, error_answer(405, "method_not_allowed", "use POST"))
+                return
+            try:
+                body = await _read_body(receive, MAX_REQUEST_BYTES)
+            except _TooLarge:
+                await _send(send, error_answer(413, "too_large", "request body is too large"))
+                return
+            except ConnectionError:
+                return
+            await _send(send, await self.witness.add_checkpoint(body))
+            return
+        if method not in ("GET", "HEAD"):
+            await _send(send, error_answer(405, "method_not_allowed", "use GET"))
+            return
+        await _send(send, self._read(path), cache="max-age=5")
+
+    def _read(self, path: str) -> WitnessAnswer:
+        if path == "/":
+            return WitnessAnswer(200, orjson.dumps(self._info()), _JSON)
+        match = _MONITOR.match(path)
+        if match is None:
+            return error_answer(404, "not_found", "no such resource")
+        digest, what = match.groups()
+        origin = next((o for o in self.witness.logs if origin_hash(o) == digest), None)
+        if origin is None:
+            return error_answer(404, "unknown_log", "not a log this witness follows")
+        if what == "checkpoint":
+            note = self.witness.checkpoint(digest)
+            if note is None:
+                return error_answer(404, "not_cosigned", "no checkpoint of this log cosigned yet")
+            return WitnessAnswer(200, note, TEXT)
+        items = [e.to_dict() for e in self.witness.store.evidence(origin)]
+        return WitnessAnswer(200, orjson.dumps({"origin": origin, "evidence": items}), _JSON)
+
+    def _info(self) -> dict[str, Any]:
+        return {
+            "name": self.witness.signer.name,
+            "vkey": self.witness.signer.vkey(),
+            "logs": sorted(self.witness.logs),
+        }
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def wall_clock() -> int:
+    """POSIX seconds now: the witness's cosignature time."""
+    return int(time.time())
+
+
+def serve_witness(witness: Witness, *, host: str, port: int, log_level: str = "warning") -> None:
+    """Serve until SIGINT/SIGTERM (uvicorn with uvloop and httptools)."""
+    import uvicorn
+
+    uvicorn.run(
+        WitnessApp(witness),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        timeout_keep_alive=60,
+        backlog=2048,
+    )
