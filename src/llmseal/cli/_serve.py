@@ -81,6 +81,13 @@ __all__ = ["serve"]
     help="The 0600 private key of the --llm-sign-cert leaf.",
 )
 @click.option(
+    "--forward-header",
+    "forward_headers",
+    multiple=True,
+    metavar="NAME",
+    help="Also forward this request header to the upstream (repeatable; see docs/gateway.md).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -109,6 +116,7 @@ def serve(
     pkcs11_token: str | None,
     key_label: str | None,
     pin_env: str | None,
+    forward_headers: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
@@ -134,6 +142,7 @@ def serve(
         pkcs11_token=pkcs11_token,
         pkcs11_key_label=key_label,
         pin_env=pin_env,
+        forward_headers=forward_headers,
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

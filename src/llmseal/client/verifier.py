@@ -11,7 +11,12 @@ For each answer from a sealed endpoint (issue 4, "Verifying HTTP client"):
    answer to another question is caught here;
 4. **response binding**: ``output_hash`` equals the hash of what arrived;
 5. expectations: issuer claim and model patterns;
-6. the nonce was never accepted before (replay), per the evidence store.
+6. **freshness**: the answer just arrived, so ``issued_at`` must be within
+   ``freshness`` (default ±5 minutes) of this client's clock, and the key must
+   not be revoked *now* — v0.3 judges revocation at ``issued_at``, which the
+   signer writes, so without this a leaked, since-revoked key could backdate a
+   fabricated answer and have it accepted live;
+7. the nonce was never accepted before (replay), per the evidence store.
 
 Every checked exchange is recorded as evidence, accepted or not.
 """
@@ -22,7 +27,7 @@ import fnmatch
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -36,17 +41,21 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_hashes
 from llmseal.errors import (
     BindingError,
+    ConfigError,
     ContentError,
     Error,
     PolicyError,
     ReceiptRequiredError,
+    ReplayError,
     VerificationError,
 )
 from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
 
-__all__ = ["SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier"]
+__all__ = ["DEFAULT_FRESHNESS", "SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier"]
 
 SIGNED_ENDPOINTS = SEALED_ENDPOINTS
+DEFAULT_FRESHNESS = timedelta(minutes=5)
+"""How far ``issued_at`` of a live answer may be from the client's clock, either way."""
 
 
 def _now() -> datetime:
@@ -76,7 +85,11 @@ class ResponseVerifier:
         sample_rate: float = 0.01,
         clock: Callable[[], datetime] = _now,
         sampler: Callable[[], float] = random.random,
+        freshness: timedelta | None = DEFAULT_FRESHNESS,
     ) -> None:
+        if freshness is not None and freshness < timedelta(0):
+            raise ConfigError("freshness must not be negative")
+        self.freshness = freshness
         self.keys = keys
         self.evidence = evidence
         self.require_receipt = require_receipt
@@ -146,7 +159,11 @@ class ResponseVerifier:
         except Error as exc:
             raise VerificationError(f"the receipt is malformed: {exc}", status="malformed") from exc
         result = verify_hashes(receipt, self.keys, prompt_hash=prompt_hash, output_hash=output_hash)
-        failure = self._failure(result, endpoint) or _claims_failure(receipt, endpoint, status)
+        failure = (
+            self._failure(result, endpoint)
+            or self._live_failure(result)
+            or _claims_failure(receipt, endpoint, status)
+        )
         self._record(result, endpoint, failure, sample)
         if failure is not None:
             raise failure
@@ -181,6 +198,28 @@ class ResponseVerifier:
                 status="tampered", reasons=reasons,
             )  # fmt: skip
         return self._expectation_failure(result, endpoint)
+
+    def _live_failure(self, result: Verification) -> VerificationError | None:
+        """An answer that just arrived was signed just now, by a key that is still good."""
+        receipt, key = result.receipt, result.key
+        if key is not None and key.status == "revoked":
+            since = key.rotated_at.isoformat() if key.rotated_at else "an unknown time"
+            return VerificationError(
+                f"receipt {receipt.receipt_id} is signed by key {receipt.key_id!r}, revoked "
+                f"since {since}: a live answer never comes from a revoked key", status="revoked",
+            )  # fmt: skip
+        if self.freshness is None:
+            return None
+        now = self.clock()
+        drift = receipt.issued_at_datetime - now
+        if abs(drift) > self.freshness:
+            when = "in the future" if drift > timedelta(0) else "ago"
+            return ReplayError(
+                f"receipt {receipt.receipt_id} was issued at {receipt.issued_at}, "
+                f"{abs(drift)} {when} by this client's clock (allowed: {self.freshness}): "
+                "a stale, replayed or backdated answer", status="stale",
+            )  # fmt: skip
+        return None
 
     def _expectation_failure(self, result: Verification, endpoint: str) -> PolicyError | None:
         receipt = result.receipt

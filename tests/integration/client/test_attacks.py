@@ -225,14 +225,23 @@ def test_gzip_smuggled_stream_is_refused(
     assert "FORGED BY RELAY" not in "".join(seen)
 
 
-def test_content_injected_into_the_receipt_chunk_never_reaches_the_sdk(
-    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("as-legacy-chunk", ReceiptRequiredError),  # content: not a round-1 receipt chunk
+        ("beside-receipt", BindingError),  # hashed like any data event: tampered
+        ("after-receipt", BindingError),  # nothing may follow the receipt
+    ],
+)
+def test_content_smuggled_around_the_receipt_never_reaches_the_sdk(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI], mode: str, error: type[Exception]
 ) -> None:
-    relay[0].mode = "inject-receipt-chunk"
-    chunks = list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "Hello, world" and "INJECTED" not in text
-    assert chunks[-1].choices == [] and chunks[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
+    relay[0].mode = mode
+    seen: list[str] = []
+    with pytest.raises(error):
+        for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
+            seen += [c.delta.content or "" for c in chunk.choices]
+    assert "INJECTED" not in "".join(seen) and "".join(seen).startswith("Hello")
 
 
 def test_signed_error_turned_into_a_200_is_rejected(
