@@ -26,10 +26,19 @@ from types import MappingProxyType
 from llmseal.errors import NoteSignatureError, ProofError
 from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
 from llmseal.log.cosignature import cosignature_time
-from llmseal.log.note import Note, NoteVerifier
+from llmseal.log.note import Note, NoteVerifier, parse_note
+from llmseal.log.proof import LogProof, ProvenEntry, verify_log_proof
 from llmseal.log.witnesspolicy import WitnessPolicy
 
-__all__ = ["Witnessed", "check_quorum", "open_witnessed", "quorum_time", "witness_times"]
+__all__ = [
+    "Witnessed",
+    "WitnessedEntry",
+    "check_quorum",
+    "open_witnessed",
+    "quorum_time",
+    "verify_witnessed_proof",
+    "witness_times",
+]
 
 DEFAULT_SKEW = timedelta(minutes=5)
 
@@ -148,3 +157,43 @@ def open_witnessed(
         raise ProofError(f"the witness policy lists no key for log {origin!r}")
     signed = open_checkpoint(data, origin=origin, verifiers=verifiers)
     return check_quorum(signed, policy, at=at)
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessedEntry:
+    """A verified tlog-proof and what the witness policy makes of its checkpoint."""
+
+    entry: ProvenEntry
+    witnessed: Witnessed
+
+    @property
+    def proven_at(self) -> datetime | None:
+        return self.witnessed.proven_at
+
+
+def verify_witnessed_proof(
+    proof: LogProof | bytes | str,
+    entry: bytes,
+    *,
+    policy: WitnessPolicy,
+    log_verifiers: Iterable[NoteVerifier] = (),
+    origin: str | None = None,
+    at: datetime | None = None,
+) -> WitnessedEntry:
+    """Verify a tlog-proof under the policy's logs (and ``log_verifiers``), judge its quorum.
+
+    The log is the one the proof's checkpoint names (``origin`` pins it); its key
+    must come from the policy or the caller. The quorum is judged, not required:
+    call ``.witnessed.require()`` to fail closed.
+
+    Raises:
+        LogFormatError, NoteSignatureError, ProofError: the proof does not verify.
+    """
+    parsed = proof if isinstance(proof, LogProof) else LogProof.parse(proof)
+    named = parse_note(parsed.checkpoint).text.split("\n", 1)[0]
+    origin = named if origin is None else origin
+    verifiers = [*policy.log_verifiers(origin), *(v for v in log_verifiers if v.name == origin)]
+    if not verifiers:
+        raise ProofError(f"no trusted key for log {origin!r} (witness policy or log vkey)")
+    proven = verify_log_proof(parsed, entry, origin=origin, verifiers=verifiers)
+    return WitnessedEntry(proven, check_quorum(proven.checkpoint, policy, at=at))
