@@ -173,7 +173,7 @@ def test_sdk_decoders_never_see_the_receipt(
 
 
 def _client_output(raw: bytes, request: bytes, keys: KeySet, endpoint: str) -> list[Any]:
-    checker = ResponseVerifier(keys).stream(endpoint, request)
+    checker = ResponseVerifier(keys, freshness=None).stream(endpoint, request)
     out = b"".join(checker.feed(raw[i : i + 97]) for i in range(0, len(raw), 97))
     out += checker.finish()
     assert checker.result is not None and checker.result.status is Status.VALID
@@ -198,10 +198,10 @@ def test_the_verifying_client_reads_round_one_streams(name: str, endpoint: str) 
 def test_the_verifying_client_fails_closed_on_an_edited_round_one_stream() -> None:
     raw, request, keys = _legacy("chat")
     token = json.dumps(read_stream(raw).chunks[1]["choices"][0]["delta"]["content"]).encode()
-    checker = ResponseVerifier(keys).stream("/v1/chat/completions", request)
+    checker = ResponseVerifier(keys, freshness=None).stream("/v1/chat/completions", request)
     with pytest.raises(BindingError):
         checker.feed(raw.replace(token, b'"Ultraviolet"', 1))
     content = [c for c in raw.split(b"\n\n") if b'"receipt"' not in c]
-    stripped = ResponseVerifier(keys).stream("/v1/chat/completions", request)
+    stripped = ResponseVerifier(keys, freshness=None).stream("/v1/chat/completions", request)
     with pytest.raises(ReceiptRequiredError):
         stripped.feed(b"\n\n".join(content))
