@@ -16,7 +16,8 @@ For each answer from a sealed endpoint (issue 4, "Verifying HTTP client"):
    not be revoked *now* — v0.3 judges revocation at ``issued_at``, which the
    signer writes, so without this a leaked, since-revoked key could backdate a
    fabricated answer and have it accepted live;
-7. the nonce was never accepted before (replay), per the evidence store.
+7. the nonce was never accepted before (replay): per the evidence store, or,
+   without one, per an in-memory window (:mod:`llmseal.client.replay`).
 
 Every checked exchange is recorded as evidence, accepted or not.
 """
@@ -32,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.client.replay import ReplayWindow
 from llmseal.client.stream import StreamVerifier
 from llmseal.core import _time
 from llmseal.core.canonical import loads
@@ -41,6 +43,7 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_hashes
 from llmseal.errors import (
     BindingError,
+    CanonicalizationError,
     ConfigError,
     ContentError,
     Error,
@@ -90,6 +93,8 @@ class ResponseVerifier:
         if freshness is not None and freshness < timedelta(0):
             raise ConfigError("freshness must not be negative")
         self.freshness = freshness
+        # Without an evidence store, the replay check is held in memory (client.replay).
+        self.replay = ReplayWindow(freshness) if evidence is None else None
         self.keys = keys
         self.evidence = evidence
         self.require_receipt = require_receipt
@@ -125,6 +130,8 @@ class ResponseVerifier:
         """Verify a complete JSON answer; raises a VerificationError subclass on failure."""
         try:
             parsed = loads(body)
+        except CanonicalizationError as exc:  # JSON the SDK would read differently from us
+            raise BindingError(f"the answer from {endpoint} cannot be verified: {exc}") from exc
         except ContentError:
             parsed = None
         receipt_obj = parsed.get("receipt") if isinstance(parsed, dict) else None
@@ -150,7 +157,7 @@ class ResponseVerifier:
         receipt_obj: Any,
         prompt_hash: str,
         output_hash: str,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
         *,
         status: int,
     ) -> Verification:
@@ -247,11 +254,16 @@ class ResponseVerifier:
         result: Verification,
         endpoint: str,
         failure: VerificationError | None,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
     ) -> None:
-        if self.evidence is None:
-            return
         receipt = result.receipt
+        if self.evidence is None:
+            if failure is None and self.replay is not None:
+                self.replay.accept(
+                    receipt.key_id, receipt.nonce, issued_at=receipt.issued_at_datetime,
+                    now=self.clock(),
+                )  # fmt: skip
+            return
         status = (
             result.status.value if failure is None or failure.status is None else failure.status
         )
@@ -265,12 +277,8 @@ class ResponseVerifier:
             reasons=result.reasons if failure is None else (str(failure), *result.reasons),
             receipt=orjson.dumps(receipt.to_dict()), sampled=sampled,
         )  # fmt: skip
-        job = None
-        if sampled:
-            evidence, content = self.evidence, sample()
-            job = lambda: evidence.write_sample(record, content)  # noqa: E731
-        # Written in the background; the replay check inside is synchronous.
-        self.evidence.submit(record, job)
+        # The row (and with it the replay decision) is committed now; the sample later.
+        self.evidence.submit(record, sample() if sampled else None)
 
 
 def _claims_failure(receipt: Receipt, endpoint: str, status: int) -> BindingError | None:
