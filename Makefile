@@ -10,7 +10,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 LLAMA := llama-cpp-python[server]==0.3.36
 
-.PHONY: demo test bench lint typecheck unit clean
+.PHONY: demo test bench lint typecheck unit clean mutation
 
 .venv: $(STAMP)
 
@@ -42,5 +42,11 @@ demo: .venv
 bench: .venv
 	$(BIN)/llmseal bench
 
+# Mutation testing of the security modules ([tool.mutmut] in pyproject.toml), niced; slow,
+# not part of `make test`. `make mutation ARGS=--report` reprints the last score.
+mutation: .venv
+	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e '.[mutation]'
+	$(BIN)/python scripts/mutation.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis mutants

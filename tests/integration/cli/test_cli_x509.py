@@ -99,7 +99,8 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
     assert revoked.status == 0, revoked.stderr
     later = cli(*common, "--domain", "lab.example", "--crl", crl, "--json")
     assert later.status == 0  # receipt of March, revoked from April: still valid
-    cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)  # already revoked
+    twice = cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)
+    assert twice.status == 2 and "already revoked" in twice.stderr, twice.stderr
     again = cli(
         "ca",
         "revoke",
@@ -119,7 +120,7 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
 def test_compromise_revokes_from_the_invalidity_date(
     cli: Callable[..., Any], lab: dict[str, Any]
 ) -> None:
-    cli(
+    revoked = cli(
         "ca",
         "revoke",
         "smollm2",
@@ -132,6 +133,7 @@ def test_compromise_revokes_from_the_invalidity_date(
         "--compromised-since",
         "2026-02-01T00:00:00Z",
     )
+    assert revoked.status == 0, revoked.stderr
     result = cli(
         "verify",
         lab["receipt"],
@@ -199,7 +201,8 @@ def test_ca_errors_exit_2(cli: Callable[..., Any], tmp_path: Path) -> None:
 def llm_sign_response(tmp_path: Path, cli: Callable[..., Any]) -> dict[str, Path]:
     now = datetime.now(UTC) - timedelta(days=1)
     ca = tmp_path / "ca"
-    cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    made = cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    assert made.status == 0, made.stderr
     info = cli(
         "ca",
         "issue",

@@ -332,7 +332,10 @@ def test_keys_dns_record_cli(cli: Callable[..., Any], tmp_path: Path) -> None:
     assert cli("keys", "dns-record", "nope", "--dir", keys).status == 2
     bad = cli("keys", "dns-record", "p/2026", "--dir", keys, "--name", "a..b")
     assert bad.status == 2 and bad.stderr.count("\n") == 1
-    cli("keys", "revoke", "example.test/m1/2026q1", "--dir", keys, "--at", "2026-05-01T00:00:00Z")
+    done = cli(
+        "keys", "revoke", "example.test/m1/2026q1", "--dir", keys, "--at", "2026-05-01T00:00:00Z"
+    )
+    assert done.status == 0, done.stderr
     revoked = cli("keys", "dns-record", "example.test/m1/2026q1", "--dir", keys, "--ttl", "60")
     assert revoked.stdout.startswith("m1.2026q1.models.example.test. 60 IN TXT")
     assert revoked.stdout.endswith('; r=2026-05-01T00:00:00Z"\n')

@@ -3,13 +3,16 @@
 The behaviour is picked per request with the ``x-fake`` header, which the
 test gateways forward (``forward_headers``): ``status:503``, ``invalid-json``,
 ``html``, ``slow:2.5``, ``cut-stream``, ``array``, ``receipt`` (an answer that
-already carries a receipt, as a chained gateway's would).
+already carries a receipt, as a chained gateway's would), ``hold`` (sets ``arrived``,
+then answers only once the test sets ``release``: synchronisation by event, not by
+sleeping), ``trickle`` (a stream that only ends when its reader goes away).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,6 +50,8 @@ def chunk(text: str | None, finish: str | None = None) -> bytes:
 class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.arrived = threading.Event()
+        self.release = threading.Event()
         self.headers: list[list[tuple[str, str]]] = []  # header fields as received, per request
         self.app = Starlette(
             routes=[
@@ -67,6 +72,11 @@ class FakeUpstream:
         mode = request.headers.get("x-fake", "")
         if mode.startswith("slow:"):
             await asyncio.sleep(float(mode[5:]))
+        if mode == "hold":
+            self.arrived.set()
+            # A hang guard only: the test releases the answer when it is ready for it.
+            released = await asyncio.to_thread(self.release.wait, 60)
+            assert released, "the test never released the held request"
         if mode.startswith("status:"):
             status = int(mode[7:])
             return JSONResponse({"error": {"message": "upstream says no", "code": status}}, status)
@@ -133,9 +143,17 @@ class FakeUpstream:
 
     async def _stream(self, mode: str) -> AsyncIterator[bytes]:
         yield b": keep-alive comment\n\n"
+        if mode == "trickle":
+            # One chunk, then comments until whoever reads stops (the gateway, when its
+            # client left). It never finishes on its own within a test's lifetime, so a
+            # gateway that sealed it anyway would have to wait out the whole minute.
+            yield chunk("Hello")
+            for _ in range(1200):
+                yield b": still generating\n\n"
+                await asyncio.sleep(0.05)
         for word in ("Hello", ", ", "world"):
             yield chunk(word)
-            await asyncio.sleep(0.5 if mode == "slow-stream" else 0.01)
+            await asyncio.sleep(0.01)
         if mode == "cut-stream":
             raise RuntimeError("upstream dies mid-stream")
         if mode == "hugeint":
