@@ -42,6 +42,9 @@ def _register() -> None:
     from llmseal.cli import _witness
 
     cli.add_command(_witness.witness)
+    from llmseal.cli import _monitor
+
+    _log.log.add_command(_monitor.monitor)
 
 
 _register()

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from llmseal.cli._common import err_console
 from llmseal.errors import ConfigError, LogFormatError
 from llmseal.log.note import NoteVerifier
 from llmseal.log.notekeys import SIG_COSIGNATURE, VerifierKey, load_verifier
@@ -54,11 +54,14 @@ def serve(directory: str, host: str, port: int, log_vkeys: tuple[str, ...]) -> N
     store = WitnessStore(directory)
     try:
         w = Witness.for_keys(signer, keys, store, wall_clock)
-        err_console.print(
-            f"llmseal witness {signer.name} on http://{host}:{port} for "
-            f"{', '.join(sorted(w.logs))}\n{signer.vkey()}"
-        )
-        serve_witness(w, host=host, port=port)
+
+        def announce(url: str) -> None:
+            # One line a supervisor (or a test, with --port 0) can read the URL from.
+            sys.stderr.write(f"llmseal witness {signer.name} on {url} for "
+                             f"{', '.join(sorted(w.logs))}\n{signer.vkey()}\n")  # fmt: skip
+            sys.stderr.flush()
+
+        serve_witness(w, host=host, port=port, announce=announce)
     finally:
         store.close()
 

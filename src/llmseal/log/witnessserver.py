@@ -17,12 +17,14 @@ witness CPU on signatures and proofs (the bench asks ≥ 1,000 requests/s).
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
+from llmseal.errors import ConfigError
 from llmseal.log.addcheckpoint import MAX_REQUEST_BYTES
 from llmseal.log.witness import TEXT, Witness, WitnessAnswer, error_answer
 from llmseal.log.witnessstore import origin_hash
@@ -138,19 +140,32 @@ def wall_clock() -> int:
     return int(time.time())
 
 
-def serve_witness(witness: Witness, *, host: str, port: int, log_level: str = "warning") -> None:
-    """Serve until SIGINT/SIGTERM (uvicorn with uvloop and httptools)."""
+def serve_witness(
+    witness: Witness,
+    *,
+    host: str,
+    port: int,
+    announce: Callable[[str], None] = lambda url: None,
+    log_level: str = "warning",
+) -> None:
+    """Bind ``host:port`` (0: any free port), ``announce`` the URL, serve until SIGTERM.
+
+    The socket is bound here, before uvicorn starts, so the URL announced is the one
+    served (``--port 0`` in tests: nobody can take the port in between).
+    """
     import uvicorn
 
-    uvicorn.run(
-        WitnessApp(witness),
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        access_log=False,
-        log_level=log_level,
-        timeout_keep_alive=60,
-        backlog=2048,
-    )
+    try:
+        sock = socket.create_server((host, port), backlog=2048)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    bound = sock.getsockname()[1]
+    announce(f"http://{host}:{bound}" if ":" not in host else f"http://[{host}]:{bound}")
+    config = uvicorn.Config(
+        WitnessApp(witness), loop="uvloop", http="httptools", lifespan="on",
+        access_log=False, log_level=log_level, timeout_keep_alive=60,
+    )  # fmt: skip
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
