@@ -6,7 +6,7 @@
   answer a cosignature after the fsynced commit. ``raw`` is what a request costs
   at the very least, on one thread: one Ed25519 verify (the log's signature), one
   consistency-proof check and one Ed25519 sign (the cosignature).
-* ``monitor``: :mod:`llmseal.bench.monitor`.
+* ``monitor_tiles``, ``monitor_signatures``: :mod:`llmseal.bench.monitor`.
 
 Requests are pre-built so the load generator (same machine, other core) spends
 its time on sockets only.
@@ -46,8 +46,11 @@ TREE = 1 << 16
 
 
 def run(*, quick: bool) -> dict[str, Any]:
+    from llmseal.bench import monitor
+
     steps = 40 if quick else 160
-    return {"witness": {"add_checkpoint": _add_checkpoint(steps, quick)}}
+    rows = {"add_checkpoint": _add_checkpoint(steps, quick), **monitor.run(quick=quick)}
+    return {"witness": rows}
 
 
 def _add_checkpoint(steps: int, quick: bool) -> dict[str, Any]:
