@@ -20,11 +20,18 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from llmseal.log.checkpoint import SignedCheckpoint
+from llmseal.log.merkle import consistency_proof
+from llmseal.log.tilereader import TileHashReader
 from llmseal.log.witnessclient import WitnessClient, cosigned_by, merge_cosignatures
+from llmseal.log.witnesspolicy import WitnessPolicy
 
-__all__ = ["DEFAULT_INTERVAL", "Witnessing"]
+if TYPE_CHECKING:
+    from llmseal.log.service import TransparencyLog
+
+__all__ = ["DEFAULT_INTERVAL", "Witnessing", "witnessing_for"]
 
 log = logging.getLogger("llmseal.log.witness")
 DEFAULT_INTERVAL = 10.0
@@ -105,3 +112,22 @@ class Witnessing:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+
+
+def witnessing_for(
+    tlog: TransparencyLog,
+    policy: WitnessPolicy,
+    *,
+    interval: float = DEFAULT_INTERVAL,
+    timeout: float = 5.0,
+) -> Witnessing:
+    """The cosigning loop of a running log: proofs from its tiles, results into its
+    published checkpoints (:meth:`~.sequencer.Sequencer.add_cosigned`)."""
+    sequencer = tlog.sequencer
+
+    def prove(old: int, new: int) -> list[bytes]:
+        return consistency_proof(old, new, TileHashReader(tlog.read, new, cache=sequencer.cache))
+
+    client = WitnessClient(policy, prove, timeout=timeout)
+    return Witnessing(client, lambda: sequencer.published, sequencer.add_cosigned,
+                      interval=interval)  # fmt: skip
