@@ -3,6 +3,8 @@
 Routes (below ``prefix``, "" standalone, ``/log`` inside the gateway):
 
 * ``GET /checkpoint`` — ``text/plain; charset=utf-8``, cacheable for 2 s at most;
+* ``GET /checkpoint.witnessed`` — the newest checkpoint witnesses cosigned (404 until
+  one is; see :mod:`llmseal.log.witnessing`);
 * ``GET /tile/<L>/<N>[.p/<W>]``, ``GET /tile/entries/<N>[.p/<W>]`` —
   ``application/octet-stream``, immutable (a path's bytes never change); bundles
   gzip-compressed when the client accepts it (tlog-tiles, "Log entries");
@@ -166,6 +168,11 @@ class LogApp:
     async def _get(self, scope: Scope, path: str, send: Send) -> int:
         if path == "/checkpoint":
             return await _send(send, 200, self.log.checkpoint().encode(), _TEXT, (_SHORT,))
+        if path == "/checkpoint.witnessed":  # the newest cosigned checkpoint (issue 11)
+            witnessed = self.log.sequencer.witnessed
+            if witnessed is None:
+                return await _error(send, 404, "no checkpoint is cosigned yet", "not_found")
+            return await _send(send, 200, witnessed.encode(), _TEXT, (_SHORT,))
         if path.startswith("/tile/"):
             return await self._tile(scope, path[1:], send)
         if path.startswith("/proof/"):
