@@ -1,8 +1,10 @@
-"""A real ``llmseal witness serve --port 0`` process; its URL read from the line it prints."""
+"""Real ``llmseal witness serve`` / ``llmseal log serve`` processes on ``--port 0``; their
+URL read from the line each prints once it is bound."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from typing import IO
 from tests.helpers import wait_http
 
 _ON = re.compile(r"llmseal witness \S+ on (http://127\.0\.0\.1:\d+) for ")
+_UVICORN = re.compile(r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
 
 
 @dataclass
@@ -51,21 +54,34 @@ def start_witness(
     key = directory / "witness.key"
     vkey = (directory / "witness.vkey").read_text().strip() if key.exists() else None
     vkey = vkey or init_witness(directory, name)
-    args = [sys.executable, "-m", "llmseal", "witness", "serve", "--dir", str(directory),
-            "--port", "0"]  # fmt: skip
+    args = ["witness", "serve", "--dir", str(directory), "--port", "0"]
     for log_key in log_vkeys:
         args += ["--log-vkey", log_key]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    witness = WitnessProcess(proc, vkey)
+    return _start(args, _ON, vkey)
+
+
+def start_log(directory: Path, keysets: Sequence[str], *extra: str) -> WitnessProcess:
+    """``llmseal log serve --port 0`` on an existing log directory (``vkey``: the log's)."""
+    args = ["log", "serve", "--dir", str(directory), "--port", "0", *extra]
+    for keyset in keysets:
+        args += ["--keys", keyset]
+    vkey = json.loads((directory / "log.json").read_text())["vkey"]
+    return _start(args, _UVICORN, vkey)
+
+
+def _start(args: list[str], pattern: re.Pattern[str], vkey: str) -> WitnessProcess:
+    proc = subprocess.Popen([sys.executable, "-m", "llmseal", *args],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    server = WitnessProcess(proc, vkey)
     bound = threading.Event()
 
     def drain(stream: IO[bytes]) -> None:
         for raw in stream:
             line = raw.decode(errors="replace")
-            witness.lines.append(line)
-            found = _ON.search(line)
+            server.lines.append(line)
+            found = pattern.search(line)
             if found and not bound.is_set():
-                witness.url = found.group(1)
+                server.url = found.group(1)
                 bound.set()
 
     assert proc.stderr is not None
@@ -74,10 +90,10 @@ def start_witness(
         if bound.wait(0.1) or proc.poll() is not None:
             break
     if not bound.is_set():
-        witness.stop()
-        raise RuntimeError(f"llmseal witness serve did not start: {''.join(witness.lines)}")
-    wait_http(witness.url + "/", timeout=60, process=proc)
-    return witness
+        server.stop()
+        raise RuntimeError(f"llmseal {args[0]} serve did not start: {''.join(server.lines)}")
+    wait_http(server.url + "/", timeout=60, process=proc)
+    return server
 
 
 @contextlib.contextmanager
