@@ -7,14 +7,12 @@ the log's Go peer is: nothing is downloaded, only Debian's golang-golang-x-mod-d
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SOURCE = Path(__file__).parents[2] / "gopeer"
-GOCODE = Path("/usr/share/gocode")
+from tests.integration.log.gopeer import go_build
 
 
 @dataclass(frozen=True)
@@ -32,13 +30,5 @@ class WitnessPeer:
 
 
 def build(workdir: Path) -> WitnessPeer:
-    """``go vet`` + ``go build`` the peer; fails loudly when Go or x/mod is missing."""
-    assert (GOCODE / "src/golang.org/x/mod/sumdb/note").is_dir(), (
-        "golang-golang-x-mod-dev is not installed (scripts/install-system.sh)"
-    )
-    env = dict(os.environ, GO111MODULE="off", GOPATH=f"{SOURCE}:{GOCODE}", GOPROXY="off",
-               GOCACHE=str(workdir / "gocache"), GOFLAGS="", CGO_ENABLED="0")  # fmt: skip
-    binary = workdir / "witnesspeer"
-    for cmd in (["go", "vet", "witnesspeer"], ["go", "build", "-o", str(binary), "witnesspeer"]):
-        subprocess.run(cmd, env=env, cwd=workdir, check=True, timeout=600)
-    return WitnessPeer(binary)
+    """``go vet`` + ``go build`` the peer (as the log's Go peer is built)."""
+    return WitnessPeer(go_build(workdir, "witnesspeer"))

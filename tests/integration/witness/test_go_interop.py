@@ -8,13 +8,19 @@ from pathlib import Path
 import httpx
 import pytest
 
+from llmseal.core.keys import Ed25519Signer
+from llmseal.core.keyset import KeyEntry, KeySet
+from llmseal.core.sign import issue_receipt
 from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.cosignature import cosignature_time
+from llmseal.log.cosignature import CosignatureSigner, cosignature_time
 from llmseal.log.note import Note, NoteSignature, parse_note
 from llmseal.log.notekeys import load_verifier
 from llmseal.log.quorum import open_witnessed
+from llmseal.log.service import TransparencyLog, init_log
+from llmseal.log.witnessclient import merge_cosignatures
 from llmseal.log.witnesspolicy import WitnessPolicy
 from llmseal.log.witnessstore import origin_hash
+from tests.integration.log.gopeer import GoPeer
 from tests.integration.witness.gopeer import WitnessPeer
 from tests.logtree import TreeLog
 from tests.witnessproc import running_witness
@@ -81,3 +87,41 @@ def test_go_cosignatures_verify_in_ours_and_give_the_proven_time(
     assert result.proven_at == datetime.fromtimestamp(stamp, UTC)
     cp = open_checkpoint(out["note"], origin=log.origin, verifiers=[verifier])
     assert cp.size == 42 and len(cp.note.signatures) == 2
+
+
+def test_a_cosigned_log_and_its_proofs_still_read_in_go(
+    log_peer: GoPeer, witness_peer: WitnessPeer, tmp_path: Path, t0: datetime
+) -> None:
+    issuer = Ed25519Signer.generate("issuer/k")
+    keys = KeySet([KeyEntry(issuer.key_id, issuer.public_key())])
+    log_dir = tmp_path / "log"
+    vkey = init_log(log_dir, "log.test/go")
+    tlog = TransparencyLog.open(log_dir, keys=keys, batch_age=0.002)
+    try:
+        receipts = [
+            issue_receipt(issuer, model_id="m", prompt_hash=f"{n:064x}", output_hash="1" * 64,
+                          at=t0).to_dict()
+            for n in range(300)
+        ]  # fmt: skip
+        for receipt in receipts:
+            tlog.submit(receipt)
+        cp = tlog.sequencer.wait_published(300, timeout=60)
+        witness = CosignatureSigner.generate("w.test")
+        tlog.sequencer.add_cosigned(
+            merge_cosignatures(cp, [witness.cosign(cp.note.text, 1_800_000_000)])
+        )
+        proof = tlog.prove(123)
+    finally:
+        tlog.close()
+    assert proof is not None
+    proof_file = tmp_path / "123.tlog-proof"
+    proof_file.write_bytes(proof.encode())
+    # x/mod's note ignores the 0x04 line it does not know; the tree and proof still check.
+    result = log_peer.check(log_dir / "public", vkey, "log.test/go", proofs=[proof_file])
+    assert result["size"] == 300
+    published = tmp_path / "checkpoint"
+    published.write_bytes((log_dir / "public" / "checkpoint").read_bytes())
+    out = witness_peer.run("verify", "-note", str(published), "-log-vkey", vkey,
+                           "-witness-vkey", witness.vkey())  # fmt: skip
+    assert [v["name"] for v in out["verified"]] == ["log.test/go", "w.test"]
+    assert out["verified"][1]["time"] == 1_800_000_000
