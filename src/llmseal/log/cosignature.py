@@ -21,20 +21,18 @@ witness key can never be mistaken for a log key (0x01) and vice versa.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import ClassVar
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from llmseal.errors import LogFormatError
-from llmseal.log.note import NoteSignature, check_key_name
+from llmseal.log.note import NoteSignature
 from llmseal.log.notekeys import (
     SIG_COSIGNATURE,
-    VerifierKey,
-    key_id,
+    Ed25519Key,
+    Ed25519Signer,
     register_signature_type,
 )
 
@@ -49,7 +47,6 @@ __all__ = [
 
 COSIGNATURE_SIZE = 8 + 64  # u64 timestamp || Ed25519 signature
 MAX_TIMESTAMP = (1 << 63) - 1  # "It MUST NOT exceed 2^63 - 1"
-_SKEY_PREFIX = "PRIVATE+KEY+"
 
 
 def cosigned_message(text: bytes, timestamp: int) -> bytes:
@@ -69,62 +66,30 @@ def cosignature_time(signature: NoteSignature | bytes) -> int:
     return int.from_bytes(raw[:8], "big")
 
 
-def _public_bytes(key: ed25519.Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
 @dataclass(frozen=True, slots=True)
-class CosignatureVerifier:
+class CosignatureVerifier(Ed25519Key):
     """Verifies type 0x04 cosignatures by one witness (a :class:`~.note.NoteVerifier`)."""
 
-    name: str
-    public: bytes
-    key_id: int = field(init=False)
-    _key: ed25519.Ed25519PublicKey = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        check_key_name(self.name)
-        if len(self.public) != 32:
-            raise LogFormatError("an Ed25519 cosigner public key is 32 bytes")
-        try:
-            key = ed25519.Ed25519PublicKey.from_public_bytes(self.public)
-        except ValueError as exc:
-            raise LogFormatError(f"invalid Ed25519 public key: {exc}") from exc
-        object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "key_id", key_id(self.name, SIG_COSIGNATURE, self.public))
-
-    @classmethod
-    def from_vkey(cls, vkey: VerifierKey) -> CosignatureVerifier:
-        """From a parsed vkey of type 0x04 whose key ID is the derived one."""
-        if vkey.sig_type != SIG_COSIGNATURE:
-            raise LogFormatError(f"verifier key type 0x{vkey.sig_type:02x} is not a cosigner")
-        verifier = cls(vkey.name, vkey.public)
-        if verifier.key_id != vkey.key_id:
-            raise LogFormatError(f"verifier key {vkey.name}: key ID does not match the key")
-        return verifier
+    SIG_TYPE: ClassVar[int] = SIG_COSIGNATURE
+    KIND: ClassVar[str] = "cosigner"
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         if len(signature) != COSIGNATURE_SIZE:
             return False
         timestamp = int.from_bytes(signature[:8], "big")
-        if timestamp > MAX_TIMESTAMP:
-            return False
-        try:
-            self._key.verify(signature[8:], cosigned_message(text, timestamp))
-        except InvalidSignature:
-            return False
-        return True
-
-    def vkey(self) -> str:
-        return str(VerifierKey(self.name, self.key_id, SIG_COSIGNATURE, self.public))
+        return timestamp <= MAX_TIMESTAMP and self._valid(
+            signature[8:], cosigned_message(text, timestamp)
+        )
 
 
-class CosignatureSigner:
+class CosignatureSigner(Ed25519Signer[CosignatureVerifier]):
     """A witness key: signs checkpoints with timestamped cosignatures.
 
     ``clock`` returns the POSIX time to stamp (time is a parameter: tests and the
-    witness pass theirs; :meth:`sign_at` takes it explicitly).
+    witness pass theirs; :meth:`sign_at` and :meth:`cosign` take it explicitly).
     """
+
+    SIG_TYPE: ClassVar[int] = SIG_COSIGNATURE
 
     def __init__(
         self,
@@ -132,41 +97,15 @@ class CosignatureSigner:
         private_key: ed25519.Ed25519PrivateKey,
         clock: Callable[[], int] | None = None,
     ) -> None:
-        self._verifier = CosignatureVerifier(name, _public_bytes(private_key.public_key()))
-        self._key = private_key
+        super().__init__(name, private_key)
         self._clock = clock
 
     @classmethod
-    def generate(cls, name: str, clock: Callable[[], int] | None = None) -> CosignatureSigner:
-        return cls(name, ed25519.Ed25519PrivateKey.generate(), clock)
-
-    @classmethod
-    def from_skey(cls, text: str, clock: Callable[[], int] | None = None) -> CosignatureSigner:
-        """Parse cosigner key text (never echoed in errors: it is secret)."""
-        text = text.strip()
-        if not text.startswith(_SKEY_PREFIX):
-            raise LogFormatError("not a cosigner key (PRIVATE+KEY+...)")
-        try:
-            vkey = VerifierKey.parse(text[len(_SKEY_PREFIX) :])
-        except LogFormatError:
-            raise LogFormatError("malformed cosigner key") from None
-        if vkey.sig_type != SIG_COSIGNATURE or len(vkey.public) != 32:
-            raise LogFormatError("cosigner key is not a type 0x04 Ed25519 seed")
-        signer = cls(vkey.name, ed25519.Ed25519PrivateKey.from_private_bytes(vkey.public), clock)
-        if signer.key_id != vkey.key_id:
-            raise LogFormatError("cosigner key: key ID does not match the key")
-        return signer
+    def _verifier_for(cls, name: str, public: bytes) -> CosignatureVerifier:
+        return CosignatureVerifier(name, public)
 
     def with_clock(self, clock: Callable[[], int]) -> CosignatureSigner:
         return CosignatureSigner(self.name, self._key, clock)
-
-    @property
-    def name(self) -> str:
-        return self._verifier.name
-
-    @property
-    def key_id(self) -> int:
-        return self._verifier.key_id
 
     def sign_at(self, text: bytes, timestamp: int) -> bytes:
         """The 72 signature bytes over note ``text`` at POSIX time ``timestamp``."""
@@ -183,25 +122,6 @@ class CosignatureSigner:
     def cosign(self, text: str, timestamp: int) -> NoteSignature:
         """The signature line for checkpoint note ``text`` at ``timestamp``."""
         return NoteSignature(self.name, self.key_id, self.sign_at(text.encode("utf-8"), timestamp))
-
-    def verifier(self) -> CosignatureVerifier:
-        return self._verifier
-
-    def vkey(self) -> str:
-        return self._verifier.vkey()
-
-    def skey(self) -> str:
-        """The secret key text, for the 0600 key file only."""
-        seed = self._key.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
-        key = base64.b64encode(bytes([SIG_COSIGNATURE]) + seed).decode("ascii")
-        return f"{_SKEY_PREFIX}{self.name}+{self.key_id:08x}+{key}"
-
-    def __repr__(self) -> str:  # never show key material
-        return f"CosignatureSigner({self.vkey()!r})"
 
 
 register_signature_type(SIG_COSIGNATURE, CosignatureVerifier.from_vkey)

@@ -24,13 +24,16 @@ import asyncio
 import contextlib
 import gzip
 import math
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
 from llmseal.errors import Error, LogAdmissionError, LogError, LogFormatError, LogUnavailableError
+from llmseal.log._asgi import BodyTooLarge as _BodyTooLarge
+from llmseal.log._asgi import Receive, Scope, Send
+from llmseal.log._asgi import read_body as _read_body
+from llmseal.log._asgi import send_bytes as _send
 from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import EntryRef, Sequenced
@@ -38,45 +41,11 @@ from llmseal.log.tiles import parse_tile_path
 
 __all__ = ["LogApp"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
 _TEXT = b"text/plain; charset=utf-8"
 _BINARY = b"application/octet-stream"
 _IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 _SHORT = (b"cache-control", b"public, max-age=2")
 _NO_STORE = (b"cache-control", b"no-store")
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The request body, or None if the client left; _BodyTooLarge over ``limit``."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        body = message.get("body", b"")
-        size += len(body)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(body)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _send(
-    send: Send, status: int, body: bytes, ctype: bytes, headers: Iterable[tuple[bytes, bytes]] = ()
-) -> int:
-    out = [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), *headers]
-    await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": body})
-    return status
 
 
 async def _json(send: Send, status: int, value: Any, *headers: tuple[bytes, bytes]) -> int:

@@ -19,54 +19,26 @@ from __future__ import annotations
 import re
 import socket
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from llmseal.errors import ConfigError
+from llmseal.log._asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_bytes
 from llmseal.log.addcheckpoint import MAX_REQUEST_BYTES
 from llmseal.log.witness import TEXT, Witness, WitnessAnswer, error_answer
 from llmseal.log.witnessstore import origin_hash
 
 __all__ = ["WitnessApp", "serve_witness", "wall_clock"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 _MONITOR = re.compile(r"\A/([0-9a-f]{64})/(checkpoint|evidence)\Z")
 _JSON = "application/json"
 
 
-class _TooLarge(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionError("client went away")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 async def _send(send: Send, answer: WitnessAnswer, *, cache: str = "no-store") -> None:
-    headers = [
-        (b"content-type", answer.content_type.encode("ascii")),
-        (b"content-length", str(len(answer.body)).encode("ascii")),
-        (b"cache-control", cache.encode("ascii")),
-    ]
-    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
-    await send({"type": "http.response.body", "body": answer.body})
+    ctype, headers = answer.content_type.encode("ascii"), [(b"cache-control", cache.encode())]
+    await send_bytes(send, answer.status, answer.body, ctype, headers)
 
 
 class WitnessApp:
@@ -87,12 +59,12 @@ class WitnessApp:
                 await _send(send, error_answer(405, "method_not_allowed", "use POST"))
                 return
             try:
-                body = await _read_body(receive, MAX_REQUEST_BYTES)
-            except _TooLarge:
+                body = await read_body(receive, MAX_REQUEST_BYTES)
+            except BodyTooLarge:
                 await _send(send, error_answer(413, "too_large", "request body is too large"))
                 return
-            except ConnectionError:
-                return
+            if body is None:
+                return  # the client left
             await _send(send, await self.witness.add_checkpoint(body))
             return
         if method not in ("GET", "HEAD"):
