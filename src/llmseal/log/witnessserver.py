@@ -46,6 +46,7 @@ class WitnessApp:
 
     def __init__(self, witness: Witness) -> None:
         self.witness = witness
+        self._origins = {origin_hash(origin): origin for origin in witness.logs}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -79,7 +80,7 @@ class WitnessApp:
         if match is None:
             return error_answer(404, "not_found", "no such resource")
         digest, what = match.groups()
-        origin = next((o for o in self.witness.logs if origin_hash(o) == digest), None)
+        origin = self._origins.get(digest)
         if origin is None:
             return error_answer(404, "unknown_log", "not a log this witness follows")
         if what == "checkpoint":
@@ -95,6 +96,7 @@ class WitnessApp:
             "name": self.witness.signer.name,
             "vkey": self.witness.signer.vkey(),
             "logs": sorted(self.witness.logs),
+            "answers": {str(status): n for status, n in sorted(self.witness.counts.items())},
         }
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

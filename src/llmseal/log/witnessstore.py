@@ -152,9 +152,6 @@ class WitnessStore:
             for k, r, c, f, o, p in rows
         ]
 
-    def origin_of(self, digest: str) -> str | None:
-        return self._by_hash.get(digest)
-
     def close(self) -> None:
         with self._db_lock:
             self._db.close()

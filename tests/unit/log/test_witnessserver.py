@@ -56,7 +56,8 @@ def test_add_then_read_back(setup: tuple[WitnessApp, TreeLog]) -> None:
     assert cp.size == 8
     verify_note(cp.note, [SIGNER.verifier()])
     assert evidence.json() == {"origin": log.origin, "evidence": []}
-    assert info.json() == {"name": SIGNER.name, "vkey": SIGNER.vkey(), "logs": [log.origin]}
+    assert info.json() == {"name": SIGNER.name, "vkey": SIGNER.vkey(), "logs": [log.origin],
+                           "answers": {"200": 1}}  # fmt: skip
 
 
 def test_routes_methods_and_limits(setup: tuple[WitnessApp, TreeLog]) -> None:
