@@ -65,9 +65,9 @@ def _add_group(table: Table, prefix: str, group: dict[str, Any]) -> None:
                 name,
                 _fmt(value["ops_per_s"]),
                 _fmt(value.get("llm_sign_ops_per_s")),
-                "",
+                _fmt(value.get("raw_ops_per_s", "")),
                 _fmt(value.get("vs_llm_sign")),
-                "",
+                _fmt(value.get("vs_raw", "")),
             )
         elif isinstance(value, dict):
             _add_group(table, name, value)

@@ -40,6 +40,12 @@ def _register() -> None:
     from llmseal.cli import _serve
 
     cli.add_command(_serve.serve)
+    from llmseal.cli import _witness
+
+    cli.add_command(_witness.witness)
+    from llmseal.cli import _monitor
+
+    _log.log.add_command(_monitor.monitor)
 
 
 _register()

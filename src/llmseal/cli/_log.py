@@ -57,6 +57,18 @@ def init(directory: str, origin: str) -> None:
     default="info",
     show_default=True,
 )
+@click.option(
+    "--witness-policy",
+    type=click.Path(dir_okay=False),
+    help="C2SP tlog-policy: have its witnesses (those with a URL) cosign our checkpoints.",
+)
+@click.option(
+    "--witness-interval",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.05, 3600),
+    help="Seconds between cosigning rounds (not per batch, as witnesses ask).",
+)
 def serve(
     directory: str,
     host: str,
@@ -65,6 +77,8 @@ def serve(
     batch_size: int,
     batch_age: float,
     log_level: str,
+    witness_policy: str | None,
+    witness_interval: float,
 ) -> None:
     """Serve the log: the tlog-tiles read API, POST /add, /proof/<id>, /lookup/<id>."""
     from llmseal.log.server import run
@@ -77,6 +91,8 @@ def serve(
         batch_size=batch_size,
         batch_age=batch_age / 1000,
         log_level=log_level,
+        witness_policy=witness_policy,
+        witness_interval=witness_interval,
     )
 
 

@@ -42,6 +42,12 @@ _OPTIONS = (
         type=click.FloatRange(0.1, 10_000),
         help="Milliseconds an entry of the embedded log waits for its batch.",
     ),
+    click.option(
+        "--log-witness-policy",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="C2SP tlog-policy: its witnesses cosign the embedded log every 10 s.",
+    ),
 )
 
 
@@ -60,4 +66,5 @@ def log_settings(options: dict[str, Any]) -> dict[str, Any]:
         "log_inline": options["log_inline"],
         "log_timeout": options["log_timeout"],
         "log_batch_age": options["log_batch_age"] / 1000,
+        "log_witness_policy": options["log_witness_policy"],
     }

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Literal
 
 import click
@@ -123,19 +124,25 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
         if o.raw:
             raise InputError("--raw needs --output: a response with an embedded receipt is JSON")
         output = embedded_output
+    # The log proof first: a witnessed one gives the proven time revocation is judged at.
+    logged = check_log(o.log_options, document, receipt_obj, policy)
+    proven_at = logged.proven_at if logged is not None else None
     if o.x509_mode:
-        result, report = _verify_x509(document, receipt, prompt, output, o)
+        result, report = _verify_x509(document, receipt, prompt, output, o, proven_at)
     else:
         keys = _key_sources(o, policy)
-        result = verify_receipt(receipt, keys, prompt=prompt, output=output, raw=o.raw)
+        result = verify_receipt(
+            receipt, keys, prompt=prompt, output=output, raw=o.raw, proven_at=proven_at
+        )
         report = _report(result)
         if not o.as_json:
             _print_human(result)
-    logged = check_log(o.log_options, document, receipt_obj, policy)
     verdict = (
         policy.check(
             result, at=now(), logged=bool(logged and logged.ok),
             log_reason=logged.message if logged else None,
+            witnessed=bool(logged and logged.witnessed),
+            witness_reason=logged.witness_message if logged else None,
         )
         if policy else None
     )  # fmt: skip
@@ -150,7 +157,7 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
             logged.print()
         if verdict is not None:
             _print_policy(verdict)
-    log_ok = logged is None or logged.ok or not logged.required
+    log_ok = logged is None or ((logged.ok or not logged.required) and logged.witness_ok)
     sys.exit(0 if result and log_ok and (verdict is None or verdict) else 1)
 
 
@@ -179,7 +186,8 @@ class _Options:
 
     def __init__(self, options: dict[str, Any]) -> None:
         self.__dict__.update(options)
-        self.log_options = {k: options[k] for k in ("log_vkeys", "proof_path", "log_url")}
+        names = ("log_vkeys", "proof_path", "log_url", "witness_policy")
+        self.log_options = {k: options[k] for k in names}
         pinned = bool(self.chain_path or self.name or self.domain)
         # Anchors or CRLs alone also mean X.509 (and then the missing name is the error).
         self.x509_mode = pinned or bool(
@@ -218,13 +226,19 @@ def _report(result: Verification) -> dict[str, Any]:
 
 
 def _verify_x509(
-    document: Any, receipt: Receipt, prompt: Content | None, output: Content | None, o: _Options
+    document: Any,
+    receipt: Receipt,
+    prompt: Content | None,
+    output: Content | None,
+    o: _Options,
+    proven_at: datetime | None = None,
 ) -> tuple[Verification, dict[str, Any]]:
     from llmseal.cli import _verify_x509 as x509
 
     outcome = x509.run_x509(
         document, receipt, x509.build_validator(o.anchors, o.crls), chain_path=o.chain_path,
         name=o.name, domain=o.domain, prompt=prompt, output=output, raw=o.raw,
+        proven_at=proven_at,
     )  # fmt: skip
     if not o.as_json:
         _print_human(outcome.verification)

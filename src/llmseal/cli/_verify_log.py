@@ -10,16 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 import click
 import httpx
 from rich.text import Text
 
-from llmseal.cli._common import out_console, read_input
+from llmseal.cli._common import now, out_console, read_input
+from llmseal.cli._verify_witness import load_witness_policy, witness_required, witness_summary
 from llmseal.core.policy import Policy
 from llmseal.errors import LogError, NetworkError
-from llmseal.log.entry import receipt_leaf_hash
+from llmseal.log.entry import receipt_entry, receipt_leaf_hash
+from llmseal.log.quorum import Witnessed, verify_witnessed_proof
 from llmseal.log.trust import LogTrust
 
 __all__ = ["LogOutcome", "check_log", "log_verify_options"]
@@ -36,6 +39,13 @@ _OPTIONS = (
     ),
     click.option("--proof", "proof_path", metavar="FILE", help="The receipt's tlog-proof file."),
     click.option("--log-url", metavar="URL", help="Fetch the proof from this log."),
+    click.option(
+        "--witness-policy",
+        type=click.Path(dir_okay=False),
+        metavar="FILE",
+        help="C2SP tlog-policy: the proof's checkpoint must satisfy its witness quorum; "
+        "revocation and certificates are then judged at the proven time.",
+    ),
 )
 
 
@@ -53,18 +63,40 @@ class LogOutcome:
     ok: bool
     report: dict[str, Any]
     message: str
+    witnessed: Witnessed | None = None
+    witness_required: bool = False
+
+    @property
+    def proven_at(self) -> datetime | None:
+        """The receipt's proven time, when the witness quorum cosigned its checkpoint."""
+        return self.witnessed.proven_at if self.witnessed is not None else None
+
+    @property
+    def witness_ok(self) -> bool:
+        return not self.witness_required or bool(self.witnessed)
+
+    @property
+    def witness_message(self) -> str:
+        return witness_summary(self.witnessed)[1] if self.witnessed else self.message
 
     def print(self) -> None:
         style = "green" if self.ok else "bold red"
         out_console.print(Text(f"  log      {self.message}", style=style))
+        if self.witnessed is not None:
+            style = "green" if self.witnessed else "bold red"
+            out_console.print(Text(f"  witness  {self.witness_message}", style=style))
 
 
 def check_log(
     options: Mapping[str, Any], document: Any, receipt: Mapping[str, Any], policy: Policy | None
 ) -> LogOutcome | None:
     """Check the log proof when asked to (``--log-vkey`` or a policy); None otherwise."""
+    witnesses = load_witness_policy(options, policy)
     vkeys = tuple(options.get("log_vkeys") or ()) + (policy.logs if policy else ())
+    vkeys += tuple(str(log.vkey) for log in witnesses.logs) if witnesses else ()
+    must_witness = witness_required(options, policy)
     required = bool(options.get("log_vkeys")) or bool(policy and policy.require_logged)
+    required = required or must_witness
     if not vkeys:
         if required:  # require_logged without trusted logs can never pass
             return LogOutcome(True, False, {"verified": False}, "no trusted log keys (logs = [])")
@@ -73,20 +105,30 @@ def check_log(
     proof, message = _find_proof(options, document, receipt)
     if proof is None:
         return LogOutcome(required, False, {"verified": False, "error": message}, message)
+    witnessed = None
     try:
-        entry = trust.check(receipt, proof)
+        if witnesses is None:
+            entry = trust.check(receipt, proof)
+        else:
+            keys = [key for keys in trust.logs.values() for key in keys]
+            judged = verify_witnessed_proof(proof, receipt_entry(receipt), policy=witnesses,
+                                            log_verifiers=keys, at=now())  # fmt: skip
+            entry, witnessed = judged.entry, judged.witnessed
     except LogError as exc:
         return LogOutcome(
-            required, False, {"verified": False, "error": str(exc)}, f"NOT PROVEN: {exc}"
-        )
+            required, False, {"verified": False, "error": str(exc)}, f"NOT PROVEN: {exc}",
+            witness_required=must_witness,
+        )  # fmt: skip
     report = {
         "verified": True,
         "origin": entry.origin,
         "index": entry.index,
         "tree_size": entry.tree_size,
     }
+    if witnessed is not None:
+        report["witnessed"] = witness_summary(witnessed)[0]
     message = f"entry {entry.index} of {entry.origin} (checkpoint of size {entry.tree_size})"
-    return LogOutcome(required, True, report, message)
+    return LogOutcome(required, True, report, message, witnessed, must_witness)
 
 
 def _find_proof(

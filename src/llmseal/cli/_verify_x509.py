@@ -43,8 +43,10 @@ def run_x509(
     prompt: Content | None,
     output: Content | None,
     raw: bool,
+    proven_at: datetime | None = None,
 ) -> X509Verification:
-    """Verify ``receipt`` with the chain from ``--chain`` or the document's ``receipt_evidence``."""
+    """Verify ``receipt`` with the chain from ``--chain`` or the document's ``receipt_evidence``
+    (at ``proven_at`` when a witnessed log proof gave one)."""
     if not name and not domain:
         raise InputError(
             "pin the certificate name with --name DNSNAME or --domain DOMAIN "
@@ -64,6 +66,7 @@ def run_x509(
         prompt=prompt,
         output=output,
         raw=raw,
+        proven_at=proven_at,
     )
 
 

@@ -15,8 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmseal.errors import LogError, PolicyError, VerificationError
+from llmseal.log.entry import receipt_entry
 from llmseal.log.proof import ProvenEntry
+from llmseal.log.quorum import verify_witnessed_proof
 from llmseal.log.trust import LogTrust
+from llmseal.log.witnesspolicy import WitnessPolicy
 
 __all__ = ["LogCheck"]
 
@@ -25,6 +28,8 @@ __all__ = ["LogCheck"]
 class LogCheck:
     trust: LogTrust
     required: bool = False
+    witnesses: WitnessPolicy | None = None
+    require_witnessed: bool = False
 
     def check(
         self, receipt: Mapping[str, Any], evidence: Mapping[str, Any] | None
@@ -39,12 +44,23 @@ class LogCheck:
                     status="unlogged",
                 )
             return None, None
-        if not self.trust:
+        if not self.trust and self.witnesses is None:
             return None, None  # nothing to check it against
         try:
-            return self.trust.check(receipt, proof), None
+            if self.witnesses is None:
+                return self.trust.check(receipt, proof), None
+            keys = [key for keys in self.trust.logs.values() for key in keys]
+            judged = verify_witnessed_proof(proof, receipt_entry(receipt),
+                                            policy=self.witnesses, log_verifiers=keys)  # fmt: skip
         except LogError as exc:
             return None, VerificationError(
                 f"receipt {rid} carries a log proof that does not verify: {exc}",
                 status="log_proof_invalid",
             )
+        if self.require_witnessed and not judged.witnessed:
+            return judged.entry, PolicyError(
+                f"receipt {rid}: its log checkpoint is not cosigned by the witness quorum "
+                f"(cosigned by {', '.join(sorted(judged.witnessed.cosigned)) or 'none'})",
+                status="unwitnessed",
+            )
+        return judged.entry, None

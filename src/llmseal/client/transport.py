@@ -45,6 +45,7 @@ from llmseal.client.verifier import DEFAULT_FRESHNESS, Expectations, ResponseVer
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import BindingError, ConfigError
 from llmseal.log.trust import LogTrust
+from llmseal.log.witnesspolicy import WitnessPolicy
 from llmseal.store.evidence import EvidenceStore
 from llmseal.trust.keysource import BoundIssuer, CachedKeySet, KeySources
 
@@ -79,13 +80,18 @@ def build_verifier(
     freshness: timedelta | None = DEFAULT_FRESHNESS,
     log_vkeys: tuple[str, ...] | list[str] = (),
     require_logged: bool = False,
+    witness_policy: str | Path | WitnessPolicy | None = None,
+    require_witnessed: bool = False,
 ) -> ResponseVerifier:
     """The verifier both transports use (evidence under ``data_dir``, if given).
 
     ``freshness``: how far a live answer's ``issued_at`` may be from this
     machine's clock (either way); None turns the check off. ``log_vkeys``: the
     transparency logs whose inline proofs (``receipt_evidence.log``) are checked;
-    ``require_logged``: an answer without a verifying proof fails.
+    ``require_logged``: an answer without a verifying proof fails. ``witness_policy``
+    (a C2SP tlog-policy, file or parsed): the proof's checkpoint is judged by its
+    witness quorum, and ``require_witnessed`` fails an answer the quorum has not
+    cosigned.
     """
     evidence = None
     if data_dir is not None:
@@ -97,16 +103,29 @@ def build_verifier(
         expect=Expectations(issuer=expect_issuer, models=tuple(expect_models)),
         sample_rate=sample_rate,
         freshness=freshness,
-        log_check=_log_check(log_vkeys, require_logged),
+        log_check=_log_check(log_vkeys, require_logged, witness_policy, require_witnessed),
     )
 
 
-def _log_check(vkeys: tuple[str, ...] | list[str], required: bool) -> LogCheck | None:
-    if not vkeys and not required:
+def _log_check(
+    vkeys: tuple[str, ...] | list[str],
+    required: bool,
+    witness_policy: str | Path | WitnessPolicy | None = None,
+    require_witnessed: bool = False,
+) -> LogCheck | None:
+    witnesses = (
+        WitnessPolicy.load(witness_policy)
+        if isinstance(witness_policy, str | Path) else witness_policy
+    )  # fmt: skip
+    if require_witnessed and witnesses is None:
+        raise ConfigError("require_witnessed needs witness_policy (the witnesses you trust)")
+    if not vkeys and not required and witnesses is None:
         return None
-    if required and not vkeys:
+    logs = [*vkeys, *(str(log.vkey) for log in witnesses.logs)] if witnesses else list(vkeys)
+    if required and not logs:
         raise ConfigError("require_logged needs log_vkeys (the logs you trust)")
-    return LogCheck(LogTrust.from_vkeys(vkeys), required=required)
+    return LogCheck(LogTrust.from_vkeys(logs), required=required or require_witnessed,
+                    witnesses=witnesses, require_witnessed=require_witnessed)  # fmt: skip
 
 
 def _prepare(verifier: ResponseVerifier, request: Any) -> str | None:
@@ -297,6 +316,8 @@ def verifying_http_client(
     freshness: timedelta | None = DEFAULT_FRESHNESS,
     log_vkeys: tuple[str, ...] | list[str] = (),
     require_logged: bool = False,
+    witness_policy: str | Path | WitnessPolicy | None = None,
+    require_witnessed: bool = False,
     library: str = "httpx",
     **client_options: Any,
 ) -> Any:
@@ -312,6 +333,7 @@ def verifying_http_client(
         keys=keys, data_dir=data_dir, require_receipt=require_receipt, expect_issuer=expect_issuer,
         expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
         freshness=freshness, log_vkeys=log_vkeys, require_logged=require_logged,
+        witness_policy=witness_policy, require_witnessed=require_witnessed,
     )  # fmt: skip
     return _client(library, verifier, asynchronous=False, options=client_options)
 
@@ -321,7 +343,8 @@ def verifying_async_http_client(**options: Any) -> Any:
     for ``openai.AsyncOpenAI`` / ``anthropic.AsyncAnthropic``."""
     library = options.pop("library", "httpx")
     names = ("keys", "data_dir", "require_receipt", "expect_issuer", "expect_models",
-             "sample_rate", "sample_cap", "freshness", "log_vkeys", "require_logged")  # fmt: skip
+             "sample_rate", "sample_cap", "freshness", "log_vkeys", "require_logged",
+             "witness_policy", "require_witnessed")  # fmt: skip
     verifier = build_verifier(**{k: options.pop(k) for k in names if k in options})
     return _client(library, verifier, asynchronous=True, options=options)
 

@@ -11,6 +11,10 @@ from a specific model tier before merging")::
     require_logged = true                                      # in a trusted log:
     logs = ["log.example.com/receipts+1a2b3c4d+AR..."]         # log vkeys (C2SP)
 
+    [log]                                                      # witnesses (issue 11):
+    witness_policy = "witnesses.policy"                        # C2SP tlog-policy file
+    require_witnessed = true                                   # its quorum cosigned it
+
     [keysets]                                                  # whose keys to trust,
     "review.example.com" = "https://review.example.com/v1/receipts/keys"  # per issuer
 
@@ -34,7 +38,7 @@ import fnmatch
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +51,8 @@ __all__ = ["Policy", "PolicyResult"]
 _DURATION = re.compile(r"\A(\d+)\s*([smhd])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KNOWN = {"keysets", "issuers", "models", "key_ids", "max_age", "require_receipt",
-          "require_content", "clock_skew", "require_logged", "logs"}  # fmt: skip
+          "require_content", "clock_skew", "require_logged", "logs", "log"}  # fmt: skip
+_LOG_KNOWN = {"witness_policy", "require_witnessed"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,10 @@ class Policy:
     """The receipt must come with a proof of inclusion in one of ``logs``."""
     logs: tuple[str, ...] = ()
     """Transparency logs trusted for ``require_logged``, as C2SP vkeys."""
+    witness_policy: str | None = None
+    """``[log] witness_policy``: a C2SP tlog-policy file (read above this layer)."""
+    require_witnessed: bool = False
+    """``[log] require_witnessed``: the log proof's checkpoint must satisfy its quorum."""
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -83,7 +92,10 @@ class Policy:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:
             raise ConfigError(f"cannot read policy {path}: {exc.strerror or exc}") from exc
-        return cls.from_toml(text, source=str(path))
+        policy = cls.from_toml(text, source=str(path))
+        if policy.witness_policy is not None:  # relative to the policy file, not the cwd
+            policy = replace(policy, witness_policy=str(Path(path).parent / policy.witness_policy))
+        return policy
 
     @classmethod
     def from_toml(cls, text: str, *, source: str = "policy") -> Policy:
@@ -111,6 +123,7 @@ class Policy:
             clock_skew=_duration(data.get("clock_skew", "5m"), "clock_skew", source) or timedelta(),
             require_logged=_bool(data, "require_logged", source, default=False),
             logs=_strings(data, "logs", source),
+            **_log_table(data.get("log", {}), source),
         )
 
     def check(
@@ -120,17 +133,23 @@ class Policy:
         at: datetime,
         logged: bool = False,
         log_reason: str | None = None,
+        witnessed: bool = False,
+        witness_reason: str | None = None,
     ) -> PolicyResult:
         """Every rule this verified receipt breaks (none: admitted).
 
         ``logged``/``log_reason`` are the caller's log verdict (proofs are checked in
         :mod:`llmseal.log.trust`, above this layer): whether a proof of inclusion in
-        one of ``logs`` verified, and if not, why.
+        one of ``logs`` verified, and if not, why. ``witnessed``/``witness_reason``: the
+        same for the witness quorum of ``witness_policy``.
         """
         failures: list[str] = []
         if self.require_logged and not logged:
             reason = log_reason or "no proof that the receipt is in a trusted log"
             failures.append(f"require_logged: {reason}")
+        if self.require_witnessed and not witnessed:
+            reason = witness_reason or "no log proof cosigned by the witness quorum"
+            failures.append(f"require_witnessed: {reason}")
         receipt = result.receipt
         if result.status is not Status.VALID:
             failures.append(f"status: the receipt is {result.status.value}, not valid")
@@ -165,6 +184,7 @@ class Policy:
             "require_receipt": self.require_receipt,
             "require_content": sorted(self.require_content),
             "require_logged": self.require_logged, "logs": list(self.logs),
+            "witness_policy": self.witness_policy, "require_witnessed": self.require_witnessed,
         }  # fmt: skip
 
 
@@ -187,6 +207,22 @@ def _one_layout(data: dict[str, Any], source: str) -> dict[str, Any]:
             "put every setting in [policy], or none"
         )
     return table
+
+
+def _log_table(value: Any, source: str) -> dict[str, Any]:
+    """``[log]``: which witness policy, and whether its quorum is required."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [log] must be a table")
+    unknown = set(value) - _LOG_KNOWN
+    if unknown:
+        raise ConfigError(f"{source}: unknown [log] setting(s) {sorted(unknown)}")
+    path = value.get("witness_policy")
+    if path is not None and (not isinstance(path, str) or not path):
+        raise ConfigError(f"{source}: [log] witness_policy must be a file name")
+    required = _bool(value, "require_witnessed", source, default=False)
+    if required and path is None:
+        raise ConfigError(f"{source}: [log] require_witnessed needs a witness_policy")
+    return {"witness_policy": path, "require_witnessed": required}
 
 
 def _keysets(value: Any, source: str) -> tuple[tuple[str, ...], dict[str, str]]:

@@ -3,7 +3,11 @@
 Seed 004, "Verification flow" — exactly one status, first match wins:
 
 1. ``unknown_key``: ``key_id`` is not in the key set;
-2. ``revoked``: the key is revoked as of ``issued_at`` (``issued_at >= rotated_at``);
+2. ``revoked``: the key is revoked as of ``issued_at`` (``issued_at >= rotated_at``) —
+   or, when the caller has a *proven time* for the receipt (the earliest time a
+   witness quorum cosigned a log checkpoint holding it, docs/spec/witness.md), as
+   of that time instead: the signer chooses ``issued_at``, nobody chooses the
+   proven time;
 3. ``tampered``: the signature does not verify over the canonical bytes, or
    supplied content hashes differently from ``prompt_hash``/``output_hash``;
 4. ``valid``.
@@ -18,9 +22,11 @@ from __future__ import annotations
 import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from llmseal.core import _time
 from llmseal.core.canonical import loads
 from llmseal.core.hashing import hash_bytes, hash_json, hash_response
 from llmseal.core.keys import decode_signature
@@ -59,6 +65,7 @@ class Verification:
     reasons: tuple[str, ...] = ()
     key: KeyEntry | None = None
     content_checked: tuple[str, ...] = ()
+    proven_at: datetime | None = None
 
     @property
     def key_id(self) -> str:
@@ -91,6 +98,7 @@ class Verification:
             "model_id": self.receipt.model_id,
             "content_checked": list(self.content_checked),
             "reasons": list(self.reasons),
+            **({"proven_at": _time.format_utc(self.proven_at)} if self.proven_at else {}),
         }
 
 
@@ -118,8 +126,12 @@ def verify_receipt(
     prompt: Content | None = None,
     output: Content | None = None,
     raw: bool = False,
+    proven_at: datetime | None = None,
 ) -> Verification:
     """Verify a receipt, and the content it covers when that is supplied.
+
+    ``proven_at``: the receipt's proven time, if a witnessed log proof gave one;
+    revocation is then judged at that time rather than at ``issued_at``.
 
     Raises:
         MalformedReceiptError: ``receipt`` is a mapping that is not a receipt.
@@ -129,7 +141,9 @@ def verify_receipt(
         receipt = Receipt.from_dict(receipt)
     prompt_hash = None if prompt is None else content_hash(prompt, response=False, raw=raw)
     output_hash = None if output is None else content_hash(output, response=True, raw=raw)
-    return verify_hashes(receipt, keys, prompt_hash=prompt_hash, output_hash=output_hash)
+    return verify_hashes(
+        receipt, keys, prompt_hash=prompt_hash, output_hash=output_hash, proven_at=proven_at
+    )
 
 
 def verify_hashes(
@@ -138,6 +152,7 @@ def verify_hashes(
     *,
     prompt_hash: str | None = None,
     output_hash: str | None = None,
+    proven_at: datetime | None = None,
 ) -> Verification:
     """Verify a receipt given the hashes the verifier recomputed itself."""
     # Content is compared even when the key turns out unknown: every check runs.
@@ -154,16 +169,18 @@ def verify_hashes(
         return Verification(Status.UNKNOWN_KEY, receipt, (why, *mismatches), None, checked)
     reasons: list[str] = []
     issued = receipt.issued_at_datetime
-    revoked = entry.revoked_as_of(issued)
+    revoked = entry.revoked_as_of(issued if proven_at is None else proven_at)
     if revoked:
         since = entry.rotated_at.isoformat() if entry.rotated_at else "an unknown time"
         reasons.append(f"key {entry.key_id!r} is revoked since {since}")
+        if proven_at is not None and proven_at > issued:
+            reasons.append(f"the receipt is first proven at {proven_at.isoformat()}, not before")
     tampered = not _signature_ok(receipt, entry, reasons) or bool(mismatches)
     reasons.extend(mismatches)
     if entry.created_at is not None and issued < entry.created_at:
         reasons.append("issued_at is before the key was created")
     status = Status.REVOKED if revoked else Status.TAMPERED if tampered else Status.VALID
-    return Verification(status, receipt, tuple(reasons), entry, checked)
+    return Verification(status, receipt, tuple(reasons), entry, checked, proven_at)
 
 
 def _content_checks(

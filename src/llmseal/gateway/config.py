@@ -96,6 +96,8 @@ class GatewayConfig:
     log_inline: bool = False  # wait for the proof, send it as receipt_evidence.log
     log_timeout: float = 10.0
     log_batch_age: float = 0.05
+    log_witness_policy: str | None = None  # witnesses cosign the embedded log (tlog-policy)
+    log_witness_interval: float = 10.0  # seconds between cosigning rounds
 
     def __post_init__(self) -> None:
         try:
@@ -137,6 +139,8 @@ class GatewayConfig:
             raise ConfigError("--log-inline needs --log DIR or --log-url URL")
         if self.log_url is not None and not self.log_url.startswith(("http://", "https://")):
             raise ConfigError(f"--log-url must be an http(s) URL, not {self.log_url!r}")
+        if self.log_witness_policy is not None and self.log_dir is None:
+            raise ConfigError("--log-witness-policy needs --log DIR (the log it cosigns)")
         if self.log_timeout <= 0 or self.log_batch_age <= 0:
             raise ConfigError("log timeouts must be positive")
 

@@ -258,12 +258,23 @@ def open_log_link(config: Any, store: Any) -> tuple[ReceiptLogger | None, LogApp
 
         prepare_log_dir(config)
         keys = CachedKeySet(str(config.keys_dir / "keys.json"))
+        witnesses = _witness_policy(config)  # read before the log is opened (and locked)
         tlog = TransparencyLog.open(config.log_dir, keys=keys, batch_age=config.log_batch_age)
+        if witnesses is not None:
+            tlog.witness(witnesses, interval=config.log_witness_interval)
         client = EmbeddedLog(tlog)
     else:
         client = RemoteLog(config.log_url, timeout=max(config.log_timeout, 5.0))
     logger = ReceiptLogger(store, client, inline=config.log_inline, timeout=config.log_timeout)
     return logger, (LogApp(tlog, prefix="/log") if tlog is not None else None)
+
+
+def _witness_policy(config: Any) -> Any:
+    if config.log_witness_policy is None:
+        return None
+    from llmseal.log.witnesspolicy import WitnessPolicy
+
+    return WitnessPolicy.load(config.log_witness_policy)
 
 
 def prepare_log_dir(config: Any) -> str:

@@ -9,11 +9,14 @@ Sits above ``store`` and below ``gateway``/``client``/``audit`` (design.md).
 * :mod:`.tilereader` — reading any tile log (directory or HTTP) into proofs.
 * :mod:`.proof` — C2SP tlog-proof@v1, the offline proof of one entry.
 * :mod:`.entry` — what an llmseal log entry is (the receipt's RFC 8785 bytes).
+* :mod:`.cosignature` — C2SP tlog-cosignature, timestamped Ed25519 (0x04).
+* :mod:`.witnesspolicy`, :mod:`.quorum` — C2SP tlog-policy, quorums, proven time.
 """
 
 from __future__ import annotations
 
 from llmseal.log.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from llmseal.log.cosignature import CosignatureSigner, CosignatureVerifier, cosignature_time
 from llmseal.log.entry import receipt_entry, receipt_leaf_hash
 from llmseal.log.merkle import (
     EMPTY_ROOT,
@@ -31,12 +34,16 @@ from llmseal.log.notekeys import (
     load_verifier,
 )
 from llmseal.log.proof import LogProof, ProvenEntry, verify_log_proof
+from llmseal.log.quorum import Witnessed, check_quorum, open_witnessed
 from llmseal.log.tilereader import TileHashReader, TileLog
 from llmseal.log.tiles import TileRef
+from llmseal.log.witnesspolicy import WitnessPolicy
 
 __all__ = [
     "EMPTY_ROOT",
     "Checkpoint",
+    "CosignatureSigner",
+    "CosignatureVerifier",
     "Ed25519NoteSigner",
     "Ed25519NoteVerifier",
     "LogProof",
@@ -50,10 +57,15 @@ __all__ = [
     "TileLog",
     "TileRef",
     "VerifierKey",
+    "WitnessPolicy",
+    "Witnessed",
+    "check_quorum",
+    "cosignature_time",
     "leaf_hash",
     "load_verifier",
     "node_hash",
     "open_checkpoint",
+    "open_witnessed",
     "parse_note",
     "receipt_entry",
     "receipt_leaf_hash",

@@ -3,6 +3,8 @@
 Routes (below ``prefix``, "" standalone, ``/log`` inside the gateway):
 
 * ``GET /checkpoint`` — ``text/plain; charset=utf-8``, cacheable for 2 s at most;
+* ``GET /checkpoint.witnessed`` — the newest checkpoint witnesses cosigned (404 until
+  one is; see :mod:`llmseal.log.witnessing`);
 * ``GET /tile/<L>/<N>[.p/<W>]``, ``GET /tile/entries/<N>[.p/<W>]`` —
   ``application/octet-stream``, immutable (a path's bytes never change); bundles
   gzip-compressed when the client accepts it (tlog-tiles, "Log entries");
@@ -22,23 +24,22 @@ import asyncio
 import contextlib
 import gzip
 import math
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Iterable
 from typing import Any
 from urllib.parse import unquote
 
 import orjson
 
 from llmseal.errors import Error, LogAdmissionError, LogError, LogFormatError, LogUnavailableError
+from llmseal.log._asgi import BodyTooLarge as _BodyTooLarge
+from llmseal.log._asgi import Receive, Scope, Send, send_bytes
+from llmseal.log._asgi import read_body as _read_body
 from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import EntryRef, Sequenced
 from llmseal.log.tiles import parse_tile_path
 
 __all__ = ["LogApp"]
-
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 _TEXT = b"text/plain; charset=utf-8"
 _BINARY = b"application/octet-stream"
@@ -50,35 +51,10 @@ _NO_STORE = (b"cache-control", b"no-store")
 _PUBLIC = (b"access-control-allow-origin", b"*")
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The request body, or None if the client left; _BodyTooLarge over ``limit``."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        body = message.get("body", b"")
-        size += len(body)
-        if size > limit:
-            raise _BodyTooLarge
-        chunks.append(body)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 async def _send(
     send: Send, status: int, body: bytes, ctype: bytes, headers: Iterable[tuple[bytes, bytes]] = ()
 ) -> int:
-    out = [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), _PUBLIC]
-    out.extend(headers)
-    await send({"type": "http.response.start", "status": status, "headers": out})
-    await send({"type": "http.response.body", "body": body})
-    return status
+    return await send_bytes(send, status, body, ctype, (_PUBLIC, *headers))
 
 
 async def _json(send: Send, status: int, value: Any, *headers: tuple[bytes, bytes]) -> int:
@@ -170,6 +146,11 @@ class LogApp:
     async def _get(self, scope: Scope, path: str, send: Send) -> int:
         if path == "/checkpoint":
             return await _send(send, 200, self.log.checkpoint().encode(), _TEXT, (_SHORT,))
+        if path == "/checkpoint.witnessed":  # the newest cosigned checkpoint (issue 11)
+            witnessed = self.log.sequencer.witnessed
+            if witnessed is None:
+                return await _error(send, 404, "no checkpoint is cosigned yet", "not_found")
+            return await _send(send, 200, witnessed.encode(), _TEXT, (_SHORT,))
         if path.startswith("/tile/"):
             return await self._tile(scope, path[1:], send)
         if path.startswith("/proof/"):

@@ -20,6 +20,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar, Generic, Self, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -31,8 +32,10 @@ from llmseal.log.note import NoteVerifier, check_key_name, decode_b64
 __all__ = [
     "SIG_COSIGNATURE",
     "SIG_ED25519",
+    "Ed25519Key",
     "Ed25519NoteSigner",
     "Ed25519NoteVerifier",
+    "Ed25519Signer",
     "VerifierKey",
     "key_id",
     "load_verifier",
@@ -82,9 +85,16 @@ class VerifierKey:
 
 
 @dataclass(frozen=True, slots=True)
-class Ed25519NoteVerifier:
-    """Verifies Ed25519 (type 0x01) note signatures: 64 bytes over the note text."""
+class Ed25519Key:
+    """An Ed25519 public key under a key name, for one signature type.
 
+    The key ID commits to the type byte, so one public key gives different IDs as
+    a log key (0x01) and as a cosigner key (0x04): a signature of one kind never
+    matches a verifier of the other. Subclasses set ``SIG_TYPE`` and ``verify``.
+    """
+
+    SIG_TYPE: ClassVar[int]
+    KIND: ClassVar[str] = "Ed25519"
     name: str
     public: bytes
     key_id: int = field(init=False)
@@ -99,62 +109,83 @@ class Ed25519NoteVerifier:
         except ValueError as exc:
             raise LogFormatError(f"invalid Ed25519 public key: {exc}") from exc
         object.__setattr__(self, "_key", key)
-        object.__setattr__(self, "key_id", key_id(self.name, SIG_ED25519, self.public))
+        object.__setattr__(self, "key_id", key_id(self.name, self.SIG_TYPE, self.public))
 
     @classmethod
-    def from_vkey(cls, vkey: VerifierKey) -> Ed25519NoteVerifier:
+    def from_vkey(cls, vkey: VerifierKey) -> Self:
         """Build from a parsed vkey; its key ID must be the derived one (as Go requires)."""
-        if vkey.sig_type != SIG_ED25519:
-            raise LogFormatError(f"verifier key type 0x{vkey.sig_type:02x} is not Ed25519")
+        if vkey.sig_type != cls.SIG_TYPE:
+            raise LogFormatError(
+                f"verifier key type 0x{vkey.sig_type:02x} is not 0x{cls.SIG_TYPE:02x} ({cls.KIND})"
+            )
         verifier = cls(vkey.name, vkey.public)
         if verifier.key_id != vkey.key_id:
             raise LogFormatError(f"verifier key {vkey.name}: key ID does not match the key")
         return verifier
 
-    def verify(self, text: bytes, signature: bytes) -> bool:
-        if len(signature) != 64:
-            return False
+    def _valid(self, signature: bytes, message: bytes) -> bool:
         try:
-            self._key.verify(signature, text)
+            self._key.verify(signature, message)
         except InvalidSignature:
             return False
         return True
 
     def vkey(self) -> str:
         """The vkey text that names this key."""
-        return str(VerifierKey(self.name, self.key_id, SIG_ED25519, self.public))
+        return str(VerifierKey(self.name, self.key_id, self.SIG_TYPE, self.public))
 
 
-class Ed25519NoteSigner:
-    """Signs notes with an Ed25519 key (type 0x01)."""
+@dataclass(frozen=True, slots=True)
+class Ed25519NoteVerifier(Ed25519Key):
+    """Verifies Ed25519 (type 0x01) note signatures: 64 bytes over the note text."""
+
+    SIG_TYPE: ClassVar[int] = SIG_ED25519
+
+    def verify(self, text: bytes, signature: bytes) -> bool:
+        return len(signature) == 64 and self._valid(signature, text)
+
+
+V = TypeVar("V", bound=Ed25519Key)
+
+
+class Ed25519Signer(Generic[V]):
+    """An Ed25519 private key under a key name; subclasses say which verifier it makes
+    and how it signs. Its key text (``skey``) carries the verifier's type byte."""
+
+    SIG_TYPE: ClassVar[int]
 
     def __init__(self, name: str, private_key: ed25519.Ed25519PrivateKey) -> None:
         public = private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
-        self._verifier = Ed25519NoteVerifier(check_key_name(name), public)
+        self._verifier: V = self._verifier_for(check_key_name(name), public)
         self._key = private_key
 
     @classmethod
-    def generate(cls, name: str) -> Ed25519NoteSigner:
+    def _verifier_for(cls, name: str, public: bytes) -> V:
+        raise NotImplementedError
+
+    @classmethod
+    def generate(cls, name: str) -> Self:
         """A fresh random key."""
         return cls(name, ed25519.Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_skey(cls, text: str) -> Ed25519NoteSigner:
+    def from_skey(cls, text: str) -> Self:
         """Parse signer key text (never echoed in errors: it is secret)."""
         text = text.strip()
+        sig_type = cls.SIG_TYPE
         if not text.startswith(_SKEY_PREFIX):
-            raise LogFormatError("not a note signer key (PRIVATE+KEY+...)")
+            raise LogFormatError("not a signer key (PRIVATE+KEY+...)")
         try:
             vkey = VerifierKey.parse(text[len(_SKEY_PREFIX) :])
         except LogFormatError:
-            raise LogFormatError("malformed note signer key") from None
-        if vkey.sig_type != SIG_ED25519 or len(vkey.public) != 32:
-            raise LogFormatError("note signer key is not an Ed25519 seed")
+            raise LogFormatError("malformed signer key") from None
+        if vkey.sig_type != sig_type or len(vkey.public) != 32:
+            raise LogFormatError(f"signer key is not a type 0x{sig_type:02x} Ed25519 seed")
         signer = cls(vkey.name, ed25519.Ed25519PrivateKey.from_private_bytes(vkey.public))
         if signer.key_id != vkey.key_id:
-            raise LogFormatError("note signer key: key ID does not match the key")
+            raise LogFormatError("signer key: key ID does not match the key")
         return signer
 
     @property
@@ -165,10 +196,7 @@ class Ed25519NoteSigner:
     def key_id(self) -> int:
         return self._verifier.key_id
 
-    def sign(self, text: bytes) -> bytes:
-        return self._key.sign(text)
-
-    def verifier(self) -> Ed25519NoteVerifier:
+    def verifier(self) -> V:
         """The matching verifier."""
         return self._verifier
 
@@ -182,11 +210,24 @@ class Ed25519NoteSigner:
             serialization.PrivateFormat.Raw,
             serialization.NoEncryption(),
         )
-        key = base64.b64encode(bytes([SIG_ED25519]) + seed).decode("ascii")
+        key = base64.b64encode(bytes([self.SIG_TYPE]) + seed).decode("ascii")
         return f"{_SKEY_PREFIX}{self.name}+{self.key_id:08x}+{key}"
 
     def __repr__(self) -> str:  # never show key material
-        return f"Ed25519NoteSigner({self.vkey()!r})"
+        return f"{type(self).__name__}({self.vkey()!r})"
+
+
+class Ed25519NoteSigner(Ed25519Signer[Ed25519NoteVerifier]):
+    """Signs notes with an Ed25519 key (type 0x01)."""
+
+    SIG_TYPE: ClassVar[int] = SIG_ED25519
+
+    @classmethod
+    def _verifier_for(cls, name: str, public: bytes) -> Ed25519NoteVerifier:
+        return Ed25519NoteVerifier(name, public)
+
+    def sign(self, text: bytes) -> bytes:
+        return self._key.sign(text)
 
 
 _FACTORIES: dict[int, Callable[[VerifierKey], NoteVerifier]] = {

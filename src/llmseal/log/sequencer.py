@@ -41,10 +41,11 @@ from llmseal.log.note import NoteSigner, NoteVerifier
 from llmseal.log.storage import LogStorage, PendingEntry, Sequenced
 from llmseal.log.tilereader import TileCache, TileHashReader
 
-__all__ = ["Sequencer"]
+__all__ = ["WITNESSED", "Sequencer"]
 
 log = logging.getLogger("llmseal.log")
 _Item = tuple[PendingEntry, "Future[Sequenced]", float]
+WITNESSED = "checkpoint.witnessed"  # the newest cosigned checkpoint, for proofs
 
 
 class Sequencer:
@@ -85,6 +86,10 @@ class Sequencer:
             raise LogCorruptError(f"the published checkpoint is not this log's: {exc}") from exc
         self._edge = check_tree(storage.read, published)
         self._published = published
+        self._publish_lock = threading.Lock()  # the sequencer and cosignatures both publish
+        self._verifier = verifier
+        self.witnessed = self._read_witnessed(published)
+        """The newest checkpoint witnesses cosigned (``checkpoint.witnessed``), if any."""
         self._complete_unpublished()
         self._thread = threading.Thread(target=self._run, name="llmseal-log-sequencer", daemon=True)
         self._thread.start()
@@ -118,6 +123,32 @@ class Sequencer:
             self._queue.extend(zip(entries, futures, [now] * len(entries), strict=True))
             self._cond.notify_all()
         return futures
+
+    def add_cosigned(self, cosigned: SignedCheckpoint) -> None:
+        """Publish a checkpoint of ours with witness cosignatures (issue 11).
+
+        It is kept as ``checkpoint.witnessed`` for proofs, and ``checkpoint`` itself
+        gains the cosignatures while it is still that tree. Never a tree we did not
+        sign (the log key must verify it), never older than the one kept.
+        """
+        opened = open_checkpoint(cosigned.encode(), origin=self._origin, verifiers=[self._verifier])
+        with self._publish_lock:
+            current, kept = self._published, self.witnessed
+            if kept is not None and opened.size < kept.size:
+                return
+            if (current.size, current.root) == (opened.size, opened.root):
+                current = opened
+            self._storage.publish({WITNESSED: opened.encode()}, current.encode(), current.size)
+            with self._cond:
+                self._published, self.witnessed = current, opened
+
+    def _read_witnessed(self, published: SignedCheckpoint) -> SignedCheckpoint | None:
+        try:
+            cp = open_checkpoint(self._storage.read(WITNESSED), origin=self._origin,
+                                 verifiers=[self._verifier])  # fmt: skip
+        except LogError:
+            return None  # none yet (or damaged: proofs use the latest checkpoint)
+        return cp if cp.size <= published.size else None
 
     def add_listener(self, callback: Callable[[SignedCheckpoint], None]) -> None:
         """Call ``callback(checkpoint)`` from the sequencer thread after each publish."""
@@ -246,10 +277,11 @@ class Sequencer:
             except ProofError as exc:
                 raise LogCorruptError(f"refusing to sign an inconsistent tree: {exc}") from exc
         signed = sign_checkpoint(Checkpoint(self._origin, edge.size, root), self._signer)
-        self._storage.publish(files, signed.encode(), edge.size)
-        with self._cond:
-            self._edge, self._published = edge, signed
-            self._cond.notify_all()
+        with self._publish_lock:
+            self._storage.publish(files, signed.encode(), edge.size)
+            with self._cond:
+                self._edge, self._published = edge, signed
+                self._cond.notify_all()
         for callback in self._listeners:
             callback(signed)
 

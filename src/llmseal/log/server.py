@@ -12,6 +12,7 @@ from llmseal.log.integrity import check_tree
 from llmseal.log.notekeys import load_verifier
 from llmseal.log.service import TransparencyLog, read_log_info
 from llmseal.log.tilereader import directory_fetch
+from llmseal.log.witnesspolicy import WitnessPolicy
 from llmseal.trust.keysource import CachedKeySet, KeySources
 
 __all__ = ["check_directory", "key_sources", "run"]
@@ -36,8 +37,14 @@ def run(
     batch_size: int = 1024,
     batch_age: float = 0.05,
     log_level: str = "info",
+    witness_policy: str | Path | None = None,
+    witness_interval: float = 10.0,
 ) -> None:
-    """Open (recover) the log and serve it until SIGINT/SIGTERM; queued entries are published."""
+    """Open (recover) the log and serve it until SIGINT/SIGTERM; queued entries are published.
+
+    With ``witness_policy`` (C2SP tlog-policy) the policy's witnesses are asked to
+    cosign every ``witness_interval`` seconds (:meth:`TransparencyLog.witness`).
+    """
     import uvicorn
 
     from llmseal.log.http import LogApp
@@ -47,6 +54,10 @@ def run(
         directory, keys=key_sources(keysets), batch_size=batch_size, batch_age=batch_age
     )
     cp = tlog.checkpoint()
+    if witness_policy is not None:
+        policy = WitnessPolicy.load(witness_policy)
+        tlog.witness(policy, interval=witness_interval)
+        log.info("llmseal log %s: witnesses %s", tlog.origin, policy.describe())
     log.info("llmseal log %s (size %d) on http://%s:%d", tlog.origin, cp.size, host, port)
     uvicorn.run(
         LogApp(tlog),

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmseal.core.keyset import KeyResolver
 from llmseal.errors import KeyManagementError, LogError, LogUnavailableError
@@ -27,6 +27,10 @@ from llmseal.log.proof import LogProof
 from llmseal.log.sequencer import Sequencer
 from llmseal.log.storage import EntryRef, LogStorage, PendingEntry, Sequenced
 from llmseal.trust.keydir import write_atomic, write_private
+
+if TYPE_CHECKING:
+    from llmseal.log.witnessing import Witnessing
+    from llmseal.log.witnesspolicy import WitnessPolicy
 
 __all__ = ["LOG_FORMAT", "TransparencyLog", "init_log", "read_log_info"]
 
@@ -102,6 +106,7 @@ class TransparencyLog:
         self.vkey = signer.vkey()
         self.admission = Admission(keys)
         self.sequencer = Sequencer(storage, signer, self.verifier, self.origin, **sequencer)
+        self._witnessing: Witnessing | None = None
 
     @classmethod
     def open(
@@ -159,6 +164,9 @@ class TransparencyLog:
     def prove(self, index: int, checkpoint: SignedCheckpoint | None = None) -> LogProof | None:
         """The tlog-proof of entry ``index`` against ``checkpoint`` (default: the latest);
         None while that checkpoint does not cover it yet."""
+        witnessed = self.sequencer.witnessed
+        if checkpoint is None and witnessed is not None and index < witnessed.size:
+            checkpoint = witnessed  # a cosigned checkpoint, once one covers the entry
         cp = checkpoint or self.sequencer.published
         if not 0 <= index < cp.size:
             return None
@@ -173,8 +181,19 @@ class TransparencyLog:
             raise LogUnavailableError(f"entry {index} is not published")
         return proof
 
+    def witness(self, policy: WitnessPolicy, *, interval: float = 10.0) -> Witnessing:
+        """Have the policy's witnesses cosign our checkpoints, every ``interval`` s, until
+        :meth:`close` (:mod:`llmseal.log.witnessing`)."""
+        from llmseal.log.witnessing import witnessing_for
+
+        self._witnessing = witnessing_for(self, policy, interval=interval)
+        self._witnessing.start()
+        return self._witnessing
+
     def close(self) -> None:
         """Sequence and publish what is queued, then release the directory."""
+        if self._witnessing is not None:
+            self._witnessing.stop()
         try:
             self.sequencer.close()
         finally:

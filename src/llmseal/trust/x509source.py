@@ -147,12 +147,17 @@ def verify_receipt_x509(
     prompt: Content | None = None,
     output: Content | None = None,
     raw: bool = False,
+    proven_at: datetime | None = None,
 ) -> X509Verification:
     """Verify a receipt whose key is vouched for by ``chain`` (x5c list or PEM text).
 
     Status precedence stays v0.3's: a chain that does not validate, or whose leaf
     is not the receipt's key, is ``unknown_key`` (the key is not trusted); a leaf
     revoked by CRL as of ``issued_at`` is ``revoked``; then ``tampered``.
+    With ``proven_at`` (a witnessed log proof's proven time) the chain is
+    validated, and revocation judged, at that time instead: a leaf that expired
+    since does not matter for a receipt proven while it was valid, and a receipt
+    backdated into a leaf's validity but first proven after it fails.
 
     Raises:
         MalformedReceiptError: ``receipt`` is not a receipt.
@@ -165,8 +170,11 @@ def verify_receipt_x509(
     if mismatch is not None:
         result = Verification(Status.UNKNOWN_KEY, receipt, (mismatch,))
         return X509Verification(result, pinned, ChainFailure.WRONG_NAME)
-    source = X509KeySource.for_receipt(validator, chain, receipt, name=pinned)
-    result = verify_receipt(receipt, source, prompt=prompt, output=output, raw=raw)
+    at = receipt.issued_at_datetime if proven_at is None else proven_at
+    source = X509KeySource(validator, chain, name=pinned, at=at)
+    result = verify_receipt(
+        receipt, source, prompt=prompt, output=output, raw=raw, proven_at=proven_at
+    )
     failure = source.failure
     if failure is not None:
         reason = f"certificate chain rejected ({failure.failure}): {failure}"

@@ -46,6 +46,11 @@ class GoPeer:
 
 def build(workdir: Path) -> GoPeer:
     """``go vet`` + ``go build`` the peer; fails loudly when Go or x/mod is missing."""
+    return GoPeer(go_build(workdir, "tlogpeer"))
+
+
+def go_build(workdir: Path, package: str) -> Path:
+    """Build ``tests/gopeer/src/<package>`` in GOPATH mode; the binary."""
     assert (GOCODE / "src/golang.org/x/mod/sumdb/tlog").is_dir(), (
         "golang-golang-x-mod-dev is not installed (scripts/install-system.sh)"
     )
@@ -58,7 +63,7 @@ def build(workdir: Path) -> GoPeer:
         GOFLAGS="",
         CGO_ENABLED="0",
     )
-    binary = workdir / "tlogpeer"
-    for cmd in (["go", "vet", "tlogpeer"], ["go", "build", "-o", str(binary), "tlogpeer"]):
+    binary = workdir / package
+    for cmd in (["go", "vet", package], ["go", "build", "-o", str(binary), package]):
         subprocess.run(cmd, env=env, cwd=workdir, check=True, timeout=600)
-    return GoPeer(binary)
+    return binary

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -208,7 +209,7 @@ def test_load_and_describe(tmp_path: Path) -> None:
         "keysets": ["https://review.example/v1/receipts/keys"], "issuers": ["api.example.org"],
         "models": ["example.org/*"], "key_ids": ["k1"], "max_age_s": 604800.0,
         "require_receipt": False, "require_content": ["output", "prompt"],
-        "require_logged": False, "logs": [],
+        "require_logged": False, "logs": [], "witness_policy": None, "require_witnessed": False,
     }  # fmt: skip
     assert Policy().describe()["max_age_s"] is None and Policy().require_receipt is True
     with pytest.raises(ConfigError, match="cannot read policy"):
@@ -216,3 +217,31 @@ def test_load_and_describe(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"policy\.toml is not TOML"):
         path.write_text("=")
         Policy.load(path)
+
+
+def test_the_log_table_names_a_witness_policy(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "policy.toml"
+    path.parent.mkdir()
+    path.write_text('[log]\nwitness_policy = "w.policy"\nrequire_witnessed = true\n')
+    policy = Policy.load(path)
+    assert policy.witness_policy == str(tmp_path / "sub" / "w.policy")  # next to the policy
+    assert policy.require_witnessed
+    assert Policy.from_toml('[log]\nwitness_policy = "/etc/w"\n').witness_policy == "/etc/w"
+    for bad, message in (
+        ("[log]\nrequire_witnessed = true\n", "needs a witness_policy"),
+        ("[log]\nwitness_policy = 3\n", "must be a file name"),
+        ("[log]\nwitnesses = 1\n", r"unknown \[log\] setting"),
+        ('log = "x"\n', r"\[log\] must be a table"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            Policy.from_toml(bad)
+
+
+def test_require_witnessed_is_a_policy_failure(attest_vectors: dict[str, Any]) -> None:
+    case = next(c for c in attest_vectors["cases"] if c["expected"] == "valid")
+    result = verify_receipt(case["receipt"], KeySet.from_obj(attest_vectors["keyset"]))
+    policy = Policy.from_toml('[log]\nwitness_policy = "w"\nrequire_witnessed = true\n')
+    at = result.receipt.issued_at_datetime
+    assert policy.check(result, at=at, witnessed=True).failures == ()
+    (failure,) = policy.check(result, at=at, witness_reason="cosigned by w1 only").failures
+    assert failure == "require_witnessed: cosigned by w1 only"

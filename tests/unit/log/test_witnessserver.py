@@ -1,0 +1,76 @@
+"""The witness's HTTP surface, in process: routes, methods, limits, monitoring reads."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from llmseal.log.addcheckpoint import MAX_REQUEST_BYTES
+from llmseal.log.checkpoint import open_checkpoint
+from llmseal.log.cosignature import CosignatureSigner
+from llmseal.log.note import verify_note
+from llmseal.log.witness import Witness
+from llmseal.log.witnessserver import WitnessApp
+from llmseal.log.witnessstore import WitnessStore, origin_hash
+from tests.logtree import TreeLog
+
+SIGNER = CosignatureSigner.generate("witness.example/http")
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> Iterator[tuple[WitnessApp, TreeLog]]:
+    log = TreeLog.new(size=8)
+    store = WitnessStore(tmp_path)
+    yield WitnessApp(Witness.for_keys(SIGNER, [log.signer.verifier()], store, lambda: 1)), log
+    store.close()
+
+
+def _run(app: WitnessApp, *requests: tuple[str, str, bytes]) -> list[httpx.Response]:
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://w") as client:
+            return [await client.request(m, p, content=b) for m, p, b in requests]
+
+    return asyncio.run(go())
+
+
+def test_add_then_read_back(setup: tuple[WitnessApp, TreeLog]) -> None:
+    app, log = setup
+    path = f"/{origin_hash(log.origin)}/checkpoint"
+    before, added, after, evidence, info = _run(
+        app,
+        ("GET", path, b""),
+        ("POST", "/add-checkpoint", log.request(0)),
+        ("GET", path, b""),
+        ("GET", f"/{origin_hash(log.origin)}/evidence", b""),
+        ("GET", "/", b""),
+    )
+    assert before.status_code == 404 and before.json()["error"]["code"] == "not_cosigned"
+    assert added.status_code == 200 and added.text.startswith("— witness.example/http ")
+    assert after.status_code == 200 and after.headers["content-type"].startswith("text/plain")
+    cp = open_checkpoint(after.content, origin=log.origin, verifiers=[log.signer.verifier()])
+    assert cp.size == 8
+    verify_note(cp.note, [SIGNER.verifier()])
+    assert evidence.json() == {"origin": log.origin, "evidence": []}
+    assert info.json() == {"name": SIGNER.name, "vkey": SIGNER.vkey(), "logs": [log.origin],
+                           "answers": {"200": 1}}  # fmt: skip
+
+
+def test_routes_methods_and_limits(setup: tuple[WitnessApp, TreeLog]) -> None:
+    app, log = setup
+    answers = _run(
+        app,
+        ("GET", "/add-checkpoint", b""),
+        ("PUT", "/", b""),
+        ("GET", "/nope", b""),
+        ("GET", f"/{'0' * 64}/checkpoint", b""),
+        ("GET", f"/{origin_hash(log.origin).upper()}/checkpoint", b""),
+        ("POST", "/add-checkpoint", b"x" * (MAX_REQUEST_BYTES + 1)),
+        ("POST", "/add-checkpoint", b"old 0\n"),
+    )
+    assert [a.status_code for a in answers] == [405, 405, 404, 404, 404, 413, 400]
+    assert all(a.json()["error"]["message"] for a in answers)
