@@ -80,7 +80,7 @@ def _restrict_tests(mutmut_main: Any) -> None:
     print(f"    test selection: {after} of {before} (function, test) pairs kept")
 
 
-def _run_mutmut(names: list[str]) -> int:
+def _run_mutmut(names: list[str], children: int) -> int:
     """``mutmut run`` in this process, with the per-module test selection applied."""
     os.environ["LLMSEAL_MUTATION"] = "1"  # tests/helpers.examples(): fewer hypothesis examples
     os.nice(19)  # a shared 2-core machine: everyone else goes first
@@ -94,7 +94,7 @@ def _run_mutmut(names: list[str]) -> int:
 
     mutmut_main.collect_or_load_stats = collect_then_restrict
     try:
-        mutmut_main.cli(["run", *names], standalone_mode=False)
+        mutmut_main.cli(["run", "--max-children", str(children), *names], standalone_mode=False)
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
@@ -154,6 +154,10 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="report the last run only")
     parser.add_argument("--fresh", action="store_true", help="discard cached results")
     parser.add_argument("--survivors", action="store_true", help="re-run the live mutants")
+    parser.add_argument(
+        "--children", type=int, default=3,
+        help="parallel mutants (niced: they only take CPU nobody else wants)",
+    )  # fmt: skip
     parser.add_argument("mutants", nargs="*", help="mutant name globs (default: all)")
     args = parser.parse_args()
     os.chdir(ROOT)
@@ -166,7 +170,7 @@ def main() -> int:
     if args.fresh:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     if not args.report:
-        status = _run_mutmut(args.mutants)
+        status = _run_mutmut(args.mutants, args.children)
         if status:
             print(f"mutmut exited with {status}", file=sys.stderr)
             return status
