@@ -76,6 +76,8 @@ def test_evidence_shapes(pems: list[str]) -> None:
     assert chain_from_evidence({"x5c": pems}) == pems
     assert chain_from_evidence({"receipt": {}}) is None
     assert chain_from_evidence([1]) is None
+    assert chain_from_evidence({"receipt_evidence": "x5c"}) is None
     for bad in ({"x5c": "pem"}, {"x5c": [1]}, {"receipt_evidence": {"x5c": None}}):
-        with pytest.raises(CertificateError):
+        with pytest.raises(CertificateError) as info:
             chain_from_evidence(bad)
+        assert str(info.value) == "receipt_evidence.x5c must be a list of certificate strings"
