@@ -93,6 +93,7 @@ def raw_cert(
     ca: bool,
     names: tuple[str, ...] = (),
     days: int = 365,
+    basic_constraints: bool = True,
 ) -> x509.Certificate:
     """A certificate with exactly the extensions asked for (for the bad cases)."""
     subject_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
@@ -104,13 +105,16 @@ def raw_cert(
         .serial_number(x509.random_serial_number())
         .not_valid_before(at)
         .not_valid_after(at + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
         )
     )
+    if basic_constraints:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=ca, path_length=None), critical=True
+        )
     usage = dict.fromkeys(
         (
             "content_commitment",

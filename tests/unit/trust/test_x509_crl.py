@@ -174,3 +174,27 @@ def test_an_issuer_key_that_cannot_check_signatures_makes_the_crl_invalid(
     with pytest.raises(ChainValidationError) as info:
         RevocationIndex([_crl(lab, at=t0)]).revoked_at([leaf, odd])
     assert info.value.failure == "crl_invalid"
+
+
+def test_crl_profile(lab: Lab, t0: datetime) -> None:
+    leaf, _ = lab.leaf()
+    revoked = t0.replace(microsecond=0) + timedelta(hours=1, microseconds=987)
+    since = t0 + timedelta(minutes=5, microseconds=5)
+    entry = profile.Revocation(leaf.serial_number, revoked, x509.ReasonFlags.key_compromise,
+                               compromised_since=since)  # fmt: skip
+    crl = profile.build_crl(lab.inter, lab.inter_key, [entry], at=t0, number=41)
+    assert crl.issuer == lab.inter.subject
+    assert crl.last_update_utc == t0 and crl.next_update_utc == t0 + timedelta(days=7)
+    number = crl.extensions.get_extension_for_class(x509.CRLNumber)
+    assert number.value.crl_number == 41 and not number.critical  # RFC 5280 §5.2.3
+    assert all(not ext.critical for ext in crl.extensions)
+    [item] = list(crl)
+    assert item.serial_number == leaf.serial_number
+    assert item.revocation_date_utc == revoked.replace(microsecond=0)
+    reason = item.extensions.get_extension_for_class(x509.CRLReason)
+    assert reason.value.reason is x509.ReasonFlags.key_compromise and not reason.critical
+    invalidity = item.extensions.get_extension_for_class(x509.InvalidityDate)
+    assert not invalidity.critical
+    assert invalidity.value.invalidity_date_utc == since.replace(microsecond=0)
+    week = profile.build_crl(lab.inter, lab.inter_key, [], at=t0, number=1, days=1)
+    assert week.next_update_utc == t0 + timedelta(days=1)

@@ -96,12 +96,14 @@ def test_missing_intermediate_is_untrusted(lab: Lab, t0: datetime) -> None:
     assert _failure(lab, chain, receipt, name=NAME) is ChainFailure.UNTRUSTED_ROOT
 
 
-def test_non_ca_intermediate(lab: Lab, t0: datetime) -> None:
-    # An end-entity certificate of the lab (not a CA) used to sign a "leaf".
+@pytest.mark.parametrize("basic_constraints", [True, False])
+def test_non_ca_intermediate(lab: Lab, t0: datetime, basic_constraints: bool) -> None:
+    # An end-entity certificate of the lab (not a CA, or saying nothing) signs a "leaf".
     ee_key = ec.generate_private_key(ec.SECP256R1())
     fake_ca = raw_cert(
-        "relay", ee_key.public_key(), lab.inter, lab.inter_key, at=t0, ca=False, names=("r.x.io",)
-    )
+        "relay", ee_key.public_key(), lab.inter, lab.inter_key, at=t0, ca=False, names=("r.x.io",),
+        basic_constraints=basic_constraints,
+    )  # fmt: skip
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     leaf = raw_cert("m", leaf_key.public_key(), fake_ca, ee_key, at=t0, ca=False, names=(NAME,))
     from llmseal.core.keys import EcdsaP256Signer
