@@ -80,8 +80,13 @@ def _restrict_tests(mutmut_main: Any) -> None:
     print(f"    test selection: {after} of {before} (function, test) pairs kept")
 
 
-def _run_mutmut(names: list[str], children: int) -> int:
-    """``mutmut run`` in this process, with the per-module test selection applied."""
+def _run_mutmut(names: list[str], children: int, *, resume: bool) -> int:
+    """``mutmut run`` in this process, with the per-module test selection applied.
+
+    ``resume`` skips mutmut's unmutated run of the whole selection: for continuing an
+    interrupted run on a tree whose tests already passed (``make test``) and whose
+    stats run (every selected test, once) just succeeded again.
+    """
     os.environ["LLMSEAL_MUTATION"] = "1"  # tests/helpers.examples(): fewer hypothesis examples
     os.nice(19)  # a shared 2-core machine: everyone else goes first
     import mutmut.__main__ as mutmut_main
@@ -93,6 +98,15 @@ def _run_mutmut(names: list[str], children: int) -> int:
         _restrict_tests(mutmut_main)
 
     mutmut_main.collect_or_load_stats = collect_then_restrict
+    if resume:
+        make_runner = mutmut_main.get_mutant_runner
+
+        def runner_without_clean_run(*args: Any, **kwargs: Any) -> Any:
+            runner = make_runner(*args, **kwargs)
+            runner.run_clean_tests = lambda **_: 0
+            return runner
+
+        mutmut_main.get_mutant_runner = runner_without_clean_run
     try:
         mutmut_main.cli(["run", "--max-children", str(children), *names], standalone_mode=False)
     except SystemExit as exc:
@@ -155,6 +169,9 @@ def main() -> int:
     parser.add_argument("--fresh", action="store_true", help="discard cached results")
     parser.add_argument("--survivors", action="store_true", help="re-run the live mutants")
     parser.add_argument(
+        "--resume", action="store_true", help="continue a run: skip the unmutated run"
+    )
+    parser.add_argument(
         "--children", type=int, default=3,
         help="parallel mutants (niced: they only take CPU nobody else wants)",
     )  # fmt: skip
@@ -170,7 +187,7 @@ def main() -> int:
     if args.fresh:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     if not args.report:
-        status = _run_mutmut(args.mutants, args.children)
+        status = _run_mutmut(args.mutants, args.children, resume=args.resume or args.survivors)
         if status:
             print(f"mutmut exited with {status}", file=sys.stderr)
             return status
