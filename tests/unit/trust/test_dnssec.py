@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import dns.dnssec
@@ -200,7 +201,17 @@ def test_a_ds_anchor_must_be_the_digest_of_a_published_key() -> None:
     assert authenticate_dnskeys(ZONE, keys, sigs, ds=[sha1, right], now=NOW) == [ksk]
 
 
-def test_signature_time_boundaries() -> None:
+@pytest.fixture
+def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time zone is not UTC (messages must still say UTC)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_signature_time_boundaries(tokyo: None) -> None:
     private, key = _key(ZSK)
     txt = _txt("m.models.example.test.")
     # Valid from inception to expiration, both inclusive (RFC 4034 §3.1.5).
