@@ -30,6 +30,12 @@ are caught where they happen and re-raised as one of these, chained with ``from`
                                checkpoint, tile, entry bundle, tlog-proof)
     * ProofError               an inclusion or consistency proof does not verify
       * NoteSignatureError     a signed note carries no valid signature by a trusted key
+    * LogAdmissionError        the log refuses an entry (``status`` 400, 403 or 413)
+    * LogUnavailableError      the log cannot take or serve entries now (HTTP 503)
+      * LogCorruptError        the log's files contradict each other: it stops
+  * AuditError                 a model-identity audit cannot be run as asked
+    * AuditIntegrityError      a reference, fingerprint pack or audit report fails its
+                               content hash, signature, trust policy or recomputation
 
 Messages are one readable line: they are shown to users as they are.
 """
@@ -37,6 +43,8 @@ Messages are one readable line: they are shown to users as they are.
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
+    "AuditIntegrityError",
     "BindingError",
     "CanonicalizationError",
     "CertificateError",
@@ -48,8 +56,11 @@ __all__ = [
     "KeyLookupError",
     "KeyManagementError",
     "KeySetError",
+    "LogAdmissionError",
+    "LogCorruptError",
     "LogError",
     "LogFormatError",
+    "LogUnavailableError",
     "MalformedReceiptError",
     "NetworkError",
     "NoteSignatureError",
@@ -194,3 +205,47 @@ class NoteSignatureError(ProofError):
     C2SP signed-note: signatures by unknown keys are ignored, a failing signature
     by a known key rejects the whole note.
     """
+
+
+class AuditError(Error):
+    """A model-identity audit cannot be run as asked (no usable probes, unknown family...)."""
+
+
+class AuditIntegrityError(AuditError):
+    """A reference, fingerprint pack or audit report does not check out.
+
+    Its content hash does not match its id, its signature does not verify, its
+    publisher is not trusted, it has expired, or a verdict recomputed from its
+    stored exchanges differs from the one it states. ``code`` is a stable token
+    (``hash_mismatch``, ``bad_signature``, ``untrusted_publisher``, ``expired``,
+    ``verdict_mismatch``, ``receipt_invalid``...).
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def diagnostics(self) -> str:
+        return f"{self.code}: {self}"
+
+
+class LogAdmissionError(LogError):
+    """The log refuses an entry: ``status`` is the HTTP status (400, 403, 413), ``code`` a token.
+
+    400 ``malformed`` (not JSON, not a receipt), 403 ``unverified`` (no configured key
+    set verifies it), 413 ``too_large`` (over 65,535 bytes as an entry).
+    """
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class LogUnavailableError(LogError):
+    """The log cannot sequence or serve right now (storage failed, full disk, stopped)."""
+
+
+class LogCorruptError(LogUnavailableError):
+    """A tile, bundle, checkpoint or index on disk contradicts the rest: the log stops
+    instead of serving or signing over it."""

@@ -27,7 +27,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from llmseal.cli import _bench, _ca, _evidence, _keys, _sign, _verify
+    from llmseal.cli import _bench, _ca, _evidence, _keys, _log, _sign, _verify
 
     cli.add_command(_evidence.evidence)
     cli.add_command(_keys.keys)
@@ -35,6 +35,7 @@ def _register() -> None:
     cli.add_command(_sign.sign)
     cli.add_command(_verify.verify)
     cli.add_command(_bench.bench)
+    cli.add_command(_log.log)
     from llmseal.cli import _serve
 
     cli.add_command(_serve.serve)

@@ -28,7 +28,16 @@ _DATA_DIR = click.option(
 
 @click.group()
 def evidence() -> None:
-    """List, show and export verified exchanges."""
+    """List, show, export and prove (transparency log) verified exchanges."""
+
+
+def _add_prove() -> None:
+    from llmseal.cli._evidence_prove import prove
+
+    evidence.add_command(prove)
+
+
+_add_prove()
 
 
 @evidence.command("list")
@@ -61,6 +70,7 @@ def show(receipt_id: str, data_dir: str) -> None:
     if record is None:
         raise InputError(f"no evidence for receipt {receipt_id!r} in {data_dir}")
     out = record.to_dict()
+    out["log_proof"] = store.log_proof(receipt_id)
     sample = store.sample_path(record)
     out["sample_dir"] = str(sample) if sample else None
     print_json(out)
@@ -98,8 +108,6 @@ def _write_archive(tmp: Path, store: EvidenceStore, records: list[EvidenceRecord
         for record in records:
             sample = store.sample_path(record)
             if sample is not None:  # only complete samples (manifest present)
-                archive.add(
-                    sample, arcname=f"verification_samples/{sample.parent.name}/{sample.name}"
-                )
+                archive.add(sample, arcname=f"verification_samples/{record.sample}")
                 samples += 1
     return samples

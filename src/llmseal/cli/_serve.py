@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from llmseal.cli._serve_log import log_options, log_settings
 from llmseal.gateway.config import GatewayConfig
 
 __all__ = ["serve"]
@@ -93,6 +96,7 @@ __all__ = ["serve"]
     default="info",
     show_default=True,
 )
+@log_options
 def serve(
     upstream: str,
     host: str,
@@ -118,6 +122,7 @@ def serve(
     pin_env: str | None,
     forward_headers: tuple[str, ...],
     log_level: str,
+    **log_opts: Any,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
     from llmseal.gateway.server import run
@@ -143,6 +148,7 @@ def serve(
         pkcs11_key_label=key_label,
         pin_env=pin_env,
         forward_headers=forward_headers,
+        **log_settings(log_opts),
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

@@ -12,6 +12,10 @@ Key sources:
   required);
 * ``--llm-sign``: the input is an OpenAI response with an llm_sign envelope.
 
+``--log-vkey`` (with ``--proof`` or ``--log-url``, or the response's own
+``receipt_evidence.log``) checks that the receipt is in a trusted transparency log
+(:mod:`llmseal.cli._verify_log`).
+
 ``--policy`` adds relying-party rules on top of any receipt mode.
 """
 
@@ -25,6 +29,7 @@ import click
 from rich.text import Text
 
 from llmseal.cli._common import now, out_console, parse_time, print_json, read_input, read_json
+from llmseal.cli._verify_log import check_log, log_verify_options
 from llmseal.core.canonical import loads
 from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeyResolver
@@ -84,6 +89,7 @@ _STYLE = {
 @click.option("--llm-sign", "llm_sign", is_flag=True, help="Verify an llm_sign response.")
 @click.option("--issuer", metavar="HOST", help="llm_sign: the expected issuer (pinned).")
 @click.option("--at", "at", metavar="TIME", help="llm_sign: validation time [now].")
+@log_verify_options
 def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
     """Verify RECEIPT.json. Exit 0 iff valid (and admitted), 1 otherwise, 2 if unusable.
 
@@ -118,14 +124,27 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
         report = _report(result)
         if not o.as_json:
             _print_human(result)
-    verdict = policy.check(result, at=now()) if policy else None
+    logged = check_log(o.log_options, document, receipt_obj, policy)
+    verdict = (
+        policy.check(
+            result, at=now(), logged=bool(logged and logged.ok),
+            log_reason=logged.message if logged else None,
+        )
+        if policy else None
+    )  # fmt: skip
     if o.as_json:
+        if logged is not None:
+            report["log"] = logged.report
         if verdict is not None:
             report["policy"] = {"admitted": bool(verdict), "failures": list(verdict.failures)}
         print_json(report)
-    elif verdict is not None:
-        _print_policy(verdict)
-    sys.exit(0 if result and (verdict is None or verdict) else 1)
+    else:
+        if logged is not None:
+            logged.print()
+        if verdict is not None:
+            _print_policy(verdict)
+    log_ok = logged is None or logged.ok or not logged.required
+    sys.exit(0 if result and log_ok and (verdict is None or verdict) else 1)
 
 
 class _Options:
@@ -153,6 +172,7 @@ class _Options:
 
     def __init__(self, options: dict[str, Any]) -> None:
         self.__dict__.update(options)
+        self.log_options = {k: options[k] for k in ("log_vkeys", "proof_path", "log_url")}
         pinned = bool(self.chain_path or self.name or self.domain)
         # Anchors or CRLs alone also mean X.509 (and then the missing name is the error).
         self.x509_mode = pinned or bool(

@@ -48,7 +48,10 @@ class StreamVerifier:
         self._anthropic = endpoint in ANTHROPIC_ENDPOINTS
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
-        self._chunks: list[bytes] = []
+        # Kept for an evidence sample, but never past the sample cap: the hash is
+        # incremental, so a long stream costs memory only up to the cap.
+        self._chunks: list[bytes] | None = [] if owner.evidence is not None else None
+        self._kept = len(request)
         self._pending: tuple[bytes, Any] | None = None  # hashed, not yet released
         self._legacy: tuple[bytes, Any, StreamReceipt] | None = None  # not hashed
         self._done = False
@@ -106,11 +109,25 @@ class StreamVerifier:
 
     def _content(self, payload: bytes, chunk: Any, out: list[bytes]) -> None:
         self._hasher.add(chunk)
-        if self._owner.evidence is not None:
-            self._chunks.append(payload)
+        if self._chunks is not None:
+            self._keep(payload)
         if self._pending is not None:
             out.append(self._emit(*self._pending))
         self._pending = (payload, chunk)
+
+    def _keep(self, payload: bytes) -> None:
+        assert self._chunks is not None and self._owner.evidence is not None
+        self._kept += len(payload) + 1
+        if self._kept > self._owner.evidence.sample_cap:
+            self._chunks = None  # over the cap: this stream's sample will be skipped
+        else:
+            self._chunks.append(payload)
+
+    def _sample(self, receipt: Any) -> Sample | None:
+        if self._chunks is None:
+            return None
+        transcript = b"[" + b",".join(self._chunks) + b"]"
+        return Sample(self._request, transcript, orjson.dumps(receipt))
 
     def _emit(self, payload: bytes, chunk: Any, extra: dict[str, Any] | None = None) -> bytes:
         if extra and isinstance(chunk, dict):
@@ -129,10 +146,10 @@ class StreamVerifier:
             raise BindingError("the stream carried more than one receipt")
         self._release_legacy(out)  # an inner round-1 receipt chunk, covered by this one
         receipt = found.receipt
-        transcript = b"[" + b",".join(self._chunks) + b"]"
         self.result = self._owner._verify(
             self._endpoint, receipt, self._prompt_hash, self._hasher.hexdigest(),
-            lambda: Sample(self._request, transcript, orjson.dumps(receipt)), status=200,
+            lambda: self._sample(receipt), status=200,
+            evidence=found.evidence,
         )  # fmt: skip
         # The last covered event carries the verdict (streams are verified when they end).
         verdict = {"status": "valid", "key_id": self.result.key_id, "verified": True}

@@ -16,7 +16,8 @@ For each answer from a sealed endpoint (issue 4, "Verifying HTTP client"):
    not be revoked *now* — v0.3 judges revocation at ``issued_at``, which the
    signer writes, so without this a leaked, since-revoked key could backdate a
    fabricated answer and have it accepted live;
-7. the nonce was never accepted before (replay), per the evidence store.
+7. the nonce was never accepted before (replay): per the evidence store, or,
+   without one, per an in-memory window (:mod:`llmseal.client.replay`).
 
 Every checked exchange is recorded as evidence, accepted or not.
 """
@@ -32,6 +33,8 @@ from typing import Any
 
 import orjson
 
+from llmseal.client.logproof import LogCheck
+from llmseal.client.replay import ReplayWindow
 from llmseal.client.stream import StreamVerifier
 from llmseal.core import _time
 from llmseal.core.canonical import loads
@@ -41,6 +44,7 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_hashes
 from llmseal.errors import (
     BindingError,
+    CanonicalizationError,
     ConfigError,
     ContentError,
     Error,
@@ -86,10 +90,14 @@ class ResponseVerifier:
         clock: Callable[[], datetime] = _now,
         sampler: Callable[[], float] = random.random,
         freshness: timedelta | None = DEFAULT_FRESHNESS,
+        log_check: LogCheck | None = None,
     ) -> None:
+        self.log_check = log_check
         if freshness is not None and freshness < timedelta(0):
             raise ConfigError("freshness must not be negative")
         self.freshness = freshness
+        # Without an evidence store, the replay check is held in memory (client.replay).
+        self.replay = ReplayWindow(freshness) if evidence is None else None
         self.keys = keys
         self.evidence = evidence
         self.require_receipt = require_receipt
@@ -125,6 +133,8 @@ class ResponseVerifier:
         """Verify a complete JSON answer; raises a VerificationError subclass on failure."""
         try:
             parsed = loads(body)
+        except CanonicalizationError as exc:  # JSON the SDK would read differently from us
+            raise BindingError(f"the answer from {endpoint} cannot be verified: {exc}") from exc
         except ContentError:
             parsed = None
         receipt_obj = parsed.get("receipt") if isinstance(parsed, dict) else None
@@ -139,6 +149,7 @@ class ResponseVerifier:
         return self._verify(
             endpoint, receipt_obj, self.request_hash(request_body), hash_response(parsed),
             lambda: Sample(request_body, body, orjson.dumps(receipt_obj)), status=status,
+            evidence=parsed.get("receipt_evidence"),
         )  # fmt: skip
 
     def stream(self, endpoint: str, request_body: bytes) -> StreamVerifier:
@@ -150,9 +161,10 @@ class ResponseVerifier:
         receipt_obj: Any,
         prompt_hash: str,
         output_hash: str,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
         *,
         status: int,
+        evidence: Any = None,
     ) -> Verification:
         try:
             receipt = Receipt.from_dict(receipt_obj)
@@ -164,7 +176,16 @@ class ResponseVerifier:
             or self._live_failure(result)
             or _claims_failure(receipt, endpoint, status)
         )
+        logged = None
+        if failure is None and self.log_check is not None:
+            logged, failure = self.log_check.check(receipt_obj, evidence)
         self._record(result, endpoint, failure, sample)
+        if logged is not None and self.evidence is not None:
+            store, proof = self.evidence, evidence["log"]
+            store.submit_job(lambda: store.put_log_proof(
+                receipt.receipt_id, proof, origin=logged.origin, index=logged.index,
+                tree_size=logged.tree_size,
+            ))  # fmt: skip
         if failure is not None:
             raise failure
         return result
@@ -247,11 +268,16 @@ class ResponseVerifier:
         result: Verification,
         endpoint: str,
         failure: VerificationError | None,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
     ) -> None:
-        if self.evidence is None:
-            return
         receipt = result.receipt
+        if self.evidence is None:
+            if failure is None and self.replay is not None:
+                self.replay.accept(
+                    receipt.key_id, receipt.nonce, issued_at=receipt.issued_at_datetime,
+                    now=self.clock(),
+                )  # fmt: skip
+            return
         status = (
             result.status.value if failure is None or failure.status is None else failure.status
         )
@@ -265,12 +291,8 @@ class ResponseVerifier:
             reasons=result.reasons if failure is None else (str(failure), *result.reasons),
             receipt=orjson.dumps(receipt.to_dict()), sampled=sampled,
         )  # fmt: skip
-        job = None
-        if sampled:
-            evidence, content = self.evidence, sample()
-            job = lambda: evidence.write_sample(record, content)  # noqa: E731
-        # Written in the background; the replay check inside is synchronous.
-        self.evidence.submit(record, job)
+        # The row (and with it the replay decision) is committed now; the sample later.
+        self.evidence.submit(record, sample() if sampled else None)
 
 
 def _claims_failure(receipt: Receipt, endpoint: str, status: int) -> BindingError | None:

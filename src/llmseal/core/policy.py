@@ -8,6 +8,8 @@ from a specific model tier before merging")::
     max_age = "7d"                                             # s, m, h, d
     require_receipt = true
     require_content = ["prompt", "output"]                     # content must be shown
+    require_logged = true                                      # in a trusted log:
+    logs = ["log.example.com/receipts+1a2b3c4d+AR..."]         # log vkeys (C2SP)
 
     [keysets]                                                  # whose keys to trust,
     "review.example.com" = "https://review.example.com/v1/receipts/keys"  # per issuer
@@ -45,7 +47,7 @@ __all__ = ["Policy", "PolicyResult"]
 _DURATION = re.compile(r"\A(\d+)\s*([smhd])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KNOWN = {"keysets", "issuers", "models", "key_ids", "max_age", "require_receipt",
-          "require_content", "clock_skew"}  # fmt: skip
+          "require_content", "clock_skew", "require_logged", "logs"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Policy:
     require_receipt: bool = True
     require_content: frozenset[str] = frozenset()
     clock_skew: timedelta = timedelta(minutes=5)
+    require_logged: bool = False
+    """The receipt must come with a proof of inclusion in one of ``logs``."""
+    logs: tuple[str, ...] = ()
+    """Transparency logs trusted for ``require_logged``, as C2SP vkeys."""
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -105,11 +111,28 @@ class Policy:
             require_receipt=_bool(data, "require_receipt", source, default=True),
             require_content=content,
             clock_skew=_duration(data.get("clock_skew", "5m"), "clock_skew", source) or timedelta(),
+            require_logged=_bool(data, "require_logged", source, default=False),
+            logs=_strings(data, "logs", source),
         )
 
-    def check(self, result: Verification, *, at: datetime) -> PolicyResult:
-        """Every rule this verified receipt breaks (none: admitted)."""
+    def check(
+        self,
+        result: Verification,
+        *,
+        at: datetime,
+        logged: bool = False,
+        log_reason: str | None = None,
+    ) -> PolicyResult:
+        """Every rule this verified receipt breaks (none: admitted).
+
+        ``logged``/``log_reason`` are the caller's log verdict (proofs are checked in
+        :mod:`llmseal.log.trust`, above this layer): whether a proof of inclusion in
+        one of ``logs`` verified, and if not, why.
+        """
         failures: list[str] = []
+        if self.require_logged and not logged:
+            reason = log_reason or "no proof that the receipt is in a trusted log"
+            failures.append(f"require_logged: {reason}")
         receipt = result.receipt
         if result.status is not Status.VALID:
             failures.append(f"status: the receipt is {result.status.value}, not valid")
@@ -143,6 +166,7 @@ class Policy:
             "max_age_s": self.max_age.total_seconds() if self.max_age else None,
             "require_receipt": self.require_receipt,
             "require_content": sorted(self.require_content),
+            "require_logged": self.require_logged, "logs": list(self.logs),
         }  # fmt: skip
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.core.keys import Signer
-from llmseal.errors import ContentError, StoreError
+from llmseal.errors import ContentError, LogUnavailableError, StoreError
 from llmseal.gateway._http import (
     HOP_BY_HOP,
     BodyTooLarge,
@@ -38,6 +38,7 @@ from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.headers import request_headers
 from llmseal.gateway.metrics import Metrics
+from llmseal.gateway.receipt_log import open_log_link
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.sealing import (
     SIGNED_ENDPOINTS,
@@ -78,7 +79,11 @@ class Gateway:
     ) -> None:
         self.config = config
         data = Path(config.data_dir)
-        self.store = store or ShardedReceiptStore(data / "receipts", durable=config.durable)
+        logged = config.log_dir is not None or config.log_url is not None
+        self.store = store or ShardedReceiptStore(
+            data / "receipts", durable=config.durable, outbox=logged
+        )
+        self.logger, self.log_app = open_log_link(config, self.store)
         self.writer = BatchWriter(self.store, offload=config.durable)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
@@ -94,6 +99,7 @@ class Gateway:
             on_receipt=self.metrics.signed,
             llm_sign=config.llm_sign_issuer(),
             evidence=config.certificate_evidence(signer),
+            logger=self.logger,
         )
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
@@ -114,6 +120,9 @@ class Gateway:
         elif path.startswith("/v1/receipts"):
             status = await self.api.handle(scope, receive, send)
             route = "receipts_api"
+        elif self.log_app is not None and self.log_app.handles(path):
+            status = await self.log_app.handle(scope, receive, send)
+            route = "other"
         elif path == "/metrics" and method == "GET":
             status = 200
             await send_bytes(send, 200, self.metrics.render(), b"text/plain; version=0.0.4")
@@ -223,6 +232,9 @@ class Gateway:
                 "the receipt could not be stored; no response was sealed",
                 "store_unavailable",
             )
+        except LogUnavailableError as exc:  # only with --log-inline: the log is required
+            log.error("transparency log failed: %s", exc)
+            return await send_error(send, 503, str(exc), "log_unavailable")
         headers = [
             (k, v) for k, v in response.headers if k not in HOP_BY_HOP and k != b"content-type"
         ]
@@ -266,6 +278,9 @@ class Gateway:
             tail = StreamSeal.error_event(
                 "the receipt could not be stored; the stream is not sealed"
             )
+        except LogUnavailableError as exc:
+            log.error("transparency log failed: %s", exc)
+            tail = StreamSeal.error_event(f"{exc}; the stream is not sealed")
         await send({"type": "http.response.body", "body": tail, "more_body": False})
         return 200
 
@@ -305,6 +320,8 @@ class Gateway:
                 # cyclic GC from rescanning it, which shows up as tail latency.
                 gc.collect()
                 gc.freeze()
+                if self.logger is not None:
+                    self.logger.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.aclose()
@@ -315,6 +332,8 @@ class Gateway:
         """Commit what is pending and release connections (graceful shutdown)."""
         await self.upstream.close()
         self.writer.close()
+        if self.logger is not None:
+            await self.logger.aclose()  # resubmits the outbox, closes an embedded log
         self.store.close()
         self.metrics.close()
 

@@ -20,7 +20,7 @@ from llmseal.errors import (
 )
 from llmseal.gateway.app import Gateway
 from llmseal.store.evidence import EvidenceStore
-from tests.helpers import ThreadedUvicorn, eventually
+from tests.helpers import ThreadedUvicorn
 from tests.integration.client.relay import Relay
 
 QUESTION = {"model": "fake-model", "messages": [{"role": "user", "content": "What is 2+2?"}]}
@@ -62,13 +62,12 @@ def test_honest_path_verifies_and_stores_evidence(
     completion = client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert completion.choices[0].message.content == "echo: What is 2+2?"
     receipt_id = completion.model_extra["receipt"]["receipt_id"]  # type: ignore[index]
-    client.close()  # evidence is written in the background; closing flushes it
+    client.close()  # samples are written in the background; closing flushes them
     store = EvidenceStore(tmp_path / "evidence")
     record = store.get(receipt_id)
     assert record is not None and record.status == "valid" and record.issuer == "api.test.example"
-    sample = tmp_path / "evidence" / "verification_samples" / "api.test.example" / receipt_id
-    # Samples are written off the request path; the manifest is written last.
-    assert eventually(lambda: (sample / "manifest.json").exists())
+    sample = store.sample_path(record)
+    assert sample is not None and sample.parent.name == "accepted"
     assert sorted(p.name for p in sample.iterdir()) == [
         "manifest.json",
         "receipt.json",

@@ -90,6 +90,10 @@ class FakeUpstream:
             return Response(
                 b'{"id": "x", "seed": 18446744073709551615}', media_type="application/json"
             )
+        if mode == "hugeint" and not body.get("stream"):  # beyond 64 bits: orjson floats it
+            return Response(
+                b'{"id": "x", "seed": 18446744073709551617}', media_type="application/json"
+            )
         if mode == "receipt":
             return JSONResponse({**completion(body), "receipt": {"receipt_id": "parent"}})
         if body.get("stream"):
@@ -152,5 +156,7 @@ class FakeUpstream:
             await asyncio.sleep(0.01)
         if mode == "cut-stream":
             raise RuntimeError("upstream dies mid-stream")
+        if mode == "hugeint":
+            yield b'data: {"id": "x", "choices": [], "seed": 18446744073709551617}\n\n'
         yield chunk(None, "stop")
         yield b"data: [DONE]\n\n"

@@ -12,9 +12,10 @@ import pytest
 
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.client.verifier import Expectations, ResponseVerifier
+from llmseal.core.hashing import hash_json, hash_response
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
-from llmseal.core.sign import sign_exchange
+from llmseal.core.sign import issue_receipt, sign_exchange
 
 NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
 ENDPOINT = "/v1/chat/completions"
@@ -32,12 +33,15 @@ class Issuer:
         request: dict[str, Any] | None = None,
         response: dict[str, Any] | None = None,
         claims: dict[str, Any] | None = None,
+        receipt_id: str | None = None,
+        signer: Ed25519Signer | None = None,
     ) -> tuple[bytes, bytes]:
         """(request bytes, sealed response bytes) as the gateway would deliver them."""
         request = request if request is not None else dict(REQUEST)
         response = response if response is not None else dict(RESPONSE)
-        receipt = sign_exchange(
-            self.signer, model_id="m", request=request, response=response, at=at,
+        receipt = issue_receipt(
+            signer or self.signer, model_id="m", at=at, receipt_id=receipt_id,
+            prompt_hash=hash_json(request), output_hash=hash_response(response),
             claims={"endpoint": ENDPOINT, "status_code": 200, **(claims or {})},
         )  # fmt: skip
         return orjson.dumps(request), orjson.dumps({**response, "receipt": receipt.to_dict()})

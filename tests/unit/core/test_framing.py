@@ -173,6 +173,7 @@ def test_sdk_decoders_never_see_the_receipt(
 
 
 def _client_output(raw: bytes, request: bytes, keys: KeySet, endpoint: str) -> list[Any]:
+    # Recorded streams are not live answers: freshness off.
     checker = ResponseVerifier(keys, freshness=None).stream(endpoint, request)
     out = b"".join(checker.feed(raw[i : i + 97]) for i in range(0, len(raw), 97))
     out += checker.finish()

@@ -231,6 +231,7 @@ def test_load_and_describe(tmp_path: Path) -> None:
         "keysets": ["https://review.example/v1/receipts/keys"], "issuers": ["api.example.org"],
         "models": ["example.org/*"], "key_ids": ["k1"], "max_age_s": 604800.0,
         "require_receipt": False, "require_content": ["output", "prompt"],
+        "require_logged": False, "logs": [],
     }  # fmt: skip
     assert Policy().describe()["max_age_s"] is None and Policy().require_receipt is True
     missing = tmp_path / "missing.toml"
