@@ -3,7 +3,7 @@
     python scripts/mutation.py            # run (results are cached in mutants/), then report
     python scripts/mutation.py --report   # report the last run only
     python scripts/mutation.py --fresh    # forget cached results first
-    python scripts/mutation.py --survivors  # re-run only the live mutants (after new tests)
+    python scripts/mutation.py --survivors  # re-run live and timed-out mutants (new tests)
     python scripts/mutation.py 'llmseal.core.keyset.*'   # only these mutants
 
 The modules are ``[tool.mutmut] only_mutate`` in pyproject.toml. mutmut records which
@@ -180,8 +180,9 @@ def main() -> int:
     os.chdir(ROOT)
     if args.survivors:
         # Named mutants are re-run even with a cached result; new tests are picked up.
-        lines = SURVIVORS.read_text(encoding="utf-8").splitlines() if SURVIVORS.exists() else []
-        args.mutants += [line.split(":")[0] for line in lines if line]
+        # Timeouts too: a CPU limit set from a stale estimate is no verdict.
+        final = {"killed", "caught by type check", "segfault", "not checked"}
+        args.mutants += sorted(n for n, s in _statuses().items() if s not in final)
         if not args.mutants:
             raise SystemExit("no live mutants recorded: run `make mutation` first")
     if args.fresh:
