@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import dns.name
 import pytest
 
 from llmseal.core.keys import Ed25519Signer
@@ -324,3 +325,64 @@ def test_zone_keys_are_cached_no_longer_than_the_ds_signature(server: ZoneServer
         source.resolve(signer.key_id)
     assert info.value.code == "dnssec_expired" and server.queries[txt] == 2
     assert server.queries["child.parent.test.", "DS"] == 2
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no TXT record at m1.2026q1.models.example.test.: the key is not in the zone"),
+        ("other-txt", "no v=llmsig1 record among the TXT at m1.2026q1.models.example.test."),
+        ("bad-record", "the TXT record at m1.2026q1.models.example.test. is malformed: "
+                       "unsupported key type k='rsa'"),
+        ("two-records", "m1.2026q1.models.example.test. has 2 v=llmsig1 records; one is allowed"),
+    ],
+)  # fmt: skip
+def test_record_problems_are_named(server: ZoneServer, setup: str, message: str) -> None:
+    zone = server.zone("example.test.")
+    owner = "m1.2026q1.models.example.test."
+    record = format_record(KeyEntry("k", Ed25519Signer.generate("k").public_key()))
+    texts = {"other-txt": ["v=spf1 -all"], "bad-record": ["v=llmsig1; k=rsa; p=AAAA"],
+             "two-records": [record, record.replace("k=ed25519", "k=ed25519 ")]}  # fmt: skip
+    if setup in texts:
+        server.txt(zone, owner, *texts[setup])
+    with pytest.raises(KeyLookupError) as info:
+        _source(server, zone).resolve("example.test/m1/2026q1")
+    assert str(info.value) == message
+
+
+def test_the_entry_names_the_receipt_key_id(server: ZoneServer) -> None:
+    zone = server.zone("example.test.")
+    signer = _publish(server, zone, "example.test/m1/2026q1")
+    entry = _source(server, zone).resolve("Example.Test/m1/2026q1")
+    assert entry is not None and entry.key_id == "Example.Test/m1/2026q1"
+    assert entry.bound_issuer == "example.test" and entry.public_key == signer.public_key()
+
+
+def test_a_zero_ttl_is_not_cached_and_the_answer_ttl_counts(server: ZoneServer) -> None:
+    zone = server.zone("example.test.")
+    signer = _publish(server, zone, "example.test/m1/2026q1", ttl=0)
+    source = _source(server, zone)
+    txt = ("m1.2026q1.models.example.test.", "TXT")
+    source.resolve(signer.key_id)
+    source.resolve(signer.key_id)
+    assert server.queries[txt] == 2
+    # A resolver hands out the record with its TTL counted down below the signed one.
+    other = server.zone("other.test.")
+    key_id = "other.test/m1/2026q1"
+    signed = _publish(server, other, key_id, ttl=300)
+    name = ("m1.2026q1.models.other.test.", "TXT")
+    [rrset, sigs] = server.records[dns_name(name[0]), 16]
+    rrset.ttl = 60
+    now = [NOW]
+    counted = _source(server, other, clock=lambda: now[0])
+    counted.resolve(signed.key_id)
+    now[0] += 59
+    counted.resolve(signed.key_id)
+    assert server.queries[name] == 1
+    now[0] += 1
+    counted.resolve(signed.key_id)
+    assert server.queries[name] == 2 and sigs[0].original_ttl == 300
+
+
+def dns_name(text: str) -> dns.name.Name:
+    return dns.name.from_text(text)

@@ -260,3 +260,36 @@ def test_trust_anchor_files(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         parse_trust_anchors("")
     assert str(info.value) == "trust anchor: no DS or DNSKEY record"
+
+
+def test_dnssec_messages_and_codes() -> None:
+    private, ksk = _key(KSK)
+    with pytest.raises(KeyLookupError) as info:
+        authenticate_dnskeys(ZONE, None, None, anchors=[ksk], now=NOW)
+    assert (info.value.code, str(info.value)) == (
+        "dnssec_bogus", "zone example.test. publishes no DNSKEY"
+    )  # fmt: skip
+    keys = _dnskeys(ksk)
+    with pytest.raises(KeyLookupError) as info:  # the DNSKEY set signed by another key
+        authenticate_dnskeys(ZONE, keys, _sign(keys, *_key(KSK)), anchors=[ksk], now=NOW)
+    assert str(info.value).startswith("the RRSIG over the DNSKEY record at example.test. does")
+    txt = _txt("m.models.example.test.")
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(txt, None, ZONE, [ksk], now=NOW)
+    assert (info.value.code, str(info.value)) == (
+        "dnssec_unsigned",
+        "the TXT record at m.models.example.test. has no RRSIG (unsigned zone, or the "
+        "signature was stripped)",
+    )
+    wild = _sign(_txt("*.models.example.test."), private, ksk)
+    expanded = dns.rrset.from_rdata_list(txt.name, 300, list(wild))
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(txt, expanded, ZONE, [ksk], now=NOW)
+    assert (info.value.code, str(info.value)) == (
+        "dnssec_bogus",
+        "the TXT record at m.models.example.test. was synthesized from a wildcard; keys must "
+        "be published at their own name",
+    )
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(_txt("x.other.test."), None, ZONE, [ksk], now=NOW)
+    assert info.value.code == "dnssec_unsigned"  # unsigned is said before the zone check
