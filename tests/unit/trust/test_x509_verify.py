@@ -220,3 +220,25 @@ def test_model_must_make_a_dns_name(lab: Lab, t0: datetime) -> None:
     with pytest.raises(InputError, match="DNS name"):
         verify_receipt_x509(receipt, lab.x5c(leaf), lab.validator(), domain=DOMAIN)
     assert MODEL in NAME
+
+
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def test_validated_chain_window_description_and_key(lab: Lab, t0: datetime) -> None:
+    leaf, signer = lab.leaf()
+    chain = lab.validator().validate(lab.x5c(leaf), name=NAME, at=t0 + timedelta(days=1))
+    start = max(c.not_valid_before_utc for c in (leaf, lab.inter, lab.root))
+    end = min(c.not_valid_after_utc for c in (leaf, lab.inter, lab.root))
+    assert (chain.valid_from, chain.valid_until) == (start, end)
+    assert chain.covers(start) and chain.covers(end)  # both ends inclusive
+    assert not chain.covers(start - timedelta(seconds=1))
+    assert not chain.covers(end + timedelta(seconds=1))
+    assert chain.describe() == {
+        "name": NAME, "subject": leaf.subject.rfc4514_string(),
+        "issuer": lab.inter.subject.rfc4514_string(), "serial": format(leaf.serial_number, "x"),
+        "key_id": signer.key_id, "not_before": leaf.not_valid_before_utc.strftime(ISO),
+        "not_after": leaf.not_valid_after_utc.strftime(ISO),
+        "root": lab.root.subject.rfc4514_string(),
+    }  # fmt: skip
+    assert chain.receipt_key() == signer.public_key()
