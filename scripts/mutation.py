@@ -118,7 +118,7 @@ def _module(name: str) -> str:
     return name.split(".x\u01c1")[0].split(".x_")[0]
 
 
-def report() -> float:
+def report() -> float | None:
     statuses, equivalent = _statuses(), _equivalent()
     if not statuses:
         raise SystemExit("no mutmut results: run `make mutation` first")
@@ -135,7 +135,7 @@ def report() -> float:
     stale = [n for n in equivalent if n not in statuses or statuses[n] in DETECTED]
     total: Counter[str] = Counter()
     print(f"{'module':40} {'mutants':>7} {'killed':>7} {'surv.':>6} {'no test':>7} "
-          f"{'equiv.':>6} {'score':>7}")  # fmt: skip
+          f"{'equiv.':>6} {'todo':>6} {'score':>7}")  # fmt: skip
     for module, counts in sorted(by_module.items()):
         total.update(counts)
         print(_row(module, counts))
@@ -151,15 +151,18 @@ def report() -> float:
     return _score(total)
 
 
-def _score(counts: Counter[str]) -> float:
+def _score(counts: Counter[str]) -> float | None:
+    """Killed / checked non-equivalent mutants; None when none was checked yet."""
     live = sum(counts.values()) - counts["equivalent"] - counts["not checked"]
-    return counts["detected"] / live if live else 1.0
+    return counts["detected"] / live if live else None
 
 
 def _row(module: str, counts: Counter[str]) -> str:
+    score = _score(counts)
+    shown = "-" if score is None else f"{score:.1%}"
     return (
         f"{module:40} {sum(counts.values()):7} {counts['detected']:7} {counts['survived']:6} "
-        f"{counts['no tests']:7} {counts['equivalent']:6} {_score(counts):7.1%}"
+        f"{counts['no tests']:7} {counts['equivalent']:6} {counts['not checked']:6} {shown:>7}"
     )
 
 
@@ -193,7 +196,8 @@ def main() -> int:
             print(f"mutmut exited with {status}", file=sys.stderr)
             return status
     score = report()
-    print(f"mutation score: {score:.1%} of non-equivalent mutants killed (target 90%)")
+    shown = "-" if score is None else f"{score:.1%}"
+    print(f"mutation score: {shown} of the checked non-equivalent mutants killed (target 90%)")
     return 0
 
 
