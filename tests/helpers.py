@@ -27,9 +27,11 @@ def examples(count: int) -> int:
     """Hypothesis examples for a property test: ``count``, or a tenth under ``make mutation``.
 
     Every mutant re-runs the tests that reach it, so the mutation run samples less; the
-    full count runs in ``make test``.
+    full count runs in ``make test``, and ``make fuzz`` multiplies it by ``LLMSEAL_FUZZ``.
     """
-    return max(25, count // 10) if os.environ.get("LLMSEAL_MUTATION") else count
+    if os.environ.get("LLMSEAL_MUTATION"):
+        return max(25, count // 10)
+    return count * max(1, int(os.environ.get("LLMSEAL_FUZZ", "1") or 1))
 
 
 @contextlib.contextmanager

@@ -146,32 +146,45 @@ class StoreError(Error):
 class VerificationError(Error):
     """A response was refused by fail-closed verification.
 
-    ``status`` carries the cryptographic status when there is one (``tampered``,
-    ``unknown_key``, ``revoked``), and ``reasons`` the detailed reasons.
+    ``status`` is never None: the cryptographic status when there is one
+    (``tampered``, ``unknown_key``, ``revoked``), else the subclass's own
+    (``missing``, ``replayed``, ``policy``) or ``malformed`` (docs/client.md,
+    "What is checked"). ``reasons`` is never empty: the detailed reasons, or the
+    message itself.
     """
+
+    default_status = "malformed"
 
     def __init__(
         self, message: str, *, status: str | None = None, reasons: tuple[str, ...] = ()
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.reasons = reasons
+        self.status: str = status if status is not None else self.default_status
+        self.reasons: tuple[str, ...] = reasons or (message,)
 
 
 class ReceiptRequiredError(VerificationError):
-    """A receipt was required but the response carried none."""
+    """A receipt was required but the response carried none (status ``missing``)."""
+
+    default_status = "missing"
 
 
 class BindingError(VerificationError):
     """The receipt does not bind the request that was sent or the response received."""
 
+    default_status = "tampered"
+
 
 class ReplayError(VerificationError):
-    """The receipt (its nonce) has been seen before."""
+    """The receipt (its nonce) has been seen before (status ``replayed``)."""
+
+    default_status = "replayed"
 
 
 class PolicyError(VerificationError):
-    """The receipt is cryptographically fine but a relying-party rule failed."""
+    """The receipt is cryptographically fine but a relying-party rule failed (``policy``)."""
+
+    default_status = "policy"
 
 
 class ChainValidationError(VerificationError):

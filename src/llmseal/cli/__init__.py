@@ -14,7 +14,7 @@ import sys
 import click
 
 from llmseal import __version__
-from llmseal.cli._common import err_console
+from llmseal.cli._common import err_console, terminal_safe
 from llmseal.errors import Error
 
 __all__ = ["cli", "main"]
@@ -68,5 +68,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, status: int) -> None:
-    sys.stderr.write(f"llmseal: error: {message}\n")
+    sys.stderr.write(f"llmseal: error: {terminal_safe(message)}\n")
     sys.exit(status)

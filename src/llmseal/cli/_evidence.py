@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from llmseal.cli._common import out_console, print_json
+from llmseal.cli._common import out_console, print_json, print_table, terminal_safe
 from llmseal.errors import InputError
 from llmseal.store.evidence import EvidenceRecord, EvidenceStore
 
@@ -55,9 +55,12 @@ def list_evidence(data_dir: str, as_json: bool, limit: int | None) -> None:
     table = Table("receipt_id", "status", "issuer", "model_id", "issued_at", "sample")
     for r in records:
         style = "green" if r.status == "valid" else "red"
-        table.add_row(Text(r.receipt_id), Text(r.status, style=style), Text(r.issuer),
-                      Text(r.model_id), r.issued_at, "yes" if r.sampled else "")  # fmt: skip
-    out_console.print(table)
+        # Every field came from the wire (older stores may hold unchecked claims).
+        cells = [terminal_safe(v) for v in (r.receipt_id, r.status, r.issuer, r.model_id)]
+        table.add_row(Text(cells[0]), Text(cells[1], style=style), Text(cells[2]),
+                      Text(cells[3]), Text(terminal_safe(r.issued_at)),
+                      "yes" if r.sampled else "")  # fmt: skip
+    print_table(table)
 
 
 @evidence.command("show")

@@ -28,15 +28,22 @@ from typing import Any, Literal
 import click
 from rich.text import Text
 
-from llmseal.cli._common import now, out_console, parse_time, print_json, read_input, read_json
+from llmseal.cli._common import (
+    now,
+    out_console,
+    parse_time,
+    print_json,
+    read_input,
+    read_json,
+    terminal_safe,
+)
+from llmseal.cli._document import read_document
 from llmseal.cli._verify_log import check_log, log_verify_options
-from llmseal.core.canonical import loads
-from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
-from llmseal.errors import ConfigError, ContentError, InputError
+from llmseal.errors import ConfigError, InputError
 from llmseal.trust.keysource import KeySources, load_keyset, policy_sources
 
 __all__ = ["verify"]
@@ -99,7 +106,7 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
     response carrying an llm_sign envelope.
     """
     o = _Options(options)
-    document, streamed = _read_document(receipt_path)
+    document, streamed = read_document(receipt_path)
     if o.llm_sign:
         _verify_llm_sign(document, o)
     policy = Policy.load(o.policy_path) if o.policy_path else None
@@ -256,32 +263,6 @@ def _dns_source(
     return DnsKeySource(resolver, trust_anchors=anchors, dnssec=mode, name=name)
 
 
-def _read_document(path: str) -> tuple[Any, list[Any] | None]:
-    """The JSON document, or for a saved SSE stream its receipt and hashed chunks."""
-    data = read_input(path, "receipt")
-    try:
-        return loads(data), None
-    except ContentError as exc:
-        if not _looks_like_sse(data):
-            raise InputError(f"receipt {path} is {exc}") from exc
-    try:
-        saved = read_stream(data)
-    except ContentError as exc:
-        raise InputError(f"stream {path}: {exc}") from exc
-    document: dict[str, Any] = {}
-    if saved.receipt is not None:
-        document["receipt"] = saved.receipt.receipt
-        if saved.receipt.evidence is not None:
-            document["receipt_evidence"] = saved.receipt.evidence
-    return document, list(saved.chunks)
-
-
-def _looks_like_sse(data: bytes) -> bool:
-    """The first line is an SSE field or comment (``data:``, ``event:``, ``: ...``)."""
-    first = data.lstrip(b"\r\n\t ").split(b"\n", 1)[0]
-    return first.startswith((b":", b"data:", b"event:", b"id:", b"retry:"))
-
-
 def _unsigned_response(document: Any) -> bool:
     return (
         isinstance(document, Mapping) and "receipt" not in document and "signature" not in document
@@ -316,26 +297,27 @@ def _print_policy(verdict: PolicyResult) -> None:
         return
     out_console.print(Text("  policy   refused", style="bold red"))
     for failure in verdict.failures:
-        out_console.print(Text(f"  - rule {failure}"))
+        out_console.print(Text(terminal_safe(f"  - rule {failure}")))
 
 
 def _print_human(result: Verification) -> None:
     receipt = result.receipt
     algorithm = result.key.public_key.algorithm if result.key else "?"
     checked = ", ".join(result.content_checked) or "not supplied (hashes not checked)"
+    safe = terminal_safe
     out_console.print(
         Text.assemble(
             (result.status.value, _STYLE[result.status]),
             "  receipt ",
-            (receipt.receipt_id, "bold"),
-            f"\n  key      {receipt.key_id} ({algorithm})",
-            f"\n  issued   {receipt.issued_at}",
-            f"\n  model    {receipt.model_id}",
+            (safe(receipt.receipt_id), "bold"),
+            f"\n  key      {safe(receipt.key_id)} ({algorithm})",
+            f"\n  issued   {safe(receipt.issued_at)}",
+            f"\n  model    {safe(receipt.model_id)}",
             f"\n  content  {checked}",
         )
     )
     extra = result.key.extra if result.key else {}
     if extra.get("source") == "dns":
-        out_console.print(Text(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})"))
+        out_console.print(Text(safe(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})")))
     for reason in result.reasons:
-        out_console.print(Text(f"  - {reason}"))
+        out_console.print(Text(safe(f"  - {reason}")))

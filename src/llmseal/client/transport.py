@@ -179,6 +179,29 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
         async def aclose(self) -> None:
             await self._inner.aclose()
 
+    def checked(response: Any, stream: Any) -> Any:
+        """A new response whose only body is ``stream`` (the checker's output).
+
+        Never the inner response itself: one that a mock or caching transport
+        already read keeps its content, and httpx would hand the SDK that
+        content instead of the checked stream.
+        """
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-length"]
+        return lib.Response(
+            response.status_code, headers=headers, stream=stream, extensions=response.extensions
+        )
+
+    def inner_body(response: Any) -> Any:
+        """The bytes of the inner response as a stream, whatever form it came in."""
+        if not response.is_stream_consumed:
+            return response.stream
+        try:
+            return lib.ByteStream(response.content)
+        except lib.ResponseNotRead:
+            raise BindingError(
+                "the inner transport consumed the stream: nothing to verify"
+            ) from None
+
     class Transport(lib.BaseTransport):  # type: ignore[misc, name-defined]
         """Wraps a transport; verifies answers of the sealed endpoints."""
 
@@ -195,11 +218,11 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             if _is_stream(response):
                 try:
                     checker = _stream_checker(self.verifier, endpoint, body, response)
+                    inner = inner_body(response)
                 except BindingError:
                     response.close()
                     raise
-                response.stream = SyncStream(response.stream, checker)
-                return response
+                return checked(response, SyncStream(inner, checker))
             try:
                 content = response.read()
             finally:
@@ -227,11 +250,11 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             if _is_stream(response):
                 try:
                     checker = _stream_checker(self.verifier, endpoint, body, response)
+                    inner = inner_body(response)
                 except BindingError:
                     await response.aclose()
                     raise
-                response.stream = AsyncStream(response.stream, checker)
-                return response
+                return checked(response, AsyncStream(inner, checker))
             try:
                 content = await response.aread()
             finally:

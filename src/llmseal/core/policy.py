@@ -91,9 +91,7 @@ class Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source} is not TOML: {exc}") from exc
-        data = data.get("policy", data)
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: [policy] must be a table")
+        data = _one_layout(data, source)
         unknown = set(data) - _KNOWN
         if unknown:
             raise ConfigError(f"{source}: unknown setting(s) {sorted(unknown)}")
@@ -170,12 +168,44 @@ class Policy:
         }  # fmt: skip
 
 
+def _one_layout(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The settings, from the top level or from a ``[policy]`` table — never from both.
+
+    A policy is security configuration: a rule that sits where it is not read
+    (top-level ``issuers`` beside a ``[policy]`` table) would silently admit
+    anything, so a file that mixes the layouts is refused.
+    """
+    if "policy" not in data:
+        return data
+    table = data["policy"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [policy] must be a table")
+    outside = sorted(set(data) - {"policy"})
+    if outside:
+        raise ConfigError(
+            f"{source}: {outside} outside the [policy] table would be ignored; "
+            "put every setting in [policy], or none"
+        )
+    return table
+
+
 def _keysets(value: Any, source: str) -> tuple[tuple[str, ...], dict[str, str]]:
     if isinstance(value, dict):
         if not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()):
             raise ConfigError(f"{source}: [keysets] maps issuer names to key set locations")
-        return tuple(value.values()), {location: issuer for issuer, location in value.items()}
-    return _strings({"keysets": value}, "keysets", source), {}
+        locations = list(value.values())
+        _refuse_repeats(locations, "[keysets] location", source)
+        return tuple(locations), {location: issuer for issuer, location in value.items()}
+    locations = list(_strings({"keysets": value}, "keysets", source))
+    _refuse_repeats(locations, "keysets location", source)
+    return tuple(locations), {}
+
+
+def _refuse_repeats(values: list[str], what: str, source: str) -> None:
+    """One key set bound to two issuers would be bound to whichever came last."""
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ConfigError(f"{source}: {what} listed more than once: {repeated}")
 
 
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:

@@ -5,7 +5,7 @@ Routes (design.md, "HTTP"):
 * ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
-* ``GET /metrics``, ``GET /healthz``;
+* ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
 * anything else — passed through unsigned (``GET /v1/models``...).
 
 No framework on the hot path: routing is two dict/prefix checks, bodies are
@@ -24,7 +24,6 @@ from pathlib import Path
 from llmseal.core.keys import Signer
 from llmseal.errors import ContentError, LogUnavailableError, StoreError
 from llmseal.gateway._http import (
-    HOP_BY_HOP,
     BodyTooLarge,
     ClientDisconnected,
     DisconnectWatch,
@@ -36,8 +35,9 @@ from llmseal.gateway._http import (
 )
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.headers import request_headers
+from llmseal.gateway.headers import request_headers, response_headers
 from llmseal.gateway.metrics import Metrics
+from llmseal.gateway.openapi import OPENAPI_JSON
 from llmseal.gateway.receipt_log import open_log_link
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.sealing import (
@@ -126,6 +126,10 @@ class Gateway:
         elif path == "/metrics" and method == "GET":
             status = 200
             await send_bytes(send, 200, self.metrics.render(), b"text/plain; version=0.0.4")
+            route = "other"
+        elif path == "/openapi.json" and method == "GET":
+            status = 200
+            await send_bytes(send, 200, OPENAPI_JSON)
             route = "other"
         elif path == "/healthz":
             status = 200
@@ -235,9 +239,7 @@ class Gateway:
         except LogUnavailableError as exc:  # only with --log-inline: the log is required
             log.error("transparency log failed: %s", exc)
             return await send_error(send, 503, str(exc), "log_unavailable")
-        headers = [
-            (k, v) for k, v in response.headers if k not in HOP_BY_HOP and k != b"content-type"
-        ]
+        headers = response_headers(response.headers, sealed=True)
         headers.append((b"x-receipt-id", receipt.receipt_id.encode()))
         await send_bytes(send, response.status, delivered, headers=headers)
         return response.status
@@ -298,7 +300,7 @@ class Gateway:
         if isinstance(response, int):
             return response
         try:
-            headers = [(k, v) for k, v in response.headers if k not in HOP_BY_HOP]
+            headers = response_headers(response.headers, sealed=False)
             await send(
                 {"type": "http.response.start", "status": response.status, "headers": headers}
             )

@@ -36,10 +36,10 @@ from llmseal.core.hashing import (
     hash_json,
 )
 from llmseal.core.keys import Signer
-from llmseal.core.receipt import Receipt
+from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
-from llmseal.errors import ContentError, Error
+from llmseal.errors import ContentError, Error, MalformedReceiptError
 from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
@@ -220,12 +220,22 @@ class Sealer:
 
     def _model_id(self, info: RequestInfo, served: Any) -> str:
         # The configured model id wins; else what the upstream says it served; else
-        # what the client asked for.
+        # what the client asked for — each only if it can be a receipt's model_id
+        # (a client may ask for model "" or "\x00": found by the schemathesis run).
         if self.model_id:
             return self.model_id
-        if isinstance(served, str) and served:
-            return served
-        return info.model or "unknown"
+        for candidate in (served, info.model):
+            if isinstance(candidate, str) and _usable_id(candidate):
+                return candidate
+        return "unknown"
+
+
+def _usable_id(value: str) -> bool:
+    try:
+        check_identifier("model_id", value)
+    except MalformedReceiptError:
+        return False
+    return True
 
 
 def _splice(body: bytes, receipt_json: bytes, *, empty: bool) -> bytes:

@@ -105,6 +105,7 @@ def test_stripped_receipt_is_a_failure_not_unsigned(
     with pytest.raises(VerificationError) as info:
         sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(_cause(info.value), ReceiptRequiredError)
+    assert info.value.status == "missing" and info.value.reasons  # docs/client.md
     assert relay[0].rewrites == {"strip": 1}
     with pytest.raises(ReceiptRequiredError):
         list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]

@@ -170,7 +170,9 @@ def test_admission_gate_ci_example(gateway: tuple[Gateway, str]) -> None:
         )
         assert forged.status_code == 403 and forged.json()["detail"]["status"] == "tampered"
         assert httpx.post(f"{server.url}/merge", content=b"nope").status_code == 400
-        assert httpx.post(f"{server.url}/merge", json={"prompt": "x"}).status_code == 403
+        missing = httpx.post(f"{server.url}/merge", json={"prompt": "x"})
+        assert missing.status_code == 403 and missing.json()["detail"]["status"] == "missing"
+        assert missing.json()["detail"]["reasons"] == ["no receipt supplied"]
 
 
 def test_stream_through_edit_relay_with_async_client(gateway: tuple[Gateway, str]) -> None:

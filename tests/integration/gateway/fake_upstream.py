@@ -47,6 +47,17 @@ def chunk(text: str | None, finish: str | None = None) -> bytes:
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
+RESPONSE_FIELDS = {
+    "x-request-id": "req-1", "request-id": "req-2", "retry-after": "1", "retry-after-ms": "10",
+    "openai-processing-ms": "3", "openai-version": "2020-10-01", "cache-control": "no-store",
+    "x-ratelimit-remaining-requests": "99", "anthropic-ratelimit-tokens-limit": "1000",
+    "set-cookie": "session=upstream", "x-receipt-id": "forged-by-upstream",
+    "content-encoding": "identity", "keep-alive": "timeout=5", "x-upstream-secret": "s3cret",
+    "x-powered-by": "llama", "www-authenticate": "Bearer", "link": "</x>; rel=preload",
+}  # fmt: skip
+"""Response fields of every kind: allowed, allowed by prefix, never, and unlisted."""
+
+
 class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -62,7 +73,8 @@ class FakeUpstream:
         )
 
     async def models(self, request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": "fake-model"}]})
+        headers = RESPONSE_FIELDS if request.headers.get("x-fake") == "headers" else None
+        return JSONResponse({"object": "list", "data": [{"id": "fake-model"}]}, headers=headers)
 
     async def chat(self, request: Request) -> Response:
         raw = await request.body()
@@ -94,6 +106,12 @@ class FakeUpstream:
             return Response(
                 b'{"id": "x", "seed": 18446744073709551617}', media_type="application/json"
             )
+        if mode == "headers":  # every kind of response field, for the allow-list test
+            if body.get("stream"):
+                return StreamingResponse(
+                    self._stream(mode), media_type="text/event-stream", headers=RESPONSE_FIELDS
+                )
+            return JSONResponse(completion(body), headers=RESPONSE_FIELDS)
         if mode == "receipt":
             return JSONResponse({**completion(body), "receipt": {"receipt_id": "parent"}})
         if body.get("stream"):

@@ -83,7 +83,10 @@ def test_policy_failures_are_403_with_every_rule(
 def test_a_missing_receipt(gate: Callable[..., TestClient]) -> None:
     required = gate().post("/merge", json={"prompt": "x"})
     assert required.status_code == 403
-    assert required.json()["detail"] == {"failures": ["require_receipt: no receipt supplied"]}
+    assert required.json()["detail"] == {
+        "failures": ["require_receipt: no receipt supplied"],
+        "status": "missing", "reasons": ["no receipt supplied"],
+    }  # fmt: skip
     optional = gate("require_receipt = false").post("/merge", json={"receipt": None})
     assert optional.status_code == 400 and optional.json()["detail"] == "no receipt to check"
 

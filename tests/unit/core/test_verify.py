@@ -209,6 +209,7 @@ _WELL_FORMED: dict[str, st.SearchStrategy[Any]] = {
     "receipt_id": st.uuids(version=4).map(str) | _IDENTIFIER,
     "model_id": _IDENTIFIER,
     "key_id": _IDENTIFIER,
+    "issuer": _IDENTIFIER,  # a claim with the identifiers' rule (issue 9)
     "prompt_hash": st.binary(min_size=32, max_size=32).map(bytes.hex),
     "output_hash": st.binary(min_size=32, max_size=32).map(bytes.hex),
     "weight_hash": st.binary(min_size=32, max_size=32).map(bytes.hex),

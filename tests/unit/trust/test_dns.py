@@ -353,9 +353,11 @@ def test_record_problems_are_named(server: ZoneServer, setup: str, message: str)
 def test_the_entry_names_the_receipt_key_id(server: ZoneServer) -> None:
     zone = server.zone("example.test.")
     signer = _publish(server, zone, "example.test/m1/2026q1")
-    entry = _source(server, zone).resolve("Example.Test/m1/2026q1")
-    assert entry is not None and entry.key_id == "Example.Test/m1/2026q1"
+    entry = _source(server, zone).resolve("example.test/m1/2026q1")
+    assert entry is not None and entry.key_id == "example.test/m1/2026q1"
     assert entry.bound_issuer == "example.test" and entry.public_key == signer.public_key()
+    with pytest.raises(KeyLookupError, match="not in canonical form"):
+        _source(server, zone).resolve("Example.Test/m1/2026q1")
 
 
 def test_a_zero_ttl_is_not_cached_and_the_answer_ttl_counts(server: ZoneServer) -> None:
