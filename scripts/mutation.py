@@ -3,7 +3,7 @@
     python scripts/mutation.py            # run (results are cached in mutants/), then report
     python scripts/mutation.py --report   # report the last run only
     python scripts/mutation.py --fresh    # forget cached results first
-    python scripts/mutation.py --survivors  # re-run only the live mutants (after new tests)
+    python scripts/mutation.py --survivors  # re-run live and timed-out mutants (new tests)
     python scripts/mutation.py 'llmseal.core.keyset.*'   # only these mutants
 
 The modules are ``[tool.mutmut] only_mutate`` in pyproject.toml. mutmut records which
@@ -80,8 +80,13 @@ def _restrict_tests(mutmut_main: Any) -> None:
     print(f"    test selection: {after} of {before} (function, test) pairs kept")
 
 
-def _run_mutmut(names: list[str]) -> int:
-    """``mutmut run`` in this process, with the per-module test selection applied."""
+def _run_mutmut(names: list[str], children: int, *, resume: bool) -> int:
+    """``mutmut run`` in this process, with the per-module test selection applied.
+
+    ``resume`` skips mutmut's unmutated run of the whole selection: for continuing an
+    interrupted run on a tree whose tests already passed (``make test``) and whose
+    stats run (every selected test, once) just succeeded again.
+    """
     os.environ["LLMSEAL_MUTATION"] = "1"  # tests/helpers.examples(): fewer hypothesis examples
     os.nice(19)  # a shared 2-core machine: everyone else goes first
     import mutmut.__main__ as mutmut_main
@@ -93,8 +98,17 @@ def _run_mutmut(names: list[str]) -> int:
         _restrict_tests(mutmut_main)
 
     mutmut_main.collect_or_load_stats = collect_then_restrict
+    if resume:
+        make_runner = mutmut_main.get_mutant_runner
+
+        def runner_without_clean_run(*args: Any, **kwargs: Any) -> Any:
+            runner = make_runner(*args, **kwargs)
+            runner.run_clean_tests = lambda **_: 0
+            return runner
+
+        mutmut_main.get_mutant_runner = runner_without_clean_run
     try:
-        mutmut_main.cli(["run", *names], standalone_mode=False)
+        mutmut_main.cli(["run", "--max-children", str(children), *names], standalone_mode=False)
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
@@ -104,7 +118,7 @@ def _module(name: str) -> str:
     return name.split(".x\u01c1")[0].split(".x_")[0]
 
 
-def report() -> float:
+def report() -> float | None:
     statuses, equivalent = _statuses(), _equivalent()
     if not statuses:
         raise SystemExit("no mutmut results: run `make mutation` first")
@@ -121,7 +135,7 @@ def report() -> float:
     stale = [n for n in equivalent if n not in statuses or statuses[n] in DETECTED]
     total: Counter[str] = Counter()
     print(f"{'module':40} {'mutants':>7} {'killed':>7} {'surv.':>6} {'no test':>7} "
-          f"{'equiv.':>6} {'score':>7}")  # fmt: skip
+          f"{'equiv.':>6} {'todo':>6} {'score':>7}")  # fmt: skip
     for module, counts in sorted(by_module.items()):
         total.update(counts)
         print(_row(module, counts))
@@ -137,15 +151,18 @@ def report() -> float:
     return _score(total)
 
 
-def _score(counts: Counter[str]) -> float:
+def _score(counts: Counter[str]) -> float | None:
+    """Killed / checked non-equivalent mutants; None when none was checked yet."""
     live = sum(counts.values()) - counts["equivalent"] - counts["not checked"]
-    return counts["detected"] / live if live else 1.0
+    return counts["detected"] / live if live else None
 
 
 def _row(module: str, counts: Counter[str]) -> str:
+    score = _score(counts)
+    shown = "-" if score is None else f"{score:.1%}"
     return (
         f"{module:40} {sum(counts.values()):7} {counts['detected']:7} {counts['survived']:6} "
-        f"{counts['no tests']:7} {counts['equivalent']:6} {_score(counts):7.1%}"
+        f"{counts['no tests']:7} {counts['equivalent']:6} {counts['not checked']:6} {shown:>7}"
     )
 
 
@@ -154,24 +171,33 @@ def main() -> int:
     parser.add_argument("--report", action="store_true", help="report the last run only")
     parser.add_argument("--fresh", action="store_true", help="discard cached results")
     parser.add_argument("--survivors", action="store_true", help="re-run the live mutants")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue a run: skip the unmutated run"
+    )
+    parser.add_argument(
+        "--children", type=int, default=3,
+        help="parallel mutants (niced: they only take CPU nobody else wants)",
+    )  # fmt: skip
     parser.add_argument("mutants", nargs="*", help="mutant name globs (default: all)")
     args = parser.parse_args()
     os.chdir(ROOT)
     if args.survivors:
         # Named mutants are re-run even with a cached result; new tests are picked up.
-        lines = SURVIVORS.read_text(encoding="utf-8").splitlines() if SURVIVORS.exists() else []
-        args.mutants += [line.split(":")[0] for line in lines if line]
+        # Timeouts too: a CPU limit set from a stale estimate is no verdict.
+        final = {"killed", "caught by type check", "segfault", "not checked"}
+        args.mutants += sorted(n for n, s in _statuses().items() if s not in final)
         if not args.mutants:
             raise SystemExit("no live mutants recorded: run `make mutation` first")
     if args.fresh:
         shutil.rmtree(ROOT / "mutants", ignore_errors=True)
     if not args.report:
-        status = _run_mutmut(args.mutants)
+        status = _run_mutmut(args.mutants, args.children, resume=args.resume or args.survivors)
         if status:
             print(f"mutmut exited with {status}", file=sys.stderr)
             return status
     score = report()
-    print(f"mutation score: {score:.1%} of non-equivalent mutants killed (target 90%)")
+    shown = "-" if score is None else f"{score:.1%}"
+    print(f"mutation score: {shown} of the checked non-equivalent mutants killed (target 90%)")
     return 0
 
 

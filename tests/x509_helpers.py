@@ -97,11 +97,13 @@ def raw_cert(
     days: int = 365,
     usage: dict[str, bool] | None = None,
     extended_usage: list[x509.ObjectIdentifier] | None = None,
+    basic_constraints: bool = True,
 ) -> x509.Certificate:
     """A certificate with exactly the extensions asked for (for the bad cases).
 
     ``usage`` overrides keyUsage bits (``{}`` leaves the extension out);
-    ``extended_usage`` adds an extendedKeyUsage.
+    ``extended_usage`` adds an extendedKeyUsage; ``basic_constraints=False`` leaves
+    basicConstraints out.
     """
     subject_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     builder = (
@@ -112,13 +114,16 @@ def raw_cert(
         .serial_number(x509.random_serial_number())
         .not_valid_before(at)
         .not_valid_after(at + timedelta(days=days))
-        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
         )
     )
+    if basic_constraints:
+        builder = builder.add_extension(
+            x509.BasicConstraints(ca=ca, path_length=None), critical=True
+        )
     bits = dict.fromkeys(
         (
             "content_commitment",

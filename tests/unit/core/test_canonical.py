@@ -191,3 +191,14 @@ def test_integers_beyond_ijson_range_in_text_are_refused_not_rounded() -> None:
 def test_loads_is_strict(text: bytes) -> None:
     with pytest.raises(ContentError):
         loads(text)
+
+
+@pytest.mark.parametrize("value", [float("nan"), 2**53, {1: "x"}, "\ud800", object()])
+def test_both_canonicalizers_refuse_with_one_message(value: Any) -> None:
+    for function in (canonicalize, canonicalize_reference):
+        with pytest.raises(CanonicalizationError) as info:
+            function(value)
+        assert str(info.value).startswith("cannot canonicalize JSON (RFC 8785): "), function
+        assert len(str(info.value)) > len("cannot canonicalize JSON (RFC 8785): ")
+    with pytest.raises(ContentError, match="not valid JSON"):
+        loads(b"NaN")

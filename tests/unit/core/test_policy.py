@@ -184,21 +184,44 @@ def test_durations(text: str, expected: timedelta) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("max_age = -1", "max_age must look like"),
-        ("max_age = true", "max_age must look like"),
-        ("max_age = '1w'", "max_age must look like"),
-        ("max_age = '99999999999999d'", "max_age is too long"),
-        ("clock_skew = 'soon'", "clock_skew must look like"),
-        ("issuers = ['']", "issuers must be a list of non-empty strings"),
-        ("key_ids = [1]", "key_ids must be a list of non-empty strings"),
-        ("keysets = {'a' = ''}", r"\[keysets\] maps issuer names"),
-        ("policy = 3", r"\[policy\] must be a table"),
-        ("require_content = ['prompt', 'weights']", "require_content takes"),
+        ("max_age = -1", "p.toml: max_age must look like 30s, 15m, 12h or 7d"),
+        ("max_age = true", "p.toml: max_age must look like 30s, 15m, 12h or 7d"),
+        ("max_age = '1w'", "p.toml: max_age must look like 30s, 15m, 12h or 7d"),
+        ("max_age = '99999999999999d'", "p.toml: max_age is too long"),
+        ("clock_skew = 'soon'", "p.toml: clock_skew must look like 30s, 15m, 12h or 7d"),
+        ("issuers = ['']", "p.toml: issuers must be a list of non-empty strings"),
+        ("models = [1]", "p.toml: models must be a list of non-empty strings"),
+        ("key_ids = [1]", "p.toml: key_ids must be a list of non-empty strings"),
+        ("keysets = [1]", "p.toml: keysets must be a list of non-empty strings"),
+        ("keysets = {'a' = ''}", "p.toml: [keysets] maps issuer names to key set locations"),
+        ("keysets = {'a' = 1}", "p.toml: [keysets] maps issuer names to key set locations"),
+        ("policy = 3", "p.toml: [policy] must be a table"),
+        ("require_content = ['prompt', 'weights']",
+         "p.toml: require_content takes 'prompt' and/or 'output'"),
+        ("require_content = [3]", "p.toml: require_content must be a list of non-empty strings"),
+        ("require_receipt = 1", "p.toml: require_receipt must be true or false"),
+        ("bogus = 1\nother = 2", "p.toml: unknown setting(s) ['bogus', 'other']"),
+        ("=", "p.toml is not TOML: "),
     ],
-)
-def test_bad_settings_name_the_setting(text: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message):
+)  # fmt: skip
+def test_bad_settings_name_the_file_and_the_setting(text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
         Policy.from_toml(text, source="p.toml")
+    assert str(info.value).startswith(message), str(info.value)
+    with pytest.raises(ConfigError) as default:
+        Policy.from_toml(text)
+    assert str(default.value).startswith(message.replace("p.toml", "policy", 1))
+
+
+def test_settings_defaults_and_zero(receipt: Receipt, keyset: KeySet, t0: datetime) -> None:
+    policy = Policy.from_toml("max_age = 0")
+    assert policy.max_age == timedelta(0) and policy.clock_skew == timedelta(minutes=5)
+    assert Policy.from_toml("clock_skew = 0").clock_skew == timedelta(0)
+    assert Policy.from_toml("").require_receipt is True
+    assert Policy.from_toml("").max_age is None
+    result = verify_receipt(receipt, keyset)
+    assert policy.check(result, at=t0)
+    assert not policy.check(result, at=t0 + timedelta(seconds=1))
 
 
 def test_load_and_describe(tmp_path: Path) -> None:
@@ -212,8 +235,10 @@ def test_load_and_describe(tmp_path: Path) -> None:
         "require_logged": False, "logs": [], "witness_policy": None, "require_witnessed": False,
     }  # fmt: skip
     assert Policy().describe()["max_age_s"] is None and Policy().require_receipt is True
-    with pytest.raises(ConfigError, match="cannot read policy"):
-        Policy.load(tmp_path / "missing.toml")
+    missing = tmp_path / "missing.toml"
+    with pytest.raises(ConfigError) as info:
+        Policy.load(missing)
+    assert str(info.value) == f"cannot read policy {missing}: No such file or directory"
     with pytest.raises(ConfigError, match=r"policy\.toml is not TOML"):
         path.write_text("=")
         Policy.load(path)

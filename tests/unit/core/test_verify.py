@@ -384,3 +384,78 @@ def test_a_valid_signature_spelled_non_canonically_is_tampered(
     result = verify_receipt(dict(receipt.to_dict(), signature=twin), keyset)
     assert result.status is Status.TAMPERED
     assert result.reasons == ("signature is not a canonical base64 encoding of 64 bytes",)
+
+
+def test_verification_to_dict_and_raise_for_status(
+    receipt: Receipt, keyset: KeySet, request_body: Any, response_body: Any
+) -> None:
+    valid = verify_receipt(receipt, keyset, prompt=request_body)
+    assert valid.to_dict() == {
+        "status": "valid", "key_id": receipt.key_id, "issued_at": receipt.issued_at,
+        "receipt_id": receipt.receipt_id, "model_id": receipt.model_id,
+        "content_checked": ["prompt"], "reasons": [],
+    }  # fmt: skip
+    assert valid.raise_for_status() is None and bool(valid) is True
+    edited = dict(response_body, id="other")
+    tampered = verify_receipt(receipt, keyset, output=edited)
+    assert tampered.to_dict()["reasons"] == ["the supplied output does not match output_hash"]
+    with pytest.raises(VerificationError) as info:
+        tampered.raise_for_status()
+    assert str(info.value) == (
+        f"receipt {receipt.receipt_id} is tampered: the supplied output does not match output_hash"
+    )
+    assert info.value.status == "tampered" and info.value.reasons == tampered.reasons
+    bare = verify_receipt(receipt, keyset).__class__(Status.REVOKED, receipt)  # no reasons
+    with pytest.raises(VerificationError) as info:
+        bare.raise_for_status()
+    assert str(info.value) == f"receipt {receipt.receipt_id} is revoked: revoked"
+    assert bool(bare) is False
+
+
+def test_unknown_key_and_revocation_reasons(signer: Ed25519Signer, t0: datetime) -> None:
+    receipt = _issue(signer, t0)
+    unknown = verify_receipt(receipt, KeySet())
+    assert unknown.reasons == (f"key_id {signer.key_id!r} is not in the key set",)
+    assert unknown.key is None and unknown.content_checked == ()
+    keyset = _revocable(signer, t0 - timedelta(days=30), t0 - timedelta(days=1))
+    revoked = verify_receipt(receipt, keyset)
+    since = (t0 - timedelta(days=1)).isoformat()
+    assert revoked.reasons == (f"key {signer.key_id!r} is revoked since {since}",)
+    no_time = KeySet([KeyEntry(signer.key_id, signer.public_key(), "revoked")])
+    assert verify_receipt(receipt, no_time).reasons == (
+        f"key {signer.key_id!r} is revoked since an unknown time",
+    )
+    early = KeySet([KeyEntry(signer.key_id, signer.public_key(), "active", t0 + timedelta(1))])
+    result = verify_receipt(receipt, early)
+    assert result.status is Status.VALID  # a warning, not a verdict
+    assert result.reasons == ("issued_at is before the key was created",)
+    assert verify_receipt(receipt, KeySet([KeyEntry(signer.key_id, signer.public_key(), "active",
+                                                    t0)])).reasons == ()  # fmt: skip
+
+
+def test_a_key_source_that_says_why_is_an_unknown_key(signer: Ed25519Signer, t0: datetime) -> None:
+    from llmseal.errors import KeyLookupError
+
+    class Refusing:
+        def resolve(self, key_id: str) -> KeyEntry | None:
+            raise KeyLookupError("the record is bogus", code="dnssec_bogus")
+
+    result = verify_receipt(_issue(signer, t0), Refusing())
+    assert result.status is Status.UNKNOWN_KEY
+    assert len(result.reasons) == 1 and "the record is bogus" in result.reasons[0]
+    assert "dnssec_bogus" in result.reasons[0]
+
+
+def test_content_hash_modes() -> None:
+    import hashlib
+
+    from llmseal.core.verify import content_hash
+    from llmseal.errors import ContentError
+
+    body = {"b": 1, "a": [1, 2], "receipt": {"x": 1}}
+    assert content_hash(body, response=True) == content_hash('{"a":[1,2],"b":1}', response=True)
+    assert content_hash(body, response=False) != content_hash(body, response=True)
+    assert content_hash("é", response=False, raw=True) == hashlib.sha256("é".encode()).hexdigest()
+    assert content_hash(b"\xff", response=True, raw=True) == hashlib.sha256(b"\xff").hexdigest()
+    with pytest.raises(ContentError, match="raw hashing needs the content as bytes or text"):
+        content_hash(body, response=False, raw=True)

@@ -152,3 +152,38 @@ def test_no_proof_for_absent_leaves(index: int, size: int) -> None:
 def test_no_consistency_proof_for_bad_sizes(old: int, new: int) -> None:
     with pytest.raises(ProofError):
         consistency_proof(old, new, memory_reader([leaf_hash(b"x")] * 3))
+
+
+def test_consistency_failures_say_why() -> None:
+    from llmseal.log.merkle import (
+        consistency_proof,
+        leaf_hash,
+        memory_reader,
+        tree_root,
+        verify_consistency,
+    )
+
+    leaves = [leaf_hash(bytes([i])) for i in range(7)]
+    read = memory_reader(leaves)
+    root3, root7 = tree_root(read, 3), tree_root(read, 7)
+    proof = consistency_proof(3, 7, read)
+    verify_consistency(3, 7, root3, root7, proof)
+    root4 = tree_root(read, 4)
+    cases = [
+        ((0, 7, root3, root7, proof), "no consistency between sizes 0 and 7"),
+        ((8, 7, root3, root7, proof), "no consistency between sizes 8 and 7"),
+        ((3, 3, root3, root3, proof), "consistency proof between equal sizes must be empty"),
+        ((3, 3, root3, root7, []), "equal tree sizes with different roots"),
+        ((3, 7, root3, root7, [*proof, root3]), "consistency proof is too long"),
+        ((3, 7, root3, root7, proof[:-1]), "consistency proof is too short"),
+        ((3, 7, root3, root4, proof), "consistency proof does not lead to both roots"),
+        ((3, 7, root3, root7, []), "empty consistency proof"),
+        ((3, 7, root3, b"short", proof), "new root hash is 5 bytes, not 32"),
+        ((3, 7, b"short", root7, proof), "old root hash is 5 bytes, not 32"),
+        ((3, 7, root3, root7, [b"x", *proof]), "proof hash 0 is 1 bytes, not 32"),
+    ]
+    for args, message in cases:
+        with pytest.raises(ProofError) as info:
+            verify_consistency(*args)
+        assert str(info.value) == message, (args[:2], str(info.value))
+    verify_consistency(3, 3, root3, root3, [])

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
+import dns.name
 import pytest
 
 from llmseal.core.keys import Ed25519Signer
@@ -230,3 +232,159 @@ def test_parse_nameserver(text: str, expected: tuple[str, int]) -> None:
 def test_bad_nameservers(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_nameserver(text)
+
+
+def _chain(server: ZoneServer, depth: int) -> tuple[Zone, Zone]:
+    """A trust anchor zone and a zone ``depth`` delegations below it, each with a DS."""
+    anchor = parent = server.zone("deep.test.")
+    for level in range(depth):
+        child = server.zone(f"l{level}.{parent.origin}")
+        server.delegate(parent, child)
+        parent = child
+    return anchor, parent
+
+
+@pytest.mark.parametrize(("depth", "trusted"), [(1, True), (8, True), (9, False)])
+def test_a_chain_of_trust_has_at_most_eight_delegations(
+    server: ZoneServer, depth: int, trusted: bool
+) -> None:
+    anchor, leaf = _chain(server, depth)
+    domain = leaf.origin.to_text(omit_final_dot=True)
+    signer = _publish(server, leaf, f"{domain}/m1/2026q1")
+    source = _source(server, anchor)
+    if trusted:
+        entry = source.resolve(signer.key_id)
+        assert entry is not None and entry.public_key == signer.public_key()
+        assert server.queries[leaf.origin.to_text(), "DS"] == 1
+        return
+    with pytest.raises(KeyLookupError) as info:
+        source.resolve(signer.key_id)
+    assert info.value.code == "dnssec_bogus"
+    assert "no chain of trust from a trust anchor to" in str(info.value)
+
+
+def _child(server: ZoneServer) -> tuple[Zone, Zone, Ed25519Signer]:
+    parent = server.zone("parent.test.")
+    child = server.zone("child.parent.test.")
+    return parent, child, _publish(server, child, "child.parent.test/m1/2026q1")
+
+
+def _ds(child: Zone) -> Any:
+    import dns.dnssec
+    import dns.rrset
+
+    return dns.rrset.from_rdata(
+        child.origin, 3600, dns.dnssec.make_ds(child.origin, child.key, "SHA256")
+    )
+
+
+@pytest.mark.parametrize(
+    ("signed_by", "code", "message"),
+    [
+        ("nobody", "dnssec_unsigned", "the DS record at child.parent.test. has no RRSIG"),
+        ("child", "dnssec_bogus", "the DS of child.parent.test. is signed by child.parent.test."),
+        ("stranger", "dnssec_bogus", "the DS of child.parent.test. is signed by stranger.test."),
+        ("expired", "dnssec_expired", "the RRSIG over the DS record at child.parent.test. expired"),
+        ("missing", "dnssec_insecure",
+         "no DS for child.parent.test. in its parent: the chain of trust from parent.test. is "
+         "broken"),
+    ],
+)  # fmt: skip
+def test_a_ds_that_does_not_come_from_the_parent_breaks_the_chain(
+    server: ZoneServer, signed_by: str, code: str, message: str
+) -> None:
+    parent, child, signer = _child(server)
+    ds = _ds(child)
+    if signed_by == "nobody":
+        server.put(ds)
+    elif signed_by == "child":
+        server.put(ds, child.sign(ds))
+    elif signed_by == "stranger":
+        server.put(ds, Zone("stranger.test.").sign(ds))
+    elif signed_by == "expired":
+        server.put(ds, parent.sign(ds, start=NOW - 7200, end=NOW - 60))
+    with pytest.raises(KeyLookupError) as info:
+        _source(server, parent).resolve(signer.key_id)
+    assert info.value.code == code
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_zone_keys_are_cached_no_longer_than_the_ds_signature(server: ZoneServer) -> None:
+    parent, child, signer = _child(server)
+    ds = _ds(child)
+    server.put(ds, parent.sign(ds, end=NOW + 30))
+    now = [NOW]
+    source = _source(server, parent, clock=lambda: now[0])
+    txt = ("m1.2026q1.models.child.parent.test.", "TXT")
+    source.resolve(signer.key_id)
+    now[0] += 29
+    source.resolve(signer.key_id)  # everything still cached
+    assert server.queries[txt] == 1 and server.queries["child.parent.test.", "DS"] == 1
+    now[0] += 2
+    with pytest.raises(KeyLookupError) as info:  # the DS signature ran out: re-checked
+        source.resolve(signer.key_id)
+    assert info.value.code == "dnssec_expired" and server.queries[txt] == 2
+    assert server.queries["child.parent.test.", "DS"] == 2
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("missing", "no TXT record at m1.2026q1.models.example.test.: the key is not in the zone"),
+        ("other-txt", "no v=llmsig1 record among the TXT at m1.2026q1.models.example.test."),
+        ("bad-record", "the TXT record at m1.2026q1.models.example.test. is malformed: "
+                       "unsupported key type k='rsa'"),
+        ("two-records", "m1.2026q1.models.example.test. has 2 v=llmsig1 records; one is allowed"),
+    ],
+)  # fmt: skip
+def test_record_problems_are_named(server: ZoneServer, setup: str, message: str) -> None:
+    zone = server.zone("example.test.")
+    owner = "m1.2026q1.models.example.test."
+    record = format_record(KeyEntry("k", Ed25519Signer.generate("k").public_key()))
+    texts = {"other-txt": ["v=spf1 -all"], "bad-record": ["v=llmsig1; k=rsa; p=AAAA"],
+             "two-records": [record, record.replace("k=ed25519", "k=ed25519 ")]}  # fmt: skip
+    if setup in texts:
+        server.txt(zone, owner, *texts[setup])
+    with pytest.raises(KeyLookupError) as info:
+        _source(server, zone).resolve("example.test/m1/2026q1")
+    assert str(info.value) == message
+
+
+def test_the_entry_names_the_receipt_key_id(server: ZoneServer) -> None:
+    zone = server.zone("example.test.")
+    signer = _publish(server, zone, "example.test/m1/2026q1")
+    entry = _source(server, zone).resolve("example.test/m1/2026q1")
+    assert entry is not None and entry.key_id == "example.test/m1/2026q1"
+    assert entry.bound_issuer == "example.test" and entry.public_key == signer.public_key()
+    with pytest.raises(KeyLookupError, match="not in canonical form"):
+        _source(server, zone).resolve("Example.Test/m1/2026q1")
+
+
+def test_a_zero_ttl_is_not_cached_and_the_answer_ttl_counts(server: ZoneServer) -> None:
+    zone = server.zone("example.test.")
+    signer = _publish(server, zone, "example.test/m1/2026q1", ttl=0)
+    source = _source(server, zone)
+    txt = ("m1.2026q1.models.example.test.", "TXT")
+    source.resolve(signer.key_id)
+    source.resolve(signer.key_id)
+    assert server.queries[txt] == 2
+    # A resolver hands out the record with its TTL counted down below the signed one.
+    other = server.zone("other.test.")
+    key_id = "other.test/m1/2026q1"
+    signed = _publish(server, other, key_id, ttl=300)
+    name = ("m1.2026q1.models.other.test.", "TXT")
+    [rrset, sigs] = server.records[dns_name(name[0]), 16]
+    rrset.ttl = 60
+    now = [NOW]
+    counted = _source(server, other, clock=lambda: now[0])
+    counted.resolve(signed.key_id)
+    now[0] += 59
+    counted.resolve(signed.key_id)
+    assert server.queries[name] == 1
+    now[0] += 1
+    counted.resolve(signed.key_id)
+    assert server.queries[name] == 2 and sigs[0].original_ttl == 300
+
+
+def dns_name(text: str) -> dns.name.Name:
+    return dns.name.from_text(text)

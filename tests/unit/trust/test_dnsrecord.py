@@ -200,3 +200,39 @@ def test_key_id_without_dns_name_is_unknown_not_an_error() -> None:
     with pytest.raises(KeyLookupError) as caught:
         source.resolve("bench-key")
     assert caught.value.code == "no_dns_name"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("v=llmsig1; k=rsa; p=AAAA", "unsupported key type k='rsa'"),
+        ("v=llmsig1; k=ed25519", "the record has no public key (p=)"),
+        ("v=llmsig1; p=", "the record has no public key (p=)"),
+        ("v=llmsig1; p=AAAA; bad tag", "malformed tag 'bad tag' in a v=llmsig1 record"),
+        ("v=llmsig1; p=AAAA; 1x=2", "malformed tag '1x=2' in a v=llmsig1 record"),
+        ("v=llmsig1; p=AAAA; p=BBBB", "tag p= appears twice in a v=llmsig1 record"),
+        ("v=llmsig1; p={key}; r=soon", "r= is not an RFC 3339 time: 'soon'"),
+    ],
+)
+def test_malformed_records_say_what_is_wrong(text: str, message: str) -> None:
+    from llmseal.core.keys import Ed25519Signer
+    from llmseal.errors import KeySetError
+    from llmseal.trust.dnsrecord import parse_record
+
+    key = Ed25519Signer.generate("k").public_key().b64()
+    with pytest.raises(KeySetError) as info:
+        parse_record(text.replace("{key}", key))
+    assert str(info.value) == message
+
+
+def test_the_version_tag_may_hold_blanks_but_must_come_first() -> None:
+    from llmseal.core.keys import Ed25519Signer
+    from llmseal.trust.dnsrecord import parse_record
+
+    key = Ed25519Signer.generate("k").public_key()
+    for text in (f"v = llmsig1; p={key.b64()}", f"v=\tllmsig1 ;p={key.b64()};"):
+        record = parse_record(text)
+        assert record is not None and record.entry("kid").public_key == key
+        assert record.entry("kid").key_id == "kid"
+    for other in (f"p={key.b64()}; v=llmsig1", "v=llmsig2; p=AAAA", "", ";", "v=llmsig1x"):
+        assert parse_record(other) is None, other

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import dns.dnssec
 import dns.name
+import dns.rdata
 import dns.rdtypes.ANY.TXT
 import dns.rrset
 import pytest
@@ -177,3 +180,116 @@ def test_parse_trust_anchor_formats() -> None:
     ):
         with pytest.raises(ConfigError, match=message):
             parse_trust_anchors(text)
+
+
+def test_a_ds_anchor_must_be_the_digest_of_a_published_key() -> None:
+    ksk_private, ksk = _key(KSK)
+    _, other = _key(KSK)
+    keys = _dnskeys(ksk)
+    sigs = _sign(keys, ksk_private, ksk)
+    wrong_key = dns.dnssec.make_ds(ZONE, other, "SHA256")
+    sha1 = dns.dnssec.make_ds(ZONE, ksk, "SHA1", policy=dns.dnssec.allow_all_policy)
+    right = dns.dnssec.make_ds(ZONE, ksk, "SHA256")
+    # Same key tag and algorithm, another digest: a DS for a different key with a lucky tag.
+    forged_digest = dns.rdata.from_text(
+        "IN", "DS", f"{right.key_tag} {right.algorithm} 2 {'00' * 32}"
+    )
+    for ds in (wrong_key, sha1, forged_digest):
+        with pytest.raises(KeyLookupError, match="matches the trust anchor") as info:
+            authenticate_dnskeys(ZONE, keys, sigs, ds=[ds], now=NOW)
+        assert info.value.code == "dnssec_bogus", ds
+    assert authenticate_dnskeys(ZONE, keys, sigs, ds=[sha1, right], now=NOW) == [ksk]
+
+
+@pytest.fixture
+def tokyo(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The machine's local time zone is not UTC (messages must still say UTC)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_signature_time_boundaries(tokyo: None) -> None:
+    private, key = _key(ZSK)
+    txt = _txt("m.models.example.test.")
+    # Valid from inception to expiration, both inclusive (RFC 4034 §3.1.5).
+    at_start = _sign(txt, private, key, start=NOW, end=NOW + 60)
+    validate_rrset(txt, at_start, ZONE, [key], now=NOW)
+    at_end = _sign(txt, private, key, start=NOW - 60, end=NOW)
+    validate_rrset(txt, at_end, ZONE, [key], now=NOW)
+    late = _sign(txt, private, key, start=NOW - 60, end=NOW - 1)
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(txt, late, ZONE, [key], now=NOW)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW - 1))
+    assert info.value.code == "dnssec_expired"
+    assert str(info.value) == (
+        f"the RRSIG over the TXT record at m.models.example.test. expired at {stamp}"
+    )
+    early = _sign(txt, private, key, start=NOW + 1, end=NOW + 60)
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(txt, early, ZONE, [key], now=NOW, what="DNSKEY")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW + 1))
+    assert info.value.code == "dnssec_not_yet_valid"
+    assert str(info.value) == (
+        f"the RRSIG over the DNSKEY record at m.models.example.test. is not valid before {stamp}"
+    )
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(txt, _sign(txt, *_key(ZSK)), ZONE, [key], now=NOW)
+    assert str(info.value) == (
+        "the RRSIG over the TXT record at m.models.example.test. does not verify with the "
+        "zone's keys (the record was altered, or signed by a key the zone does not have)"
+    )
+
+
+def test_trust_anchor_files(tmp_path: Path) -> None:
+    from llmseal.errors import ConfigError
+    from llmseal.trust.dnssec import load_trust_anchors
+
+    _, key = _key(KSK)
+    path = tmp_path / "anchor.txt"
+    path.write_text(f"example.test. 3600 IN DNSKEY {key}\n")
+    assert load_trust_anchors(path)[ZONE].dnskeys == (key,)
+    path.write_text("example.test. IN A 127.0.0.1\n")
+    with pytest.raises(ConfigError) as info:
+        load_trust_anchors(path)
+    assert str(info.value) == f"{path}: example.test. A is not a DS or DNSKEY"
+    with pytest.raises(ConfigError, match=f"cannot read trust anchor {tmp_path / 'none'}: "):
+        load_trust_anchors(tmp_path / "none")
+    with pytest.raises(ConfigError) as info:
+        parse_trust_anchors("")
+    assert str(info.value) == "trust anchor: no DS or DNSKEY record"
+
+
+def test_dnssec_messages_and_codes() -> None:
+    private, ksk = _key(KSK)
+    with pytest.raises(KeyLookupError) as info:
+        authenticate_dnskeys(ZONE, None, None, anchors=[ksk], now=NOW)
+    assert (info.value.code, str(info.value)) == (
+        "dnssec_bogus", "zone example.test. publishes no DNSKEY"
+    )  # fmt: skip
+    keys = _dnskeys(ksk)
+    with pytest.raises(KeyLookupError) as info:  # the DNSKEY set signed by another key
+        authenticate_dnskeys(ZONE, keys, _sign(keys, *_key(KSK)), anchors=[ksk], now=NOW)
+    assert str(info.value).startswith("the RRSIG over the DNSKEY record at example.test. does")
+    txt = _txt("m.models.example.test.")
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(txt, None, ZONE, [ksk], now=NOW)
+    assert (info.value.code, str(info.value)) == (
+        "dnssec_unsigned",
+        "the TXT record at m.models.example.test. has no RRSIG (unsigned zone, or the "
+        "signature was stripped)",
+    )
+    wild = _sign(_txt("*.models.example.test."), private, ksk)
+    expanded = dns.rrset.from_rdata_list(txt.name, 300, list(wild))
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(txt, expanded, ZONE, [ksk], now=NOW)
+    assert (info.value.code, str(info.value)) == (
+        "dnssec_bogus",
+        "the TXT record at m.models.example.test. was synthesized from a wildcard; keys must "
+        "be published at their own name",
+    )
+    with pytest.raises(KeyLookupError) as info:
+        validate_rrset(_txt("x.other.test."), None, ZONE, [ksk], now=NOW)
+    assert info.value.code == "dnssec_unsigned"  # unsigned is said before the zone check

@@ -131,3 +131,20 @@ def test_private_key_never_in_repr_or_errors(tmp_path: Path, t0: datetime) -> No
     with pytest.raises(KeyManagementError) as info:
         keydir.signer("k")
     assert body[:20] not in str(info.value)
+
+
+def test_add_public_publishes_a_key_without_a_private_file(tmp_path: Path, t0: datetime) -> None:
+    from llmseal.core.keys import Ed25519Signer
+    from llmseal.core.keyset import KeyEntry
+
+    keydir = KeyDirectory(tmp_path / "keys")
+    keydir.create("soft", at=t0)
+    token_key = KeyEntry("token", Ed25519Signer.generate("token").public_key(), created_at=t0)
+    keydir.add_public(token_key)
+    keyset = keydir.load_keyset()
+    assert [e.key_id for e in keyset] == ["soft", "token"] and keyset.resolve("token") == token_key
+    assert not keydir.private_key_path("token").exists()
+    with pytest.raises(KeyManagementError) as info:
+        keydir.add_public(token_key)
+    assert str(info.value) == "key 'token' already exists"
+    assert [e.key_id for e in keydir.load_keyset()] == ["soft", "token"]

@@ -100,3 +100,101 @@ def test_revoked_intermediate_by_root_crl(lab: Lab, t0: datetime) -> None:
     late = receipt_at(signer, t0 + timedelta(days=2))
     assert verify_receipt_x509(early, lab.x5c(leaf), validator, name=NAME)
     assert verify_receipt_x509(late, lab.x5c(leaf), validator, name=NAME).status is Status.REVOKED
+
+
+def _path(lab: Lab) -> list[x509.Certificate]:
+    leaf, _ = lab.leaf()
+    return [leaf, lab.inter, lab.root]
+
+
+@pytest.mark.parametrize("order", ["genuine first", "forged first"])
+def test_a_forged_crl_beside_a_genuine_one_is_invalid(lab: Lab, t0: datetime, order: str) -> None:
+    from llmseal.errors import ChainValidationError
+    from llmseal.trust.x509crl import RevocationIndex
+
+    path = _path(lab)
+    genuine = _crl(lab, at=t0)
+    thief = ec.generate_private_key(ec.SECP256R1())
+    forged = profile.build_crl(
+        lab.inter, thief, [profile.Revocation(path[0].serial_number, t0)], at=t0, number=2
+    )
+    crls = [genuine, forged] if order == "genuine first" else [forged, genuine]
+    index = RevocationIndex(crls, clock=lambda: t0)
+    for _ in range(2):  # the memoized verdict is the same verdict
+        with pytest.raises(ChainValidationError) as info:
+            index.revoked_at(path)
+        assert info.value.failure == "crl_invalid"
+    assert RevocationIndex([genuine], clock=lambda: t0).revoked_at(path) is None
+    assert len(index) == 2
+
+
+def test_a_crl_whose_signature_type_does_not_match_the_ca_key_is_invalid(
+    lab: Lab, t0: datetime
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from llmseal.errors import ChainValidationError
+    from llmseal.trust.x509crl import RevocationIndex
+
+    path = _path(lab)
+    forged = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(lab.inter.subject)
+        .last_update(t0)
+        .next_update(t0 + timedelta(days=1))
+        .sign(ed25519.Ed25519PrivateKey.generate(), None)  # an EdDSA signature, an EC CA key
+    )
+    with pytest.raises(ChainValidationError) as info:
+        RevocationIndex([forged], clock=lambda: t0).revoked_at(path)
+    assert info.value.failure == "crl_invalid"
+
+
+def test_an_issuer_key_that_cannot_check_signatures_makes_the_crl_invalid(
+    lab: Lab, t0: datetime
+) -> None:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import x25519
+
+    from llmseal.errors import ChainValidationError
+    from llmseal.trust.x509crl import RevocationIndex
+
+    leaf, _ = lab.leaf()
+    # A certificate for the intermediate's name holding a key-agreement key: nothing it
+    # "signed" can verify (cryptography raises instead of answering False).
+    odd = (
+        x509.CertificateBuilder()
+        .subject_name(lab.inter.subject)
+        .issuer_name(lab.root.subject)
+        .public_key(x25519.X25519PrivateKey.generate().public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(t0)
+        .not_valid_after(t0 + timedelta(days=1))
+        .sign(lab.root_key, hashes.SHA256())
+    )
+    with pytest.raises(ChainValidationError) as info:
+        RevocationIndex([_crl(lab, at=t0)], clock=lambda: t0).revoked_at([leaf, odd])
+    assert info.value.failure == "crl_invalid"
+
+
+def test_crl_profile(lab: Lab, t0: datetime) -> None:
+    leaf, _ = lab.leaf()
+    revoked = t0.replace(microsecond=0) + timedelta(hours=1, microseconds=987)
+    since = t0 + timedelta(minutes=5, microseconds=5)
+    entry = profile.Revocation(leaf.serial_number, revoked, x509.ReasonFlags.key_compromise,
+                               compromised_since=since)  # fmt: skip
+    crl = profile.build_crl(lab.inter, lab.inter_key, [entry], at=t0, number=41)
+    assert crl.issuer == lab.inter.subject
+    assert crl.last_update_utc == t0 and crl.next_update_utc == t0 + timedelta(days=7)
+    number = crl.extensions.get_extension_for_class(x509.CRLNumber)
+    assert number.value.crl_number == 41 and not number.critical  # RFC 5280 §5.2.3
+    assert all(not ext.critical for ext in crl.extensions)
+    [item] = list(crl)
+    assert item.serial_number == leaf.serial_number
+    assert item.revocation_date_utc == revoked.replace(microsecond=0)
+    reason = item.extensions.get_extension_for_class(x509.CRLReason)
+    assert reason.value.reason is x509.ReasonFlags.key_compromise and not reason.critical
+    invalidity = item.extensions.get_extension_for_class(x509.InvalidityDate)
+    assert not invalidity.critical
+    assert invalidity.value.invalidity_date_utc == since.replace(microsecond=0)
+    week = profile.build_crl(lab.inter, lab.inter_key, [], at=t0, number=1, days=1)
+    assert week.next_update_utc == t0 + timedelta(days=1)

@@ -96,12 +96,14 @@ def test_missing_intermediate_is_untrusted(lab: Lab, t0: datetime) -> None:
     assert _failure(lab, chain, receipt, name=NAME) is ChainFailure.UNTRUSTED_ROOT
 
 
-def test_non_ca_intermediate(lab: Lab, t0: datetime) -> None:
-    # An end-entity certificate of the lab (not a CA) used to sign a "leaf".
+@pytest.mark.parametrize("basic_constraints", [True, False])
+def test_non_ca_intermediate(lab: Lab, t0: datetime, basic_constraints: bool) -> None:
+    # An end-entity certificate of the lab (not a CA, or saying nothing) signs a "leaf".
     ee_key = ec.generate_private_key(ec.SECP256R1())
     fake_ca = raw_cert(
-        "relay", ee_key.public_key(), lab.inter, lab.inter_key, at=t0, ca=False, names=("r.x.io",)
-    )
+        "relay", ee_key.public_key(), lab.inter, lab.inter_key, at=t0, ca=False, names=("r.x.io",),
+        basic_constraints=basic_constraints,
+    )  # fmt: skip
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     leaf = raw_cert("m", leaf_key.public_key(), fake_ca, ee_key, at=t0, ca=False, names=(NAME,))
     from llmseal.core.keys import EcdsaP256Signer
@@ -218,3 +220,25 @@ def test_model_must_make_a_dns_name(lab: Lab, t0: datetime) -> None:
     with pytest.raises(InputError, match="DNS name"):
         verify_receipt_x509(receipt, lab.x5c(leaf), lab.validator(), domain=DOMAIN)
     assert MODEL in NAME
+
+
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def test_validated_chain_window_description_and_key(lab: Lab, t0: datetime) -> None:
+    leaf, signer = lab.leaf()
+    chain = lab.validator().validate(lab.x5c(leaf), name=NAME, at=t0 + timedelta(days=1))
+    start = max(c.not_valid_before_utc for c in (leaf, lab.inter, lab.root))
+    end = min(c.not_valid_after_utc for c in (leaf, lab.inter, lab.root))
+    assert (chain.valid_from, chain.valid_until) == (start, end)
+    assert chain.covers(start) and chain.covers(end)  # both ends inclusive
+    assert not chain.covers(start - timedelta(seconds=1))
+    assert not chain.covers(end + timedelta(seconds=1))
+    assert chain.describe() == {
+        "name": NAME, "subject": leaf.subject.rfc4514_string(),
+        "issuer": lab.inter.subject.rfc4514_string(), "serial": format(leaf.serial_number, "x"),
+        "key_id": signer.key_id, "not_before": leaf.not_valid_before_utc.strftime(ISO),
+        "not_after": leaf.not_valid_after_utc.strftime(ISO),
+        "root": lab.root.subject.rfc4514_string(),
+    }  # fmt: skip
+    assert chain.receipt_key() == signer.public_key()

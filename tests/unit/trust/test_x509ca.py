@@ -160,3 +160,39 @@ def test_group_readable_ca_key_is_refused(authority: CertificateAuthority, t0: d
     (authority.path / "intermediate.key").chmod(0o640)
     with pytest.raises(KeyManagementError, match="chmod 600"):
         authority.issue("smollm2", at=t0)
+
+
+def test_crls_carry_reasons_dates_and_numbers(
+    authority: CertificateAuthority, t0: datetime
+) -> None:
+    first = authority.issue("smollm2", at=t0)
+    second = authority.issue("gemma", at=t0)
+    # A serial may be given with a 0x prefix and in any case.
+    authority.revoke("0x" + first.serial.upper(), at=t0 + timedelta(days=2), reason="superseded",
+                     crl_days=3)  # fmt: skip
+    crl = load_crl_file(authority.crl_path)
+    assert crl.next_update_utc == crl.last_update_utc + timedelta(days=3)
+    one = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    entry = crl.get_revoked_certificate_by_serial_number(int(first.serial, 16))
+    assert entry is not None
+    reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    assert reason is x509.ReasonFlags.superseded
+    authority.revoke(second.serial, at=t0 + timedelta(days=3))  # no reason, default window
+    crl = load_crl_file(authority.crl_path)
+    assert crl.next_update_utc == crl.last_update_utc + timedelta(days=7)
+    assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == one + 1
+    plain = crl.get_revoked_certificate_by_serial_number(int(second.serial, 16))
+    assert plain is not None and len(plain.extensions) == 0
+    # Re-published: every revocation keeps its reason, the number goes up by one.
+    out = authority.publish_crl(at=t0 + timedelta(days=4), out=authority.path / "again.pem")
+    again = load_crl_file(out)
+    assert again.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == one + 2
+    assert again.next_update_utc == again.last_update_utc + timedelta(days=7)
+    kept = again.get_revoked_certificate_by_serial_number(int(first.serial, 16))
+    assert kept is not None
+    assert kept.extensions.get_extension_for_class(x509.CRLReason).value.reason is (
+        x509.ReasonFlags.superseded
+    )
+    with pytest.raises(KeyManagementError) as info:
+        authority.revoke("0xnope", at=t0)
+    assert str(info.value) == "no certificate with serial or model '0xnope'"

@@ -76,6 +76,59 @@ def test_evidence_shapes(pems: list[str]) -> None:
     assert chain_from_evidence({"x5c": pems}) == pems
     assert chain_from_evidence({"receipt": {}}) is None
     assert chain_from_evidence([1]) is None
+    assert chain_from_evidence({"receipt_evidence": "x5c"}) is None
     for bad in ({"x5c": "pem"}, {"x5c": [1]}, {"receipt_evidence": {"x5c": None}}):
-        with pytest.raises(CertificateError):
+        with pytest.raises(CertificateError) as info:
             chain_from_evidence(bad)
+        assert str(info.value) == "receipt_evidence.x5c must be a list of certificate strings"
+
+
+def test_a_pem_bundle_holds_at_most_max_chain(pems: list[str]) -> None:
+    bundle = pems[0] * MAX_CHAIN
+    assert len(parse_chain(bundle)) == MAX_CHAIN
+    with pytest.raises(CertificateError) as info:
+        parse_chain(bundle + pems[0])
+    assert str(info.value) == f"a certificate chain may hold at most {MAX_CHAIN} certificates"
+
+
+def test_crl_files(tmp_path: Any, t0: datetime) -> None:
+    from cryptography.hazmat.primitives.serialization import Encoding as Enc
+
+    from llmseal.trust import x509profile as profile
+    from llmseal.trust.x509pem import load_crl_file
+
+    lab = Lab(t0)
+    crl = profile.build_crl(lab.inter, lab.inter_key, [], at=t0, number=4)
+    for name, data in (
+        ("crl.pem", crl.public_bytes(Enc.PEM)),
+        ("crl.der", crl.public_bytes(Enc.DER)),
+    ):
+        path = tmp_path / name
+        path.write_bytes(data)
+        assert load_crl_file(path) == crl
+    bad = tmp_path / "bad.crl"
+    bad.write_bytes(b"\x30\x03garbage")
+    with pytest.raises(CertificateError) as info:
+        load_crl_file(bad)
+    message = str(info.value)
+    assert message.startswith(f"CRL {bad} is not a PEM or DER CRL: ") and "\n" not in message
+    assert len(message) > len(f"CRL {bad} is not a PEM or DER CRL: ")
+    with pytest.raises(CertificateError) as info:
+        load_crl_file(tmp_path / "none.crl")
+    assert str(info.value) == f"cannot read CRL {tmp_path / 'none.crl'}: No such file or directory"
+
+
+def test_the_system_trust_store_is_read_from_the_ssl_paths(
+    tmp_path: Any, t0: datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from llmseal.trust.x509 import TrustAnchors
+
+    lab = Lab(t0)
+    bundle = tmp_path / "roots.pem"
+    bundle.write_bytes(lab.root.public_bytes(Encoding.PEM))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "no-dir"))
+    anchors = TrustAnchors.system()
+    assert anchors.certificates == (lab.root,) and anchors.source == "system trust store"
+    assert TrustAnchors.system() is anchors  # read once
+    assert repr(anchors) == "TrustAnchors(system trust store, 1 roots)"
