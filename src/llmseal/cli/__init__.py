@@ -35,6 +35,9 @@ def _register() -> None:
     cli.add_command(_sign.sign)
     cli.add_command(_verify.verify)
     cli.add_command(_bench.bench)
+    from llmseal.cli import _weights
+
+    cli.add_command(_weights.weights)
     from llmseal.cli import _serve
 
     cli.add_command(_serve.serve)

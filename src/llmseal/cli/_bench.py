@@ -14,7 +14,7 @@ __all__ = ["bench"]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--only",
-    type=click.Choice(["core", "gateway", "client", "x509", "dns"]),
+    type=click.Choice(["core", "gateway", "client", "x509", "dns", "weights"]),
     multiple=True,
     help="Run only these groups (repeatable).",
 )
