@@ -81,6 +81,25 @@ __all__ = ["serve"]
     help="The 0600 private key of the --llm-sign-cert leaf.",
 )
 @click.option(
+    "--weights",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="MANIFEST.json",
+    help="Put this commitment's weight_hash in every receipt (checked against the upstream).",
+)
+@click.option(
+    "--weights-file",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="MODEL.gguf",
+    help="The committed file, for chunk proofs (default: the file the upstream names).",
+)
+@click.option(
+    "--inference",
+    "inference",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Add to the signed `inference` claim (engine, engine_version, n_batch, threads...).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -109,6 +128,9 @@ def serve(
     pkcs11_token: str | None,
     key_label: str | None,
     pin_env: str | None,
+    weights: str | None,
+    weights_file: str | None,
+    inference: tuple[str, ...],
     log_level: str,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
@@ -134,9 +156,23 @@ def serve(
         pkcs11_token=pkcs11_token,
         pkcs11_key_label=key_label,
         pin_env=pin_env,
+        weights=weights,
+        weights_file=weights_file,
+        inference=_inference(inference) if inference else None,
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer
 
         LlmSignIssuer.from_files(llm_sign_cert, llm_sign_key)  # fail now, not in every worker
     run(config, host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _inference(pairs: tuple[str, ...]) -> dict[str, str | int]:
+    """``KEY=VALUE`` options as a claim; integers stay integers (n_batch=512)."""
+    out: dict[str, str | int] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--inference")
+        out[key] = int(value) if value.isdigit() else value
+    return out

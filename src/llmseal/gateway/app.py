@@ -51,6 +51,7 @@ from llmseal.gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from llmseal.gateway.weights import WeightsApi, WeightsBinding
 from llmseal.store.base import ReceiptStore
 from llmseal.store.sharded import ShardedReceiptStore
 from llmseal.store.writer import BatchWriter
@@ -82,6 +83,7 @@ class Gateway:
         self.writer = BatchWriter(self.store, offload=config.durable)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
+        self.weights = WeightsBinding.load(config)
         self.upstream = Upstream(
             config.upstream, timeout=config.upstream_timeout, connect_timeout=config.connect_timeout
         )
@@ -94,8 +96,11 @@ class Gateway:
             on_receipt=self.metrics.signed,
             llm_sign=config.llm_sign_issuer(),
             evidence=config.certificate_evidence(signer),
+            weight_hash=self.weights.manifest.weight_hash if self.weights else None,
+            inference=self.weights.inference if self.weights else None,
         )
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
+        self.weights_api = WeightsApi(self.weights) if self.weights else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -110,6 +115,9 @@ class Gateway:
         if path in SIGNED_ENDPOINTS and method == "POST":
             status = await self._signed(scope, receive, send, path)
             route = "signed"
+        elif self.weights_api is not None and path.startswith("/v1/receipts/weights/"):
+            status = await self.weights_api.handle(path, method, send)
+            route = "receipts_api"
         elif path.startswith("/v1/receipts"):
             status = await self.api.handle(scope, receive, send)
             route = "receipts_api"
@@ -317,6 +325,8 @@ class Gateway:
         self.writer.close()
         self.store.close()
         self.metrics.close()
+        if self.weights is not None:
+            self.weights.close()
 
 
 def create_app() -> Gateway:

@@ -75,6 +75,9 @@ class GatewayConfig:
     pkcs11_token: str | None = None
     pkcs11_key_label: str | None = None
     pin_env: str | None = None
+    weights: str | None = None  # a weights manifest: weight_hash in every receipt
+    weights_file: str | None = None  # the committed GGUF, whose chunks the gateway serves
+    inference: dict[str, Any] | None = None  # the `inference` claim (engine, n_batch, threads)
 
     def __post_init__(self) -> None:
         if (self.llm_sign_cert is None) != (self.llm_sign_key is None):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from llmseal.gateway._logging import log_config
 from llmseal.gateway.config import ENV_VAR, GatewayConfig, prepare_data_dir
+from llmseal.gateway.weights import prepare_weights
 
 __all__ = ["run"]
 
@@ -24,6 +25,7 @@ def run(
     import uvicorn
 
     config = prepare_data_dir(config, at=datetime.now(UTC))
+    config = prepare_weights(config)  # refuses to start on weights other than the committed
     # Counters of a previous run are not this run's; workers recreate their files.
     shutil.rmtree(Path(config.data_dir) / "metrics", ignore_errors=True)
     os.environ[ENV_VAR] = config.to_env()
