@@ -84,7 +84,7 @@ def test_receipts_carry_weight_hash_and_inference(
     for stream in (False, True):
         r = httpx.post(f"{url}/v1/chat/completions", json={**CHAT, "stream": stream})
         if stream:
-            payload = [e for e in r.content.split(b"\n\n") if b'"receipt"' in e][0]
+            payload = next(e for e in r.content.split(b"\n\n") if b'"receipt"' in e)
             receipt = httpx.Response(200, content=payload[6:]).json()["receipt"]
         else:
             receipt = r.json()["receipt"]
@@ -124,7 +124,7 @@ def test_an_upstream_serving_another_file_refuses_to_start(
     _, other, manifest_path = files
     config = GatewayConfig(upstream=props_server(str(other)), data_dir="x",
                            weights=str(manifest_path))  # fmt: skip
-    with pytest.raises(WeightsMismatchError, match="refusing to start.*tensor"):
+    with pytest.raises(WeightsMismatchError, match=r"refusing to start.*tensor"):
         prepare_weights(config)
 
 
@@ -145,7 +145,7 @@ def test_serve_cli_refuses_in_one_line(
 def test_unreachable_or_silent_upstreams(
     props_server: Callable[[str | None], str], files: tuple[Path, Path, Path]
 ) -> None:
-    committed, other, manifest_path = files
+    _committed, other, manifest_path = files
     with pytest.raises(ConfigError, match="cannot ask the upstream"):
         prepare_weights(GatewayConfig(upstream="http://127.0.0.1:9", data_dir="x",
                                       weights=str(manifest_path)))  # fmt: skip
@@ -162,7 +162,7 @@ def test_a_spot_check_against_an_issuer_holding_other_weights_fails(
     files: tuple[Path, Path, Path], cli: Callable[..., Any]
 ) -> None:
     """A liar publishes the honest manifest but holds other weights (its own code, not ours)."""
-    committed, other, manifest_path = files
+    _committed, other, manifest_path = files
     manifest = WeightManifest.from_json(manifest_path.read_bytes())
     with mapped(other) as view:
         prover = ChunkProver(manifest, view, check=False)
