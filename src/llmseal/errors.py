@@ -28,7 +28,10 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * PolicyError              a relying-party rule failed
     * ChainValidationError     an X.509 chain failed path validation (code in ``failure``)
   * LogError                   the transparency log cannot do what was asked
+    * LogFormatError           bytes that are not the C2SP object they should be (signed note,
+                               checkpoint, tile, entry bundle, tlog-proof)
     * ProofError               an inclusion or consistency proof does not verify
+      * NoteSignatureError     a signed note carries no valid signature by a trusted key
 
 Messages are one readable line: they are shown to users as they are.
 """
@@ -48,8 +51,10 @@ __all__ = [
     "KeyManagementError",
     "KeySetError",
     "LogError",
+    "LogFormatError",
     "MalformedReceiptError",
     "NetworkError",
+    "NoteSignatureError",
     "PolicyError",
     "ProofError",
     "ReceiptRequiredError",
@@ -189,3 +194,15 @@ class LogError(Error):
 
 class ProofError(LogError):
     """A Merkle inclusion or consistency proof, or a checkpoint, does not verify."""
+
+
+class LogFormatError(LogError):
+    """Bytes that are not a well-formed signed note, checkpoint, tile, bundle or tlog-proof."""
+
+
+class NoteSignatureError(ProofError):
+    """No trusted key verified a signed note, or a trusted key's signature failed.
+
+    C2SP signed-note: signatures by unknown keys are ignored, a failing signature
+    by a known key rejects the whole note.
+    """
