@@ -87,3 +87,39 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return check()
+
+
+def recording_client(library: str = "httpx") -> tuple[Any, list[tuple[bytes, bytearray]]]:
+    """An ``httpx``/``httpx2`` client for an SDK that keeps ``(request body, raw
+    answer)`` of every exchange, the answer's bytes as far as the SDK read them
+    (the sync SDKs stop at ``[DONE]``). It verifies nothing."""
+    import importlib
+
+    lib = importlib.import_module(library)
+    recorded: list[tuple[bytes, bytearray]] = []
+
+    class Tee(lib.SyncByteStream):  # type: ignore[misc, name-defined]
+        def __init__(self, inner: Any, buffer: bytearray) -> None:
+            self._inner = inner
+            self._buffer = buffer
+
+        def __iter__(self) -> Iterator[bytes]:
+            for data in self._inner:
+                self._buffer += data
+                yield data
+
+        def close(self) -> None:
+            self._inner.close()
+
+    class Recording(lib.BaseTransport):  # type: ignore[misc, name-defined]
+        def __init__(self) -> None:
+            self._inner = lib.HTTPTransport()
+
+        def handle_request(self, request: Any) -> Any:
+            exchange = (request.read(), bytearray())
+            recorded.append(exchange)
+            response = self._inner.handle_request(request)
+            response.stream = Tee(response.stream, exchange[1])
+            return response
+
+    return lib.Client(transport=Recording(), timeout=300), recorded

@@ -32,6 +32,9 @@ are caught where they happen and re-raised as one of these, chained with ``from`
                                checkpoint, tile, entry bundle, tlog-proof)
     * ProofError               an inclusion or consistency proof does not verify
       * NoteSignatureError     a signed note carries no valid signature by a trusted key
+  * AuditError                 a model-identity audit cannot be run as asked
+    * AuditIntegrityError      a reference, fingerprint pack or audit report fails its
+                               content hash, signature, trust policy or recomputation
 
 Messages are one readable line: they are shown to users as they are.
 """
@@ -39,6 +42,8 @@ Messages are one readable line: they are shown to users as they are.
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
+    "AuditIntegrityError",
     "BindingError",
     "CanonicalizationError",
     "CertificateError",
@@ -206,3 +211,25 @@ class NoteSignatureError(ProofError):
     C2SP signed-note: signatures by unknown keys are ignored, a failing signature
     by a known key rejects the whole note.
     """
+
+
+class AuditError(Error):
+    """A model-identity audit cannot be run as asked (no usable probes, unknown family...)."""
+
+
+class AuditIntegrityError(AuditError):
+    """A reference, fingerprint pack or audit report does not check out.
+
+    Its content hash does not match its id, its signature does not verify, its
+    publisher is not trusted, it has expired, or a verdict recomputed from its
+    stored exchanges differs from the one it states. ``code`` is a stable token
+    (``hash_mismatch``, ``bad_signature``, ``untrusted_publisher``, ``expired``,
+    ``verdict_mismatch``, ``receipt_invalid``...).
+    """
+
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+    def diagnostics(self) -> str:
+        return f"{self.code}: {self}"

@@ -98,8 +98,6 @@ def _write_archive(tmp: Path, store: EvidenceStore, records: list[EvidenceRecord
         for record in records:
             sample = store.sample_path(record)
             if sample is not None:  # only complete samples (manifest present)
-                archive.add(
-                    sample, arcname=f"verification_samples/{sample.parent.name}/{sample.name}"
-                )
+                archive.add(sample, arcname=f"verification_samples/{record.sample}")
                 samples += 1
     return samples

@@ -25,11 +25,13 @@ import click
 from rich.text import Text
 
 from llmseal.cli._common import now, out_console, parse_time, print_json, read_input, read_json
+from llmseal.core.canonical import loads
+from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
-from llmseal.errors import ConfigError, InputError
+from llmseal.errors import ConfigError, ContentError, InputError
 from llmseal.trust.keysource import KeySources, load_keyset, policy_sources
 
 __all__ = ["verify"]
@@ -86,18 +88,20 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
     """Verify RECEIPT.json. Exit 0 iff valid (and admitted), 1 otherwise, 2 if unusable.
 
     RECEIPT.json may also be a response carrying a top-level "receipt" (as the
-    gateway returns it): then the response itself is checked as the output.
-    With --llm-sign it is an OpenAI response carrying an llm_sign envelope.
+    gateway returns it), or a stream saved with `curl -N` (SSE): then the
+    response itself is checked as the output. With --llm-sign it is an OpenAI
+    response carrying an llm_sign envelope.
     """
     o = _Options(options)
-    document = read_json(receipt_path, "receipt")
+    document, streamed = _read_document(receipt_path)
     if o.llm_sign:
         _verify_llm_sign(document, o)
     policy = Policy.load(o.policy_path) if o.policy_path else None
     if policy is not None and _unsigned_response(document):
         _no_receipt(policy, o.as_json)
-    receipt_obj, embedded_output = _split_envelope(document)
-    if receipt_obj is None:
+    receipt_obj, embedded = _split_envelope(document)
+    embedded_output: Content | None = embedded if streamed is None else streamed
+    if receipt_obj is None or receipt_obj == {}:
         raise InputError(f"{receipt_path} holds no receipt")
     receipt = Receipt.from_dict(receipt_obj)
     prompt: Content | None = read_input(o.prompt_path, "request") if o.prompt_path else None
@@ -230,6 +234,32 @@ def _dns_source(
     anchors = load_trust_anchors(trust_anchor) if trust_anchor else None
     mode: Literal["required", "off"] = "required" if dnssec == "required" else "off"
     return DnsKeySource(resolver, trust_anchors=anchors, dnssec=mode, name=name)
+
+
+def _read_document(path: str) -> tuple[Any, list[Any] | None]:
+    """The JSON document, or for a saved SSE stream its receipt and hashed chunks."""
+    data = read_input(path, "receipt")
+    try:
+        return loads(data), None
+    except ContentError as exc:
+        if not _looks_like_sse(data):
+            raise InputError(f"receipt {path} is {exc}") from exc
+    try:
+        saved = read_stream(data)
+    except ContentError as exc:
+        raise InputError(f"stream {path}: {exc}") from exc
+    document: dict[str, Any] = {}
+    if saved.receipt is not None:
+        document["receipt"] = saved.receipt.receipt
+        if saved.receipt.evidence is not None:
+            document["receipt_evidence"] = saved.receipt.evidence
+    return document, list(saved.chunks)
+
+
+def _looks_like_sse(data: bytes) -> bool:
+    """The first line is an SSE field or comment (``data:``, ``event:``, ``: ...``)."""
+    first = data.lstrip(b"\r\n\t ").split(b"\n", 1)[0]
+    return first.startswith((b":", b"data:", b"event:", b"id:", b"retry:"))
 
 
 def _unsigned_response(document: Any) -> bool:

@@ -83,9 +83,7 @@ class ReceiptGate:
         self.max_body = max_body
 
     async def __call__(self, request: Request) -> Admission:
-        body = await request.body()
-        if len(body) > self.max_body:
-            raise _refusal(413, "body too large")
+        body = await _read_limited(request, self.max_body)
         try:
             data = loads(body)
         except Error as exc:
@@ -109,6 +107,22 @@ class ReceiptGate:
             detail = {"status": result.status.value, "failures": list(verdict.failures)}
             raise _refusal(403, detail)
         return Admission(result, verdict, prompt, output)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it is known to be over ``limit``: before any
+    byte is read when ``Content-Length`` says so, at the limit for a chunked body."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise _refusal(413 if declared.isdigit() else 400, "body too large or bad Content-Length")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _refusal(413, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _content(data: dict[str, Any], name: str) -> Any:

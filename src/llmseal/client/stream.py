@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from llmseal.core.canonical import loads
+from llmseal.core.framing import StreamReceipt, comment_receipt, legacy_receipt
 from llmseal.core.hashing import ANTHROPIC_ENDPOINTS, StreamHasher
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.core.verify import Verification
@@ -26,10 +27,15 @@ class StreamVerifier:
     exact data that was hashed — ``data:`` lines only, plus ``event: <type>`` for
     Anthropic streams, whose SDK routes on the event name (a relabelled event
     must not hide a hashed chunk). Comments, ``id``/``retry`` fields and the
-    arriving receipt chunk itself are dropped; the receipt chunk the SDK gets is
-    rebuilt here from the verified receipt. A receipt-bearing chunk is held back
-    until the next event shows whether it was the final receipt or content (a
-    chained gateway's inner receipt, which the outer receipt covers).
+    receipt itself are dropped.
+
+    The receipt is a framing-2 comment (docs/spec/stream.md) or, from a round-1
+    gateway, a framing-1 receipt chunk, which is held back until the next event
+    shows whether it ended the stream or was content (a chained gateway's inner
+    receipt, which the outer receipt covers). The latest content event is held
+    back too, one event, so that once the receipt verifies it is released with
+    ``receipt``, ``receipt_evidence`` and the verdict ``llmseal`` added: the SDK
+    sees no extra event, and a ``chunk.choices[0]`` loop keeps working.
     """
 
     def __init__(
@@ -42,9 +48,13 @@ class StreamVerifier:
         self._anthropic = endpoint in ANTHROPIC_ENDPOINTS
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
-        self._chunks: list[bytes] = []
-        self._held: tuple[bytes, dict[str, Any]] | None = None
-        self._last: dict[str, Any] = {}
+        # Kept for an evidence sample, but never past the sample cap: the hash is
+        # incremental, so a long stream costs memory only up to the cap.
+        self._chunks: list[bytes] | None = [] if owner.evidence is not None else None
+        self._kept = len(request)
+        self._pending: tuple[bytes, Any] | None = None  # hashed, not yet released
+        self._legacy: tuple[bytes, Any, StreamReceipt] | None = None  # not hashed
+        self._done = False
         self.result: Verification | None = None
 
     def feed(self, data: bytes) -> bytes:
@@ -55,38 +65,73 @@ class StreamVerifier:
         except ValueError as exc:
             raise VerificationError(f"unreadable stream: {exc}") from exc
         for event in events:
-            payload = event_data(event)
-            if payload is None:
-                continue  # comments and field-only events: nothing the SDK needs
-            if self.result is not None:
-                raise BindingError("the stream continued after its receipt")
-            if payload.strip() == b"[DONE]":
-                # SDKs stop reading at [DONE], so the receipt must be settled here.
-                out.append(self._settle())
-                out.append(b"data: [DONE]\n\n")
-                continue
-            try:
-                chunk = loads(payload)
-            except ContentError as exc:
-                raise BindingError(f"the stream carried a non-JSON event: {exc}") from exc
-            if self._held is not None:
-                out.append(self._content(*self._held))  # it was content after all
-                self._held = None
-            if isinstance(chunk, dict) and "receipt" in chunk:
-                self._held = (payload, chunk)
-                continue
-            out.append(self._content(payload, chunk))
+            self._event(event, out)
         return b"".join(out)
 
-    def _content(self, payload: bytes, chunk: Any) -> bytes:
-        self._hasher.add(chunk)
-        if self._owner.evidence is not None:
-            self._chunks.append(payload)
-        if isinstance(chunk, dict):
-            self._last = chunk
-        return self._emit(payload, chunk)
+    def _event(self, event: bytes, out: list[bytes]) -> None:
+        try:
+            found = comment_receipt(event)
+        except ContentError as exc:
+            raise BindingError(f"the stream carried a broken receipt comment: {exc}") from exc
+        if found is not None:
+            self._settle(found, out)
+            return
+        payload = event_data(event)
+        if payload is None:
+            return  # comments and field-only events: nothing the SDK needs
+        if self._done:
+            raise BindingError("the stream continued after data: [DONE]")
+        if payload.strip() == b"[DONE]":
+            # SDKs stop reading at [DONE], so the receipt must be settled here.
+            self._end(out)
+            self._done = True
+            out.append(b"data: [DONE]\n\n")
+            return
+        if self.result is not None:
+            raise BindingError("the stream continued after its receipt")
+        try:
+            chunk = loads(payload)
+        except ContentError as exc:
+            raise BindingError(f"the stream carried a non-JSON event: {exc}") from exc
+        self._release_legacy(out)
+        legacy = legacy_receipt(chunk)
+        if legacy is not None:
+            self._legacy = (payload, chunk, legacy)
+        else:
+            self._content(payload, chunk, out)
 
-    def _emit(self, payload: bytes, chunk: Any) -> bytes:
+    def _release_legacy(self, out: list[bytes]) -> None:
+        """A held framing-1 receipt chunk that something followed: it was content."""
+        if self._legacy is not None:
+            payload, chunk, _ = self._legacy
+            self._legacy = None
+            self._content(payload, chunk, out)
+
+    def _content(self, payload: bytes, chunk: Any, out: list[bytes]) -> None:
+        self._hasher.add(chunk)
+        if self._chunks is not None:
+            self._keep(payload)
+        if self._pending is not None:
+            out.append(self._emit(*self._pending))
+        self._pending = (payload, chunk)
+
+    def _keep(self, payload: bytes) -> None:
+        assert self._chunks is not None and self._owner.evidence is not None
+        self._kept += len(payload) + 1
+        if self._kept > self._owner.evidence.sample_cap:
+            self._chunks = None  # over the cap: this stream's sample will be skipped
+        else:
+            self._chunks.append(payload)
+
+    def _sample(self, receipt: Any) -> Sample | None:
+        if self._chunks is None:
+            return None
+        transcript = b"[" + b",".join(self._chunks) + b"]"
+        return Sample(self._request, transcript, orjson.dumps(receipt))
+
+    def _emit(self, payload: bytes, chunk: Any, extra: dict[str, Any] | None = None) -> bytes:
+        if extra and isinstance(chunk, dict):
+            payload = orjson.dumps({**chunk, **extra})
         lines = [b"data: " + line for line in payload.split(b"\n")]
         if self._anthropic:
             kind = chunk.get("type") if isinstance(chunk, dict) else None
@@ -95,41 +140,45 @@ class StreamVerifier:
             lines.insert(0, b"event: " + kind.encode())
         return b"\n".join(lines) + b"\n\n"
 
-    def _settle(self) -> bytes:
-        """Verify the held receipt chunk (or fail closed); returns the event to release."""
-        if self._held is None:
-            self.finish()
-            return b""
-        _, chunk = self._held
-        self._held = None
-        receipt = chunk["receipt"]
-        transcript = b"[" + b",".join(self._chunks) + b"]"
+    def _settle(self, found: StreamReceipt, out: list[bytes]) -> None:
+        """Verify the receipt over everything hashed so far (or fail closed)."""
+        if self.result is not None:
+            raise BindingError("the stream carried more than one receipt")
+        self._release_legacy(out)  # an inner round-1 receipt chunk, covered by this one
+        receipt = found.receipt
         self.result = self._owner._verify(
             self._endpoint, receipt, self._prompt_hash, self._hasher.hexdigest(),
-            lambda: Sample(self._request, transcript, orjson.dumps(receipt)), status=200,
+            lambda: self._sample(receipt), status=200,
         )  # fmt: skip
-        # The final chunk carries the verdict (design: streams are verified when they end).
+        # The last covered event carries the verdict (streams are verified when they end).
         verdict = {"status": "valid", "key_id": self.result.key_id, "verified": True}
         extra: dict[str, Any] = {"receipt": receipt, "llmseal": verdict}
-        if "receipt_evidence" in chunk:
-            extra["receipt_evidence"] = chunk["receipt_evidence"]
-        if self._anthropic:
-            body = orjson.dumps({"type": "ping", **extra})
-            return b"event: ping\ndata: " + body + b"\n\n"
-        last = self._last
-        rebuilt = {
-            "id": last.get("id", ""), "object": last.get("object", "chat.completion.chunk"),
-            "created": last.get("created", 0), "model": last.get("model", ""),
-            "choices": [], **extra,
-        }  # fmt: skip
-        return b"data: " + orjson.dumps(rebuilt) + b"\n\n"
+        if found.evidence is not None:
+            extra["receipt_evidence"] = found.evidence
+        if self._pending is not None:
+            out.append(self._emit(*self._pending, extra))
+            self._pending = None
 
-    def finish(self) -> bytes:
-        """The stream ended: settle a held receipt (returns its event), or fail closed."""
-        if self._held is not None:
-            return self._settle()
-        if self.result is None and self._owner.require_receipt:
+    def _end(self, out: list[bytes]) -> None:
+        """The stream is over: settle a framing-1 receipt, or fail closed without one."""
+        if self.result is not None:
+            return
+        if self._legacy is not None:
+            _, _, found = self._legacy
+            self._legacy = None
+            self._settle(found, out)
+            return
+        if self._owner.require_receipt:
             raise ReceiptRequiredError(
                 f"the stream from {self._endpoint} ended without a receipt; a receipt is required"
             )
-        return b""
+        if self._pending is not None:
+            out.append(self._emit(*self._pending))
+            self._pending = None
+
+    def finish(self) -> bytes:
+        """The stream ended: release what is held, or fail closed."""
+        out: list[bytes] = []
+        if not self._done:
+            self._end(out)
+        return b"".join(out)

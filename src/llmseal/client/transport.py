@@ -19,11 +19,12 @@ How failures reach you (measured with openai 3.54 and anthropic 2.12):
   ``__cause__`` is the llmseal exception. The SDK retries connection errors
   (``max_retries``, default 2); **every retry is verified afresh**, so a
   tampering relay fails each time. ``max_retries=0`` fails on the first attempt.
-* **streaming, both SDKs**: chunks reach your loop as they arrive
-  (provisional); the receipt is checked when it arrives at the end and a
+* **streaming, both SDKs**: chunks reach your loop as they arrive, one event
+  late (provisional); the receipt is checked when it arrives at the end and a
   failure is raised directly from the iteration as the llmseal exception. The
-  receipt chunk is released only if it verified, with
-  ``"llmseal": {"status": "valid", ...}`` added.
+  SDK sees no receipt event: the last chunk (OpenAI) or ``message_stop`` event
+  (Anthropic) is released only once the receipt verified, with ``receipt`` and
+  ``"llmseal": {"status": "valid", ...}`` added (``chunk.model_extra``).
 * answers the SDK retries by itself (a signed 429/5xx) are each verified too.
 """
 
@@ -33,12 +34,13 @@ import functools
 import importlib
 import os
 from collections.abc import AsyncIterator, Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from llmseal.client.stream import StreamVerifier
-from llmseal.client.verifier import Expectations, ResponseVerifier
+from llmseal.client.verifier import DEFAULT_FRESHNESS, Expectations, ResponseVerifier
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import BindingError, ConfigError
 from llmseal.store.evidence import EvidenceStore
@@ -72,8 +74,13 @@ def build_verifier(
     expect_models: tuple[str, ...] | list[str] = (),
     sample_rate: float = 0.01,
     sample_cap: int = 16 << 20,
+    freshness: timedelta | None = DEFAULT_FRESHNESS,
 ) -> ResponseVerifier:
-    """The verifier both transports use (evidence under ``data_dir``, if given)."""
+    """The verifier both transports use (evidence under ``data_dir``, if given).
+
+    ``freshness``: how far a live answer's ``issued_at`` may be from this
+    machine's clock (either way); None turns the check off.
+    """
     evidence = None
     if data_dir is not None:
         evidence = EvidenceStore(Path(data_dir).expanduser(), sample_cap=sample_cap)
@@ -83,6 +90,7 @@ def build_verifier(
         require_receipt=require_receipt,
         expect=Expectations(issuer=expect_issuer, models=tuple(expect_models)),
         sample_rate=sample_rate,
+        freshness=freshness,
     )
 
 
@@ -248,6 +256,7 @@ def verifying_http_client(
     expect_models: tuple[str, ...] | list[str] = (),
     sample_rate: float = 0.01,
     sample_cap: int = 16 << 20,
+    freshness: timedelta | None = DEFAULT_FRESHNESS,
     library: str = "httpx",
     **client_options: Any,
 ) -> Any:
@@ -261,6 +270,7 @@ def verifying_http_client(
     verifier = build_verifier(
         keys=keys, data_dir=data_dir, require_receipt=require_receipt, expect_issuer=expect_issuer,
         expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
+        freshness=freshness,
     )  # fmt: skip
     return _client(library, verifier, asynchronous=False, options=client_options)
 
@@ -270,7 +280,7 @@ def verifying_async_http_client(**options: Any) -> Any:
     for ``openai.AsyncOpenAI`` / ``anthropic.AsyncAnthropic``."""
     library = options.pop("library", "httpx")
     names = ("keys", "data_dir", "require_receipt", "expect_issuer", "expect_models",
-             "sample_rate", "sample_cap")  # fmt: skip
+             "sample_rate", "sample_cap", "freshness")  # fmt: skip
     verifier = build_verifier(**{k: options.pop(k) for k in names if k in options})
     return _client(library, verifier, asynchronous=True, options=options)
 

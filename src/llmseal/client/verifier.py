@@ -11,7 +11,13 @@ For each answer from a sealed endpoint (issue 4, "Verifying HTTP client"):
    answer to another question is caught here;
 4. **response binding**: ``output_hash`` equals the hash of what arrived;
 5. expectations: issuer claim and model patterns;
-6. the nonce was never accepted before (replay), per the evidence store.
+6. **freshness**: the answer just arrived, so ``issued_at`` must be within
+   ``freshness`` (default ±5 minutes) of this client's clock, and the key must
+   not be revoked *now* — v0.3 judges revocation at ``issued_at``, which the
+   signer writes, so without this a leaked, since-revoked key could backdate a
+   fabricated answer and have it accepted live;
+7. the nonce was never accepted before (replay): per the evidence store, or,
+   without one, per an in-memory window (:mod:`llmseal.client.replay`).
 
 Every checked exchange is recorded as evidence, accepted or not.
 """
@@ -22,11 +28,12 @@ import fnmatch
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from llmseal.client.replay import ReplayWindow
 from llmseal.client.stream import StreamVerifier
 from llmseal.core import _time
 from llmseal.core.canonical import loads
@@ -36,17 +43,22 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_hashes
 from llmseal.errors import (
     BindingError,
+    CanonicalizationError,
+    ConfigError,
     ContentError,
     Error,
     PolicyError,
     ReceiptRequiredError,
+    ReplayError,
     VerificationError,
 )
 from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
 
-__all__ = ["SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier"]
+__all__ = ["DEFAULT_FRESHNESS", "SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier"]
 
 SIGNED_ENDPOINTS = SEALED_ENDPOINTS
+DEFAULT_FRESHNESS = timedelta(minutes=5)
+"""How far ``issued_at`` of a live answer may be from the client's clock, either way."""
 
 
 def _now() -> datetime:
@@ -76,7 +88,13 @@ class ResponseVerifier:
         sample_rate: float = 0.01,
         clock: Callable[[], datetime] = _now,
         sampler: Callable[[], float] = random.random,
+        freshness: timedelta | None = DEFAULT_FRESHNESS,
     ) -> None:
+        if freshness is not None and freshness < timedelta(0):
+            raise ConfigError("freshness must not be negative")
+        self.freshness = freshness
+        # Without an evidence store, the replay check is held in memory (client.replay).
+        self.replay = ReplayWindow(freshness) if evidence is None else None
         self.keys = keys
         self.evidence = evidence
         self.require_receipt = require_receipt
@@ -112,6 +130,8 @@ class ResponseVerifier:
         """Verify a complete JSON answer; raises a VerificationError subclass on failure."""
         try:
             parsed = loads(body)
+        except CanonicalizationError as exc:  # JSON the SDK would read differently from us
+            raise BindingError(f"the answer from {endpoint} cannot be verified: {exc}") from exc
         except ContentError:
             parsed = None
         receipt_obj = parsed.get("receipt") if isinstance(parsed, dict) else None
@@ -137,7 +157,7 @@ class ResponseVerifier:
         receipt_obj: Any,
         prompt_hash: str,
         output_hash: str,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
         *,
         status: int,
     ) -> Verification:
@@ -146,7 +166,11 @@ class ResponseVerifier:
         except Error as exc:
             raise VerificationError(f"the receipt is malformed: {exc}", status="malformed") from exc
         result = verify_hashes(receipt, self.keys, prompt_hash=prompt_hash, output_hash=output_hash)
-        failure = self._failure(result, endpoint) or _claims_failure(receipt, endpoint, status)
+        failure = (
+            self._failure(result, endpoint)
+            or self._live_failure(result)
+            or _claims_failure(receipt, endpoint, status)
+        )
         self._record(result, endpoint, failure, sample)
         if failure is not None:
             raise failure
@@ -182,6 +206,28 @@ class ResponseVerifier:
             )  # fmt: skip
         return self._expectation_failure(result, endpoint)
 
+    def _live_failure(self, result: Verification) -> VerificationError | None:
+        """An answer that just arrived was signed just now, by a key that is still good."""
+        receipt, key = result.receipt, result.key
+        if key is not None and key.status == "revoked":
+            since = key.rotated_at.isoformat() if key.rotated_at else "an unknown time"
+            return VerificationError(
+                f"receipt {receipt.receipt_id} is signed by key {receipt.key_id!r}, revoked "
+                f"since {since}: a live answer never comes from a revoked key", status="revoked",
+            )  # fmt: skip
+        if self.freshness is None:
+            return None
+        now = self.clock()
+        drift = receipt.issued_at_datetime - now
+        if abs(drift) > self.freshness:
+            when = "in the future" if drift > timedelta(0) else "ago"
+            return ReplayError(
+                f"receipt {receipt.receipt_id} was issued at {receipt.issued_at}, "
+                f"{abs(drift)} {when} by this client's clock (allowed: {self.freshness}): "
+                "a stale, replayed or backdated answer", status="stale",
+            )  # fmt: skip
+        return None
+
     def _expectation_failure(self, result: Verification, endpoint: str) -> PolicyError | None:
         receipt = result.receipt
         issuer = receipt.claims.get("issuer")
@@ -208,11 +254,16 @@ class ResponseVerifier:
         result: Verification,
         endpoint: str,
         failure: VerificationError | None,
-        sample: Callable[[], Sample],
+        sample: Callable[[], Sample | None],
     ) -> None:
-        if self.evidence is None:
-            return
         receipt = result.receipt
+        if self.evidence is None:
+            if failure is None and self.replay is not None:
+                self.replay.accept(
+                    receipt.key_id, receipt.nonce, issued_at=receipt.issued_at_datetime,
+                    now=self.clock(),
+                )  # fmt: skip
+            return
         status = (
             result.status.value if failure is None or failure.status is None else failure.status
         )
@@ -226,12 +277,8 @@ class ResponseVerifier:
             reasons=result.reasons if failure is None else (str(failure), *result.reasons),
             receipt=orjson.dumps(receipt.to_dict()), sampled=sampled,
         )  # fmt: skip
-        job = None
-        if sampled:
-            evidence, content = self.evidence, sample()
-            job = lambda: evidence.write_sample(record, content)  # noqa: E731
-        # Written in the background; the replay check inside is synchronous.
-        self.evidence.submit(record, job)
+        # The row (and with it the replay decision) is committed now; the sample later.
+        self.evidence.submit(record, sample() if sampled else None)
 
 
 def _claims_failure(receipt: Receipt, endpoint: str, status: int) -> BindingError | None:

@@ -12,6 +12,7 @@ reference is used: slower, never different.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,16 @@ ACCELERATED: bool = _fast_dumps is not None
 """True when the C canonicalizer is in use."""
 
 _DOMAIN_ERRORS = (TypeError, ValueError, UnicodeError, RecursionError)
+
+# orjson reads integers in [-2**63, 2**64) exactly and turns any other integer
+# literal into a float: a relay could then change the digits without changing
+# either hash, while a stdlib-json SDK reads the relay's exact integer. Such a
+# literal has at least 19 digits, so only text with a run that long is scanned
+# (strings skipped; fraction and exponent digits are not integers).
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19}")
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|(?<![0-9.eE+-])(-?[0-9]{19,})(?![0-9.eE])')
+_EXACT = range(-(2**63), 2**64)
 
 
 def canonicalize(value: Any) -> bytes:
@@ -67,8 +78,31 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 
     Raises:
         ContentError: the text is not JSON.
+        CanonicalizationError: it holds an integer beyond 64 bits (which would be
+            read as a rounded float).
     """
     try:
-        return orjson.loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise ContentError(f"not valid JSON: {exc}") from exc
+    if _has_long_digits(data):
+        _refuse_rounded_integers(data)
+    return value
+
+
+def _has_long_digits(data: bytes | bytearray | memoryview | str) -> bool:
+    if isinstance(data, str):
+        return _LONG_DIGITS_TEXT.search(data) is not None
+    return _LONG_DIGITS.search(data) is not None
+
+
+def _refuse_rounded_integers(data: bytes | bytearray | memoryview | str) -> None:
+    """CanonicalizationError for an integer literal the parser would have rounded."""
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    for match in _TOKENS.finditer(raw):
+        digits = match.group(1)
+        if digits is not None and int(digits) not in _EXACT:
+            raise CanonicalizationError(
+                f"an integer of {len(digits.lstrip(b'-'))} digits is beyond 64 bits: "
+                "refused, never rounded"
+            )

@@ -5,7 +5,8 @@ design.md, "Content hashes":
 * request:  ``sha256(JCS(request JSON body))``, the body as the issuer received it;
 * response: ``sha256(JCS(response JSON body without the members the gateway adds))``;
 * stream:   ``sha256(JCS([chunk_1, ..., chunk_n]))`` over the parsed ``data:`` objects,
-  without ``[DONE]``, comments and the receipt chunk.
+  without ``[DONE]`` and comments — the receipt itself is a comment
+  (docs/spec/stream.md; :mod:`llmseal.core.framing` reads the round-1 framing too).
 
 JCS rather than raw bytes because relays and servers re-serialize JSON. Raw-byte
 hashing exists as an explicit option (:func:`hash_bytes`).

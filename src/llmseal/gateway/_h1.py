@@ -10,6 +10,12 @@ close-delimited bodies, back-pressure on streams (``pause_reading``), a connect
 timeout, a total deadline (whole answer) or a per-read timeout (streams), and one
 retry on a *reused* connection that the server closed before answering — the
 only case where resending is safe, because the server never saw the request.
+
+What a connection must never do is carry one exchange's bytes into the next
+(RFC 9112 §9.3): interim 1xx responses are consumed before the parser
+(:mod:`llmseal.gateway._interim`), a connection goes back to the pool only when
+its final response was read to its end and nothing followed it, and bytes that
+arrive when no response is expected make the connection unusable.
 """
 
 from __future__ import annotations
@@ -21,9 +27,14 @@ from collections.abc import AsyncIterator, Iterable
 
 import httptools
 
+from llmseal.gateway._interim import InterimSkipper, UnexpectedInterim
+
 __all__ = ["H1Pool", "H1Response", "UpstreamClosed", "UpstreamTimedOut"]
 
 _HIGH_WATER = 1 << 20
+MAX_HEADER_BYTES = 64 << 10
+"""Response head size (fields of the final response) before the answer is refused."""
+MAX_HEADERS = 256
 
 
 class UpstreamClosed(Exception):
@@ -164,6 +175,9 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.reused = False
         self._paused = False
+        self._interim = InterimSkipper()
+        self._head_bytes = 0
+        self._broken: str | None = None  # why the exchange is unusable, found in a callback
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -175,10 +189,19 @@ class _Connection(asyncio.Protocol):
             return
         response.got_bytes = True
         try:
-            self._parser.feed_data(data)
+            data = self._interim.feed(data)
+            if data:
+                self._parser.feed_data(data)
+        except UnexpectedInterim as exc:
+            self._refuse(str(exc))
         except httptools.HttpParserError as exc:
-            response._fail(UpstreamClosed(f"upstream sent invalid HTTP: {exc}"))
-            self.abort()
+            self._refuse(self._broken or f"upstream sent invalid HTTP: {exc}")
+
+    def _refuse(self, reason: str) -> None:
+        """The exchange cannot be trusted: fail the response, never reuse the connection."""
+        if self.response is not None:
+            self.response._fail(UpstreamClosed(reason))
+        self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -186,15 +209,31 @@ class _Connection(asyncio.Protocol):
         if response is not None and not response.complete:
             response._fail(UpstreamClosed(f"upstream closed the connection: {exc or 'EOF'}"))
 
-    # httptools callbacks
+    # httptools callbacks (an exception raised here makes feed_data raise)
+    def on_message_begin(self) -> None:
+        assert self.response is not None
+        if self.response.complete:  # bytes after the final response: nobody asked for them
+            self._broken = "upstream sent more than one response to one request"
+            raise UpstreamClosed(self._broken)
+
     def on_header(self, name: bytes, value: bytes) -> None:
         assert self.response is not None
-        self.response.headers.append((name.lower(), value))
+        headers = self.response.headers
+        self._head_bytes += len(name) + len(value)
+        if self._head_bytes > MAX_HEADER_BYTES or len(headers) >= MAX_HEADERS:
+            self._broken = (
+                f"upstream response head over {MAX_HEADER_BYTES} bytes or {MAX_HEADERS} fields"
+            )
+            raise UpstreamClosed(self._broken)
+        headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         response = self.response
         assert response is not None
         response.status = self._parser.get_status_code()
+        if response.status < 200:  # every 1xx was consumed before the parser: this is malformed
+            self._broken = f"upstream sent a malformed interim response ({response.status})"
+            raise UpstreamClosed(self._broken)
         response.keep_alive = self._parser.should_keep_alive()
         response.headers_done = True
         response._wake()
@@ -227,8 +266,11 @@ class _Connection(asyncio.Protocol):
         if self.response is not response:
             return
         self.response = None
-        if response.complete and response.keep_alive and not self.closed and not self._paused:
+        clean = response.complete and response._error is None and self._broken is None
+        if clean and response.keep_alive and not self.closed and not self._paused:
             self._parser = httptools.HttpResponseParser(self)
+            self._interim = InterimSkipper()
+            self._head_bytes = 0
             self.reused = True
             self._pool._idle.append(self)
         else:

@@ -36,6 +36,7 @@ from llmseal.gateway._http import (
 )
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
+from llmseal.gateway.headers import request_headers
 from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.sealing import (
@@ -58,7 +59,6 @@ from llmseal.store.writer import BatchWriter
 
 __all__ = ["SIGNED_ENDPOINTS", "Gateway", "create_app"]
 
-_DROP_REQUEST = HOP_BY_HOP | {b"x-receipt-request", b"accept-encoding"}
 log = logging.getLogger("llmseal.gateway")
 
 
@@ -99,6 +99,7 @@ class Gateway:
             weight_hash=self.weights.manifest.weight_hash if self.weights else None,
             inference=self.weights.inference if self.weights else None,
         )
+        self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
         self.weights_api = WeightsApi(self.weights) if self.weights else None
 
@@ -180,8 +181,7 @@ class Gateway:
     async def _forward(
         self, scope: Scope, body: bytes, *, stream: bool, send: Send
     ) -> UpstreamResponse | int:
-        headers = [(k, v) for k, v in scope["headers"] if k not in _DROP_REQUEST]
-        headers.append((b"accept-encoding", b"identity"))
+        headers = request_headers(scope["headers"], self._request_fields)
         target: bytes = scope.get("raw_path") or scope["path"].encode()
         query: bytes = scope.get("query_string") or b""
         if query:

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from llmseal.core.keys import PublicKey, Signer
 from llmseal.errors import ConfigError, KeyManagementError
+from llmseal.gateway.headers import REQUEST_ALLOWED, check_forward_headers
 from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
 
 if TYPE_CHECKING:
@@ -75,11 +76,18 @@ class GatewayConfig:
     pkcs11_token: str | None = None
     pkcs11_key_label: str | None = None
     pin_env: str | None = None
+    forward_headers: tuple[str, ...] = ()  # request fields forwarded beyond the allow-list
     weights: str | None = None  # a weights manifest: weight_hash in every receipt
     weights_file: str | None = None  # the committed GGUF, whose chunks the gateway serves
     inference: dict[str, Any] | None = None  # the `inference` claim (engine, n_batch, threads)
 
     def __post_init__(self) -> None:
+        try:
+            extra = check_forward_headers(self.forward_headers)
+        except ValueError as exc:
+            raise ConfigError(f"--forward-header: {exc}") from None
+        # JSON (the workers' environment) turns the tuple into a list: keep one form.
+        object.__setattr__(self, "forward_headers", tuple(sorted(n.decode() for n in extra)))
         if (self.llm_sign_cert is None) != (self.llm_sign_key is None):
             raise ConfigError("--llm-sign-cert and --llm-sign-key go together")
         if self.pkcs11_module or self.pkcs11_token or self.pkcs11_key_label:
@@ -95,6 +103,11 @@ class GatewayConfig:
             raise ConfigError("body size limits must be positive")
         if self.upstream_timeout <= 0 or self.connect_timeout <= 0:
             raise ConfigError("timeouts must be positive")
+
+    @property
+    def request_fields(self) -> frozenset[bytes]:
+        """Request header fields forwarded to the upstream (llmseal.gateway.headers)."""
+        return REQUEST_ALLOWED | {name.encode() for name in self.forward_headers}
 
     @property
     def keys_dir(self) -> Path:

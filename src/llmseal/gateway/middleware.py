@@ -10,7 +10,7 @@ only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too.
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
-streams gain a receipt chunk before ``[DONE]``, every receipt is committed before
+streams gain a receipt comment (docs/spec/stream.md), every receipt is committed before
 it is sent. Answers that are not JSON (an HTML 404) pass through unsigned.
 """
 

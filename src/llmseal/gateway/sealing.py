@@ -6,12 +6,12 @@ middleware (:mod:`llmseal.gateway.middleware`). Order matters for the promise
 receipt that isn't stored": hash what is delivered, sign, commit to the store,
 and only then hand the bytes back for sending.
 
-Wire format (design.md, "HTTP"): a non-streaming JSON response gains a top-level
-``receipt``; an OpenAI stream gains one chunk with empty ``choices`` and a
-``receipt`` member just before ``data: [DONE]``. Anthropic streams
-(``/v1/messages``) have no ``[DONE]``: they end with a ``message_stop`` event,
-after which the receipt travels as a ``ping`` event — the one event type the
-Anthropic SDK skips — so unmodified SDKs keep working.
+Wire format (design.md, "HTTP"; docs/spec/stream.md): a non-streaming JSON
+response gains a top-level ``receipt``; a stream gains one SSE comment line
+``: llmseal-receipt 2 {...}`` after its last event — before ``data: [DONE]`` on
+OpenAI streams, after ``message_stop`` on Anthropic ones (framing 2,
+:mod:`llmseal.core.framing`). SSE decoders drop comments, so no SDK and no
+``chunk.choices[0]`` loop ever meets the receipt.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import orjson
 
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
+from llmseal.core.framing import comment_receipt, receipt_comment
 from llmseal.core.hashing import (
     ANTHROPIC_ENDPOINTS,
     GATEWAY_MEMBERS,
@@ -235,8 +236,10 @@ class StreamSeal:
     """Seals one SSE stream while it passes through.
 
     ``feed`` returns the bytes to forward right away (events as the upstream sent
-    them, the ``[DONE]`` event held back); ``finish`` returns the receipt chunk
+    them, the ``[DONE]`` event held back); ``finish`` returns the receipt comment
     followed by ``[DONE]``. A stream that ends without ``[DONE]`` is never sealed.
+    A receipt comment from the upstream (a chained gateway) is not forwarded: it
+    becomes a signed ``parents`` claim, so the stream carries one receipt.
     """
 
     def __init__(self, sealer: Sealer, info: RequestInfo) -> None:
@@ -246,6 +249,7 @@ class StreamSeal:
         self._hasher = StreamHasher()
         self._last: dict[str, Any] = {}
         self._usage: Any = None
+        self._parents: list[Any] = []
         self._anthropic = info.endpoint in ANTHROPIC_ENDPOINTS
         self.done = False
         self.first_chunk_s: float | None = None
@@ -261,7 +265,8 @@ class StreamSeal:
         for event in events:
             payload = event_data(event)
             if payload is None:
-                forward.append(event)  # comments and retry hints pass, unhashed
+                if not self._parent(event):
+                    forward.append(event)  # comments and retry hints pass, unhashed
                 continue
             if not self._anthropic and payload.strip() == b"[DONE]":
                 self.done = True
@@ -274,6 +279,16 @@ class StreamSeal:
         if forward and self.first_chunk_s is None:
             self.first_chunk_s = time.perf_counter() - self._info.started
         return b"".join(forward)
+
+    def _parent(self, event: bytes) -> bool:
+        """True for an upstream receipt comment (kept as a parent, never forwarded)."""
+        try:
+            found = comment_receipt(event)
+        except ContentError:
+            return True  # claims to be a receipt but is none: not ours to pass on
+        if found is not None:
+            self._parents.append(found.receipt)
+        return found is not None
 
     def _add(self, payload: bytes) -> dict[str, Any]:
         try:
@@ -289,7 +304,7 @@ class StreamSeal:
         return chunk
 
     async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt]:
-        """The receipt chunk and ``[DONE]``; call only when ``done``."""
+        """The receipt comment (and ``[DONE]``); call only when ``done``."""
         if not self.done:
             raise UpstreamProtocolError("upstream stream ended early (no end-of-stream event)")
         claims = self._sealer.claims(self._info, status, upstream_s, self._usage)
@@ -297,26 +312,13 @@ class StreamSeal:
             "chunks": self._hasher.count,
             "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
         }
+        if self._parents:
+            claims["parents"] = self._parents
         receipt, receipt_json = await self._sealer.issue(
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )
-        evidence = self._sealer._evidence
-        if self._anthropic:
-            ping: dict[str, Any] = {"type": "ping", "receipt": orjson.Fragment(receipt_json)}
-            if evidence is not None:
-                ping["receipt_evidence"] = evidence
-            return b"event: ping\ndata: " + orjson.dumps(ping) + b"\n\n", receipt
-        chunk: dict[str, Any] = {
-            "id": self._last.get("id", ""),
-            "object": self._last.get("object", "chat.completion.chunk"),
-            "created": self._last.get("created", 0),
-            "model": self._last.get("model", receipt.model_id),
-            "choices": [],
-            "receipt": orjson.Fragment(receipt_json),
-        }
-        if evidence is not None:
-            chunk["receipt_evidence"] = evidence
-        return b"data: " + orjson.dumps(chunk) + b"\n\n" + DONE_EVENT, receipt
+        comment = receipt_comment(receipt_json, self._sealer._evidence_json)
+        return (comment if self._anthropic else comment + DONE_EVENT), receipt
 
     @staticmethod
     def error_event(message: str) -> bytes:

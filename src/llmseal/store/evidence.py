@@ -5,36 +5,48 @@
 ``(key_id, nonce)`` pair is unique among *accepted* receipts, which is what makes
 replay detection exact even across processes sharing the directory.
 
-Writes are batched on a background thread (one transaction per batch), off the
-caller's request path; the replay check stays synchronous: a nonce counts as
-seen if it is pending in this process or committed by any process. The one
-window left open is two processes accepting the same nonce within the same few
-milliseconds; the unique index still refuses the second row, which is logged.
+The row is committed on the caller's thread before :meth:`EvidenceStore.submit`
+returns, and the unique index *is* the replay check: a nonce is accepted once,
+by one process, and that decision is on disk (WAL) before the answer reaches the
+SDK — so a script that exits without closing its client loses nothing, and the
+same answer replayed to the next process sharing the directory is refused.
+Only sample files (below) are written on a background thread, which is flushed
+on :meth:`~EvidenceStore.close`, at interpreter exit and on ``SIGTERM``.
 
-A sample (default 1%, and every failure) is also written in full, in the AntSeed
-layout (seed 001)::
+A sample (default 1%, and every failure) is also written in full, with the
+files of the AntSeed layout (seed 001)::
 
-    DATA_DIR/verification_samples/<issuer>/<receipt_id>/
+    DATA_DIR/verification_samples/accepted/<digest>/
+    DATA_DIR/verification_samples/refused/<digest>/
         request.json  response.json  receipt.json  manifest.json
 
-``manifest.json`` is written last (files fsynced first, then the manifest
-atomically renamed into place), so a directory with a manifest is complete; a
+Evidence is append-only. A folder is named by the digest of the exact bytes of
+its three files, never by anything the wire chose (an issuer claim, a
+``receipt_id``: a forged receipt reusing an honest id must not touch the honest
+sample), and refused samples live apart from accepted ones. A folder is built
+under a temporary name (files fsynced, ``manifest.json`` last) and renamed into
+place only if nothing is there: nothing is ever overwritten or truncated, and a
+folder that exists is complete. The row records the folder (``sample``). A
 sample over the size cap (default 16 MiB) is skipped, never truncated.
 """
 
 from __future__ import annotations
 
-import contextlib
+import atexit
 import hashlib
 import json
 import logging
 import os
 import queue
 import re
+import shutil
+import signal
 import sqlite3
+import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -57,16 +69,25 @@ CREATE TABLE IF NOT EXISTS evidence (
     endpoint     TEXT NOT NULL,
     reasons      TEXT NOT NULL,
     receipt      BLOB NOT NULL,
-    sampled      INTEGER NOT NULL DEFAULT 0
+    sampled      INTEGER NOT NULL DEFAULT 0,
+    sample       TEXT
 );
 CREATE INDEX IF NOT EXISTS evidence_receipt_id ON evidence (receipt_id);
 CREATE UNIQUE INDEX IF NOT EXISTS evidence_accepted_nonce
     ON evidence (key_id, nonce) WHERE status = 'valid';
 """
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-_INSERT = "INSERT INTO evidence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_INSERT = (
+    "INSERT INTO evidence (receipt_id, status, issuer, key_id, model_id, issued_at, "
+    "verified_at, nonce, prompt_hash, output_hash, endpoint, reasons, receipt, sampled, sample) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SELECT = (
+    "SELECT receipt_id, status, issuer, key_id, model_id, issued_at, verified_at, nonce, "
+    "prompt_hash, output_hash, endpoint, reasons, receipt, sampled, sample FROM evidence"
+)
+_SAMPLE_NAME = re.compile(r"\A(?:accepted|refused)/[0-9a-f]{64}\Z")
 log = logging.getLogger("llmseal.evidence")
-_Job = tuple["EvidenceRecord | None", "Callable[[], object] | None"]
+_Job = Callable[[], object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +108,8 @@ class EvidenceRecord:
     reasons: tuple[str, ...]
     receipt: bytes
     sampled: bool = False
+    sample: str | None = None
+    """The sample folder, relative to ``verification_samples`` (``accepted/<digest>``)."""
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -107,12 +130,13 @@ class Sample:
     def size(self) -> int:
         return len(self.request) + len(self.response) + len(self.receipt)
 
-
-def safe_dirname(name: str) -> str:
-    cleaned = _UNSAFE.sub("_", name)[:80].lstrip(".") or "_"
-    if cleaned != name:
-        cleaned += "-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return cleaned
+    @property
+    def digest(self) -> str:
+        """SHA-256 over the three files' SHA-256s: distinct contents, distinct names."""
+        parts = (
+            hashlib.sha256(part).digest() for part in (self.request, self.response, self.receipt)
+        )
+        return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 class EvidenceStore:
@@ -124,15 +148,18 @@ class EvidenceStore:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[sqlite3.Connection] = []
-        self._pending: set[tuple[str, str]] = set()
-        self._unwritten: set[tuple[str, str]] = set()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         try:
             self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            self._conn().executescript(_SCHEMA)
+            conn = self._conn()
+            conn.executescript(_SCHEMA)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(evidence)")}
+            if "sample" not in columns:  # a store made before samples were named by digest
+                conn.execute("ALTER TABLE evidence ADD COLUMN sample TEXT")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open evidence store in {self.root}: {exc}") from exc
+        _flush_at_exit(self)
 
     @property
     def samples_dir(self) -> Path:
@@ -160,81 +187,55 @@ class EvidenceStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot record evidence: {exc}") from exc
 
-    def submit(self, rec: EvidenceRecord, sample: Callable[[], object] | None = None) -> None:
-        """Record in the background (and then run ``sample``); replay is checked first.
+    def submit(self, rec: EvidenceRecord, sample: Sample | None = None) -> EvidenceRecord:
+        """Record ``rec`` now (committed when this returns); write ``sample`` in the background.
+
+        Returns the record as stored (with its ``sample`` folder, when there is one).
 
         Raises:
-            ReplayError: ``rec`` is accepted (valid) and its nonce was seen before.
+            ReplayError: ``rec`` is accepted (valid) and an accepted receipt already used
+                its nonce, in this process or any other sharing the directory.
+            StoreError: the record could not be committed (nothing is accepted then).
         """
-        key = (rec.key_id, rec.nonce)
+        if sample is not None and sample.size <= self.sample_cap:
+            rec = replace(rec, sample=self.sample_name(rec, sample))
+        else:
+            sample = None
+        self.record(rec)
+        if sample is None:
+            return rec
         with self._lock:
-            if rec.status == "valid":
-                if key in self._pending or key in self._unwritten or self.seen(*key):
-                    raise _replay(rec)
-                self._pending.add(key)
             if self._writer is None:
                 self._writer = threading.Thread(
                     target=self._drain, name="llmseal-evidence", daemon=True
                 )
                 self._writer.start()
-        self._queue.put((rec, sample))
+        stored, content = rec, sample
+        self._queue.put(lambda: self.write_sample(stored, content))
+        return rec
+
+    @staticmethod
+    def sample_name(rec: EvidenceRecord, sample: Sample) -> str:
+        """Where ``sample`` of ``rec`` goes: ``accepted/<digest>`` or ``refused/<digest>``."""
+        return ("accepted/" if rec.status == "valid" else "refused/") + sample.digest
 
     def flush(self) -> None:
-        """Wait until everything submitted so far is written."""
+        """Wait until every sample submitted so far is written."""
         if self._writer is None:
             return
         done = threading.Event()
-        self._queue.put((None, done.set))
+        self._queue.put(done.set)
         done.wait()
 
     def _drain(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while True:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._write_batch(
-                [item[0] for item in batch if item is not None and item[0] is not None]
-            )
-            for item in batch:
-                if item is not None and item[1] is not None:
-                    try:
-                        item[1]()
-                    except Exception as exc:  # a sample that could not be written; keep going
-                        log.error("evidence sample failed: %s", exc)
-            if any(item is None for item in batch):
+            job = self._queue.get()
+            if job is None:
                 return
-
-    def _write_batch(self, records: list[EvidenceRecord]) -> None:
-        if not records:
-            return
-        written = False
-        try:
-            conn = self._conn()
-            conn.execute("BEGIN")
-            for rec in records:
-                try:
-                    conn.execute(_INSERT, _row(rec))
-                except sqlite3.IntegrityError:
-                    # Another process accepted the same nonce in the same instant.
-                    log.error("replay detected after acceptance: %s", _replay(rec))
-            conn.execute("COMMIT")
-            written = True
-        except (sqlite3.Error, StoreError) as exc:
-            log.error("cannot record %d evidence record(s): %s", len(records), exc)
-            with contextlib.suppress(sqlite3.Error, StoreError):
-                if self._conn().in_transaction:
-                    self._conn().execute("ROLLBACK")
-        finally:
-            with self._lock:
-                for rec in records:
-                    key = (rec.key_id, rec.nonce)
-                    self._pending.discard(key)
-                    if not written and rec.status == "valid":
-                        # Fail closed: a nonce whose record was lost still counts as seen.
-                        self._unwritten.add(key)
+            try:
+                job()
+            except Exception as exc:  # a sample that could not be written; keep going
+                log.error("evidence sample failed: %s", exc)
 
     def seen(self, key_id: str, nonce: str) -> bool:
         """Whether an accepted receipt already used this nonce (committed by anyone)."""
@@ -248,19 +249,22 @@ class EvidenceStore:
             raise StoreError(f"cannot read evidence: {exc}") from exc
 
     def write_sample(self, rec: EvidenceRecord, sample: Sample) -> Path | None:
-        """Write the sample directory (manifest last); None if over the size cap."""
+        """Write the sample folder, never over an existing one; None if over the size cap."""
         if sample.size > self.sample_cap:
             return None
-        target = self.samples_dir / safe_dirname(rec.issuer) / safe_dirname(rec.receipt_id)
+        target = self.samples_dir / self.sample_name(rec, sample)
+        if target.exists():
+            return target  # same digest: the same bytes are already there
+        files = {}
         try:
-            target.mkdir(parents=True, exist_ok=True)
-            files = {}
+            target.parent.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
             for name, data in (
                 ("request.json", sample.request),
                 ("response.json", sample.response),
                 ("receipt.json", sample.receipt),
             ):
-                _write_synced(target / name, data)
+                _write_synced(building / name, data)
                 files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
             manifest = {
                 "receipt_id": rec.receipt_id, "status": rec.status, "issuer": rec.issuer,
@@ -268,15 +272,16 @@ class EvidenceStore:
                 "verified_at": rec.verified_at, "endpoint": rec.endpoint,
                 "reasons": list(rec.reasons), "files": files,
             }  # fmt: skip
-            tmp = target / ".manifest.json.tmp"
-            _write_synced(tmp, json.dumps(manifest, indent=2).encode() + b"\n")
-            os.replace(tmp, target / "manifest.json")
+            _write_synced(
+                building / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n"
+            )
+            _publish(building, target)
         except OSError as exc:
             raise StoreError(f"cannot write evidence sample {target}: {exc.strerror}") from exc
         return target
 
     def list(self, *, limit: int | None = None) -> Iterator[EvidenceRecord]:
-        query = "SELECT * FROM evidence ORDER BY rowid"
+        query = _SELECT + " ORDER BY rowid"
         if limit is not None:
             query += f" LIMIT {int(limit)}"
         try:
@@ -291,8 +296,7 @@ class EvidenceStore:
             row = (
                 self._conn()
                 .execute(
-                    "SELECT * FROM evidence WHERE receipt_id = ? ORDER BY rowid DESC LIMIT 1",
-                    (receipt_id,),
+                    _SELECT + " WHERE receipt_id = ? ORDER BY rowid DESC LIMIT 1", (receipt_id,)
                 )
                 .fetchone()
             )
@@ -301,14 +305,18 @@ class EvidenceStore:
         return None if row is None else _record(row)
 
     def sample_path(self, rec: EvidenceRecord) -> Path | None:
-        path = self.samples_dir / safe_dirname(rec.issuer) / safe_dirname(rec.receipt_id)
+        """The record's complete sample folder, or None."""
+        if rec.sample is None or not _SAMPLE_NAME.match(rec.sample):
+            return None
+        path = self.samples_dir / rec.sample
         return path if (path / "manifest.json").exists() else None
 
     def close(self) -> None:
-        """Write what is pending, then close the connections."""
-        if self._writer is not None:
+        """Write the pending samples, then close the connections."""
+        writer = self._writer
+        if writer is not None:
             self._queue.put(None)
-            self._writer.join()
+            writer.join()
             self._writer = None
         with self._lock:
             for conn in self._connections:
@@ -321,7 +329,7 @@ def _row(rec: EvidenceRecord) -> tuple[Any, ...]:
     return (
         rec.receipt_id, rec.status, rec.issuer, rec.key_id, rec.model_id, rec.issued_at,
         rec.verified_at, rec.nonce, rec.prompt_hash, rec.output_hash, rec.endpoint,
-        json.dumps(list(rec.reasons)), rec.receipt, int(rec.sampled),
+        json.dumps(list(rec.reasons)), rec.receipt, int(rec.sampled), rec.sample,
     )  # fmt: skip
 
 
@@ -338,13 +346,67 @@ def _record(row: tuple[Any, ...]) -> EvidenceRecord:
         receipt_id=row[0], status=row[1], issuer=row[2], key_id=row[3], model_id=row[4],
         issued_at=row[5], verified_at=row[6], nonce=row[7], prompt_hash=row[8],
         output_hash=row[9], endpoint=row[10], reasons=tuple(json.loads(row[11])),
-        receipt=bytes(row[12]), sampled=bool(row[13]),
+        receipt=bytes(row[12]), sampled=bool(row[13]), sample=row[14],
     )  # fmt: skip
 
 
+def _publish(building: Path, target: Path) -> None:
+    """Rename the finished folder into place; if another writer got there first, keep theirs."""
+    try:
+        os.rename(building, target)  # fails on an existing non-empty folder: never replaces
+    except OSError:
+        shutil.rmtree(building, ignore_errors=True)
+        if not (target / "manifest.json").exists():
+            raise
+        return
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def _write_synced(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+# Stores with a sample writer to flush when the process ends. The rows are already
+# committed; this is about the sample files still queued.
+_open: weakref.WeakSet[EvidenceStore] = weakref.WeakSet()
+_hooks_lock = threading.Lock()
+_hooked = False
+
+
+def _flush_at_exit(store: EvidenceStore) -> None:
+    global _hooked
+    with _hooks_lock:
+        _open.add(store)
+        if _hooked:
+            return
+        _hooked = True
+        atexit.register(_flush_open)
+        # SIGTERM's default action ends the process without atexit. Take it over only
+        # where nobody else has (main thread, default action), and keep its meaning.
+        if (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        ):
+            signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _flush_open() -> None:
+    for store in list(_open):
+        try:
+            store.flush()
+        except Exception as exc:  # exiting: report, never raise
+            log.error("evidence flush at exit failed: %s", exc)
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    _flush_open()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)

@@ -3,7 +3,10 @@
 Modes (design.md threat list; llm_sign 0.2.0's measured gaps):
 ``edit`` the answer, ``swap-model`` in the request, ``strip`` the receipt,
 ``replay`` an earlier signed answer for a new question, ``resign`` a fabricated
-answer with the relay's own key, or ``honest``.
+answer with the relay's own key, or ``honest``. Around the stream receipt
+(docs/spec/stream.md): ``as-legacy-chunk`` turns the receipt comment into a
+round-1 receipt chunk that carries content, ``beside-receipt`` adds a content
+chunk holding a copy of the receipt, ``after-receipt`` adds content after it.
 """
 
 from __future__ import annotations
@@ -102,12 +105,24 @@ class Relay:
                     continue
                 if self.mode == "edit" and b'"content": "world"' in event:
                     event = event.replace(b'"content": "world"', b'"content": "relay"')
-                if self.mode == "inject-receipt-chunk" and b'"receipt"' in event:
-                    event = event.replace(
-                        b'"choices":[]', b'"choices":[{"index":0,"delta":{"content":" INJECTED"}}]'
-                    )
+                event = self._around_receipt(event)
                 if self.mode == "relabel" and b'"text": "echo:' in event:
                     # Anthropic SDKs skip ping events: hide this (hashed) chunk from them.
                     event = event.replace(b"event: content_block_delta", b"event: ping")
                 yield event + b"\n\n"
         await client.aclose()
+
+    def _around_receipt(self, event: bytes) -> bytes:
+        comment = b": llmseal-receipt 2 "
+        if not event.startswith(comment):
+            return event
+        body = json.loads(event[len(comment) :])
+        content = {"index": 0, "delta": {"content": " INJECTED"}, "finish_reason": None}
+        smuggled = b"data: " + json.dumps({"choices": [content], **body}).encode()
+        if self.mode == "as-legacy-chunk":
+            return smuggled
+        if self.mode == "beside-receipt":
+            return smuggled + b"\n\n" + event
+        if self.mode == "after-receipt":
+            return event + b"\n\n" + smuggled
+        return event

@@ -20,7 +20,7 @@ from llmseal.errors import (
 )
 from llmseal.gateway.app import Gateway
 from llmseal.store.evidence import EvidenceStore
-from tests.helpers import ThreadedUvicorn, eventually
+from tests.helpers import ThreadedUvicorn
 from tests.integration.client.relay import Relay
 
 QUESTION = {"model": "fake-model", "messages": [{"role": "user", "content": "What is 2+2?"}]}
@@ -62,13 +62,12 @@ def test_honest_path_verifies_and_stores_evidence(
     completion = client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert completion.choices[0].message.content == "echo: What is 2+2?"
     receipt_id = completion.model_extra["receipt"]["receipt_id"]  # type: ignore[index]
-    client.close()  # evidence is written in the background; closing flushes it
+    client.close()  # samples are written in the background; closing flushes them
     store = EvidenceStore(tmp_path / "evidence")
     record = store.get(receipt_id)
     assert record is not None and record.status == "valid" and record.issuer == "api.test.example"
-    sample = tmp_path / "evidence" / "verification_samples" / "api.test.example" / receipt_id
-    # Samples are written off the request path; the manifest is written last.
-    assert eventually(lambda: (sample / "manifest.json").exists())
+    sample = store.sample_path(record)
+    assert sample is not None and sample.parent.name == "accepted"
     assert sorted(p.name for p in sample.iterdir()) == [
         "manifest.json",
         "receipt.json",
@@ -225,14 +224,23 @@ def test_gzip_smuggled_stream_is_refused(
     assert "FORGED BY RELAY" not in "".join(seen)
 
 
-def test_content_injected_into_the_receipt_chunk_never_reaches_the_sdk(
-    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("as-legacy-chunk", ReceiptRequiredError),  # content: not a round-1 receipt chunk
+        ("beside-receipt", BindingError),  # hashed like any data event: tampered
+        ("after-receipt", BindingError),  # nothing may follow the receipt
+    ],
+)
+def test_content_smuggled_around_the_receipt_never_reaches_the_sdk(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI], mode: str, error: type[Exception]
 ) -> None:
-    relay[0].mode = "inject-receipt-chunk"
-    chunks = list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "Hello, world" and "INJECTED" not in text
-    assert chunks[-1].choices == [] and chunks[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
+    relay[0].mode = mode
+    seen: list[str] = []
+    with pytest.raises(error):
+        for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
+            seen += [c.delta.content or "" for c in chunk.choices]
+    assert "INJECTED" not in "".join(seen) and "".join(seen).startswith("Hello")
 
 
 def test_signed_error_turned_into_a_200_is_rejected(

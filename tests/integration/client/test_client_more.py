@@ -23,7 +23,7 @@ from llmseal.core.policy import Policy
 from llmseal.errors import BindingError, ReceiptRequiredError
 from llmseal.gateway.app import Gateway
 from llmseal.store.evidence import EvidenceStore
-from tests.helpers import ThreadedUvicorn, eventually
+from tests.helpers import ThreadedUvicorn
 from tests.integration.client.relay import Relay
 
 QUESTION = {"model": "fake-model", "messages": [{"role": "user", "content": "Hi"}]}
@@ -103,14 +103,8 @@ def test_evidence_cli(gateway: tuple[Gateway, str], tmp_path: Path, cli: Any) ->
     shown = cli("evidence", "show", body["receipt"]["receipt_id"], "--data-dir", tmp_path / "ev")
     assert shown.status == 0 and shown.json()["status"] == "valid"
     assert cli("evidence", "show", "nope", "--data-dir", tmp_path / "ev").status == 2
-    sample = (
-        tmp_path
-        / "ev"
-        / "verification_samples"
-        / "api.test.example"
-        / body["receipt"]["receipt_id"]
-    )
-    assert eventually(lambda: (sample / "manifest.json").exists())  # written off the request path
+    sample_dir = shown.json()["sample_dir"]  # the client was closed: its samples are written
+    assert sample_dir is not None and (Path(sample_dir) / "manifest.json").exists()
     out = tmp_path / "export.tar.gz"
     assert cli("evidence", "export", "--data-dir", tmp_path / "ev", "--out", out).status == 0
     import tarfile

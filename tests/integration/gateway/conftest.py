@@ -31,6 +31,7 @@ def gateway_factory(
         options.setdefault("upstream", fake[1])
         options.setdefault("data_dir", str(tmp_path / f"gw{len(running)}"))
         options.setdefault("issuer", "api.test.example")
+        options.setdefault("forward_headers", ("x-fake",))  # the fake upstream's mode switch
         config = prepare_data_dir(GatewayConfig(**options), at=t0)
         app = Gateway(config)
         server = ThreadedUvicorn(app).__enter__()

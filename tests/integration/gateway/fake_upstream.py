@@ -1,7 +1,7 @@
 """A misbehaving-on-demand OpenAI-compatible upstream (Starlette) for gateway tests.
 
 The behaviour is picked per request with the ``x-fake`` header, which the
-gateway forwards like any other header: ``status:503``, ``invalid-json``,
+test gateways forward (``forward_headers``): ``status:503``, ``invalid-json``,
 ``html``, ``slow:2.5``, ``cut-stream``, ``array``, ``receipt`` (an answer that
 already carries a receipt, as a chained gateway's would).
 """
@@ -47,6 +47,7 @@ def chunk(text: str | None, finish: str | None = None) -> bytes:
 class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[list[tuple[str, str]]] = []  # header fields as received, per request
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
@@ -62,6 +63,7 @@ class FakeUpstream:
         raw = await request.body()
         body = json.loads(raw)
         self.requests.append(body)
+        self.headers.append(list(request.headers.items()))
         mode = request.headers.get("x-fake", "")
         if mode.startswith("slow:"):
             await asyncio.sleep(float(mode[5:]))
@@ -77,6 +79,10 @@ class FakeUpstream:
         if mode == "bigint":  # valid JSON, but RFC 8785 cannot hash it without rounding
             return Response(
                 b'{"id": "x", "seed": 18446744073709551615}', media_type="application/json"
+            )
+        if mode == "hugeint" and not body.get("stream"):  # beyond 64 bits: orjson floats it
+            return Response(
+                b'{"id": "x", "seed": 18446744073709551617}', media_type="application/json"
             )
         if mode == "receipt":
             return JSONResponse({**completion(body), "receipt": {"receipt_id": "parent"}})
@@ -132,5 +138,7 @@ class FakeUpstream:
             await asyncio.sleep(0.5 if mode == "slow-stream" else 0.01)
         if mode == "cut-stream":
             raise RuntimeError("upstream dies mid-stream")
+        if mode == "hugeint":
+            yield b'data: {"id": "x", "choices": [], "seed": 18446744073709551617}\n\n'
         yield chunk(None, "stop")
         yield b"data: [DONE]\n\n"

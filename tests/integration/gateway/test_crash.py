@@ -23,7 +23,8 @@ REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}
 def _start(upstream: str, port: int, data: Path) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "llmseal", "serve", "--upstream", upstream, "--port", str(port),
-         "--data-dir", str(data), "--workers", "2", "--log-level", "warning"],
+         "--data-dir", str(data), "--workers", "2", "--log-level", "warning",
+         "--forward-header", "x-fake"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
     wait_http(f"http://127.0.0.1:{port}/healthz", process=proc)

@@ -24,8 +24,10 @@ def _error(response: httpx.Response, status: int) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(
-    "payload", [b"{not json", b"[1, 2]", b"", b'{"a": NaN}', b'{"seed": 9007199254740993}']
-)
+    "payload",
+    [b"{not json", b"[1, 2]", b"", b'{"a": NaN}', b'{"seed": 9007199254740993}',
+     b'{"seed": 18446744073709551616}', b'{"seed": -9223372036854775809}'],
+)  # fmt: skip
 def test_malformed_request_is_400_without_upstream_call(
     gateway: tuple[Gateway, str], fake: tuple[FakeUpstream, str], payload: bytes
 ) -> None:
@@ -121,10 +123,22 @@ def test_store_failure_delivers_no_receipt(
     assert b'"receipt"' not in raw and b"data: [DONE]" not in raw and b"could not be stored" in raw
 
 
-def test_upstream_json_that_cannot_be_hashed_is_502(gateway: tuple[Gateway, str]) -> None:
+@pytest.mark.parametrize("mode", ["bigint", "hugeint"])
+def test_upstream_json_that_cannot_be_hashed_is_502(
+    gateway: tuple[Gateway, str], mode: str
+) -> None:
     _, url = gateway
-    response = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": "bigint"})
+    response = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": mode})
     assert _error(response, 502)["code"] == "upstream_invalid_response"
+
+
+def test_a_stream_chunk_beyond_64_bits_is_never_sealed(gateway: tuple[Gateway, str]) -> None:
+    _, url = gateway
+    body = {**REQUEST, "stream": True}
+    response = httpx.post(f"{url}/v1/chat/completions", json=body, headers={"x-fake": "hugeint"})
+    assert response.status_code == 200
+    assert b'"receipt"' not in response.content
+    assert b"upstream_stream" in response.content  # the error event, in place of a receipt
 
 
 def test_client_gone_mid_stream_is_never_sealed(gateway: tuple[Gateway, str]) -> None:

@@ -17,13 +17,14 @@ import openai
 import pytest
 
 from llmseal.bench._softhsm import SoftHsm
+from llmseal.core.framing import read_stream
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError, TokenError
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from llmseal.trust.keydir import KeyDirectory
 from llmseal.trust.pkcs11 import generate_pkcs11_key
-from tests.helpers import free_port, wait_http
+from tests.helpers import free_port, recording_client, wait_http
 from tests.integration.gateway.conftest import keyset_of
 from tests.integration.gateway.fake_upstream import FakeUpstream
 
@@ -53,16 +54,21 @@ def test_gateway_signs_with_a_token_key(
     published = keyset_of(url)
     assert published.resolve(app.config.key_id or "") is not None
     assert published.resolve(app.config.key_id or "").public_key == public  # type: ignore[union-attr]
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test")
+    http, recorded = recording_client()
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", http_client=http)
     raw = client.chat.completions.with_raw_response.create(**REQUEST)  # type: ignore[call-overload]
     body = json.loads(raw.http_response.content)
     sent = json.loads(raw.http_request.content)
     result = verify_receipt(body["receipt"], published, prompt=sent, output=body)
     assert result.status is Status.VALID, result.reasons
     chunks = list(client.chat.completions.create(**REQUEST, stream=True))  # type: ignore[call-overload]
-    receipt = chunks[-1].model_extra["receipt"]  # type: ignore[index]
-    data = [c.model_dump(exclude_unset=True) for c in chunks[:-1]]
-    streamed = verify_receipt(receipt, published, prompt={**REQUEST, "stream": True}, output=data)
+    saved = read_stream(bytes(recorded[-1][1]))
+    assert saved.receipt is not None
+    data = [c.model_dump(exclude_unset=True) for c in chunks]
+    assert data == list(saved.chunks)
+    streamed = verify_receipt(
+        saved.receipt.receipt, published, prompt={**REQUEST, "stream": True}, output=data
+    )
     assert streamed.status is Status.VALID, streamed.reasons
 
     # Concurrent requests: the event loop and the store's threads share one token session.

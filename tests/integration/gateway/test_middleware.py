@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
+from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeySet
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.gateway.middleware import ReceiptMiddleware
@@ -78,13 +78,13 @@ def test_stream_is_sealed(app_url: str, tmp_path: Path) -> None:
         "POST", f"{app_url}/v1/chat/completions", json={**REQUEST, "stream": True}
     ) as r:
         raw = b"".join(r.iter_bytes())
-    events = [e[6:] for e in raw.split(b"\n\n") if e.startswith(b"data: ")]
-    assert events[-1] == b"[DONE]"
-    receipt = json.loads(events[-2])["receipt"]
-    chunks = [json.loads(e) for e in events[:-2]]
+    assert raw.endswith(b"}\n\ndata: [DONE]\n\n")
+    saved = read_stream(raw)
+    assert saved.receipt is not None and saved.receipt.framing == 2
     result = verify_receipt(
-        receipt, _keys(tmp_path / "signer"), prompt={**REQUEST, "stream": True}, output=chunks
-    )
+        saved.receipt.receipt, _keys(tmp_path / "signer"), prompt={**REQUEST, "stream": True},
+        output=list(saved.chunks),
+    )  # fmt: skip
     assert result.status is Status.VALID
 
 

@@ -10,9 +10,11 @@ import httpx
 import openai
 import pytest
 
+from llmseal.core.framing import read_stream
 from llmseal.core.hashing import hash_json
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.gateway.app import Gateway
+from tests.helpers import recording_client
 from tests.integration.gateway.conftest import keyset_of
 from tests.integration.gateway.fake_upstream import FakeUpstream
 
@@ -39,17 +41,19 @@ def test_plain_response_carries_a_verifiable_receipt(gateway: tuple[Gateway, str
     assert completion.choices[0].message.content == "echo: Bonjour <ça> & 😀"
 
 
-def test_streaming_with_the_sdk_and_a_receipt_chunk(gateway: tuple[Gateway, str]) -> None:
+def test_streaming_with_the_sdk_sees_no_receipt_event(gateway: tuple[Gateway, str]) -> None:
     _, url = gateway
-    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test")
+    http, recorded = recording_client()
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="sk-test", http_client=http)
     chunks = list(client.chat.completions.create(**REQUEST, stream=True))  # type: ignore[call-overload]
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "Hello, world"
-    last = chunks[-1]
-    assert last.choices == []
-    receipt = last.model_extra["receipt"]  # type: ignore[index]
-    # The output is the parsed data: objects in order, without [DONE], comments or the receipt.
-    data = [c.model_dump(exclude_unset=True) for c in chunks[:-1]]
+    text = "".join(c.choices[0].delta.content or "" for c in chunks)  # no choices == [] chunk
+    assert text == "Hello, world" and len(chunks) == 4
+    saved = read_stream(bytes(recorded[-1][1]))
+    assert saved.receipt is not None
+    receipt = saved.receipt.receipt
+    # The output is the parsed data: objects in order, without [DONE] and comments.
+    data = [c.model_dump(exclude_unset=True) for c in chunks]
+    assert data == list(saved.chunks)
     result = verify_receipt(
         receipt, keyset_of(url), prompt={**REQUEST, "stream": True}, output=data
     )
@@ -65,7 +69,8 @@ def test_stream_bytes_are_forwarded_unchanged(gateway: tuple[Gateway, str]) -> N
     assert events[0] == b": keep-alive comment"
     assert events[1].startswith(b'data: {"id": "chatcmpl-fake-2", ')  # upstream spacing kept
     assert events[-2] == b"data: [DONE]" and events[-1] == b""
-    assert b'"receipt"' in events[-3]
+    assert events[-3].startswith(b': llmseal-receipt 2 {"receipt":{')
+    assert all(b"receipt" not in e for e in events[:-3])
 
 
 def test_on_request_mode(gateway_factory: Callable[..., tuple[Gateway, str]]) -> None:
@@ -152,3 +157,22 @@ def test_fake_upstream_recorded_requests(
     _, url = gateway
     httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"X-Receipt-Request": "true"})
     assert fake[0].requests == [REQUEST]
+
+
+def test_chained_stream_carries_one_receipt_and_signs_the_inner_one(
+    gateway_factory: Callable[..., tuple[Gateway, str]],
+) -> None:
+    _, inner = gateway_factory()
+    _, outer = gateway_factory(upstream=inner, issuer="outer.example")
+    request = {**REQUEST, "stream": True}
+    with httpx.stream("POST", f"{outer}/v1/chat/completions", json=request) as r:
+        raw = b"".join(r.iter_bytes())
+    assert raw.count(b": llmseal-receipt ") == 1
+    saved = read_stream(raw)
+    assert saved.receipt is not None
+    receipt = saved.receipt.receipt
+    assert receipt["issuer"] == "outer.example"
+    (parent,) = receipt["parents"]
+    for signed, url in ((receipt, outer), (parent, inner)):  # both cover the same chunks
+        result = verify_receipt(signed, keyset_of(url), prompt=request, output=list(saved.chunks))
+        assert result.status is Status.VALID, result.reasons

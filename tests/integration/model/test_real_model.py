@@ -11,12 +11,13 @@ import httpx
 import openai
 import pytest
 
+from llmseal.core.framing import read_stream
 from llmseal.core.hashing import hash_json
 from llmseal.core.keyset import KeySet
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
-from tests.helpers import ThreadedUvicorn
+from tests.helpers import ThreadedUvicorn, recording_client
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 QUESTION = {
@@ -63,11 +64,13 @@ def test_plain_answer_through_the_sdk(gateway_url: str) -> None:
 
 
 def test_streaming_answer_through_the_sdk(gateway_url: str) -> None:
-    client = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="sk-local")
+    http, recorded = recording_client()
+    client = openai.OpenAI(base_url=f"{gateway_url}/v1", api_key="sk-local", http_client=http)
     chunks = list(client.chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).strip()
-    receipt = chunks[-1].model_extra["receipt"]  # type: ignore[index]
-    assert receipt["stream"]["chunks"] == len(chunks) - 1
+    assert "".join(c.choices[0].delta.content or "" for c in chunks).strip()
+    saved = read_stream(bytes(recorded[-1][1]))
+    assert saved.receipt is not None
+    assert saved.receipt.receipt["stream"]["chunks"] == len(chunks)
 
 
 def test_streamed_bytes_hash_to_the_receipt(gateway_url: str) -> None:
@@ -78,8 +81,10 @@ def test_streamed_bytes_hash_to_the_receipt(gateway_url: str) -> None:
         raw = b"".join(r.iter_bytes())
     payloads = [e[6:] for e in raw.split(b"\n\n") if e.startswith(b"data: ")]
     assert payloads[-1] == b"[DONE]"
-    receipt = json.loads(payloads[-2])["receipt"]
-    chunks: list[Any] = [json.loads(p) for p in payloads[:-2]]
+    comment = raw.split(b"\n\n")[-3]
+    assert comment.startswith(b": llmseal-receipt 2 ")
+    receipt = json.loads(comment[len(b": llmseal-receipt 2 ") :])["receipt"]
+    chunks: list[Any] = [json.loads(p) for p in payloads[:-1]]
     assert b'", "' in payloads[0]  # the upstream's own spacing reached the client untouched
     result = verify_receipt(receipt, _keys(gateway_url), prompt=request, output=chunks)
     assert result.status is Status.VALID, result.reasons

@@ -1,0 +1,63 @@
+"""Sealed answers made in-process (no gateway), and a verifier with a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.client.verifier import ResponseVerifier
+from llmseal.core.hashing import hash_json, hash_response
+from llmseal.core.keys import Ed25519Signer
+from llmseal.core.keyset import KeyEntry, KeySet
+from llmseal.core.sign import issue_receipt
+
+NOW = datetime(2026, 12, 1, 12, 0, 0, tzinfo=UTC)
+ENDPOINT = "/v1/chat/completions"
+
+
+@dataclass
+class Issuer:
+    signer: Ed25519Signer
+    keyset: KeySet
+
+    def seal(
+        self,
+        *,
+        at: datetime = NOW,
+        request: dict[str, Any] | None = None,
+        response: dict[str, Any] | None = None,
+        claims: dict[str, Any] | None = None,
+        receipt_id: str | None = None,
+        signer: Ed25519Signer | None = None,
+    ) -> tuple[bytes, bytes]:
+        """(request bytes, sealed response bytes) as the gateway would deliver them."""
+        request = request if request is not None else dict(REQUEST)
+        response = response if response is not None else dict(RESPONSE)
+        receipt = issue_receipt(
+            signer or self.signer, model_id="m", at=at, receipt_id=receipt_id,
+            prompt_hash=hash_json(request), output_hash=hash_response(response),
+            claims={"endpoint": ENDPOINT, "status_code": 200, **(claims or {})},
+        )  # fmt: skip
+        return orjson.dumps(request), orjson.dumps({**response, "receipt": receipt.to_dict()})
+
+
+@pytest.fixture
+def issuer() -> Issuer:
+    signer = Ed25519Signer.generate("unit-2026q4")
+    entry = KeyEntry(signer.key_id, signer.public_key(), "active", NOW - timedelta(days=300))
+    return Issuer(signer, KeySet([entry]))
+
+
+@pytest.fixture
+def make_verifier(issuer: Issuer) -> Callable[..., ResponseVerifier]:
+    def make(**options: Any) -> ResponseVerifier:
+        options.setdefault("clock", lambda: NOW)
+        return ResponseVerifier(options.pop("keys", issuer.keyset), **options)
+
+    return make
