@@ -46,6 +46,26 @@ def _register() -> None:
 _register()
 
 
+def _attach_replay() -> None:
+    """``llmseal audit replay`` joins the ``audit`` group, whoever defines it (issue 12 / 13)."""
+    from llmseal.cli._replay import replay
+
+    existing = cli.commands.get("audit")
+    if isinstance(existing, click.Group):
+        existing.add_command(replay)
+        return
+
+    @click.group("audit")
+    def audit() -> None:
+        """Model-identity audits of signed answers."""
+
+    audit.add_command(replay)
+    cli.add_command(audit)
+
+
+_attach_replay()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with its status."""
     try:

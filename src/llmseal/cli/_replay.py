@@ -20,13 +20,13 @@ def _cache() -> Path:
 
 @click.command("replay")
 @click.option("--weights", required=True, type=click.Path(dir_okay=False, exists=True),
-              metavar="MODEL.gguf", help="The committed weights (checked against --manifest).")  # fmt: skip
+              metavar="MODEL.gguf", help="The committed weights (checked against M).")  # fmt: skip
 @click.option("--manifest", "manifest_path", required=True,
               type=click.Path(dir_okay=False, exists=True), metavar="MANIFEST.json")  # fmt: skip
 @click.option("--data-dir", required=True, type=click.Path(file_okay=False, exists=True),
-              help="A verifying client's data_dir (its evidence samples are replayed).")  # fmt: skip
+              help="A verifying client's data_dir (its samples are replayed).")  # fmt: skip
 @click.option("--reference", type=click.Path(dir_okay=False), metavar="REF.json",
-              help="The replay reference (default: measured once per weight_hash, cached).")  # fmt: skip
+              help="Replay reference (default: measured once per weight_hash).")  # fmt: skip
 @click.option("--alpha", default=0.01, show_default=True, type=click.FloatRange(1e-9, 0.5),
               help="Bound on a false DIFF for honest serving inside the envelope.")  # fmt: skip
 @click.option("--min-effect", default=0.02, show_default=True,

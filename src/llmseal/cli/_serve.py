@@ -81,7 +81,6 @@ __all__ = ["serve"]
     help="The 0600 private key of the --llm-sign-cert leaf.",
 )
 @click.option(
-<<<<<<< HEAD
     "--weights",
     type=click.Path(dir_okay=False, exists=True),
     metavar="MANIFEST.json",
@@ -99,13 +98,13 @@ __all__ = ["serve"]
     multiple=True,
     metavar="KEY=VALUE",
     help="Add to the signed `inference` claim (engine, engine_version, n_batch, threads...).",
-=======
+)
+@click.option(
     "--forward-header",
     "forward_headers",
     multiple=True,
     metavar="NAME",
     help="Also forward this request header to the upstream (repeatable; see docs/gateway.md).",
->>>>>>> main
 )
 @click.option(
     "--log-level",
@@ -136,13 +135,10 @@ def serve(
     pkcs11_token: str | None,
     key_label: str | None,
     pin_env: str | None,
-<<<<<<< HEAD
     weights: str | None,
     weights_file: str | None,
     inference: tuple[str, ...],
-=======
     forward_headers: tuple[str, ...],
->>>>>>> main
     log_level: str,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
@@ -168,13 +164,10 @@ def serve(
         pkcs11_token=pkcs11_token,
         pkcs11_key_label=key_label,
         pin_env=pin_env,
-<<<<<<< HEAD
         weights=weights,
         weights_file=weights_file,
         inference=_inference(inference) if inference else None,
-=======
         forward_headers=forward_headers,
->>>>>>> main
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

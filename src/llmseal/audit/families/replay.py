@@ -25,9 +25,6 @@ from typing import Any
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import EnrollOptions, Probe, Source
 from llmseal.audit.reference import Reference
-from llmseal.audit.sequential import Envelope, ErrorRates
-from llmseal.audit.verdict import Verdict
-
 from llmseal.audit.replay.envelope import (
     GAP,
     TAU,
@@ -38,6 +35,8 @@ from llmseal.audit.replay.envelope import (
 )
 from llmseal.audit.replay.scoring import Scorer
 from llmseal.audit.replay.verify import FAMILY_NAME, from_exchange, replay_verdict
+from llmseal.audit.sequential import Envelope, ErrorRates
+from llmseal.audit.verdict import Verdict
 from llmseal.errors import AuditError, Error
 from llmseal.weights import WeightManifest, check_file
 
@@ -113,8 +112,8 @@ class ReplayFamily:
             "tau": TAU,
             "scorer": dict(VARIANTS[0]),
             "variations": list(labels),
-            "greedy": Envelope(*tally.greedy, floor=FLOOR).to_dict(),
-            "sampled": Envelope(*tally.sampled, floor=FLOOR).to_dict(),
+            "greedy": Envelope(tally.greedy[0], tally.greedy[1], floor=FLOOR).to_dict(),
+            "sampled": Envelope(tally.sampled[0], tally.sampled[1], floor=FLOOR).to_dict(),
             "max_honest_gap": round(tally.max_greedy_gap, 6),
             "probes": [dict(b) for b in bodies],
         }

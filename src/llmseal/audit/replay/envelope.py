@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmseal.audit.family import SourceAnswer
-
 from llmseal.audit.replay.exchange import ReplayInput, SamplingParams, parse_exchange
 from llmseal.audit.replay.scoring import AnswerScore, Scorer
 from llmseal.errors import AuditError

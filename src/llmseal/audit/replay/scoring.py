@@ -88,7 +88,7 @@ class Scorer:
 
         buffer = ctypes.create_string_buffer(256)
         n = llama_cpp.llama_token_to_piece(self.llm._model.vocab, token, buffer, 256, 0, False)
-        return bytes(buffer[: max(n, 0)])
+        return buffer.raw[: max(n, 0)]
 
     def prompt_tokens(self, messages: Sequence[Mapping[str, Any]]) -> list[int]:
         result = self._formatter(messages=list(messages))  # type: ignore[arg-type]

@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.sequential import BernoulliTest, Envelope, ErrorRates
-from llmseal.audit.verdict import Outcome, TracePoint, Verdict
-
 from llmseal.audit.replay.envelope import exceedances
 from llmseal.audit.replay.exchange import parse_exchange
 from llmseal.audit.replay.scoring import Scorer
+from llmseal.audit.sequential import BernoulliTest, Envelope, ErrorRates
+from llmseal.audit.verdict import Outcome, TracePoint, Verdict
 from llmseal.core.receipt import Receipt
 from llmseal.errors import Error
 
