@@ -1,0 +1,120 @@
+"""Issue 13 must-show: replay against the real models, every one claiming SmolLM2's weights.
+
+Honest SmolLM2 behind ``serve --weights`` → SAME (greedy and sampled); Gemma-3-270M,
+Q4_0 and Q2_K requantizations of SmolLM2, and a 20% mix → DIFF, from a few answers.
+The reference (enrolled once per weight_hash under n_batch 512/8/1, 1–2 threads) is
+cached beside the requantized models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from llmseal.audit.families.replay import FAMILY, ReplayFamily
+from llmseal.audit.reference import Reference
+from llmseal.audit.replay.enroll import load_or_enroll
+from llmseal.audit.replay.verify import FAMILY_NAME, SignedAnswer, replay_verdict
+from llmseal.audit.sequential import ErrorRates
+from llmseal.audit.verdict import Outcome, Verdict
+from llmseal.devmodels import cache_dir
+from llmseal.devserver import ModelServer
+from llmseal.weights import WeightManifest
+from tests.integration.weights.replay_helpers import (
+    ask,
+    gateway_over,
+    mixing_router,
+    question,
+    sealed,
+)
+
+pytestmark = pytest.mark.slow
+RATES = ErrorRates(alpha=0.01, beta=0.01, min_effect=0.02)
+
+
+@pytest.fixture(scope="module")
+def manifest_file(
+    smollm2_manifest: WeightManifest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    path = tmp_path_factory.mktemp("weights") / "manifest.json"
+    path.write_bytes(smollm2_manifest.to_json())
+    return path
+
+
+@pytest.fixture(scope="module")
+def family(smollm2: Path, smollm2_manifest: WeightManifest) -> ReplayFamily:
+    return FAMILY.bind(smollm2, smollm2_manifest)
+
+
+@pytest.fixture(scope="module")
+def reference(family: ReplayFamily) -> Reference:
+    return load_or_enroll(family, cache_dir() / "replay", at=datetime.now(UTC))
+
+
+@pytest.fixture
+def judge(family: ReplayFamily, reference: Reference) -> Callable[[list[SignedAnswer]], Verdict]:
+    def run(answers: list[SignedAnswer]) -> Verdict:
+        return replay_verdict(reference.section(FAMILY_NAME), answers, RATES, family.scorer())
+
+    return run
+
+
+def test_the_envelope_was_measured(reference: Reference) -> None:
+    section = reference.section(FAMILY_NAME)
+    assert section is not None
+    assert section["greedy"]["total"] > 500 and section["sampled"]["total"] > 500
+    # Honest kernels disagree only at near-ties: far below the 1-nat threshold.
+    assert section["max_honest_gap"] < section["gap"]
+    assert len(reference.covers) == 3
+
+
+def test_honest_answers_are_same(
+    tmp_path: Path, manifest_file: Path, smollm2: Path, smollm2_manifest: WeightManifest,
+    judge: Callable[[list[SignedAnswer]], Verdict],
+) -> None:  # fmt: skip
+    with sealed(tmp_path, manifest_file, smollm2, smollm2) as url:
+        greedy = [ask(url, question(i, sampled=False)) for i in range(12)]
+        sampled = [ask(url, question(i, sampled=True)) for i in range(12)]
+    assert all(a.receipt.weight_hash == smollm2_manifest.weight_hash for a in greedy + sampled)
+    for answers in (greedy, sampled):
+        verdict = judge(answers)
+        assert verdict.outcome is Outcome.SAME, verdict.reason
+        assert verdict.receipt_ids and set(verdict.receipt_ids) <= {
+            a.receipt.receipt_id for a in answers
+        }
+
+
+@pytest.mark.parametrize("substitute", ["q4_0", "q2_k", "gemma"])
+def test_substitutes_claiming_the_weights_are_diff(
+    substitute: str, request: pytest.FixtureRequest, tmp_path: Path, manifest_file: Path,
+    smollm2: Path, judge: Callable[[list[SignedAnswer]], Verdict],
+) -> None:  # fmt: skip
+    model: Path = request.getfixturevalue(substitute)
+    chat_format = "gemma" if substitute == "gemma" else None
+    with sealed(tmp_path, manifest_file, smollm2, model, chat_format) as url:
+        greedy = [ask(url, question(i, sampled=False)) for i in range(3)]
+        verdict = judge(greedy)
+        assert verdict.outcome is Outcome.DIFF, verdict.reason
+        assert len(verdict.receipt_ids) <= 3
+        sampled = [ask(url, question(i, sampled=True)) for i in range(10)]
+    verdict = judge(sampled)
+    assert verdict.outcome is Outcome.DIFF, verdict.reason
+
+
+def test_a_twenty_percent_mix_is_diff_within_thirty_answers(
+    tmp_path: Path, manifest_file: Path, smollm2: Path, q4_0: Path,
+    judge: Callable[[list[SignedAnswer]], Verdict],
+) -> None:  # fmt: skip
+    with (
+        ModelServer(model=smollm2, log=tmp_path / "honest.log") as honest,
+        ModelServer(model=q4_0, log=tmp_path / "q4_0.log") as substitute,
+        mixing_router(honest.url, substitute.url, 0.2, seed=5) as router,
+        gateway_over(router, tmp_path, manifest_file, smollm2) as url,
+    ):
+        answers = [ask(url, question(i, sampled=False, max_tokens=32)) for i in range(30)]
+    verdict = judge(answers)
+    assert verdict.outcome is Outcome.DIFF, verdict.reason
+    assert len(verdict.receipt_ids) <= 30
