@@ -14,7 +14,7 @@ two answers, a 20% mix in a few dozen.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,14 @@ from llmseal.audit.verdict import Outcome, TracePoint, Verdict
 from llmseal.core.receipt import Receipt
 from llmseal.errors import Error
 
-__all__ = ["FAMILY_NAME", "SignedAnswer", "from_exchange", "null_rate", "replay_verdict"]
+__all__ = [
+    "FAMILY_NAME",
+    "SignedAnswer",
+    "from_exchange",
+    "null_rate",
+    "replay_verdict",
+    "sequential_tokens",
+]
 
 FAMILY_NAME = "replay"
 
@@ -82,34 +89,12 @@ def replay_verdict(
     if scorer is None:
         return _undetermined("the committed weights are not available to replay with")
     weight_hash = section.get("weight_hash")
-    test = BernoulliTest(p0, rates)
-    trace: list[TracePoint] = []
-    queries = failed = unusable = foreign = tokens = 0
-    outcome: Outcome | None = None
-    for answer in answers:
-        queries += 1
-        if answer is None:  # failed exchanges count as queries, never as samples
-            failed += 1
-            continue
-        receipt = answer.receipt
-        if receipt.weight_hash != weight_hash:
-            foreign += 1  # not a claim about these weights: nothing to test
-            continue
-        try:
-            item = parse_exchange(answer.request, answer.response, receipt.claims)
-            flags = exceedances(scorer.score(item), item.params)
-        except Error:
-            unusable += 1
-            continue
-        for flag in flags:
-            tokens += 1
-            outcome = test.update(flag)
-            if outcome is not None:
-                break
-        trace.append(TracePoint(receipt.receipt_id, float(sum(flags)), 0.0, any(flags),
-                                test.log10_e_diff, test.log10_e_same))  # fmt: skip
-        if outcome is not None:
-            break
+    counts = {"failed": 0, "unusable": 0, "foreign": 0}
+    scored = _scored(answers, weight_hash, scorer, counts)
+    test, trace, queries = sequential_tokens(scored, p0, rates)
+    outcome = test.decision()
+    failed, unusable, foreign = counts["failed"], counts["unusable"], counts["foreign"]
+    tokens = test.n
     final = outcome or Outcome.UNDETERMINED
     return Verdict(
         family=FAMILY_NAME, outcome=final, statistic=test.log10_e_diff, p_value=test.p_value,
@@ -121,6 +106,60 @@ def replay_verdict(
                  "other_weights": foreign, "same_below": test.p1,
                  "weight_hash": weight_hash},
     )  # fmt: skip
+
+
+def _scored(
+    answers: Sequence[SignedAnswer | None],
+    weight_hash: Any,
+    scorer: Scorer,
+    counts: dict[str, int],
+) -> Iterator[tuple[str | None, list[bool]]]:
+    """(receipt id, per-token exceedances) per answer; None id for one that says nothing."""
+    for answer in answers:
+        if answer is None:  # failed exchanges count as queries, never as samples
+            counts["failed"] += 1
+            yield None, []
+            continue
+        receipt = answer.receipt
+        if receipt.weight_hash != weight_hash:
+            counts["foreign"] += 1  # not a claim about these weights: nothing to test
+            yield None, []
+            continue
+        try:
+            item = parse_exchange(answer.request, answer.response, receipt.claims)
+            flags = exceedances(scorer.score(item), item.params)
+        except Error:
+            counts["unusable"] += 1
+            yield None, []
+            continue
+        yield receipt.receipt_id, flags
+
+
+def sequential_tokens(
+    scored: Iterable[tuple[str | None, list[bool]]], p0: float, rates: ErrorRates
+) -> tuple[BernoulliTest, list[TracePoint], int]:
+    """Feed per-token exceedances to the test, answer by answer, up to the first decision.
+
+    Lazy: answers after the decision are never scored. Returns the test, one trace
+    point per answer that was scored, and the answers consumed (queries).
+    """
+    test = BernoulliTest(p0, rates)
+    trace: list[TracePoint] = []
+    queries = 0
+    for receipt_id, flags in scored:
+        queries += 1
+        if receipt_id is None:
+            continue
+        outcome = None
+        for flag in flags:
+            outcome = test.update(flag)
+            if outcome is not None:
+                break
+        trace.append(TracePoint(receipt_id, float(sum(flags)), 0.0, any(flags),
+                                test.log10_e_diff, test.log10_e_same))  # fmt: skip
+        if outcome is not None:
+            break
+    return test, trace, queries
 
 
 def _reason(
