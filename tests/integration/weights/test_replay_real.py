@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,29 @@ def test_a_twenty_percent_mix_is_diff_within_thirty_answers(
     verdict = judge(answers)
     assert verdict.outcome is Outcome.DIFF, verdict.reason
     assert len(verdict.receipt_ids) <= 30
+
+
+def test_cli_replays_the_evidence_store(
+    tmp_path: Path, manifest_file: Path, smollm2: Path, q2_k: Path, cli: Any, reference: Reference
+) -> None:
+    """Passive: a verifying client's own evidence, replayed by `llmseal audit replay`."""
+    from llmseal.client.transport import verifying_http_client
+
+    evidence = tmp_path / "client"
+    with sealed(tmp_path, manifest_file, smollm2, q2_k) as url:
+        keys = f"{url}/v1/receipts/keys"
+        with verifying_http_client(keys=keys, data_dir=evidence, sample_rate=1.0) as client:
+            for i in range(3):
+                r = client.post(f"{url}/v1/chat/completions", json=question(i, sampled=False))
+                assert r.status_code == 200
+    ref = tmp_path / "ref.json"
+    ref.write_bytes(reference.to_json())
+    out = cli("audit", "replay", "--weights", smollm2, "--manifest", manifest_file,
+              "--data-dir", evidence, "--reference", ref, "--json")  # fmt: skip
+    assert out.status == 1, out.stderr
+    verdict = out.json()
+    assert verdict["verdict"] == "DIFF" and verdict["family"] == "replay"
+    assert len(verdict["receipt_ids"]) <= 3
+    wrong = cli("audit", "replay", "--weights", q2_k, "--manifest", manifest_file,
+                "--data-dir", evidence, "--reference", ref)  # fmt: skip
+    assert wrong.status == 2 and "not the committed weights" in wrong.stderr

@@ -12,7 +12,6 @@ import pytest
 
 from llmseal.audit.replay.exchange import SamplingParams, parse_exchange
 from llmseal.audit.replay.sampler import log_distribution, penalized
-from llmseal.audit.replay.stats import binomial_sf, clopper_pearson_upper, normal_cdf
 from llmseal.audit.replay.verify import SignedAnswer, replay_verdict, sequential_tokens
 from llmseal.audit.sequential import ErrorRates
 from llmseal.audit.verdict import Outcome
@@ -44,14 +43,6 @@ def test_penalties_follow_llama_cpp() -> None:
     freq = SamplingParams(1.0, 0, 1.0, 0.0, 1.0, 0.5, 0.25)
     assert penalized(logits, [0, 0], freq).tolist() == [2.0 - 0.5 - 0.5, -1.0, 0.5]
     assert penalized(logits, [], rp) is logits
-
-
-def test_statistics() -> None:
-    assert math.isclose(binomial_sf(1, 10, 0.1), 1 - 0.9**10)
-    assert binomial_sf(0, 5, 0.2) == 1.0 and binomial_sf(6, 5, 0.2) == 0.0
-    upper = clopper_pearson_upper(0, 460, 0.99)
-    assert math.isclose(upper, 1 - 0.01 ** (1 / 460), rel_tol=1e-6)
-    assert math.isclose(normal_cdf(0.0), 0.5) and normal_cdf(-2.33) < 0.01
 
 
 def test_parse_fills_engine_defaults_and_refuses_what_it_cannot_replay() -> None:
