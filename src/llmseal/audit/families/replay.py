@@ -43,7 +43,7 @@ from llmseal.weights import WeightManifest, check_file
 __all__ = ["FAMILY", "FLOOR", "ReplayFamily"]
 
 FLOOR = 0.002  # per token: never assume honest serving exceeds less often than this
-MAX_TOKENS = 32
+MAX_TOKENS = 24
 SEEDS = (1,)
 
 

@@ -2,7 +2,7 @@
 
 Enrollment runs the weights locally under every honest variation of
 :data:`~llmseal.audit.replay.envelope.VARIANTS`; on two cores it takes about a
-minute for the 16 probe prompts, so the reference is kept beside the caller's
+minute for the 12 probe prompts, so the reference is kept beside the caller's
 other caches and reused while the weights are the same (its ``weight_hash`` says).
 """
 

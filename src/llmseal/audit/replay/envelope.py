@@ -60,13 +60,9 @@ PROMPTS: tuple[str, ...] = (
     "What does a thermometer measure?",
     "Name a famous painting and its painter.",
     "Why is the sky blue? Answer briefly.",
-    "Translate 'good morning' into Spanish.",
-    "Suggest a name for a pet turtle.",
     "What is 12 times 11?",
     "Describe a rainy day in two sentences.",
     "What is the boiling point of water in Celsius?",
-    "Give a synonym for 'happy'.",
-    "What language is spoken in Brazil?",
 )
 
 
