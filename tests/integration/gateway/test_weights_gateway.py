@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from llmseal.core.framing import read_stream
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError, WeightsMismatchError
 from llmseal.gateway.app import Gateway
@@ -84,8 +85,9 @@ def test_receipts_carry_weight_hash_and_inference(
     for stream in (False, True):
         r = httpx.post(f"{url}/v1/chat/completions", json={**CHAT, "stream": stream})
         if stream:
-            payload = next(e for e in r.content.split(b"\n\n") if b'"receipt"' in e)
-            receipt = httpx.Response(200, content=payload[6:]).json()["receipt"]
+            saved = read_stream(r.content)
+            assert saved.receipt is not None
+            receipt = dict(saved.receipt.receipt)
         else:
             receipt = r.json()["receipt"]
         assert receipt["weight_hash"] == manifest.weight_hash
