@@ -79,8 +79,9 @@ def test_honest_answers_are_same(
     judge: Callable[[list[SignedAnswer]], Verdict],
 ) -> None:  # fmt: skip
     with sealed(tmp_path, manifest_file, smollm2, smollm2) as url:
-        greedy = [ask(url, question(i, sampled=False)) for i in range(12)]
-        sampled = [ask(url, question(i, sampled=True)) for i in range(12)]
+        # SAME must rule out a per-token rate p0 + 0.02: a few hundred honest tokens.
+        greedy = [ask(url, question(i, sampled=False, max_tokens=32)) for i in range(12)]
+        sampled = [ask(url, question(i, sampled=True, max_tokens=32)) for i in range(20)]
     assert all(a.receipt.weight_hash == smollm2_manifest.weight_hash for a in greedy + sampled)
     for answers in (greedy, sampled):
         verdict = judge(answers)

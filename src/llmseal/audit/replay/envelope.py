@@ -42,7 +42,6 @@ __all__ = [
 
 GAP = 1.0  # nats below the argmax: a greedy token "exceeds" beyond this
 TAU = 2e-3  # a sampled token "exceeds" when the signed sampler gives it less than this
-LOG_TAU = math.log(TAU)
 # Every sampling field explicit: the Python API and the server have different defaults.
 SAMPLER: Mapping[str, float] = {"top_k": 40, "top_p": 0.95, "min_p": 0.05, "repeat_penalty": 1.0}
 VARIANTS: tuple[Mapping[str, int], ...] = (
@@ -66,11 +65,18 @@ PROMPTS: tuple[str, ...] = (
 )
 
 
-def exceedances(score: AnswerScore, params: SamplingParams) -> list[bool]:
-    """One flag per delivered token: outside what honest serving produces."""
+def exceedances(
+    score: AnswerScore, params: SamplingParams, *, gap: float = GAP, tau: float = TAU
+) -> list[bool]:
+    """One flag per delivered token: outside what honest serving produces.
+
+    ``gap``/``tau`` come from the reference a verdict is computed against, so a
+    reference stays valid if the defaults change.
+    """
     if params.greedy:
-        return [g > GAP for g in score.gap]
-    return [lq < LOG_TAU for lq in score.logq]
+        return [g > gap for g in score.gap]
+    log_tau = math.log(tau)
+    return [lq < log_tau for lq in score.logq]
 
 
 @dataclass

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.replay.envelope import exceedances
+from llmseal.audit.replay.envelope import GAP, TAU, exceedances
 from llmseal.audit.replay.exchange import parse_exchange
 from llmseal.audit.replay.scoring import Scorer
 from llmseal.audit.sequential import BernoulliTest, Envelope, ErrorRates
@@ -90,7 +90,8 @@ def replay_verdict(
         return _undetermined("the committed weights are not available to replay with")
     weight_hash = section.get("weight_hash")
     counts = {"failed": 0, "unusable": 0, "foreign": 0}
-    scored = _scored(answers, weight_hash, scorer, counts)
+    thresholds = {"gap": float(section.get("gap", GAP)), "tau": float(section.get("tau", TAU))}
+    scored = _scored(answers, weight_hash, scorer, counts, thresholds)
     test, trace, queries = sequential_tokens(scored, p0, rates)
     outcome = test.decision()
     failed, unusable, foreign = counts["failed"], counts["unusable"], counts["foreign"]
@@ -113,6 +114,7 @@ def _scored(
     weight_hash: Any,
     scorer: Scorer,
     counts: dict[str, int],
+    thresholds: Mapping[str, float],
 ) -> Iterator[tuple[str | None, list[bool]]]:
     """(receipt id, per-token exceedances) per answer; None id for one that says nothing."""
     for answer in answers:
@@ -127,7 +129,7 @@ def _scored(
             continue
         try:
             item = parse_exchange(answer.request, answer.response, receipt.claims)
-            flags = exceedances(scorer.score(item), item.params)
+            flags = exceedances(scorer.score(item), item.params, **thresholds)
         except Error:
             counts["unusable"] += 1
             yield None, []
