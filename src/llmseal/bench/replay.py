@@ -98,8 +98,8 @@ def run(*, quick: bool) -> dict[str, Any]:
     from llmseal.audit.replay.enroll import load_or_enroll
 
     reference = load_or_enroll(family, cache_dir() / "replay", at=datetime.now(UTC))
-    p0 = null_rate(reference.section(FAMILY_NAME) or {})
-    assert p0 is not None
+    section = reference.section(FAMILY_NAME) or {}
+    p0s = {kind: null_rate(section, (kind,)) for kind in ("greedy", "sampled")}
     scorer = family.scorer()
     cost = [0.0, 0.0]
     greedy, sampled = _bodies(False, n, seeds), _bodies(True, n, seeds)
@@ -112,15 +112,19 @@ def run(*, quick: bool) -> dict[str, Any]:
     pools["honest"]["greedy"] += _pool(smollm2_path(), greedy, scorer, cost, n_batch=1)
     rng = random.Random(13)  # noqa: S311 - reproducible trial orders, not secrets
     out: dict[str, Any] = {
-        "null_rate_per_token": round(p0, 5),
+        "null_rate_per_token": {k: None if v is None else round(v, 5) for k, v in p0s.items()},
         "replay_s_per_100_tokens": round(100 * cost[0] / max(cost[1], 1), 3),
     }
     for name, kinds in pools.items():
         for kind, pool in kinds.items():
             orders = [rng.sample(pool, len(pool)) for _ in range(trials)]
+            p0 = p0s[kind]
+            assert p0 is not None
             out[f"{name}_{kind}"] = _summary([_trial(o, p0) for o in orders])
     mixed = [[rng.choice(pools["q4_0"]["greedy"]) if rng.random() < 0.2
               else rng.choice(pools["honest"]["greedy"]) for _ in range(30)]
              for _ in range(trials)]  # fmt: skip
-    out["mix20_q4_0_greedy"] = _summary([_trial(m, p0) for m in mixed])
+    greedy_p0 = p0s["greedy"]
+    assert greedy_p0 is not None
+    out["mix20_q4_0_greedy"] = _summary([_trial(m, greedy_p0) for m in mixed])
     return {"replay": out}

@@ -57,10 +57,16 @@ def from_exchange(exchange: ObservedExchange) -> SignedAnswer | None:
     return SignedAnswer(receipt, exchange.request_json(), exchange.content())
 
 
-def null_rate(section: Mapping[str, Any]) -> float | None:
-    """``p0`` over the kinds the reference measured (None: no envelope at all)."""
+def null_rate(
+    section: Mapping[str, Any], kinds: Iterable[str] = ("greedy", "sampled")
+) -> float | None:
+    """``p0`` over ``kinds`` of answer, from the reference (None: no envelope for them).
+
+    Greedy and sampled answers have their own envelopes; a verdict over answers of
+    one kind runs at that kind's rate, a mix at the larger one.
+    """
     rates = []
-    for kind in ("greedy", "sampled"):
+    for kind in kinds:
         raw = section.get(kind)
         if isinstance(raw, dict):
             envelope = Envelope.from_dict(raw)
@@ -83,7 +89,7 @@ def replay_verdict(
     """The verdict at the first decision over ``exchanges`` (pure given the weights)."""
     if section is None:
         return _undetermined("the reference has no replay section")
-    p0 = null_rate(section)
+    p0 = null_rate(section, _kinds(answers))
     if p0 is None:
         return _undetermined("no measured envelope of honest kernel variation")
     if scorer is None:
@@ -107,6 +113,20 @@ def replay_verdict(
                  "other_weights": foreign, "same_below": test.p1,
                  "weight_hash": weight_hash},
     )  # fmt: skip
+
+
+def _kinds(answers: Sequence[SignedAnswer | None]) -> set[str]:
+    """Which kinds (greedy, sampled) of answers are among ``answers``."""
+    kinds: set[str] = set()
+    for answer in answers:
+        if answer is None:
+            continue
+        try:
+            item = parse_exchange(answer.request, answer.response, answer.receipt.claims)
+        except Error:
+            continue
+        kinds.add("greedy" if item.params.greedy else "sampled")
+    return kinds or {"greedy", "sampled"}
 
 
 def _scored(
