@@ -34,6 +34,18 @@ QUESTIONS = (
     "Name a fruit that is yellow.",
     "What animal says moo?",
     "Suggest a title for a short story about a robot.",
+    "What is the capital of Japan?",
+    "How many days are in a week?",
+    "Name a musical instrument with strings.",
+    "What do bees make?",
+    "Give one reason to drink water.",
+    "What is the freezing point of water in Fahrenheit?",
+    "Name a country in South America.",
+    "What shape has three sides?",
+    "Which season comes after winter?",
+    "What is a baby cat called?",
+    "Name something you can find at a beach.",
+    "What gas do plants absorb from the air?",
 )
 
 
