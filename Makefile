@@ -10,7 +10,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 LLAMA := llama-cpp-python[server]==0.3.36
 
-.PHONY: demo test bench lint typecheck unit clean
+.PHONY: demo test bench lint typecheck unit clean mutation fuzz
 
 .venv: $(STAMP)
 
@@ -41,8 +41,20 @@ test: lint typecheck
 demo: .venv
 	$(BIN)/python scripts/demo.py
 
+# The fuzz tests of tests/fuzz/ (hypothesis) at FUZZ times the example counts that
+# `make test` runs them with (issue 9). `make fuzz FUZZ=200` for a longer run.
+FUZZ ?= 50
+fuzz: .venv
+	LLMSEAL_FUZZ=$(FUZZ) $(BIN)/pytest tests/fuzz -q -p no:cacheprovider --hypothesis-show-statistics
+
 bench: .venv
 	$(BIN)/llmseal bench
 
+# Mutation testing of the security modules ([tool.mutmut] in pyproject.toml), niced; slow,
+# not part of `make test`. `make mutation ARGS=--report` reprints the last score.
+mutation: .venv
+	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e '.[mutation]'
+	$(BIN)/python scripts/mutation.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis mutants

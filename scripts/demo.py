@@ -22,6 +22,7 @@ import openai
 from rich.console import Console
 from rich.panel import Panel
 
+from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeySet
 from llmseal.core.verify import verify_receipt
 from llmseal.devserver import MODEL_ALIAS, ModelServer
@@ -118,17 +119,17 @@ def run_demo(url: str) -> int:
     failures += result.status.value != "valid"
 
     step(5, "ask again, streaming: tokens arrive as generated, the receipt comes last")
-    chunks = []
+    console.print("  the SDK's quickstart loop (it never sees the receipt, an SSE comment):")
     console.print("  A: ", end="")
     for chunk in client.chat.completions.create(**request, stream=True):
-        chunks.append(chunk)
-        if chunk.choices and chunk.choices[0].delta.content:
-            console.print(chunk.choices[0].delta.content, end="")
+        console.print(chunk.choices[0].delta.content or "", end="")
     console.print()
-    stream_receipt = chunks[-1].model_extra["receipt"]
-    data = [c.model_dump(exclude_unset=True) for c in chunks[:-1]]
-    result = verify_receipt(stream_receipt, keys, prompt={**request, "stream": True}, output=data)
-    verdict(f"stream of {len(data)} chunks", result.status.value)
+    streamed = {**request, "stream": True}
+    with httpx.stream("POST", f"{url}/v1/chat/completions", json=streamed, timeout=300) as r:
+        saved = read_stream(b"".join(r.iter_bytes()))  # what `curl -N` would have saved
+    assert saved.receipt is not None, "the stream carries no receipt"
+    result = verify_receipt(saved.receipt.receipt, keys, prompt=streamed, output=list(saved.chunks))
+    verdict(f"raw stream of {len(saved.chunks)} chunks", result.status.value)
     failures += result.status.value != "valid"
 
     step(6, "a relay edits the answer: the tampered copy fails")

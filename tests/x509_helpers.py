@@ -76,6 +76,8 @@ class Lab:
         return chain_to_pem([leaf, self.inter])
 
     def validator(self, **kwargs: Any) -> ChainValidator:
+        # Verified a day after t0 by default: the lab's CRLs (7 days) are current then.
+        kwargs.setdefault("clock", lambda: self.t0 + timedelta(days=1))
         return ChainValidator(TrustAnchors([self.root], source="test root"), **kwargs)
 
 
@@ -93,8 +95,14 @@ def raw_cert(
     ca: bool,
     names: tuple[str, ...] = (),
     days: int = 365,
+    usage: dict[str, bool] | None = None,
+    extended_usage: list[x509.ObjectIdentifier] | None = None,
 ) -> x509.Certificate:
-    """A certificate with exactly the extensions asked for (for the bad cases)."""
+    """A certificate with exactly the extensions asked for (for the bad cases).
+
+    ``usage`` overrides keyUsage bits (``{}`` leaves the extension out);
+    ``extended_usage`` adds an extendedKeyUsage.
+    """
     subject_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     builder = (
         x509.CertificateBuilder()
@@ -111,7 +119,7 @@ def raw_cert(
             critical=False,
         )
     )
-    usage = dict.fromkeys(
+    bits = dict.fromkeys(
         (
             "content_commitment",
             "key_encipherment",
@@ -122,10 +130,12 @@ def raw_cert(
         ),
         False,
     )
-    builder = builder.add_extension(
-        x509.KeyUsage(digital_signature=True, key_cert_sign=ca, crl_sign=ca, **usage),
-        critical=True,
-    )
+    bits.update(digital_signature=True, key_cert_sign=ca, crl_sign=ca)
+    if usage != {}:
+        bits.update(usage or {})
+        builder = builder.add_extension(x509.KeyUsage(**bits), critical=True)
+    if extended_usage is not None:
+        builder = builder.add_extension(x509.ExtendedKeyUsage(extended_usage), critical=False)
     if names:
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False

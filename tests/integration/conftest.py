@@ -4,7 +4,8 @@ its configuration once per process, so every token is made before the module loa
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -29,3 +30,14 @@ def pin_env(softhsm: SoftHsm, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("LLMSEAL_TEST_PIN", softhsm.pin)
     monkeypatch.setenv("LLMSEAL_WRONG_PIN", "0000-wrong")
     return "LLMSEAL_TEST_PIN"
+
+
+@pytest.fixture
+def label() -> Callable[[str], str]:
+    """A key label (or key id part) no other test uses: the tokens live for the whole
+    session, and a test run twice in one process must not meet its own earlier key."""
+
+    def unique(stem: str) -> str:
+        return f"{stem}-{uuid.uuid4().hex[:10]}"
+
+    return unique

@@ -116,6 +116,10 @@ def _free_port() -> int:
     raise RuntimeError("no free loopback port for named")
 
 
+class _PortTaken(Exception):
+    """``named`` could not listen on its port: another process took it first."""
+
+
 class NamedServer:
     """One ``named -g`` process serving some zones; use :func:`running_named`."""
 
@@ -130,7 +134,25 @@ class NamedServer:
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 20.0, attempts: int = 5) -> None:
+        """Start ``named``; a port another process took meanwhile means a new port and retry.
+
+        The port is picked before ``named`` binds it, so on a shared machine someone else
+        can take it first: ``named`` then exits ("unable to listen"), and the SOA answers
+        that made it look ready may have come from that other server.
+        """
+        for _ in range(attempts):
+            self._spawn()
+            try:
+                self._wait_ready(timeout)
+            except _PortTaken:
+                self.stop()
+                self.port = _free_port()
+                continue
+            return
+        raise RuntimeError(f"named found no free port in {attempts} attempts: {self._tail()}")
+
+    def _spawn(self) -> None:
         conf = self.workdir / "named.conf"
         zones = "\n".join(
             f'zone "{z.name}" {{ type primary; file "{z.path}"; }};' for z in self.zones
@@ -154,24 +176,37 @@ controls {{ }};
             self._process = subprocess.Popen(
                 ["named", "-g", "-n", "1", "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT
             )
-        self._wait_ready(timeout)
 
     def _wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         pending = [z.name for z in self.zones]
-        while pending:
+        while pending or not self._running():
             if self._process is not None and self._process.poll() is not None:
+                if "unable to listen" in self._tail():
+                    raise _PortTaken
                 raise RuntimeError(f"named exited ({self._process.returncode}): {self._tail()}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"named did not serve {pending} in {timeout}s: {self._tail()}")
-            with contextlib.suppress(Exception):
-                query = dns.message.make_query(pending[0], "SOA")
-                answer = dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.5)
-                if answer.rcode() == dns.rcode.NOERROR and answer.answer:
-                    pending.pop(0)
-                    continue
+            if pending and self._serves(pending[0]):
+                pending.pop(0)
+                continue
             time.sleep(0.05)
+
+    def _serves(self, zone: str) -> bool:
+        with contextlib.suppress(Exception):
+            query = dns.message.make_query(zone, "SOA")
+            answer = dns.query.udp(query, "127.0.0.1", port=self.port, timeout=0.5)
+            return answer.rcode() == dns.rcode.NOERROR and bool(answer.answer)
+        return False
+
+    def _running(self) -> bool:
+        """Our ``named`` logged that it runs: the answers came from it, not from a server
+        that took the port first (ours then exits, "unable to listen")."""
+        with contextlib.suppress(OSError):
+            lines = self.log.read_text(errors="replace").splitlines()
+            return any(line.endswith(" running") for line in lines)
+        return False
 
     def _tail(self) -> str:
         with contextlib.suppress(OSError):

@@ -54,11 +54,14 @@ def run(*, quick: bool) -> dict[str, Any]:
                 verifying = verifying_http_client(
                     keys=keys, data_dir=work / "evidence", base_url=base
                 )
-                result = {
+                result: dict[str, Any] = {
                     "plain": _compare(plain, verifying, stream=False, rounds=rounds, n=per_round),
                     "stream": _compare(plain, verifying, stream=True, rounds=rounds, n=per_round),
                     **_cpu(base, keys, work),
                 }
+                # Issue 9 target: added wall time at most 1.3 x the verifier's CPU time.
+                cpu = result["verify_cpu_us"]
+                result["added_over_cpu"] = round(result["plain"]["added_us"] / cpu, 2)
                 plain.close()
                 verifying.close()
     return {"client": result}
@@ -111,15 +114,8 @@ def _cpu(base: str, keys: KeySet, work: Path) -> dict[str, float]:
             request = httpx.Request("POST", f"{base}/v1/chat/completions", json=REQUEST)
             answers.append((request.read(), client.send(request).read()))
     verifier = ResponseVerifier(keys, evidence=EvidenceStore(work / "cpu-evidence"))
-    start = time.perf_counter()
-    for request_body, body in answers:
-        verifier.check_body("/v1/chat/completions", request_body, body, 200)
-    check_us = (time.perf_counter() - start) / len(answers) * 1e6
-    no_store = ResponseVerifier(keys)
-    start = time.perf_counter()
-    for request_body, body in answers:
-        no_store.check_body("/v1/chat/completions", request_body, body, 200)
-    nostore_us = (time.perf_counter() - start) / len(answers) * 1e6
+    check_us, check_wall_us = _per_answer(verifier, answers)
+    nostore_us, _ = _per_answer(ResponseVerifier(keys), answers)
     message = os.urandom(200)
     key = Ed25519PrivateKey.generate()
     signature = key.sign(message)
@@ -130,6 +126,22 @@ def _cpu(base: str, keys: KeySet, work: Path) -> dict[str, float]:
     raw_us = (time.perf_counter() - start) / 300 * 1e6
     return {
         "verify_cpu_us": round(check_us, 1),
+        "verify_wall_us": round(check_wall_us, 1),
         "verify_cpu_no_evidence_us": round(nostore_us, 1),
         "raw_ed25519_verify_us": round(raw_us, 1),
     }
+
+
+def _per_answer(
+    verifier: ResponseVerifier, answers: list[tuple[bytes, bytes]]
+) -> tuple[float, float]:
+    """CPU time (this thread's) and wall time per verified answer, in µs.
+
+    Issue 9's target is stated against CPU time: on a shared machine wall time
+    also counts waiting for a core, which is not the verifier's cost.
+    """
+    wall, cpu = time.perf_counter(), time.thread_time()
+    for request_body, body in answers:
+        verifier.check_body("/v1/chat/completions", request_body, body, 200)
+    n = len(answers)
+    return (time.thread_time() - cpu) / n * 1e6, (time.perf_counter() - wall) / n * 1e6

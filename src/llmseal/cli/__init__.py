@@ -14,7 +14,7 @@ import sys
 import click
 
 from llmseal import __version__
-from llmseal.cli._common import err_console
+from llmseal.cli._common import err_console, terminal_safe
 from llmseal.errors import Error
 
 __all__ = ["cli", "main"]
@@ -27,7 +27,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from llmseal.cli import _bench, _ca, _evidence, _keys, _sign, _verify
+    from llmseal.cli import _bench, _ca, _evidence, _keys, _log, _sign, _verify
 
     cli.add_command(_evidence.evidence)
     cli.add_command(_keys.keys)
@@ -35,6 +35,7 @@ def _register() -> None:
     cli.add_command(_sign.sign)
     cli.add_command(_verify.verify)
     cli.add_command(_bench.bench)
+    cli.add_command(_log.log)
     from llmseal.cli import _weights
 
     cli.add_command(_weights.weights)
@@ -90,5 +91,5 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(message: str, status: int) -> None:
-    sys.stderr.write(f"llmseal: error: {message}\n")
+    sys.stderr.write(f"llmseal: error: {terminal_safe(message)}\n")
     sys.exit(status)

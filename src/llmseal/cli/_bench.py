@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from llmseal.cli._common import out_console, print_json
+from llmseal.cli._common import print_json, print_table
 
 __all__ = ["bench"]
 
@@ -28,4 +28,4 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
     else:
         from llmseal.bench.report import render
 
-        out_console.print(render(results))
+        print_table(render(results))

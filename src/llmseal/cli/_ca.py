@@ -6,7 +6,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from llmseal.cli._common import out_console, parse_time, print_json
+from llmseal.cli._common import out_console, parse_time, print_json, print_table
 from llmseal.core import _time
 from llmseal.trust.keydir import KeyDirectory
 from llmseal.trust.x509ca import CertificateAuthority
@@ -220,4 +220,4 @@ def list_certificates(directory: str, as_json: bool) -> None:
             record["revoked_at"] or "-",
             record["key_id"],
         )
-    out_console.print(table)
+    print_table(table)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,12 +20,16 @@ from llmseal.errors import ContentError, InputError
 
 __all__ = [
     "err_console",
+    "json_text",
     "now",
     "out_console",
     "parse_time",
     "print_json",
+    "print_table",
     "read_input",
     "read_json",
+    "terminal_safe",
+    "write_atomic",
 ]
 
 MAX_INPUT_BYTES = 64 << 20
@@ -70,7 +77,77 @@ def parse_time(value: str | None, option: str) -> datetime:
         raise click.BadParameter(str(exc), param_hint=option) from None
 
 
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``path`` whole or not at all: temp file beside it, fsync, rename."""
+    target = Path(path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def json_text(value: Any) -> bytes:
+    """The indented JSON the CLI prints (``print_json``), as bytes with a final newline."""
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n"
+
+
+def print_table(table: Any) -> None:
+    """Print a rich table; into a pipe or file at its natural width, one line per row
+    (a pipe has no terminal width to fold it to)."""
+    if out_console.is_terminal:
+        out_console.print(table)
+    else:
+        Console(file=sys.stdout, width=10_000, highlight=False, color_system=None).print(table)
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every character a terminal could act on written as an escape.
+
+    Strings from the wire (an issuer claim, a certificate subject, an error about
+    either) reach the terminal as data: ESC and the other C0/C1 controls, DEL,
+    bidirectional overrides and other format characters become ``\\xNN`` /
+    ``\\uNNNN`` text. Rich does not strip them.
+    """
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _json_escape(ch: str) -> str:
+    """A JSON string escape (RFC 8259 §7) for a character outside the BMP too."""
+    code = ord(ch)
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
 def print_json(value: Any) -> None:
-    """Pretty JSON on stdout (plain write: no markup interpretation)."""
-    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode("utf-8") + "\n")
+    """Pretty JSON on stdout (plain write: no markup interpretation).
+
+    orjson escapes C0 controls; C1 controls and format characters would still
+    reach the terminal raw, so they are escaped too (the JSON means the same).
+    """
+    text = json_text(value).decode("utf-8")
+    if not text.replace("\n", "").isprintable():
+        text = "".join(ch if ch.isprintable() or ch == "\n" else _json_escape(ch) for ch in text)
+    sys.stdout.write(text)
     sys.stdout.flush()

@@ -12,7 +12,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from llmseal.cli._common import out_console, print_json
+from llmseal.cli._common import out_console, print_json, print_table, terminal_safe
 from llmseal.errors import InputError
 from llmseal.store.evidence import EvidenceRecord, EvidenceStore
 
@@ -28,7 +28,16 @@ _DATA_DIR = click.option(
 
 @click.group()
 def evidence() -> None:
-    """List, show and export verified exchanges."""
+    """List, show, export and prove (transparency log) verified exchanges."""
+
+
+def _add_prove() -> None:
+    from llmseal.cli._evidence_prove import prove
+
+    evidence.add_command(prove)
+
+
+_add_prove()
 
 
 @evidence.command("list")
@@ -46,9 +55,12 @@ def list_evidence(data_dir: str, as_json: bool, limit: int | None) -> None:
     table = Table("receipt_id", "status", "issuer", "model_id", "issued_at", "sample")
     for r in records:
         style = "green" if r.status == "valid" else "red"
-        table.add_row(Text(r.receipt_id), Text(r.status, style=style), Text(r.issuer),
-                      Text(r.model_id), r.issued_at, "yes" if r.sampled else "")  # fmt: skip
-    out_console.print(table)
+        # Every field came from the wire (older stores may hold unchecked claims).
+        cells = [terminal_safe(v) for v in (r.receipt_id, r.status, r.issuer, r.model_id)]
+        table.add_row(Text(cells[0]), Text(cells[1], style=style), Text(cells[2]),
+                      Text(cells[3]), Text(terminal_safe(r.issued_at)),
+                      "yes" if r.sampled else "")  # fmt: skip
+    print_table(table)
 
 
 @evidence.command("show")
@@ -61,6 +73,7 @@ def show(receipt_id: str, data_dir: str) -> None:
     if record is None:
         raise InputError(f"no evidence for receipt {receipt_id!r} in {data_dir}")
     out = record.to_dict()
+    out["log_proof"] = store.log_proof(receipt_id)
     sample = store.sample_path(record)
     out["sample_dir"] = str(sample) if sample else None
     print_json(out)

@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from llmseal.cli._common import out_console, parse_time, print_json
+from llmseal.cli._common import out_console, parse_time, print_json, print_table
 from llmseal.core import _time
 from llmseal.errors import ConfigError, KeyManagementError
 from llmseal.trust.dnsrecord import dns_name_for_key_id, zone_line
@@ -152,7 +152,7 @@ def list_keys(directory: str, as_json: bool) -> None:
             _time.format_utc(entry.rotated_at) if entry.rotated_at else "-",
             entry.public_key.b64(),
         )
-    out_console.print(table)
+    print_table(table)
 
 
 @keys.command("dns-record")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
+from llmseal.cli._serve_log import log_options, log_settings
 from llmseal.gateway.config import GatewayConfig
 
 __all__ = ["serve"]
@@ -112,6 +115,7 @@ __all__ = ["serve"]
     default="info",
     show_default=True,
 )
+@log_options
 def serve(
     upstream: str,
     host: str,
@@ -140,6 +144,7 @@ def serve(
     inference: tuple[str, ...],
     forward_headers: tuple[str, ...],
     log_level: str,
+    **log_opts: Any,
 ) -> None:
     """Run the signing gateway: every response leaves with a stored receipt."""
     from llmseal.gateway.server import run
@@ -168,6 +173,7 @@ def serve(
         weights_file=weights_file,
         inference=_inference(inference) if inference else None,
         forward_headers=forward_headers,
+        **log_settings(log_opts),
     )
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from llmseal.cli._common import parse_time, print_json, read_input
+from llmseal.cli._common import json_text, parse_time, print_json, read_input, write_atomic
 from llmseal.core.canonical import loads
 from llmseal.core.keys import Signer
+from llmseal.core.receipt import Receipt
 from llmseal.core.sign import issue_receipt
 from llmseal.core.verify import content_hash
-from llmseal.errors import ConfigError, ContentError, InputError
+from llmseal.errors import ConfigError, ContentError, Error, InputError
 from llmseal.trust.keydir import KeyDirectory
 
 __all__ = ["sign"]
@@ -40,7 +43,29 @@ __all__ = ["sign"]
 @click.option(
     "--pin-env", metavar="VAR", help="For a key held in a PKCS#11 token: the PIN's variable."
 )
-def sign(
+@click.option(
+    "--out", "out_path", metavar="FILE", help="Write the receipt to FILE (atomically), not stdout."
+)
+def sign(out_path: str | None, **options: Any) -> None:
+    """Sign a receipt for REQUEST.json -> RESPONSE.json; print it, or write it to --out FILE.
+
+    On failure nothing is written: no FILE, and nothing on stdout (a shell
+    redirection `> receipt.json` has already created an empty file, though).
+    """
+    nothing = f"nothing was written to {out_path}" if out_path else "nothing was written"
+    try:
+        receipt = _issue(**options)
+    except click.ClickException as exc:
+        raise InputError(f"{exc.format_message()} ({nothing})") from exc
+    except Error as exc:
+        raise InputError(f"{exc.diagnostics()} ({nothing})") from exc
+    if out_path is None:
+        print_json(receipt.to_dict())
+    else:
+        write_atomic(out_path, json_text(receipt.to_dict()))
+
+
+def _issue(
     directory: str,
     key_id: str,
     model_id: str,
@@ -51,8 +76,7 @@ def sign(
     issued_at: str | None,
     raw: bool,
     pin_env: str | None,
-) -> None:
-    """Sign a receipt for REQUEST.json -> RESPONSE.json and print it."""
+) -> Receipt:
     at = parse_time(issued_at, "--issued-at")
     prompt = read_input(prompt_path, "request")
     output = read_input(output_path, "response")
@@ -76,7 +100,7 @@ def sign(
         close = getattr(signer, "close", None)  # a token signer holds a logged-in session
         if close is not None:
             close()
-    print_json(receipt.to_dict())
+    return receipt
 
 
 def _signer(keydir: KeyDirectory, key_id: str, pin_env: str | None) -> Signer:

@@ -12,6 +12,10 @@ Key sources:
   required);
 * ``--llm-sign``: the input is an OpenAI response with an llm_sign envelope.
 
+``--log-vkey`` (with ``--proof`` or ``--log-url``, or the response's own
+``receipt_evidence.log``) checks that the receipt is in a trusted transparency log
+(:mod:`llmseal.cli._verify_log`).
+
 ``--policy`` adds relying-party rules on top of any receipt mode.
 """
 
@@ -24,14 +28,22 @@ from typing import Any, Literal
 import click
 from rich.text import Text
 
-from llmseal.cli._common import now, out_console, parse_time, print_json, read_input, read_json
-from llmseal.core.canonical import loads
-from llmseal.core.framing import read_stream
+from llmseal.cli._common import (
+    now,
+    out_console,
+    parse_time,
+    print_json,
+    read_input,
+    read_json,
+    terminal_safe,
+)
+from llmseal.cli._document import read_document
+from llmseal.cli._verify_log import check_log, log_verify_options
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
-from llmseal.errors import ConfigError, ContentError, InputError
+from llmseal.errors import ConfigError, InputError
 from llmseal.trust.keysource import KeySources, load_keyset, policy_sources
 
 __all__ = ["verify"]
@@ -84,6 +96,7 @@ _STYLE = {
 @click.option("--llm-sign", "llm_sign", is_flag=True, help="Verify an llm_sign response.")
 @click.option("--issuer", metavar="HOST", help="llm_sign: the expected issuer (pinned).")
 @click.option("--at", "at", metavar="TIME", help="llm_sign: validation time [now].")
+@log_verify_options
 def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
     """Verify RECEIPT.json. Exit 0 iff valid (and admitted), 1 otherwise, 2 if unusable.
 
@@ -93,7 +106,7 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
     response carrying an llm_sign envelope.
     """
     o = _Options(options)
-    document, streamed = _read_document(receipt_path)
+    document, streamed = read_document(receipt_path)
     if o.llm_sign:
         _verify_llm_sign(document, o)
     policy = Policy.load(o.policy_path) if o.policy_path else None
@@ -118,14 +131,27 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
         report = _report(result)
         if not o.as_json:
             _print_human(result)
-    verdict = policy.check(result, at=now()) if policy else None
+    logged = check_log(o.log_options, document, receipt_obj, policy)
+    verdict = (
+        policy.check(
+            result, at=now(), logged=bool(logged and logged.ok),
+            log_reason=logged.message if logged else None,
+        )
+        if policy else None
+    )  # fmt: skip
     if o.as_json:
+        if logged is not None:
+            report["log"] = logged.report
         if verdict is not None:
             report["policy"] = {"admitted": bool(verdict), "failures": list(verdict.failures)}
         print_json(report)
-    elif verdict is not None:
-        _print_policy(verdict)
-    sys.exit(0 if result and (verdict is None or verdict) else 1)
+    else:
+        if logged is not None:
+            logged.print()
+        if verdict is not None:
+            _print_policy(verdict)
+    log_ok = logged is None or logged.ok or not logged.required
+    sys.exit(0 if result and log_ok and (verdict is None or verdict) else 1)
 
 
 class _Options:
@@ -153,6 +179,7 @@ class _Options:
 
     def __init__(self, options: dict[str, Any]) -> None:
         self.__dict__.update(options)
+        self.log_options = {k: options[k] for k in ("log_vkeys", "proof_path", "log_url")}
         pinned = bool(self.chain_path or self.name or self.domain)
         # Anchors or CRLs alone also mean X.509 (and then the missing name is the error).
         self.x509_mode = pinned or bool(
@@ -236,32 +263,6 @@ def _dns_source(
     return DnsKeySource(resolver, trust_anchors=anchors, dnssec=mode, name=name)
 
 
-def _read_document(path: str) -> tuple[Any, list[Any] | None]:
-    """The JSON document, or for a saved SSE stream its receipt and hashed chunks."""
-    data = read_input(path, "receipt")
-    try:
-        return loads(data), None
-    except ContentError as exc:
-        if not _looks_like_sse(data):
-            raise InputError(f"receipt {path} is {exc}") from exc
-    try:
-        saved = read_stream(data)
-    except ContentError as exc:
-        raise InputError(f"stream {path}: {exc}") from exc
-    document: dict[str, Any] = {}
-    if saved.receipt is not None:
-        document["receipt"] = saved.receipt.receipt
-        if saved.receipt.evidence is not None:
-            document["receipt_evidence"] = saved.receipt.evidence
-    return document, list(saved.chunks)
-
-
-def _looks_like_sse(data: bytes) -> bool:
-    """The first line is an SSE field or comment (``data:``, ``event:``, ``: ...``)."""
-    first = data.lstrip(b"\r\n\t ").split(b"\n", 1)[0]
-    return first.startswith((b":", b"data:", b"event:", b"id:", b"retry:"))
-
-
 def _unsigned_response(document: Any) -> bool:
     return (
         isinstance(document, Mapping) and "receipt" not in document and "signature" not in document
@@ -296,26 +297,27 @@ def _print_policy(verdict: PolicyResult) -> None:
         return
     out_console.print(Text("  policy   refused", style="bold red"))
     for failure in verdict.failures:
-        out_console.print(Text(f"  - rule {failure}"))
+        out_console.print(Text(terminal_safe(f"  - rule {failure}")))
 
 
 def _print_human(result: Verification) -> None:
     receipt = result.receipt
     algorithm = result.key.public_key.algorithm if result.key else "?"
     checked = ", ".join(result.content_checked) or "not supplied (hashes not checked)"
+    safe = terminal_safe
     out_console.print(
         Text.assemble(
             (result.status.value, _STYLE[result.status]),
             "  receipt ",
-            (receipt.receipt_id, "bold"),
-            f"\n  key      {receipt.key_id} ({algorithm})",
-            f"\n  issued   {receipt.issued_at}",
-            f"\n  model    {receipt.model_id}",
+            (safe(receipt.receipt_id), "bold"),
+            f"\n  key      {safe(receipt.key_id)} ({algorithm})",
+            f"\n  issued   {safe(receipt.issued_at)}",
+            f"\n  model    {safe(receipt.model_id)}",
             f"\n  content  {checked}",
         )
     )
     extra = result.key.extra if result.key else {}
     if extra.get("source") == "dns":
-        out_console.print(Text(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})"))
+        out_console.print(Text(safe(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})")))
     for reason in result.reasons:
-        out_console.print(Text(f"  - {reason}"))
+        out_console.print(Text(safe(f"  - {reason}")))

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.text import Text
 
-from llmseal.cli._common import out_console, read_input
+from llmseal.cli._common import out_console, read_input, terminal_safe
 from llmseal.compat.llm_sign import LlmSignVerification, verify_llm_sign
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content
@@ -84,11 +84,14 @@ def run_llm_sign(
 def print_x509(result: X509Verification) -> None:
     chain = result.chain.describe() if result.chain else {}
     state = result.failure.value if result.failure else "ok"
+    safe = terminal_safe  # certificate names come from the wire
     out_console.print(
         Text.assemble(
-            f"  x509     {state}: {result.name}",
-            f"\n  leaf     {chain['subject']} (serial {chain['serial'][:16]})" if chain else "",
-            f"\n  root     {chain['root']}" if chain else "",
+            f"  x509     {state}: {safe(result.name)}",
+            f"\n  leaf     {safe(chain['subject'])} (serial {chain['serial'][:16]})"
+            if chain
+            else "",
+            f"\n  root     {safe(chain['root'])}" if chain else "",
         )
     )
 
@@ -100,11 +103,11 @@ def print_llm_sign(result: LlmSignVerification) -> None:
         Text.assemble(
             (result.status.value, style),
             "  llm_sign response",
-            f"\n  issuer   {result.issuer or '-'}",
-            f"\n  key      {result.key_id or '-'}",
+            f"\n  issuer   {terminal_safe(result.issuer or '-')}",
+            f"\n  key      {terminal_safe(result.key_id or '-')}",
             f"\n  content  {checked}",
             f"\n  x509     {result.failure.value if result.failure else 'ok'}",
         )
     )
     for reason in result.reasons:
-        out_console.print(Text(f"  - {reason}"))
+        out_console.print(Text(terminal_safe(f"  - {reason}")))

@@ -13,7 +13,8 @@ requires a signed review from a specific model tier before merging") declares a
 The request body is ``{"receipt": {...}, "prompt"?: "...", "output"?: "..."}``
 (the shape of ``POST /v1/receipts/verify``; ``prompt``/``output`` as JSON text or
 objects). Malformed input answers 400; anything the policy refuses answers 403
-with the failed rules.
+with ``{"detail": {"status", "failures", "reasons"}}``: the cryptographic status
+(``missing`` when no receipt was supplied), the failed rules, the reasons.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ class ReceiptGate:
             raise _refusal(400, 'expected {"receipt": {...}, "prompt"?: ..., "output"?: ...}')
         if data.get("receipt") is None:
             if self.policy.require_receipt:
-                raise _refusal(403, {"failures": ["require_receipt: no receipt supplied"]})
+                detail = {"status": "missing", "failures": ["require_receipt: no receipt supplied"],
+                          "reasons": ["no receipt supplied"]}  # fmt: skip
+                raise _refusal(403, detail)
             raise _refusal(400, "no receipt to check")
         prompt, output = _content(data, "prompt"), _content(data, "output")
         try:
@@ -104,7 +107,8 @@ class ReceiptGate:
             raise _refusal(400, f"unusable receipt or content: {exc}") from exc
         verdict = self.policy.check(result, at=self.clock())
         if not verdict:
-            detail = {"status": result.status.value, "failures": list(verdict.failures)}
+            detail = {"status": result.status.value, "failures": list(verdict.failures),
+                      "reasons": list(result.reasons)}  # fmt: skip
             raise _refusal(403, detail)
         return Admission(result, verdict, prompt, output)
 

@@ -149,6 +149,7 @@ class StreamVerifier:
         self.result = self._owner._verify(
             self._endpoint, receipt, self._prompt_hash, self._hasher.hexdigest(),
             lambda: self._sample(receipt), status=200,
+            evidence=found.evidence,
         )  # fmt: skip
         # The last covered event carries the verdict (streams are verified when they end).
         verdict = {"status": "valid", "key_id": self.result.key_id, "verified": True}

@@ -39,10 +39,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from llmseal.client.logproof import LogCheck
 from llmseal.client.stream import StreamVerifier
 from llmseal.client.verifier import DEFAULT_FRESHNESS, Expectations, ResponseVerifier
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import BindingError, ConfigError
+from llmseal.log.trust import LogTrust
 from llmseal.store.evidence import EvidenceStore
 from llmseal.trust.keysource import BoundIssuer, CachedKeySet, KeySources
 
@@ -75,11 +77,15 @@ def build_verifier(
     sample_rate: float = 0.01,
     sample_cap: int = 16 << 20,
     freshness: timedelta | None = DEFAULT_FRESHNESS,
+    log_vkeys: tuple[str, ...] | list[str] = (),
+    require_logged: bool = False,
 ) -> ResponseVerifier:
     """The verifier both transports use (evidence under ``data_dir``, if given).
 
     ``freshness``: how far a live answer's ``issued_at`` may be from this
-    machine's clock (either way); None turns the check off.
+    machine's clock (either way); None turns the check off. ``log_vkeys``: the
+    transparency logs whose inline proofs (``receipt_evidence.log``) are checked;
+    ``require_logged``: an answer without a verifying proof fails.
     """
     evidence = None
     if data_dir is not None:
@@ -91,7 +97,16 @@ def build_verifier(
         expect=Expectations(issuer=expect_issuer, models=tuple(expect_models)),
         sample_rate=sample_rate,
         freshness=freshness,
+        log_check=_log_check(log_vkeys, require_logged),
     )
+
+
+def _log_check(vkeys: tuple[str, ...] | list[str], required: bool) -> LogCheck | None:
+    if not vkeys and not required:
+        return None
+    if required and not vkeys:
+        raise ConfigError("require_logged needs log_vkeys (the logs you trust)")
+    return LogCheck(LogTrust.from_vkeys(vkeys), required=required)
 
 
 def _prepare(verifier: ResponseVerifier, request: Any) -> str | None:
@@ -164,6 +179,29 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
         async def aclose(self) -> None:
             await self._inner.aclose()
 
+    def checked(response: Any, stream: Any) -> Any:
+        """A new response whose only body is ``stream`` (the checker's output).
+
+        Never the inner response itself: one that a mock or caching transport
+        already read keeps its content, and httpx would hand the SDK that
+        content instead of the checked stream.
+        """
+        headers = [(k, v) for k, v in response.headers.raw if k.lower() != b"content-length"]
+        return lib.Response(
+            response.status_code, headers=headers, stream=stream, extensions=response.extensions
+        )
+
+    def inner_body(response: Any) -> Any:
+        """The bytes of the inner response as a stream, whatever form it came in."""
+        if not response.is_stream_consumed:
+            return response.stream
+        try:
+            return lib.ByteStream(response.content)
+        except lib.ResponseNotRead:
+            raise BindingError(
+                "the inner transport consumed the stream: nothing to verify"
+            ) from None
+
     class Transport(lib.BaseTransport):  # type: ignore[misc, name-defined]
         """Wraps a transport; verifies answers of the sealed endpoints."""
 
@@ -180,11 +218,11 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             if _is_stream(response):
                 try:
                     checker = _stream_checker(self.verifier, endpoint, body, response)
+                    inner = inner_body(response)
                 except BindingError:
                     response.close()
                     raise
-                response.stream = SyncStream(response.stream, checker)
-                return response
+                return checked(response, SyncStream(inner, checker))
             try:
                 content = response.read()
             finally:
@@ -212,11 +250,11 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             if _is_stream(response):
                 try:
                     checker = _stream_checker(self.verifier, endpoint, body, response)
+                    inner = inner_body(response)
                 except BindingError:
                     await response.aclose()
                     raise
-                response.stream = AsyncStream(response.stream, checker)
-                return response
+                return checked(response, AsyncStream(inner, checker))
             try:
                 content = await response.aread()
             finally:
@@ -257,6 +295,8 @@ def verifying_http_client(
     sample_rate: float = 0.01,
     sample_cap: int = 16 << 20,
     freshness: timedelta | None = DEFAULT_FRESHNESS,
+    log_vkeys: tuple[str, ...] | list[str] = (),
+    require_logged: bool = False,
     library: str = "httpx",
     **client_options: Any,
 ) -> Any:
@@ -265,12 +305,13 @@ def verifying_http_client(
     ``library="httpx2"`` returns an ``httpx2.Client`` instead, which is what
     ``anthropic.Anthropic`` (>= 2) accepts; openai accepts both. ``keys`` is the
     issuer's key set (URL or file, cached and refreshed once on an unknown key)
-    or any key resolver; ``data_dir`` holds the evidence store.
+    or any key resolver; ``data_dir`` holds the evidence store. ``log_vkeys`` and
+    ``require_logged``: check (and require) inline transparency-log proofs.
     """
     verifier = build_verifier(
         keys=keys, data_dir=data_dir, require_receipt=require_receipt, expect_issuer=expect_issuer,
         expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
-        freshness=freshness,
+        freshness=freshness, log_vkeys=log_vkeys, require_logged=require_logged,
     )  # fmt: skip
     return _client(library, verifier, asynchronous=False, options=client_options)
 
@@ -280,7 +321,7 @@ def verifying_async_http_client(**options: Any) -> Any:
     for ``openai.AsyncOpenAI`` / ``anthropic.AsyncAnthropic``."""
     library = options.pop("library", "httpx")
     names = ("keys", "data_dir", "require_receipt", "expect_issuer", "expect_models",
-             "sample_rate", "sample_cap", "freshness")  # fmt: skip
+             "sample_rate", "sample_cap", "freshness", "log_vkeys", "require_logged")  # fmt: skip
     verifier = build_verifier(**{k: options.pop(k) for k in names if k in options})
     return _client(library, verifier, asynchronous=True, options=options)
 

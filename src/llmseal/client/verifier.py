@@ -33,6 +33,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.client.logproof import LogCheck
 from llmseal.client.replay import ReplayWindow
 from llmseal.client.stream import StreamVerifier
 from llmseal.core import _time
@@ -89,7 +90,9 @@ class ResponseVerifier:
         clock: Callable[[], datetime] = _now,
         sampler: Callable[[], float] = random.random,
         freshness: timedelta | None = DEFAULT_FRESHNESS,
+        log_check: LogCheck | None = None,
     ) -> None:
+        self.log_check = log_check
         if freshness is not None and freshness < timedelta(0):
             raise ConfigError("freshness must not be negative")
         self.freshness = freshness
@@ -146,6 +149,7 @@ class ResponseVerifier:
         return self._verify(
             endpoint, receipt_obj, self.request_hash(request_body), hash_response(parsed),
             lambda: Sample(request_body, body, orjson.dumps(receipt_obj)), status=status,
+            evidence=parsed.get("receipt_evidence"),
         )  # fmt: skip
 
     def stream(self, endpoint: str, request_body: bytes) -> StreamVerifier:
@@ -160,6 +164,7 @@ class ResponseVerifier:
         sample: Callable[[], Sample | None],
         *,
         status: int,
+        evidence: Any = None,
     ) -> Verification:
         try:
             receipt = Receipt.from_dict(receipt_obj)
@@ -171,7 +176,16 @@ class ResponseVerifier:
             or self._live_failure(result)
             or _claims_failure(receipt, endpoint, status)
         )
+        logged = None
+        if failure is None and self.log_check is not None:
+            logged, failure = self.log_check.check(receipt_obj, evidence)
         self._record(result, endpoint, failure, sample)
+        if logged is not None and self.evidence is not None:
+            store, proof = self.evidence, evidence["log"]
+            store.submit_job(lambda: store.put_log_proof(
+                receipt.receipt_id, proof, origin=logged.origin, index=logged.index,
+                tree_size=logged.tree_size,
+            ))  # fmt: skip
         if failure is not None:
             raise failure
         return result

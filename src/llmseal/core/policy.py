@@ -8,6 +8,8 @@ from a specific model tier before merging")::
     max_age = "7d"                                             # s, m, h, d
     require_receipt = true
     require_content = ["prompt", "output"]                     # content must be shown
+    require_logged = true                                      # in a trusted log:
+    logs = ["log.example.com/receipts+1a2b3c4d+AR..."]         # log vkeys (C2SP)
 
     [keysets]                                                  # whose keys to trust,
     "review.example.com" = "https://review.example.com/v1/receipts/keys"  # per issuer
@@ -45,7 +47,7 @@ __all__ = ["Policy", "PolicyResult"]
 _DURATION = re.compile(r"\A(\d+)\s*([smhd])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KNOWN = {"keysets", "issuers", "models", "key_ids", "max_age", "require_receipt",
-          "require_content", "clock_skew"}  # fmt: skip
+          "require_content", "clock_skew", "require_logged", "logs"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ class Policy:
     require_receipt: bool = True
     require_content: frozenset[str] = frozenset()
     clock_skew: timedelta = timedelta(minutes=5)
+    require_logged: bool = False
+    """The receipt must come with a proof of inclusion in one of ``logs``."""
+    logs: tuple[str, ...] = ()
+    """Transparency logs trusted for ``require_logged``, as C2SP vkeys."""
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -85,9 +91,7 @@ class Policy:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{source} is not TOML: {exc}") from exc
-        data = data.get("policy", data)
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: [policy] must be a table")
+        data = _one_layout(data, source)
         unknown = set(data) - _KNOWN
         if unknown:
             raise ConfigError(f"{source}: unknown setting(s) {sorted(unknown)}")
@@ -105,11 +109,28 @@ class Policy:
             require_receipt=_bool(data, "require_receipt", source, default=True),
             require_content=content,
             clock_skew=_duration(data.get("clock_skew", "5m"), "clock_skew", source) or timedelta(),
+            require_logged=_bool(data, "require_logged", source, default=False),
+            logs=_strings(data, "logs", source),
         )
 
-    def check(self, result: Verification, *, at: datetime) -> PolicyResult:
-        """Every rule this verified receipt breaks (none: admitted)."""
+    def check(
+        self,
+        result: Verification,
+        *,
+        at: datetime,
+        logged: bool = False,
+        log_reason: str | None = None,
+    ) -> PolicyResult:
+        """Every rule this verified receipt breaks (none: admitted).
+
+        ``logged``/``log_reason`` are the caller's log verdict (proofs are checked in
+        :mod:`llmseal.log.trust`, above this layer): whether a proof of inclusion in
+        one of ``logs`` verified, and if not, why.
+        """
         failures: list[str] = []
+        if self.require_logged and not logged:
+            reason = log_reason or "no proof that the receipt is in a trusted log"
+            failures.append(f"require_logged: {reason}")
         receipt = result.receipt
         if result.status is not Status.VALID:
             failures.append(f"status: the receipt is {result.status.value}, not valid")
@@ -143,15 +164,48 @@ class Policy:
             "max_age_s": self.max_age.total_seconds() if self.max_age else None,
             "require_receipt": self.require_receipt,
             "require_content": sorted(self.require_content),
+            "require_logged": self.require_logged, "logs": list(self.logs),
         }  # fmt: skip
+
+
+def _one_layout(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """The settings, from the top level or from a ``[policy]`` table — never from both.
+
+    A policy is security configuration: a rule that sits where it is not read
+    (top-level ``issuers`` beside a ``[policy]`` table) would silently admit
+    anything, so a file that mixes the layouts is refused.
+    """
+    if "policy" not in data:
+        return data
+    table = data["policy"]
+    if not isinstance(table, dict):
+        raise ConfigError(f"{source}: [policy] must be a table")
+    outside = sorted(set(data) - {"policy"})
+    if outside:
+        raise ConfigError(
+            f"{source}: {outside} outside the [policy] table would be ignored; "
+            "put every setting in [policy], or none"
+        )
+    return table
 
 
 def _keysets(value: Any, source: str) -> tuple[tuple[str, ...], dict[str, str]]:
     if isinstance(value, dict):
         if not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in value.items()):
             raise ConfigError(f"{source}: [keysets] maps issuer names to key set locations")
-        return tuple(value.values()), {location: issuer for issuer, location in value.items()}
-    return _strings({"keysets": value}, "keysets", source), {}
+        locations = list(value.values())
+        _refuse_repeats(locations, "[keysets] location", source)
+        return tuple(locations), {location: issuer for issuer, location in value.items()}
+    locations = list(_strings({"keysets": value}, "keysets", source))
+    _refuse_repeats(locations, "keysets location", source)
+    return tuple(locations), {}
+
+
+def _refuse_repeats(values: list[str], what: str, source: str) -> None:
+    """One key set bound to two issuers would be bound to whichever came last."""
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        raise ConfigError(f"{source}: {what} listed more than once: {repeated}")
 
 
 def _matches(value: str, patterns: tuple[str, ...]) -> bool:

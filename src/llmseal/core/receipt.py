@@ -95,6 +95,13 @@ class Receipt:
         for key in claims:
             if not isinstance(key, str):
                 raise MalformedReceiptError("receipt member names must be strings")
+        if "issuer" in claims:
+            # Shown to people (evidence lists, reports) and compared with pins: the
+            # same rule as the identifiers above, so it cannot carry terminal escapes.
+            issuer = claims["issuer"]
+            if not isinstance(issuer, str):
+                raise MalformedReceiptError("receipt claim 'issuer' must be a string")
+            check_identifier("issuer", issuer)
         return cls(
             **values,
             weight_hash=weight_hash,

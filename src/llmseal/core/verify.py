@@ -140,23 +140,38 @@ def verify_hashes(
     output_hash: str | None = None,
 ) -> Verification:
     """Verify a receipt given the hashes the verifier recomputed itself."""
+    # Content is compared even when the key turns out unknown: every check runs.
+    checked, mismatches = _content_checks(receipt, prompt_hash, output_hash)
     try:
         entry = keys.resolve(receipt.key_id)
     except KeyLookupError as exc:
         # The source says why it has no trustworthy key (DNSSEC bogus, record
         # missing...): a key that cannot be authenticated is an unknown key.
-        return Verification(Status.UNKNOWN_KEY, receipt, (exc.diagnostics(),))
+        why = exc.diagnostics()
+        return Verification(Status.UNKNOWN_KEY, receipt, (why, *mismatches), None, checked)
     if entry is None:
-        reason = f"key_id {receipt.key_id!r} is not in the key set"
-        return Verification(Status.UNKNOWN_KEY, receipt, (reason,))
+        why = f"key_id {receipt.key_id!r} is not in the key set"
+        return Verification(Status.UNKNOWN_KEY, receipt, (why, *mismatches), None, checked)
     reasons: list[str] = []
     issued = receipt.issued_at_datetime
     revoked = entry.revoked_as_of(issued)
     if revoked:
         since = entry.rotated_at.isoformat() if entry.rotated_at else "an unknown time"
         reasons.append(f"key {entry.key_id!r} is revoked since {since}")
-    tampered = not _signature_ok(receipt, entry, reasons)
+    tampered = not _signature_ok(receipt, entry, reasons) or bool(mismatches)
+    reasons.extend(mismatches)
+    if entry.created_at is not None and issued < entry.created_at:
+        reasons.append("issued_at is before the key was created")
+    status = Status.REVOKED if revoked else Status.TAMPERED if tampered else Status.VALID
+    return Verification(status, receipt, tuple(reasons), entry, checked)
+
+
+def _content_checks(
+    receipt: Receipt, prompt_hash: str | None, output_hash: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The content compared (``prompt``, ``output``) and a reason per mismatch."""
     checked: list[str] = []
+    mismatches: list[str] = []
     for name, expected, claimed in (
         ("prompt", prompt_hash, receipt.prompt_hash),
         ("output", output_hash, receipt.output_hash),
@@ -165,12 +180,8 @@ def verify_hashes(
             continue
         checked.append(name)
         if not hmac.compare_digest(expected, claimed):
-            tampered = True
-            reasons.append(f"the supplied {name} does not match {name}_hash")
-    if entry.created_at is not None and issued < entry.created_at:
-        reasons.append("issued_at is before the key was created")
-    status = Status.REVOKED if revoked else Status.TAMPERED if tampered else Status.VALID
-    return Verification(status, receipt, tuple(reasons), entry, tuple(checked))
+            mismatches.append(f"the supplied {name} does not match {name}_hash")
+    return tuple(checked), tuple(mismatches)
 
 
 def _signature_ok(receipt: Receipt, entry: KeyEntry, reasons: list[str]) -> bool:

@@ -1,4 +1,4 @@
-"""Small ASGI helpers: reading bodies with a limit, sending JSON, header filtering."""
+"""Small ASGI helpers: reading bodies with a limit, sending JSON (header lists: ``headers``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import orjson
 from llmseal.gateway._types import Receive, Scope, Send
 
 __all__ = [
-    "HOP_BY_HOP",
     "BodyTooLarge",
     "ClientDisconnected",
     "DisconnectWatch",
@@ -22,26 +21,6 @@ __all__ = [
     "send_error",
     "send_json",
 ]
-
-# RFC 9110 §7.6.1 hop-by-hop fields, plus those the gateway recomputes itself.
-HOP_BY_HOP = frozenset(
-    {
-        b"connection",
-        b"keep-alive",
-        b"proxy-authenticate",
-        b"proxy-authorization",
-        b"proxy-connection",
-        b"te",
-        b"trailer",
-        b"transfer-encoding",
-        b"upgrade",
-        b"content-length",
-        b"content-encoding",
-        b"host",
-        b"date",
-        b"server",
-    }
-)
 
 
 class BodyTooLarge(Exception):

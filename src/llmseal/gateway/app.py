@@ -5,7 +5,7 @@ Routes (design.md, "HTTP"):
 * ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
-* ``GET /metrics``, ``GET /healthz``;
+* ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
 * anything else — passed through unsigned (``GET /v1/models``...).
 
 No framework on the hot path: routing is two dict/prefix checks, bodies are
@@ -22,9 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.core.keys import Signer
-from llmseal.errors import ContentError, StoreError
+from llmseal.errors import ContentError, LogUnavailableError, StoreError
 from llmseal.gateway._http import (
-    HOP_BY_HOP,
     BodyTooLarge,
     ClientDisconnected,
     DisconnectWatch,
@@ -36,8 +35,10 @@ from llmseal.gateway._http import (
 )
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.headers import request_headers
+from llmseal.gateway.headers import request_headers, response_headers
 from llmseal.gateway.metrics import Metrics
+from llmseal.gateway.openapi import OPENAPI_JSON
+from llmseal.gateway.receipt_log import open_log_link
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.sealing import (
     SIGNED_ENDPOINTS,
@@ -79,7 +80,11 @@ class Gateway:
     ) -> None:
         self.config = config
         data = Path(config.data_dir)
-        self.store = store or ShardedReceiptStore(data / "receipts", durable=config.durable)
+        logged = config.log_dir is not None or config.log_url is not None
+        self.store = store or ShardedReceiptStore(
+            data / "receipts", durable=config.durable, outbox=logged
+        )
+        self.logger, self.log_app = open_log_link(config, self.store)
         self.writer = BatchWriter(self.store, offload=config.durable)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
@@ -98,6 +103,7 @@ class Gateway:
             evidence=config.certificate_evidence(signer),
             weight_hash=self.weights.manifest.weight_hash if self.weights else None,
             inference=self.weights.inference if self.weights else None,
+            logger=self.logger,
         )
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
@@ -122,9 +128,16 @@ class Gateway:
         elif path.startswith("/v1/receipts"):
             status = await self.api.handle(scope, receive, send)
             route = "receipts_api"
+        elif self.log_app is not None and self.log_app.handles(path):
+            status = await self.log_app.handle(scope, receive, send)
+            route = "other"
         elif path == "/metrics" and method == "GET":
             status = 200
             await send_bytes(send, 200, self.metrics.render(), b"text/plain; version=0.0.4")
+            route = "other"
+        elif path == "/openapi.json" and method == "GET":
+            status = 200
+            await send_bytes(send, 200, OPENAPI_JSON)
             route = "other"
         elif path == "/healthz":
             status = 200
@@ -231,9 +244,10 @@ class Gateway:
                 "the receipt could not be stored; no response was sealed",
                 "store_unavailable",
             )
-        headers = [
-            (k, v) for k, v in response.headers if k not in HOP_BY_HOP and k != b"content-type"
-        ]
+        except LogUnavailableError as exc:  # only with --log-inline: the log is required
+            log.error("transparency log failed: %s", exc)
+            return await send_error(send, 503, str(exc), "log_unavailable")
+        headers = response_headers(response.headers, sealed=True)
         headers.append((b"x-receipt-id", receipt.receipt_id.encode()))
         await send_bytes(send, response.status, delivered, headers=headers)
         return response.status
@@ -274,6 +288,9 @@ class Gateway:
             tail = StreamSeal.error_event(
                 "the receipt could not be stored; the stream is not sealed"
             )
+        except LogUnavailableError as exc:
+            log.error("transparency log failed: %s", exc)
+            tail = StreamSeal.error_event(f"{exc}; the stream is not sealed")
         await send({"type": "http.response.body", "body": tail, "more_body": False})
         return 200
 
@@ -291,7 +308,7 @@ class Gateway:
         if isinstance(response, int):
             return response
         try:
-            headers = [(k, v) for k, v in response.headers if k not in HOP_BY_HOP]
+            headers = response_headers(response.headers, sealed=False)
             await send(
                 {"type": "http.response.start", "status": response.status, "headers": headers}
             )
@@ -313,6 +330,8 @@ class Gateway:
                 # cyclic GC from rescanning it, which shows up as tail latency.
                 gc.collect()
                 gc.freeze()
+                if self.logger is not None:
+                    self.logger.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.aclose()
@@ -323,6 +342,8 @@ class Gateway:
         """Commit what is pending and release connections (graceful shutdown)."""
         await self.upstream.close()
         self.writer.close()
+        if self.logger is not None:
+            await self.logger.aclose()  # resubmits the outbox, closes an embedded log
         self.store.close()
         self.metrics.close()
         if self.weights is not None:

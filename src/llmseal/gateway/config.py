@@ -77,6 +77,12 @@ class GatewayConfig:
     pkcs11_key_label: str | None = None
     pin_env: str | None = None
     forward_headers: tuple[str, ...] = ()  # request fields forwarded beyond the allow-list
+    log_dir: str | None = None  # the embedded transparency log (``--log DIR``)
+    log_url: str | None = None  # a standalone ``llmseal log serve`` (``--log-url``)
+    log_origin: str | None = None  # origin of a log ``--log DIR`` creates
+    log_inline: bool = False  # wait for the proof, send it as receipt_evidence.log
+    log_timeout: float = 10.0
+    log_batch_age: float = 0.05
     weights: str | None = None  # a weights manifest: weight_hash in every receipt
     weights_file: str | None = None  # the committed GGUF, whose chunks the gateway serves
     inference: dict[str, Any] | None = None  # the `inference` claim (engine, n_batch, threads)
@@ -103,11 +109,22 @@ class GatewayConfig:
             raise ConfigError("body size limits must be positive")
         if self.upstream_timeout <= 0 or self.connect_timeout <= 0:
             raise ConfigError("timeouts must be positive")
+        self._check_log()
 
     @property
     def request_fields(self) -> frozenset[bytes]:
         """Request header fields forwarded to the upstream (llmseal.gateway.headers)."""
         return REQUEST_ALLOWED | {name.encode() for name in self.forward_headers}
+
+    def _check_log(self) -> None:
+        if self.log_dir is not None and self.log_url is not None:
+            raise ConfigError("give --log DIR (embedded) or --log-url URL, not both")
+        if self.log_inline and self.log_dir is None and self.log_url is None:
+            raise ConfigError("--log-inline needs --log DIR or --log-url URL")
+        if self.log_url is not None and not self.log_url.startswith(("http://", "https://")):
+            raise ConfigError(f"--log-url must be an http(s) URL, not {self.log_url!r}")
+        if self.log_timeout <= 0 or self.log_batch_age <= 0:
+            raise ConfigError("log timeouts must be positive")
 
     @property
     def keys_dir(self) -> Path:

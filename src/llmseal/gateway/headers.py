@@ -1,4 +1,4 @@
-"""Which HTTP header fields cross the gateway.
+"""Which HTTP header fields cross the gateway, in each direction.
 
 Every field is either on an allow-list (passed on) or dropped; nothing passes
 because nobody thought of it. A request field that reaches the upstream can
@@ -20,6 +20,15 @@ The gateway writes ``host``, ``content-length`` and ``accept-encoding:
 identity`` itself (it hashes the answer, so it must arrive unencoded). An
 operator may forward more (``GatewayConfig.forward_headers``), never one of
 :data:`REQUEST_NEVER`.
+
+Responses (upstream -> caller), allowed: ``content-type`` (passed through
+routes only; sealed answers get the gateway's own), ``cache-control``,
+``retry-after``, ``retry-after-ms`` (the SDKs' retry timing), ``x-request-id``,
+``request-id``, ``openai-processing-ms``, ``openai-version``, and fields starting
+with ``x-ratelimit-`` or ``anthropic-ratelimit-``. The gateway adds
+``content-length``, ``x-receipt-id`` and, on streams, ``cache-control`` and
+``x-accel-buffering``; the ASGI server adds ``date`` and ``server``.
+Sealed streams carry none of the upstream's fields: only the gateway's.
 """
 
 from __future__ import annotations
@@ -29,10 +38,15 @@ from collections.abc import Iterable
 
 __all__ = [
     "GATEWAY_REQUEST",
+    "GATEWAY_RESPONSE",
     "REQUEST_ALLOWED",
     "REQUEST_NEVER",
+    "RESPONSE_ALLOWED",
+    "RESPONSE_ALLOWED_PREFIXES",
+    "RESPONSE_NEVER",
     "check_forward_headers",
     "request_headers",
+    "response_headers",
 ]
 
 Headers = list[tuple[bytes, bytes]]
@@ -91,6 +105,44 @@ REQUEST_NEVER: frozenset[bytes] = frozenset(
 GATEWAY_REQUEST: frozenset[bytes] = frozenset({b"host", b"content-length", b"accept-encoding"})
 """Request fields the gateway writes itself."""
 
+RESPONSE_ALLOWED: frozenset[bytes] = frozenset(
+    {
+        b"content-type",
+        b"cache-control",
+        b"retry-after",
+        b"retry-after-ms",
+        b"x-request-id",
+        b"request-id",
+        b"openai-processing-ms",
+        b"openai-version",
+    }
+)
+RESPONSE_ALLOWED_PREFIXES: tuple[bytes, ...] = (b"x-ratelimit-", b"anthropic-ratelimit-")
+
+RESPONSE_NEVER: frozenset[bytes] = frozenset(
+    {
+        b"connection",
+        b"keep-alive",
+        b"proxy-connection",
+        b"proxy-authenticate",
+        b"te",
+        b"trailer",
+        b"transfer-encoding",
+        b"upgrade",
+        b"content-length",  # recomputed for what is delivered
+        b"content-encoding",  # a sealed answer is delivered as the bytes that were hashed
+        b"date",
+        b"server",
+        b"set-cookie",  # state the receipt does not cover
+        b"x-receipt-id",  # the gateway's own field: an upstream cannot name the receipt
+    }
+)
+
+GATEWAY_RESPONSE: frozenset[bytes] = frozenset(
+    {b"content-type", b"content-length", b"x-receipt-id", b"cache-control", b"x-accel-buffering"}
+)
+"""Response fields the gateway writes itself."""
+
 _TOKEN = re.compile(r"\A[a-z0-9!#$%&'*+.^_`|~-]+\Z")  # RFC 9110 §5.6.2, lowercased
 
 
@@ -112,3 +164,13 @@ def request_headers(headers: Iterable[tuple[bytes, bytes]], allowed: frozenset[b
     out = [(k, v) for k, v in headers if k in allowed]
     out.append((b"accept-encoding", b"identity"))
     return out
+
+
+def response_headers(headers: Iterable[tuple[bytes, bytes]], *, sealed: bool) -> Headers:
+    """The upstream's fields that go to the caller (a sealed answer sets its own type)."""
+    return [
+        (k, v)
+        for k, v in headers
+        if (k in RESPONSE_ALLOWED and not (sealed and k == b"content-type"))
+        or k.startswith(RESPONSE_ALLOWED_PREFIXES)
+    ]

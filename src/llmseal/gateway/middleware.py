@@ -10,8 +10,16 @@ only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too.
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
-streams gain a receipt comment (docs/spec/stream.md), every receipt is committed before
-it is sent. Answers that are not JSON (an HTML 404) pass through unsigned.
+streams gain a receipt comment (docs/spec/stream.md), every receipt is committed
+before it is sent. Answers that are not JSON (an HTML 404) pass through unsigned.
+The receipt API (``GET /v1/receipts/keys``, ``/v1/receipts/{id}``,
+``/v1/receipts/{id}/verify``, ``POST /v1/receipts/verify``) is served too, so
+callers have a key set URL.
+
+Settings that cannot work (no data directory, a bad mode) refuse the server's
+start: the ASGI lifespan startup fails with one line naming the setting, and a
+server without lifespan support answers every request 500 with that line —
+never an unsealed answer.
 """
 
 from __future__ import annotations
@@ -25,10 +33,11 @@ from pathlib import Path
 
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
-from llmseal.errors import ConfigError, ContentError, StoreError
+from llmseal.errors import ConfigError, ContentError, Error, StoreError
 from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, header, read_body, send_error
 from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
 from llmseal.gateway.config import prepare_signing_dir
+from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.sealing import (
     SIGNED_ENDPOINTS,
     RequestInfo,
@@ -66,31 +75,42 @@ class ReceiptMiddleware:
         max_request_bytes: int = 8 << 20,
         clock: Callable[[], datetime] = _now,
     ) -> None:
-        env = os.environ
-        directory = data_dir or env.get("LLMSEAL_DATA_DIR")
-        if directory is None:
-            raise ConfigError("ReceiptMiddleware needs data_dir= or LLMSEAL_DATA_DIR")
         self.app = app
-        self.mode = receipts or env.get("LLMSEAL_RECEIPTS", "always")
-        if self.mode not in ("always", "on-request"):
-            raise ConfigError("LLMSEAL_RECEIPTS must be 'always' or 'on-request'")
-        if signer is None:
-            signer = prepare_signing_dir(
-                Path(directory), key_id or env.get("LLMSEAL_KEY_ID"), at=clock()
-            )
-        self.store = store or ShardedReceiptStore(Path(directory) / "receipts")
-        self.writer = BatchWriter(self.store)
-        self.sealer = Sealer(
-            signer,
-            self.writer,
-            clock=clock,
-            issuer=issuer or env.get("LLMSEAL_ISSUER"),
-            model_id=model_id or env.get("LLMSEAL_MODEL_ID"),
-            llm_sign=_llm_sign_from_env(env),
-        )
         self.max_request_bytes = max_request_bytes
+        self.error: str | None = None
+        self._logged = False
+        env = os.environ
+        # Starlette and vLLM construct middleware lazily, inside the first ASGI call:
+        # raising here would only turn every request into a bare 500. Keep the reason
+        # and refuse the lifespan startup with it instead.
+        try:
+            directory = Path(data_dir or env.get("LLMSEAL_DATA_DIR") or "")
+            if directory == Path():
+                raise ConfigError("set LLMSEAL_DATA_DIR (or data_dir=): where keys and receipts go")
+            self.mode = receipts or env.get("LLMSEAL_RECEIPTS", "always")
+            if self.mode not in ("always", "on-request"):
+                raise ConfigError(f"LLMSEAL_RECEIPTS must be always or on-request, not {self.mode}")
+            if signer is None:
+                signer = prepare_signing_dir(
+                    directory, key_id or env.get("LLMSEAL_KEY_ID"), at=clock()
+                )
+            self.store = store or ShardedReceiptStore(directory / "receipts")
+            self.writer = BatchWriter(self.store)
+            self.sealer = Sealer(
+                signer, self.writer, clock=clock, issuer=issuer or env.get("LLMSEAL_ISSUER"),
+                model_id=model_id or env.get("LLMSEAL_MODEL_ID"), llm_sign=_llm_sign_from_env(env),
+            )  # fmt: skip
+            self.api = ReceiptsApi(self.store, directory / "keys", max_body=max_request_bytes)
+        except Error as exc:
+            self.error = f"llmseal ReceiptMiddleware: {exc}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.error is not None:
+            await self._refuse(scope, receive, send, self.error)
+            return
+        if scope["type"] == "http" and scope["path"].startswith("/v1/receipts/"):
+            await self.api.handle(scope, receive, send)
+            return
         if (
             scope["type"] != "http"
             or scope["method"] != "POST"
@@ -121,6 +141,19 @@ class ReceiptMiddleware:
             return True
         value = header(scope, b"x-receipt-request")
         return value is not None and value.strip().lower() == b"true"
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, error: str) -> None:
+        """Misconfigured: fail the lifespan startup (the server prints the line and
+        exits); without lifespan, answer every request 500 (fail closed)."""
+        if scope["type"] == "lifespan":
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.failed", "message": error})
+        elif scope["type"] == "http":
+            if not self._logged:
+                self._logged = True
+                log.error("%s", error)
+            await send_error(send, 500, error, "llmseal_not_configured")
 
     def close(self) -> None:
         """Commit pending receipts and close the store (call at shutdown)."""

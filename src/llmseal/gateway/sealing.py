@@ -36,10 +36,11 @@ from llmseal.core.hashing import (
     hash_json,
 )
 from llmseal.core.keys import Signer
-from llmseal.core.receipt import Receipt
+from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
-from llmseal.errors import ContentError, Error
+from llmseal.errors import ContentError, Error, MalformedReceiptError
+from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
 
@@ -87,15 +88,17 @@ class Sealer:
         evidence: dict[str, Any] | None = None,
         weight_hash: str | None = None,
         inference: dict[str, Any] | None = None,
+        logger: ReceiptLogger | None = None,
     ) -> None:
         self.signer = signer
         self.weight_hash = weight_hash  # the v0.3 member: the weights the issuer commits to
         self.inference = inference  # what ran them (engine, settings that change outputs)
+        self.logger = logger  # the transparency log (receipt_log.py)
         self.llm_sign = llm_sign
         # Static evidence that travels beside every receipt (the certificate chain of
         # a certificate key), serialized once: design.md keeps it outside the receipt.
         self._evidence_json = orjson.dumps(evidence) if evidence else None
-        self._evidence = orjson.Fragment(self._evidence_json) if self._evidence_json else None
+        self._static_evidence = dict(evidence or {})
         self.writer = writer
         self.clock = clock
         self.issuer = issuer
@@ -139,19 +142,21 @@ class Sealer:
             output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
         except ContentError as exc:  # NaN-free JSON can still hold an unsafe integer
             raise UpstreamProtocolError(f"upstream JSON cannot be hashed: {exc}") from exc
-        receipt, receipt_json = await self.issue(info, output_hash, content.get("model"), claims)
+        receipt, receipt_json, evidence = await self.issue(
+            info, output_hash, content.get("model"), claims
+        )
         envelope = self._llm_sign_envelope(info, status, content)
         if carried:
             members: dict[str, Any] = {**content, "receipt": orjson.Fragment(receipt_json)}
-            if self._evidence is not None:
-                members["receipt_evidence"] = self._evidence
+            if evidence is not None:
+                members["receipt_evidence"] = orjson.Fragment(evidence)
             if envelope is not None:
                 members["llm_sign"] = envelope
             delivered = orjson.dumps(members)
         else:
             spliced = receipt_json
-            if self._evidence_json is not None:
-                spliced += b',"receipt_evidence":' + self._evidence_json
+            if evidence is not None:
+                spliced += b',"receipt_evidence":' + evidence
             if envelope is not None:
                 spliced += b',"llm_sign":' + orjson.dumps(envelope)
             delivered = _splice(body, spliced, empty=not parsed)
@@ -197,8 +202,8 @@ class Sealer:
 
     async def issue(
         self, info: RequestInfo, output_hash: str, served_model: Any, claims: dict[str, Any]
-    ) -> tuple[Receipt, bytes]:
-        """Sign, then commit to the store; returns the receipt and its delivered JSON."""
+    ) -> tuple[Receipt, bytes, bytes | None]:
+        """Sign, commit to the store, log; the receipt, its JSON and the evidence JSON."""
         start = time.perf_counter()
         receipt = issue_receipt(
             self.signer,
@@ -213,16 +218,31 @@ class Sealer:
         if self._on_receipt is not None:
             self._on_receipt(time.perf_counter() - start)
         await self.writer.put(StoredReceipt.of(receipt, receipt_json))
-        return receipt, receipt_json
+        if self.logger is None:
+            return receipt, receipt_json, self._evidence_json
+        logged = await self.logger.logged_evidence(receipt, receipt_json)
+        if not logged:
+            return receipt, receipt_json, self._evidence_json
+        return receipt, receipt_json, orjson.dumps({**self._static_evidence, **logged})
 
     def _model_id(self, info: RequestInfo, served: Any) -> str:
         # The configured model id wins; else what the upstream says it served; else
-        # what the client asked for.
+        # what the client asked for — each only if it can be a receipt's model_id
+        # (a client may ask for model "" or "\x00": found by the schemathesis run).
         if self.model_id:
             return self.model_id
-        if isinstance(served, str) and served:
-            return served
-        return info.model or "unknown"
+        for candidate in (served, info.model):
+            if isinstance(candidate, str) and _usable_id(candidate):
+                return candidate
+        return "unknown"
+
+
+def _usable_id(value: str) -> bool:
+    try:
+        check_identifier("model_id", value)
+    except MalformedReceiptError:
+        return False
+    return True
 
 
 def _splice(body: bytes, receipt_json: bytes, *, empty: bool) -> bytes:
@@ -314,10 +334,10 @@ class StreamSeal:
         }
         if self._parents:
             claims["parents"] = self._parents
-        receipt, receipt_json = await self._sealer.issue(
+        receipt, receipt_json, evidence = await self._sealer.issue(
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )
-        comment = receipt_comment(receipt_json, self._sealer._evidence_json)
+        comment = receipt_comment(receipt_json, evidence)
         return (comment if self._anthropic else comment + DONE_EVENT), receipt
 
     @staticmethod

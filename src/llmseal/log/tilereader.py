@@ -8,12 +8,13 @@ feeds a proof or a root that is then checked against a verified checkpoint.
 :class:`TileHashReader` is the :data:`~llmseal.log.merkle.HashReader` over tiles:
 the hash of a complete subtree at Merkle level ``l`` comes from tile level
 ``l // 8`` (one stored hash when ``l`` is a multiple of 8, otherwise a small
-subtree hashed inside the tile; each tile's inner levels are kept once computed,
-so a proof costs O(log n) dictionary reads).
+subtree hashed inside the tile; a :class:`TileCache` keeps each tile with its
+inner levels, so a proof costs O(log n) dictionary reads).
 """
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -41,7 +42,7 @@ from llmseal.log.tiles import (
     decode_tile,
 )
 
-__all__ = ["Fetch", "TileHashReader", "TileLog", "directory_fetch", "tile_width"]
+__all__ = ["Fetch", "TileCache", "TileHashReader", "TileLog", "directory_fetch", "tile_width"]
 
 Fetch = Callable[[str], bytes]
 """``fetch(path)`` → the resource at ``<prefix>/<path>``; raises :class:`LogError` if absent."""
@@ -74,17 +75,43 @@ def tile_width(level: int, index: int, size: int) -> int:
     return max(0, min(TILE_WIDTH, count - index * TILE_WIDTH))
 
 
-class TileHashReader:
-    """Complete-subtree hashes of a tree of ``size`` leaves, read from tiles.
+class TileCache:
+    """A bounded, thread-safe cache of tiles with their inner levels computed.
 
-    ``cache_tiles`` bounds the tiles kept (least recently used go first).
+    Keys include the width, and a tile of a given width never changes, so one
+    cache serves readers of every tree size (a log shares one across checkpoints).
     """
 
-    def __init__(self, fetch: Fetch, size: int, *, cache_tiles: int = 4096) -> None:
+    def __init__(self, max_tiles: int = 4096) -> None:
+        self._limit = max_tiles
+        self._tiles: OrderedDict[TileRef, list[list[bytes]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def levels(self, ref: TileRef, fetch: Fetch) -> list[list[bytes]]:
+        """Level 0 is the tile's hashes; level ``r`` the subtrees of ``2**r`` of them."""
+        with self._lock:
+            levels = self._tiles.get(ref)
+            if levels is not None:
+                self._tiles.move_to_end(ref)
+                return levels
+        levels = [decode_tile(fetch(ref.path()), ref.width)]
+        while len(levels[-1]) > 1:
+            below = levels[-1]
+            levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
+        with self._lock:
+            self._tiles[ref] = levels
+            if len(self._tiles) > self._limit:
+                self._tiles.popitem(last=False)
+        return levels
+
+
+class TileHashReader:
+    """Complete-subtree hashes of a tree of ``size`` leaves, read from tiles."""
+
+    def __init__(self, fetch: Fetch, size: int, *, cache: TileCache | None = None) -> None:
         self._fetch = fetch
         self.size = size
-        self._limit = cache_tiles
-        self._tiles: OrderedDict[TileRef, list[list[bytes]]] = OrderedDict()
+        self._cache = cache if cache is not None else TileCache()
 
     def __call__(self, level: int, index: int) -> bytes:
         tl, r = divmod(level, TILE_HEIGHT)
@@ -93,22 +120,7 @@ class TileHashReader:
         width = tile_width(tl, n, self.size)
         if offset + (1 << r) > width:
             raise ProofError(f"no complete subtree at level {level}, index {index}")
-        levels = self._levels(TileRef(tl, n, width))
-        while len(levels) <= r:
-            below = levels[-1]
-            levels.append([node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)])
-        return levels[r][offset >> r]
-
-    def _levels(self, ref: TileRef) -> list[list[bytes]]:
-        levels = self._tiles.get(ref)
-        if levels is not None:
-            self._tiles.move_to_end(ref)
-            return levels
-        levels = [decode_tile(self._fetch(ref.path()), ref.width)]
-        self._tiles[ref] = levels
-        if len(self._tiles) > self._limit:
-            self._tiles.popitem(last=False)
-        return levels
+        return self._cache.levels(TileRef(tl, n, width), self._fetch)[r][offset >> r]
 
 
 class TileLog:

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from llmseal.core.receipt import Receipt
 
-__all__ = ["ReceiptStore", "StoredReceipt"]
+__all__ = ["LogOutbox", "ReceiptStore", "StoredReceipt"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +61,24 @@ class ReceiptStore(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+class LogOutbox(Protocol):
+    """Receipts stored but not yet acknowledged by the transparency log.
+
+    A store with an outbox adds each receipt to it in the same transaction as the
+    receipt itself, so a crash between delivering a response and logging its
+    receipt delays the log entry, never loses it.
+    """
+
+    def outbox_pending(
+        self, limit: int, *, queued_before: float | None = None
+    ) -> list[StoredReceipt]:
+        """Up to ``limit`` unacknowledged receipts, oldest first (queued before a time)."""
+        ...
+
+    def outbox_done(self, receipt_ids: Sequence[str]) -> None:
+        """Drop acknowledged receipts from the outbox."""
+        ...
+
+    def outbox_count(self) -> int: ...

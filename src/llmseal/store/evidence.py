@@ -75,6 +75,13 @@ CREATE TABLE IF NOT EXISTS evidence (
 CREATE INDEX IF NOT EXISTS evidence_receipt_id ON evidence (receipt_id);
 CREATE UNIQUE INDEX IF NOT EXISTS evidence_accepted_nonce
     ON evidence (key_id, nonce) WHERE status = 'valid';
+CREATE TABLE IF NOT EXISTS log_proofs (
+    receipt_id TEXT PRIMARY KEY,
+    proof      TEXT NOT NULL,
+    origin     TEXT NOT NULL,
+    idx        INTEGER NOT NULL,
+    tree_size  INTEGER NOT NULL
+);
 """
 _INSERT = (
     "INSERT INTO evidence (receipt_id, status, issuer, key_id, model_id, issued_at, "
@@ -204,20 +211,63 @@ class EvidenceStore:
         self.record(rec)
         if sample is None:
             return rec
-        with self._lock:
-            if self._writer is None:
-                self._writer = threading.Thread(
-                    target=self._drain, name="llmseal-evidence", daemon=True
-                )
-                self._writer.start()
         stored, content = rec, sample
-        self._queue.put(lambda: self.write_sample(stored, content))
+        self.submit_job(lambda: self.write_sample(stored, content))
         return rec
 
     @staticmethod
     def sample_name(rec: EvidenceRecord, sample: Sample) -> str:
         """Where ``sample`` of ``rec`` goes: ``accepted/<digest>`` or ``refused/<digest>``."""
         return ("accepted/" if rec.status == "valid" else "refused/") + sample.digest
+
+    def submit_job(self, job: Callable[[], object]) -> None:
+        """Run ``job`` on the background writer, after everything submitted before it."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = threading.Thread(
+                    target=self._drain, name="llmseal-evidence", daemon=True
+                )
+                self._writer.start()
+        self._queue.put(job)
+
+    def put_log_proof(
+        self, receipt_id: str, proof: str, *, origin: str, index: int, tree_size: int
+    ) -> None:
+        """Keep a verified transparency-log proof (tlog-proof text) of a receipt."""
+        try:
+            self._conn().execute(
+                "INSERT OR REPLACE INTO log_proofs VALUES (?, ?, ?, ?, ?)",
+                (receipt_id, proof, origin, index, tree_size),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot record a log proof: {exc}") from exc
+
+    def log_proof(self, receipt_id: str) -> str | None:
+        """The kept log proof of a receipt, or None."""
+        try:
+            row = (
+                self._conn()
+                .execute("SELECT proof FROM log_proofs WHERE receipt_id = ?", (receipt_id,))
+                .fetchone()
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read evidence: {exc}") from exc
+        return None if row is None else str(row[0])
+
+    def unproven(self, *, limit: int | None = None) -> list[EvidenceRecord]:
+        """Accepted receipts with no log proof kept yet, oldest first."""
+        query = (
+            "SELECT * FROM evidence WHERE status = 'valid' AND receipt_id NOT IN"
+            " (SELECT receipt_id FROM log_proofs) ORDER BY rowid"
+        )
+        args: tuple[int, ...] = ()
+        if limit is not None:
+            query += " LIMIT ?"
+            args = (limit,)
+        try:
+            return [_record(r) for r in self._conn().execute(query, args).fetchall()]
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read evidence: {exc}") from exc
 
     def flush(self) -> None:
         """Wait until every sample submitted so far is written."""

@@ -30,7 +30,9 @@ __all__ = ["ShardedReceiptStore"]
 class ShardedReceiptStore:
     """A directory of SQLite shards; this process writes only its own."""
 
-    def __init__(self, directory: str | Path, *, durable: bool = False) -> None:
+    def __init__(
+        self, directory: str | Path, *, durable: bool = False, outbox: bool = False
+    ) -> None:
         self.directory = Path(directory)
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -39,7 +41,7 @@ class ShardedReceiptStore:
                 f"cannot create receipt store {self.directory}: {exc.strerror}"
             ) from exc
         self.slot, self._lock_fd = self._claim_slot()
-        self._own = SqliteReceiptStore(self._path(self.slot), durable=durable)
+        self._own = SqliteReceiptStore(self._path(self.slot), durable=durable, outbox=outbox)
         self._readers: dict[int, SqliteReceiptStore] = {}
         self._readers_lock = threading.Lock()
 
@@ -74,6 +76,18 @@ class ShardedReceiptStore:
             if found is not None:
                 return found
         return None
+
+    def outbox_pending(
+        self, limit: int, *, queued_before: float | None = None
+    ) -> list[StoredReceipt]:
+        """This process's log outbox (a restarted worker reclaims its slot, and its rows)."""
+        return self._own.outbox_pending(limit, queued_before=queued_before)
+
+    def outbox_done(self, receipt_ids: Sequence[str]) -> None:
+        self._own.outbox_done(receipt_ids)
+
+    def outbox_count(self) -> int:
+        return self._own.outbox_count()
 
     def count(self) -> int:
         return self._own.count() + sum(reader.count() for reader in self._others())

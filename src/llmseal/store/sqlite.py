@@ -5,6 +5,10 @@ is written to the WAL with ``write()`` but fsynced only at checkpoints: a killed
 process (``kill -9``) loses nothing that was committed, only a power cut could.
 ``durable=True`` switches to ``synchronous=FULL`` for that case.
 
+With ``outbox=True`` every stored receipt also gets a row in ``log_outbox``, in the
+same transaction: the transparency log's outbox (see
+:mod:`llmseal.gateway.receipt_log`), emptied as the log acknowledges entries.
+
 Checkpoints (which fsync) run on a background thread instead of inside whichever
 commit crosses the auto-checkpoint threshold, so no request waits for a disk
 flush. Several processes should not write one file: SQLite's busy handler backs
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -32,6 +37,11 @@ CREATE TABLE IF NOT EXISTS receipts (
     nonce      TEXT NOT NULL,
     body       BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log_outbox (
+    seq        INTEGER PRIMARY KEY,
+    receipt_id TEXT NOT NULL UNIQUE,
+    queued_at  REAL NOT NULL
+);
 """
 
 
@@ -46,8 +56,10 @@ class SqliteReceiptStore:
         busy_timeout_ms: int = 30000,
         checkpoint_interval: float | None = 1.0,
         readonly: bool = False,
+        outbox: bool = False,
     ) -> None:
         self.path = Path(path)
+        self._outbox = outbox
         self._durable = durable
         self._busy = busy_timeout_ms
         self._readonly = readonly
@@ -118,12 +130,18 @@ class SqliteReceiptStore:
         conn = self._conn()
         rows = [(r.receipt_id, r.key_id, r.model_id, r.issued_at, r.nonce, r.body) for r in records]
         try:
-            if len(rows) == 1:  # autocommit: one statement is its own transaction
+            if len(rows) == 1 and not self._outbox:  # autocommit: one statement, one transaction
                 conn.execute("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)", rows[0])
                 return
             conn.execute("BEGIN")
-            try:  # one transaction: all or nothing
+            try:  # one transaction: all or nothing (the receipt and its log outbox row)
                 conn.executemany("INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)", rows)
+                if self._outbox:
+                    now = time.time()
+                    conn.executemany(
+                        "INSERT INTO log_outbox (receipt_id, queued_at) VALUES (?, ?)",
+                        [(r.receipt_id, now) for r in records],
+                    )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -153,6 +171,48 @@ class SqliteReceiptStore:
             return int(self._conn().execute("SELECT count(*) FROM receipts").fetchone()[0])
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read receipt store: {exc}") from exc
+
+    def outbox_pending(
+        self, limit: int, *, queued_before: float | None = None
+    ) -> list[StoredReceipt]:
+        """Receipts the transparency log has not acknowledged, oldest first."""
+        sql = (
+            "SELECT r.receipt_id, r.key_id, r.model_id, r.issued_at, r.nonce, r.body"
+            " FROM log_outbox o JOIN receipts r ON r.receipt_id = o.receipt_id"
+        )
+        args: tuple[float | int, ...] = (limit,)
+        if queued_before is not None:
+            sql += " WHERE o.queued_at < ?"
+            args = (queued_before, limit)
+        try:
+            rows = self._conn().execute(sql + " ORDER BY o.seq LIMIT ?", args).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the log outbox: {exc}") from exc
+        return [StoredReceipt(r[0], r[1], r[2], r[3], r[4], bytes(r[5])) for r in rows]
+
+    def outbox_done(self, receipt_ids: Sequence[str]) -> None:
+        """Forget outbox rows once the log acknowledged them (or will never get them)."""
+        if not receipt_ids:
+            return
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+            try:
+                conn.executemany(
+                    "DELETE FROM log_outbox WHERE receipt_id = ?", [(i,) for i in receipt_ids]
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot update the log outbox: {exc}") from exc
+
+    def outbox_count(self) -> int:
+        try:
+            return int(self._conn().execute("SELECT count(*) FROM log_outbox").fetchone()[0])
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the log outbox: {exc}") from exc
 
     def ids(self) -> set[str]:
         """Every stored receipt id (for audits and tests)."""

@@ -46,7 +46,12 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 
 from llmseal.core.keyset import KeyEntry
 from llmseal.errors import ConfigError, KeyLookupError, KeySetError, NetworkError
-from llmseal.trust.dnsrecord import dns_name_for_key_id, normalize_name, parse_record
+from llmseal.trust.dnsrecord import (
+    dns_name_for_key_id,
+    is_key_id_alias,
+    normalize_name,
+    parse_record,
+)
 from llmseal.trust.dnssec import (
     TrustAnchor,
     authenticate_dnskeys,
@@ -117,6 +122,12 @@ class DnsKeySource:
 
     def dns_name(self, key_id: str) -> str:
         """The DNS name looked up for ``key_id``; KeyLookupError if there is none."""
+        if is_key_id_alias(key_id):  # another spelling of a key id: never the same key
+            raise KeyLookupError(
+                f"key_id {key_id!r} is not in canonical form (lowercase DOMAIN without a "
+                "final dot, one label each for MODEL and PERIOD)",
+                code="noncanonical_key_id",
+            )
         found = self._name or dns_name_for_key_id(key_id)
         if found is None:
             raise KeyLookupError(

@@ -22,6 +22,14 @@ adds a name and the old one stays for old receipts. ``DOMAIN/MODEL`` maps to
 ``MODEL.models.DOMAIN.`` (the unversioned name of seed 000; it changes on
 rotation, so versioned key ids are the recommended form). Every other key id
 has no DNS name unless the verifier gives one.
+
+The rule is one-to-one: only the *canonical* spelling has a name — ``DOMAIN``
+lowercase without a trailing dot, ``MODEL`` and ``PERIOD`` one lowercase label
+each. DNS itself folds case, drops the final dot and cannot tell
+``MODEL.PERIOD`` from ``MODEL/PERIOD``, so without this ``GOOD.TEST/M1/2026Q1``,
+``good.test./m1/2026q1`` and ``good.test/m1.2026q1`` would all find the record of
+``good.test/m1/2026q1`` while missing that key id in a key set that revokes it.
+Such spellings are aliases (:func:`is_key_id_alias`) and are refused.
 """
 
 from __future__ import annotations
@@ -42,6 +50,7 @@ __all__ = [
     "DnsKeyRecord",
     "dns_name_for_key_id",
     "format_record",
+    "is_key_id_alias",
     "normalize_name",
     "parse_record",
     "zone_line",
@@ -83,7 +92,29 @@ def normalize_name(name: str) -> str:
 
 
 def dns_name_for_key_id(key_id: str) -> str | None:
-    """The DNS name of ``key_id`` by the documented rule, or None if it has none."""
+    """The DNS name of ``key_id`` by the documented rule, or None if it has none.
+
+    Only a canonical key id has a name: the rule must never give two spellings
+    one name (module docstring).
+    """
+    name = _folded_name(key_id)
+    if name is None:
+        return None
+    domain, *labels = key_id.split("/")
+    # _folded_name checked that the domain is a host name: here it must also be spelt
+    # as its own normalization, and each label must be one lowercase DNS label.
+    if normalize_name(domain) != domain + "." or not all(_LABEL.match(lb) for lb in labels):
+        return None
+    return name
+
+
+def is_key_id_alias(key_id: str) -> bool:
+    """True for a spelling that DNS would fold onto another key id's name."""
+    return _folded_name(key_id) is not None and dns_name_for_key_id(key_id) is None
+
+
+def _folded_name(key_id: str) -> str | None:
+    """The name DNS would look up for ``key_id``, folding case, dots and separators."""
     parts = key_id.split("/")
     if len(parts) not in (2, 3) or "." not in parts[0]:
         return None

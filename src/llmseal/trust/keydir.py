@@ -188,6 +188,13 @@ class KeyDirectory:
                 raise KeyManagementError(f"no key {key_id!r} in {self.keyset_path}")
             if entry.status == "revoked":
                 raise KeyManagementError(f"key {key_id!r} is already revoked")
+            if entry.created_at is not None and at < entry.created_at:
+                # Revoked before it existed would revoke every receipt it ever signed
+                # while saying something false about the timeline.
+                raise KeyManagementError(
+                    f"revocation time {_time.format_utc(at)} is before key {key_id!r} was "
+                    f"created ({_time.format_utc(entry.created_at)}); nothing changed"
+                )
             revoked = entry.revoked(at)
             self._save(keyset.with_entry(revoked))
             return revoked

@@ -12,9 +12,14 @@ verify the signature. :class:`ChainValidator` does (1) and (2) with
 * **the expected name is the verifier's**, never read from the artifact;
 * **key binding**: the receipt's ``key_id`` must be the leaf's
   ``spki-sha256:`` key id (:func:`~llmseal.trust.x509profile.spki_key_id`);
+* **key usage**: the leaf must carry keyUsage with digitalSignature (the model
+  profile, seed 000; RFC 5280 §4.2.1.3) — the Web-PKI server profile accepts a
+  leaf without it. The profile sets no extendedKeyUsage; when a leaf has one,
+  the server profile already requires ``serverAuth`` in it;
 * **revocation** (RFC 5280 §5): a certificate of the path listed on a CRL of
   its issuer is revoked from its revocation date, or from the earlier
-  invalidity date (§5.3.2) when the CA recorded one;
+  invalidity date (§5.3.2) when the CA recorded one; a CRL past its
+  ``nextUpdate`` by the verifier's ``clock`` is refused (``crl_stale``);
 * **caching**: a validated chain is kept with the window in which every
   certificate of its path is valid; another receipt with the same chain, name
   and an ``issued_at`` inside the window skips path building (~225 µs). The
@@ -27,9 +32,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -47,6 +52,10 @@ from llmseal.trust.x509profile import check_dns_name, spki_key_id
 __all__ = ["ChainFailure", "ChainValidator", "TrustAnchors", "ValidatedChain"]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 class ChainFailure(StrEnum):
     """Why a chain was refused (``ChainValidationError.failure``)."""
 
@@ -56,9 +65,11 @@ class ChainFailure(StrEnum):
     UNTRUSTED_ROOT = "untrusted_root"
     NOT_CA = "not_ca"
     KEY_MISMATCH = "key_mismatch"
+    KEY_USAGE = "key_usage"
     UNSUPPORTED_KEY = "unsupported_key"
     REVOKED = "revoked"
     CRL_MISSING = "crl_missing"
+    CRL_STALE = "crl_stale"
     CRL_INVALID = "crl_invalid"
     INVALID = "invalid"
 
@@ -150,9 +161,12 @@ class ChainValidator:
         crls: Sequence[x509.CertificateRevocationList] = (),
         require_crl: bool = False,
         cache_size: int = 1024,
+        clock: Callable[[], datetime] = _now,
+        crl_grace: timedelta = timedelta(0),
     ) -> None:
         self.anchors = anchors
-        self.revocations = RevocationIndex(crls, require=require_crl)
+        # CRL freshness is judged by the verifier's clock (x509crl), not at issued_at.
+        self.revocations = RevocationIndex(crls, require=require_crl, clock=clock, grace=crl_grace)
         self._cache: OrderedDict[tuple[Any, ...], ValidatedChain] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
@@ -215,6 +229,7 @@ class ChainValidator:
         except verification.VerificationError as exc:
             failure, message = _classify(certs, dns.value, at, str(exc))
             raise ChainValidationError(message, failure=failure) from exc
+        _check_leaf_usage(path[0])
         leaf_key = path[0].public_key()
         try:
             entry_key: PublicKey | None = PublicKey.from_cryptography(leaf_key)
@@ -233,6 +248,22 @@ class ChainValidator:
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+def _check_leaf_usage(leaf: x509.Certificate) -> None:
+    """The leaf's key may sign (keyUsage digitalSignature), per the model profile."""
+    try:
+        usage = leaf.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise ChainValidationError(
+            "the leaf certificate has no keyUsage; a model key needs digitalSignature",
+            failure=ChainFailure.KEY_USAGE,
+        ) from None
+    if not usage.digital_signature:
+        raise ChainValidationError(
+            "the leaf certificate's keyUsage does not include digitalSignature",
+            failure=ChainFailure.KEY_USAGE,
+        )
 
 
 def _classify(

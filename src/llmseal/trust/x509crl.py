@@ -12,16 +12,19 @@ date. The verifier compares it with the receipt's ``issued_at`` (v0.3 rule:
 revoked iff ``issued_at >= rotated_at``), so receipts a model key signed before
 its certificate was revoked stay valid.
 
-CRL freshness (``nextUpdate``) is a relying-party policy, not checked here: a
-receipt is judged against the newest CRL the verifier was given.
+Freshness (§5.1.2.5): a CRL past its ``nextUpdate`` *at verification time* (the
+verifier's clock, not the receipt's ``issued_at``) no longer says anything about
+certificates revoked since, so it is refused (``crl_stale``), required or not;
+``grace`` allows a CA's publication lag. A CRL without ``nextUpdate`` is never
+fresh. The relying party supplies newer CRLs as they are published.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 
@@ -37,12 +40,19 @@ class RevocationIndex:
     """
 
     def __init__(
-        self, crls: Sequence[x509.CertificateRevocationList], *, require: bool = False
+        self,
+        crls: Sequence[x509.CertificateRevocationList],
+        *,
+        require: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        grace: timedelta = timedelta(0),
     ) -> None:
         self._by_issuer: dict[bytes, list[x509.CertificateRevocationList]] = {}
         for crl in crls:
             self._by_issuer.setdefault(crl.issuer.public_bytes(), []).append(crl)
         self.require = require
+        self.clock = clock
+        self.grace = grace
         self._verified: dict[tuple[int, x509.Certificate], bool] = {}
         self._crl_index = {id(crl): n for n, crl in enumerate(crls)}
         self._crls = tuple(crls)  # keeps the objects (and so their ids) alive
@@ -75,11 +85,23 @@ class RevocationIndex:
                         f"a CRL naming {crl.issuer.rfc4514_string()} is not signed by that CA",
                         failure="crl_invalid",
                     )
+                self._check_fresh(crl)
                 entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
                 if entry is not None:
                     when = effective_revocation_time(entry)
                     earliest = when if earliest is None else min(earliest, when)
         return earliest
+
+    def _check_fresh(self, crl: x509.CertificateRevocationList) -> None:
+        next_update = crl.next_update_utc
+        now = self.clock()
+        if next_update is None or now > next_update + self.grace:
+            when = next_update.isoformat() if next_update else "never (no nextUpdate)"
+            raise ChainValidationError(
+                f"the CRL of {crl.issuer.rfc4514_string()} was due for renewal at {when}; "
+                f"it is {now.isoformat()}: supply a current CRL",
+                failure="crl_stale",
+            )
 
     def _signed_by(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
         key = (self._crl_index[id(crl)], issuer)

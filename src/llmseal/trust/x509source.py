@@ -35,11 +35,31 @@ from typing import Any
 from llmseal.core.keyset import KeyEntry
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
-from llmseal.errors import ChainValidationError
+from llmseal.errors import ChainValidationError, InputError
 from llmseal.trust.x509 import ChainFailure, ChainValidator, ValidatedChain
-from llmseal.trust.x509profile import model_dns_name
+from llmseal.trust.x509profile import check_dns_name, model_dns_name
 
 __all__ = ["X509KeySource", "X509Verification", "expected_name", "verify_receipt_x509"]
+
+
+def _model_mismatch(model_id: str, name: str) -> str | None:
+    """Why ``model_id`` is not exactly the model a ``<model>.models.<domain>`` name certifies.
+
+    Names are case-insensitive and :func:`model_dns_name` folds case, spaces and a
+    final dot; model ids are compared exactly (policy patterns are case-sensitive).
+    So ``" m"`` and ``"M"`` are not the model of ``m.models.lab.example``: the
+    model a receipt claims must be spelt as the certificate names it.
+    """
+    try:
+        certified, sep, _ = check_dns_name(name).partition(".models.")
+    except InputError:
+        return None  # not a host name: path validation reports it (malformed)
+    if not sep or model_id == certified:
+        return None  # a pinned name that names no model (an API host), or the same model
+    return (
+        f"certificate chain rejected (wrong_name): the receipt's model_id {model_id!r} is not "
+        f"the model {certified!r} that {name} certifies (compared exactly)"
+    )
 
 
 def expected_name(receipt: Receipt, *, name: str | None, domain: str | None) -> str:
@@ -141,6 +161,10 @@ def verify_receipt_x509(
     if not isinstance(receipt, Receipt):
         receipt = Receipt.from_dict(receipt)
     pinned = expected_name(receipt, name=name, domain=domain)
+    mismatch = _model_mismatch(receipt.model_id, pinned)
+    if mismatch is not None:
+        result = Verification(Status.UNKNOWN_KEY, receipt, (mismatch,))
+        return X509Verification(result, pinned, ChainFailure.WRONG_NAME)
     source = X509KeySource.for_receipt(validator, chain, receipt, name=pinned)
     result = verify_receipt(receipt, source, prompt=prompt, output=output, raw=raw)
     failure = source.failure

@@ -51,7 +51,8 @@ def test_official_vectors_through_the_cli(
 @pytest.fixture
 def issuer(tmp_path: Path, cli: Callable[..., Any]) -> dict[str, Path]:
     keys = tmp_path / "issuer"
-    assert cli("keys", "new", "lab/2026q2", "--dir", keys).status == 0
+    created = ("--at", "2025-12-01T00:00:00Z")  # before every --issued-at below
+    assert cli("keys", "new", "lab/2026q2", "--dir", keys, *created).status == 0
     request = tmp_path / "request.json"
     response = tmp_path / "response.json"
     request.write_text(json.dumps(REQUEST))

@@ -97,9 +97,14 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
     crl = lab["ca"] / "crl.pem"
     revoked = cli("ca", "revoke", "smollm2", "--dir", lab["ca"], "--at", "2026-04-01T00:00:00Z")
     assert revoked.status == 0, revoked.stderr
+    # The CRL written in April was due again a week later: refused now (issue 9).
+    stale = cli(*common, "--domain", "lab.example", "--crl", crl, "--json")
+    assert stale.status == 1 and stale.json()["x509"]["chain"] == "crl_stale"
+    assert cli("ca", "crl", "--dir", lab["ca"]).status == 0  # a current CRL, same entries
     later = cli(*common, "--domain", "lab.example", "--crl", crl, "--json")
-    assert later.status == 0  # receipt of March, revoked from April: still valid
-    cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)  # already revoked
+    assert later.status == 0, later.stdout  # receipt of March, revoked from April: still valid
+    twice = cli("ca", "revoke", lab["info"]["serial"], "--dir", lab["ca"], "--at", T0)
+    assert twice.status == 2 and "already revoked" in twice.stderr, twice.stderr
     again = cli(
         "ca",
         "revoke",
@@ -119,7 +124,7 @@ def test_revoke_then_verify_with_crl(cli: Callable[..., Any], lab: dict[str, Any
 def test_compromise_revokes_from_the_invalidity_date(
     cli: Callable[..., Any], lab: dict[str, Any]
 ) -> None:
-    cli(
+    revoked = cli(
         "ca",
         "revoke",
         "smollm2",
@@ -132,6 +137,8 @@ def test_compromise_revokes_from_the_invalidity_date(
         "--compromised-since",
         "2026-02-01T00:00:00Z",
     )
+    assert revoked.status == 0, revoked.stderr
+    assert cli("ca", "crl", "--dir", lab["ca"]).status == 0  # published now: current
     result = cli(
         "verify",
         lab["receipt"],
@@ -199,7 +206,8 @@ def test_ca_errors_exit_2(cli: Callable[..., Any], tmp_path: Path) -> None:
 def llm_sign_response(tmp_path: Path, cli: Callable[..., Any]) -> dict[str, Path]:
     now = datetime.now(UTC) - timedelta(days=1)
     ca = tmp_path / "ca"
-    cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    made = cli("ca", "init", "--dir", ca, "--domain", "lab.example", "--at", now.isoformat())
+    assert made.status == 0, made.stderr
     info = cli(
         "ca",
         "issue",

@@ -3,16 +3,22 @@
 Modes (design.md threat list; llm_sign 0.2.0's measured gaps):
 ``edit`` the answer, ``swap-model`` in the request, ``strip`` the receipt,
 ``replay`` an earlier signed answer for a new question, ``resign`` a fabricated
-answer with the relay's own key, or ``honest``. Around the stream receipt
+answer with the relay's own key (under its own key id, or ``resign-as-gateway``
+under the gateway's), or ``honest``. Around the stream receipt
 (docs/spec/stream.md): ``as-legacy-chunk`` turns the receipt comment into a
 round-1 receipt chunk that carries content, ``beside-receipt`` adds a content
 chunk holding a copy of the receipt, ``after-receipt`` adds content after it.
+
+Every substitution is counted in ``rewrites[mode]``: a test that expects an attack
+to be caught first checks the attack happened (a relay that silently forwarded the
+honest bytes would otherwise make a rejection test pass for the wrong reason).
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -28,11 +34,22 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.sign import issue_receipt
 
 
+class _Named:
+    """The relay's key, signing under another key id when given one."""
+
+    def __init__(self, key: Ed25519Signer, key_id: str | None) -> None:
+        self.key_id = key_id or key.key_id
+        self.algorithm = key.algorithm
+        self.public_key = key.public_key
+        self.sign = key.sign
+
+
 class Relay:
     def __init__(self, gateway: str) -> None:
         self.gateway = gateway
         self.mode = "honest"
         self.saved: bytes | None = None
+        self.rewrites: Counter[str] = Counter()
         self.own_key = Ed25519Signer.generate("relay-key-2026")
         self.app = Starlette(routes=[Route("/{path:path}", self.forward, methods=["GET", "POST"])])
 
@@ -60,6 +77,7 @@ class Relay:
                 # httpx stops after the first gzip member; a verifier reading raw bytes
                 # would skip the binary "event" and check the genuine stream behind it.
                 body = gzip.compress(evil) + b"\n\n" + real
+                self.rewrites[self.mode] += 1
                 return Response(
                     body, media_type="text/event-stream", headers={"content-encoding": "gzip"}
                 )
@@ -67,7 +85,12 @@ class Relay:
         content = await upstream.aread()
         await client.aclose()
         rewritten = self._rewrite(content, json.loads(body) if body else {})
-        status = 200 if self.mode == "status-flip" else upstream.status_code
+        status = upstream.status_code
+        if self.mode == "status-flip" and status != 200:
+            status = 200
+            self.rewrites[self.mode] += 1
+        if self.mode == "swap-model" and body:
+            self.rewrites[self.mode] += 1
         return Response(rewritten, status, media_type="application/json")
 
     def _rewrite(self, content: bytes, request: dict[str, Any]) -> bytes:
@@ -77,20 +100,25 @@ class Relay:
         if self.mode == "edit":
             data["choices"][0]["message"]["content"] = "The relay decided the answer."
         elif self.mode == "strip":
-            data.pop("receipt", None)
+            if data.pop("receipt", None) is None:
+                return content
         elif self.mode == "replay":
             if self.saved is None:
                 self.saved = content
                 return content
-            return self.saved
-        elif self.mode == "resign":
-            data.pop("receipt", None)
+            content = self.saved
+            self.rewrites[self.mode] += 1
+            return content
+        elif self.mode in ("resign", "resign-as-gateway"):
+            genuine = data.pop("receipt")
             data["choices"][0]["message"]["content"] = "Fabricated, but signed!"
+            key_id = genuine["key_id"] if self.mode == "resign-as-gateway" else None
             data["receipt"] = issue_receipt(
-                self.own_key, model_id=data["model"], prompt_hash=hash_json(request),
-                output_hash=hash_response(data), at=datetime.now(UTC),
-                claims={"issuer": "api.test.example"},
+                _Named(self.own_key, key_id), model_id=data["model"],
+                prompt_hash=hash_json(request), output_hash=hash_response(data),
+                at=datetime.now(UTC), claims={"issuer": "api.test.example"},
             ).to_dict()  # fmt: skip
+        self.rewrites[self.mode] += 1
         return json.dumps(data).encode()
 
     async def _stream(
@@ -102,13 +130,17 @@ class Relay:
             while b"\n\n" in buffer:
                 event, buffer = buffer.split(b"\n\n", 1)
                 if self.mode == "strip" and b'"receipt"' in event:
+                    self.rewrites[self.mode] += 1
                     continue
-                if self.mode == "edit" and b'"content": "world"' in event:
+                original = event
+                if self.mode == "edit":
                     event = event.replace(b'"content": "world"', b'"content": "relay"')
                 event = self._around_receipt(event)
                 if self.mode == "relabel" and b'"text": "echo:' in event:
                     # Anthropic SDKs skip ping events: hide this (hashed) chunk from them.
                     event = event.replace(b"event: content_block_delta", b"event: ping")
+                if event != original:
+                    self.rewrites[self.mode] += 1
                 yield event + b"\n\n"
         await client.aclose()
 

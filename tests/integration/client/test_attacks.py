@@ -84,6 +84,7 @@ def test_edited_answer_is_rejected(
         sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     cause = _cause(info.value)
     assert isinstance(cause, BindingError) and "altered" in str(cause)
+    assert relay[0].rewrites == {"edit": 1}
 
 
 def test_swapped_model_in_the_request_is_rejected(
@@ -94,6 +95,7 @@ def test_swapped_model_in_the_request_is_rejected(
         sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     cause = _cause(info.value)
     assert isinstance(cause, BindingError) and "different request" in str(cause)
+    assert relay[0].rewrites == {"swap-model": 1}
 
 
 def test_stripped_receipt_is_a_failure_not_unsigned(
@@ -103,8 +105,11 @@ def test_stripped_receipt_is_a_failure_not_unsigned(
     with pytest.raises(VerificationError) as info:
         sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(_cause(info.value), ReceiptRequiredError)
+    assert info.value.status == "missing" and info.value.reasons  # docs/client.md
+    assert relay[0].rewrites == {"strip": 1}
     with pytest.raises(ReceiptRequiredError):
         list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
+    assert relay[0].rewrites == {"strip": 2}
 
 
 def test_replayed_answer_for_a_new_question_is_rejected(
@@ -120,6 +125,7 @@ def test_replayed_answer_for_a_new_question_is_rejected(
     with pytest.raises(VerificationError) as info:  # the very same question again
         client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(_cause(info.value), ReplayError)
+    assert relay[0].rewrites == {"replay": 2}
 
 
 def test_resigned_fabrication_is_rejected(
@@ -131,6 +137,21 @@ def test_resigned_fabrication_is_rejected(
     cause = _cause(info.value)
     assert isinstance(cause, VerificationError) and cause.status == "unknown_key"
     assert "not in the issuer's key set" in str(cause)
+    assert relay[0].rewrites == {"resign": 1}
+
+
+def test_resigned_fabrication_under_the_gateways_key_id_is_tampered(
+    relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
+) -> None:
+    # The key id is the gateway's, so the key lookup succeeds: only the signature is wrong.
+    relay[0].mode = "resign-as-gateway"
+    with pytest.raises(VerificationError) as info:
+        sdk().chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    cause = _cause(info.value)
+    assert type(cause) is VerificationError and cause.status == "tampered"
+    assert "has an invalid signature" in str(cause)
+    assert any("signature does not verify with key" in r for r in cause.reasons)
+    assert relay[0].rewrites == {"resign-as-gateway": 1}
 
 
 def test_stream_edit_is_raised_from_the_iteration(
@@ -141,7 +162,9 @@ def test_stream_edit_is_raised_from_the_iteration(
     with pytest.raises(BindingError):
         for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
             seen.append(chunk)
-    assert seen, "tokens stream live; the verdict comes with the final chunk"
+    # Tokens stream live (the last one, the finish chunk, waits for the verdict).
+    assert [c.choices[0].delta.content for c in seen] == ["Hello", ", ", "relay"]
+    assert relay[0].rewrites == {"edit": 1}
 
 
 def test_honest_stream_final_chunk_carries_the_verdict(
@@ -190,9 +213,10 @@ def test_expected_model_and_issuer(
     with pytest.raises(VerificationError) as info:
         sdk(expect_issuer="api.other.example").chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(_cause(info.value), PolicyError)
-    assert sdk(expect_models=["fake-*"], expect_issuer="api.test.example").chat.completions.create(
-        **QUESTION
-    )  # type: ignore[call-overload]
+    admitted = sdk(expect_models=["fake-*"], expect_issuer="api.test.example")
+    completion = admitted.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
+    assert completion.choices[0].message.content == "echo: What is 2+2?"
+    assert completion.model_extra["receipt"]["issuer"] == "api.test.example"  # type: ignore[index]
 
 
 def test_unsigned_routes_pass(relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]) -> None:
@@ -209,7 +233,8 @@ def test_gateway_errors_reach_the_sdk_as_status_errors(
 def test_direct_httpx_use(gateway: tuple[Gateway, str], tmp_path: Path) -> None:
     with verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys") as client:
         response = client.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION)
-    assert response.json()["receipt"]
+    assert response.json()["receipt"]["key_id"] == gateway[0].sealer.signer.key_id
+    assert response.headers["x-receipt-id"] == response.json()["receipt"]["receipt_id"]
     assert httpx.Headers(response.headers).get("content-length") == str(len(response.content))
 
 
@@ -222,6 +247,7 @@ def test_gzip_smuggled_stream_is_refused(
         for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
             seen += [c.delta.content or "" for c in chunk.choices]
     assert "FORGED BY RELAY" not in "".join(seen)
+    assert relay[0].rewrites == {"gzip-smuggle": 1}
 
 
 @pytest.mark.parametrize(
@@ -241,6 +267,7 @@ def test_content_smuggled_around_the_receipt_never_reaches_the_sdk(
         for chunk in sdk().chat.completions.create(**QUESTION, stream=True):  # type: ignore[call-overload]
             seen += [c.delta.content or "" for c in chunk.choices]
     assert "INJECTED" not in "".join(seen) and "".join(seen).startswith("Hello")
+    assert relay[0].rewrites == {mode: 1}, "the relay smuggled nothing"
 
 
 def test_signed_error_turned_into_a_200_is_rejected(
@@ -252,6 +279,7 @@ def test_signed_error_turned_into_a_200_is_rejected(
         http.post(
             f"{relay[1]}/v1/chat/completions", json=QUESTION, headers={"x-fake": "status:503"}
         )
+    assert relay[0].rewrites == {"status-flip": 1}
 
 
 def test_key_set_bound_to_another_issuer(gateway: tuple[Gateway, str]) -> None:
@@ -261,4 +289,5 @@ def test_key_set_bound_to_another_issuer(gateway: tuple[Gateway, str]) -> None:
     with pytest.raises(PolicyError, match=r"signed by a key of 'other\.example'"):
         http.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION)
     bound = verifying_http_client(keys={"test.example": f"{gateway[1]}/v1/receipts/keys"})
-    assert bound.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION).json()["receipt"]
+    answer = bound.post(f"{gateway[1]}/v1/chat/completions", json=QUESTION).json()
+    assert answer["receipt"]["issuer"] == "api.test.example"  # below the bound test.example

@@ -87,6 +87,7 @@ def test_anthropic_sdk_tampered_stream_fails(gateway: tuple[Gateway, str], tmp_p
             ) as s,
         ):
             s.get_final_text()
+    assert relay.rewrites == {"strip": 2}
 
 
 def test_evidence_cli(gateway: tuple[Gateway, str], tmp_path: Path, cli: Any) -> None:
@@ -169,7 +170,9 @@ def test_admission_gate_ci_example(gateway: tuple[Gateway, str]) -> None:
         )
         assert forged.status_code == 403 and forged.json()["detail"]["status"] == "tampered"
         assert httpx.post(f"{server.url}/merge", content=b"nope").status_code == 400
-        assert httpx.post(f"{server.url}/merge", json={"prompt": "x"}).status_code == 403
+        missing = httpx.post(f"{server.url}/merge", json={"prompt": "x"})
+        assert missing.status_code == 403 and missing.json()["detail"]["status"] == "missing"
+        assert missing.json()["detail"]["reasons"] == ["no receipt supplied"]
 
 
 def test_stream_through_edit_relay_with_async_client(gateway: tuple[Gateway, str]) -> None:
@@ -186,6 +189,7 @@ def test_stream_through_edit_relay_with_async_client(gateway: tuple[Gateway, str
 
         with pytest.raises(BindingError):
             asyncio.run(run())
+    assert relay.rewrites == {"edit": 1}
 
 
 def test_anthropic_relabelled_event_cannot_hide_content(gateway: tuple[Gateway, str]) -> None:
@@ -201,3 +205,4 @@ def test_anthropic_relabelled_event_cannot_hide_content(gateway: tuple[Gateway, 
         ) as s:
             # The SDK gets every hashed event under its real type, not the relay's label.
             assert s.get_final_text() == "echo: Do"
+    assert relay.rewrites == {"relabel": 1}, "the relay relabelled nothing"

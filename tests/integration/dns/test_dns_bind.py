@@ -317,7 +317,10 @@ def test_cache_by_ttl_with_an_injected_clock(tmp_path: Path) -> None:
 
 def test_keys_dns_record_cli(cli: Callable[..., Any], tmp_path: Path) -> None:
     keys = tmp_path / "keys"
-    assert cli("keys", "new", "example.test/m1/2026q1", "--dir", keys).status == 0
+    made = cli(
+        "keys", "new", "example.test/m1/2026q1", "--dir", keys, "--at", "2026-01-01T00:00:00Z"
+    )
+    assert made.status == 0, made.stderr
     assert cli("keys", "new", "p/2026", "--dir", keys, "--algorithm", "ecdsa-p256").status == 0
     entry = json.loads((keys / "keys.json").read_text())["keys"][0]
     out = cli("keys", "dns-record", "example.test/m1/2026q1", "--dir", keys)
@@ -332,7 +335,10 @@ def test_keys_dns_record_cli(cli: Callable[..., Any], tmp_path: Path) -> None:
     assert cli("keys", "dns-record", "nope", "--dir", keys).status == 2
     bad = cli("keys", "dns-record", "p/2026", "--dir", keys, "--name", "a..b")
     assert bad.status == 2 and bad.stderr.count("\n") == 1
-    cli("keys", "revoke", "example.test/m1/2026q1", "--dir", keys, "--at", "2026-05-01T00:00:00Z")
+    done = cli(
+        "keys", "revoke", "example.test/m1/2026q1", "--dir", keys, "--at", "2026-05-01T00:00:00Z"
+    )
+    assert done.status == 0, done.stderr
     revoked = cli("keys", "dns-record", "example.test/m1/2026q1", "--dir", keys, "--ttl", "60")
     assert revoked.stdout.startswith("m1.2026q1.models.example.test. 60 IN TXT")
     assert revoked.stdout.endswith('; r=2026-05-01T00:00:00Z"\n')

@@ -3,13 +3,16 @@
 The behaviour is picked per request with the ``x-fake`` header, which the
 test gateways forward (``forward_headers``): ``status:503``, ``invalid-json``,
 ``html``, ``slow:2.5``, ``cut-stream``, ``array``, ``receipt`` (an answer that
-already carries a receipt, as a chained gateway's would).
+already carries a receipt, as a chained gateway's would), ``hold`` (sets ``arrived``,
+then answers only once the test sets ``release``: synchronisation by event, not by
+sleeping), ``trickle`` (a stream that only ends when its reader goes away).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -44,9 +47,22 @@ def chunk(text: str | None, finish: str | None = None) -> bytes:
     return b"data: " + json.dumps(body).encode() + b"\n\n"
 
 
+RESPONSE_FIELDS = {
+    "x-request-id": "req-1", "request-id": "req-2", "retry-after": "1", "retry-after-ms": "10",
+    "openai-processing-ms": "3", "openai-version": "2020-10-01", "cache-control": "no-store",
+    "x-ratelimit-remaining-requests": "99", "anthropic-ratelimit-tokens-limit": "1000",
+    "set-cookie": "session=upstream", "x-receipt-id": "forged-by-upstream",
+    "content-encoding": "identity", "keep-alive": "timeout=5", "x-upstream-secret": "s3cret",
+    "x-powered-by": "llama", "www-authenticate": "Bearer", "link": "</x>; rel=preload",
+}  # fmt: skip
+"""Response fields of every kind: allowed, allowed by prefix, never, and unlisted."""
+
+
 class FakeUpstream:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.arrived = threading.Event()
+        self.release = threading.Event()
         self.headers: list[list[tuple[str, str]]] = []  # header fields as received, per request
         self.app = Starlette(
             routes=[
@@ -57,7 +73,8 @@ class FakeUpstream:
         )
 
     async def models(self, request: Request) -> Response:
-        return JSONResponse({"object": "list", "data": [{"id": "fake-model"}]})
+        headers = RESPONSE_FIELDS if request.headers.get("x-fake") == "headers" else None
+        return JSONResponse({"object": "list", "data": [{"id": "fake-model"}]}, headers=headers)
 
     async def chat(self, request: Request) -> Response:
         raw = await request.body()
@@ -67,6 +84,11 @@ class FakeUpstream:
         mode = request.headers.get("x-fake", "")
         if mode.startswith("slow:"):
             await asyncio.sleep(float(mode[5:]))
+        if mode == "hold":
+            self.arrived.set()
+            # A hang guard only: the test releases the answer when it is ready for it.
+            released = await asyncio.to_thread(self.release.wait, 60)
+            assert released, "the test never released the held request"
         if mode.startswith("status:"):
             status = int(mode[7:])
             return JSONResponse({"error": {"message": "upstream says no", "code": status}}, status)
@@ -84,6 +106,12 @@ class FakeUpstream:
             return Response(
                 b'{"id": "x", "seed": 18446744073709551617}', media_type="application/json"
             )
+        if mode == "headers":  # every kind of response field, for the allow-list test
+            if body.get("stream"):
+                return StreamingResponse(
+                    self._stream(mode), media_type="text/event-stream", headers=RESPONSE_FIELDS
+                )
+            return JSONResponse(completion(body), headers=RESPONSE_FIELDS)
         if mode == "receipt":
             return JSONResponse({**completion(body), "receipt": {"receipt_id": "parent"}})
         if body.get("stream"):
@@ -133,9 +161,17 @@ class FakeUpstream:
 
     async def _stream(self, mode: str) -> AsyncIterator[bytes]:
         yield b": keep-alive comment\n\n"
+        if mode == "trickle":
+            # One chunk, then comments until whoever reads stops (the gateway, when its
+            # client left). It never finishes on its own within a test's lifetime, so a
+            # gateway that sealed it anyway would have to wait out the whole minute.
+            yield chunk("Hello")
+            for _ in range(1200):
+                yield b": still generating\n\n"
+                await asyncio.sleep(0.05)
         for word in ("Hello", ", ", "world"):
             yield chunk(word)
-            await asyncio.sleep(0.5 if mode == "slow-stream" else 0.01)
+            await asyncio.sleep(0.01)
         if mode == "cut-stream":
             raise RuntimeError("upstream dies mid-stream")
         if mode == "hugeint":

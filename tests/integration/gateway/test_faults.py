@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from llmseal.gateway.app import Gateway
-from tests.helpers import free_port
+from tests.helpers import eventually, refused_port
 from tests.integration.gateway.fake_upstream import FakeUpstream
 
 REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
@@ -18,8 +18,8 @@ REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}
 def _error(response: httpx.Response, status: int) -> dict[str, str]:
     assert response.status_code == status, response.text
     body = response.json()
-    assert "receipt" not in body
-    assert body["error"]["message"]
+    assert set(body) == {"error"}  # an error, and no receipt beside it
+    assert isinstance(body["error"]["message"], str) and len(body["error"]["message"]) > 10
     return body["error"]
 
 
@@ -57,13 +57,15 @@ def test_body_over_the_limit_is_413(
 
 
 def test_upstream_unreachable_is_502(gateway_factory: Callable[..., tuple[Gateway, str]]) -> None:
-    _, url = gateway_factory(upstream=f"http://127.0.0.1:{free_port()}")
-    assert (
-        _error(httpx.post(f"{url}/v1/chat/completions", json=REQUEST), 502)["code"]
-        == "upstream_unreachable"
-    )
-    with httpx.stream("POST", f"{url}/v1/chat/completions", json={**REQUEST, "stream": True}) as r:
-        assert r.status_code == 502
+    with refused_port() as port:  # held for the whole test: nobody else can listen there
+        _, url = gateway_factory(upstream=f"http://127.0.0.1:{port}")
+        assert (
+            _error(httpx.post(f"{url}/v1/chat/completions", json=REQUEST), 502)["code"]
+            == "upstream_unreachable"
+        )
+        stream = {**REQUEST, "stream": True}
+        with httpx.stream("POST", f"{url}/v1/chat/completions", json=stream) as r:
+            assert r.status_code == 502
 
 
 def test_upstream_timeout_is_504(gateway_factory: Callable[..., tuple[Gateway, str]]) -> None:
@@ -141,15 +143,23 @@ def test_a_stream_chunk_beyond_64_bits_is_never_sealed(gateway: tuple[Gateway, s
     assert b"upstream_stream" in response.content  # the error event, in place of a receipt
 
 
-def test_client_gone_mid_stream_is_never_sealed(gateway: tuple[Gateway, str]) -> None:
-    import time
+def _signed_requests(url: str) -> dict[str, float]:
+    """Sealed-route requests the gateway has finished, by status class (from /metrics)."""
+    prefix = 'llmseal_requests_total{route="signed",status="'
+    rows = [r for r in httpx.get(f"{url}/metrics").text.splitlines() if r.startswith(prefix)]
+    return {row[len(prefix) : len(prefix) + 3]: float(row.rsplit(" ", 1)[1]) for row in rows}
 
+
+def test_client_gone_mid_stream_is_never_sealed(gateway: tuple[Gateway, str]) -> None:
     app, url = gateway
-    before = app.writer.committed
+    before, counts = app.writer.committed, _signed_requests(url)
     with httpx.stream(
         "POST", f"{url}/v1/chat/completions", json={**REQUEST, "stream": True},
-        headers={"x-fake": "slow-stream"},
+        headers={"x-fake": "trickle"},
     ) as r:  # fmt: skip
         next(r.iter_bytes())  # the first event arrives, then the client leaves
-    time.sleep(2.0)  # the upstream would have finished by now
+    # Wait for the gateway to finish the request (it counts it), not for time to pass.
+    finished = sum(counts.values()) + 1
+    assert eventually(lambda: sum(_signed_requests(url).values()) == finished, timeout=60)
     assert app.writer.committed == before
+    assert _signed_requests(url)["4xx"] == counts["4xx"] + 1  # 499: the client went away

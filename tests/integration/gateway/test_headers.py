@@ -1,4 +1,9 @@
-"""Every header field that crosses the gateway is on an allow-list or dropped (issue 9)."""
+"""Every header field that crosses the gateway, either way, is on an allow-list or dropped.
+
+Issue 9: the caller sends every listed field and some unlisted ones; the fake
+upstream answers with every kind of field. What arrives on the other side is
+exactly the allow-list (and the fields the gateway and its server write).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,16 @@ import pytest
 from llmseal.errors import ConfigError
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.headers import GATEWAY_REQUEST, REQUEST_ALLOWED, REQUEST_NEVER
-from tests.integration.gateway.fake_upstream import FakeUpstream
+from llmseal.gateway.headers import (
+    GATEWAY_REQUEST,
+    GATEWAY_RESPONSE,
+    REQUEST_ALLOWED,
+    REQUEST_NEVER,
+    RESPONSE_ALLOWED,
+    RESPONSE_ALLOWED_PREFIXES,
+    RESPONSE_NEVER,
+)
+from tests.integration.gateway.fake_upstream import RESPONSE_FIELDS, FakeUpstream
 
 REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 UNLISTED = ("x-stainless-os", "x-custom-thing", "sec-fetch-mode", "priority")
@@ -70,3 +83,60 @@ def test_forward_headers_survive_the_worker_environment() -> None:
     again = GatewayConfig.from_env(config.to_env())
     assert again == config
     assert b"x-tenant" in again.request_fields
+
+
+SERVER = {"date", "server"}  # written by the ASGI server (uvicorn) itself
+
+
+def _expected_from_upstream(*, sealed: bool) -> set[str]:
+    allowed = {n.decode() for n in RESPONSE_ALLOWED}
+    if sealed:
+        allowed.discard("content-type")
+    return {
+        name for name in RESPONSE_FIELDS
+        if name in allowed or name.startswith(tuple(p.decode() for p in RESPONSE_ALLOWED_PREFIXES))
+    }  # fmt: skip
+
+
+def _received(response: httpx.Response) -> set[str]:
+    return {name.lower() for name in response.headers}
+
+
+def test_response_fields_reaching_the_caller_are_allowed_or_the_gateways(
+    gateway: tuple[Gateway, str],
+) -> None:
+    _, url = gateway
+    own = {n.decode() for n in GATEWAY_RESPONSE}
+    sealed = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": "headers"})
+    assert sealed.status_code == 200 and "receipt" in sealed.json()
+    from_upstream = _expected_from_upstream(sealed=True)
+    assert _received(sealed) - own - SERVER == from_upstream - own
+    assert sealed.headers["cache-control"] == "no-store"  # allowed, and the upstream's
+    assert sealed.headers["x-receipt-id"] == sealed.json()["receipt"]["receipt_id"]
+    assert sealed.headers.get_list("x-receipt-id") == [sealed.json()["receipt"]["receipt_id"]]
+    assert "s3cret" not in str(sealed.headers) and "session=" not in str(sealed.headers)
+    passed = httpx.get(f"{url}/v1/models", headers={"x-fake": "headers"})
+    framing = {"content-length", "transfer-encoding"}  # the ASGI server frames the relayed body
+    assert passed.headers["content-type"] == "application/json"  # allowed on a passthrough
+    assert _received(passed) - framing - {"content-type"} - SERVER == _expected_from_upstream(
+        sealed=False
+    )
+    stream = httpx.post(
+        f"{url}/v1/chat/completions",
+        json={**REQUEST, "stream": True},
+        headers={"x-fake": "headers"},
+    )
+    assert stream.status_code == 200
+    assert _received(stream) - SERVER <= own | {"transfer-encoding"}  # none of the upstream's
+
+
+def test_response_lists_are_disjoint_and_exercised() -> None:
+    assert not RESPONSE_ALLOWED & RESPONSE_NEVER
+    assert not any(n.startswith(RESPONSE_ALLOWED_PREFIXES) for n in RESPONSE_NEVER)
+    assert all(n == n.lower() for n in RESPONSE_ALLOWED | RESPONSE_NEVER | GATEWAY_RESPONSE)
+    # The fake upstream sends every allowed field (content-type it sets anyway), both
+    # prefixes, and dropped and unlisted ones: the test above sees each case.
+    sent = {name.encode() for name in RESPONSE_FIELDS}
+    assert RESPONSE_ALLOWED - {b"content-type"} <= sent
+    assert all(any(n.startswith(p) for n in sent) for p in RESPONSE_ALLOWED_PREFIXES)
+    assert sent & RESPONSE_NEVER and sent - RESPONSE_ALLOWED - RESPONSE_NEVER

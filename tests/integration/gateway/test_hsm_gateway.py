@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable
@@ -24,13 +23,19 @@ from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from llmseal.trust.keydir import KeyDirectory
 from llmseal.trust.pkcs11 import generate_pkcs11_key
-from tests.helpers import free_port, recording_client, wait_http
+from tests.helpers import ServeProcess, recording_client
 from tests.integration.gateway.conftest import keyset_of
 from tests.integration.gateway.fake_upstream import FakeUpstream
 
 pytestmark = pytest.mark.slow
 TOKEN = "llmseal-gateway"
 REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi from the HSM"}]}
+
+
+def _no_private_key_file(keys: Path, key_id: str) -> None:
+    """A token key leaves the key set, its lock and a reference: no ``.pem`` file."""
+    ref = KeyDirectory(keys).token_ref_path(key_id).name
+    assert sorted(p.name for p in keys.iterdir()) == sorted([".lock", "keys.json", ref])
 
 
 def _token_options(softhsm: SoftHsm, pin_env: str, label: str) -> dict[str, Any]:
@@ -44,13 +49,13 @@ def test_gateway_signs_with_a_token_key(
     softhsm: SoftHsm,
     pin_env: str,
     algorithm: str,
+    label: Callable[[str], str],
 ) -> None:
-    label = f"gw-{algorithm}"
-    public = generate_pkcs11_key(softhsm.module, TOKEN, label, softhsm.pin, algorithm)  # type: ignore[arg-type]
+    name = label(f"gw-{algorithm}")
+    public = generate_pkcs11_key(softhsm.module, TOKEN, name, softhsm.pin, algorithm)  # type: ignore[arg-type]
     app, url = gateway_factory(key_id=f"example.test/gw-{algorithm}/2026q1",
-                               **_token_options(softhsm, pin_env, label))  # fmt: skip
-    keys = Path(app.config.keys_dir)
-    assert not list(keys.glob("*.pem")), "a token key leaves no private key file"
+                               **_token_options(softhsm, pin_env, name))  # fmt: skip
+    _no_private_key_file(Path(app.config.keys_dir), app.config.key_id or "")
     published = keyset_of(url)
     assert published.resolve(app.config.key_id or "") is not None
     assert published.resolve(app.config.key_id or "").public_key == public  # type: ignore[union-attr]
@@ -99,13 +104,15 @@ def test_gateway_uses_a_key_made_by_keys_new(
 
 
 def test_gateway_refuses_a_label_that_is_not_the_published_key(
-    fake: tuple[FakeUpstream, str], softhsm: SoftHsm, pin_env: str, tmp_path: Path, t0: Any
-) -> None:
-    generate_pkcs11_key(softhsm.module, TOKEN, "gw-first", softhsm.pin, "ed25519")
-    generate_pkcs11_key(softhsm.module, TOKEN, "gw-second", softhsm.pin, "ed25519")
+    fake: tuple[FakeUpstream, str], softhsm: SoftHsm, pin_env: str, tmp_path: Path, t0: Any,
+    label: Callable[[str], str],
+) -> None:  # fmt: skip
+    first, second = label("gw-first"), label("gw-second")
+    generate_pkcs11_key(softhsm.module, TOKEN, first, softhsm.pin, "ed25519")
+    generate_pkcs11_key(softhsm.module, TOKEN, second, softhsm.pin, "ed25519")
     base = {"upstream": fake[1], "data_dir": str(tmp_path / "d"), "key_id": "k"}
-    prepare_data_dir(GatewayConfig(**base, **_token_options(softhsm, pin_env, "gw-first")), at=t0)
-    swapped = GatewayConfig(**base, **_token_options(softhsm, pin_env, "gw-second"))
+    prepare_data_dir(GatewayConfig(**base, **_token_options(softhsm, pin_env, first)), at=t0)
+    swapped = GatewayConfig(**base, **_token_options(softhsm, pin_env, second))
     with pytest.raises(TokenError, match="not the published"):
         prepare_data_dir(swapped, at=t0)
     assert KeyDirectory(tmp_path / "d" / "keys").load_keyset().resolve("k") is not None
@@ -118,39 +125,36 @@ def test_gateway_refuses_a_label_that_is_not_the_published_key(
 
 
 def test_llmseal_serve_with_a_token_key(
-    fake: tuple[FakeUpstream, str], softhsm: SoftHsm, pin_env: str, tmp_path: Path
-) -> None:
+    fake: tuple[FakeUpstream, str], softhsm: SoftHsm, pin_env: str, tmp_path: Path,
+    label: Callable[[str], str],
+) -> None:  # fmt: skip
     # The real command line, two worker processes, each logging in to the token itself.
-    generate_pkcs11_key(softhsm.module, TOKEN, "serve-key", softhsm.pin, "ed25519")
-    port, data = free_port(), tmp_path / "data"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llmseal", "serve", "--upstream", fake[1], "--port", str(port),
-         "--data-dir", str(data), "--workers", "2", "--log-level", "warning",
-         "--pkcs11-module", softhsm.module, "--token", TOKEN, "--key-label", "serve-key",
-         "--key-id", "example.test/serve/2026q1", "--pin-env", pin_env],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    name, data, key_id = label("serve-key"), tmp_path / "data", "example.test/serve/2026q1"
+    generate_pkcs11_key(softhsm.module, TOKEN, name, softhsm.pin, "ed25519")
+    gateway = ServeProcess(
+        ["--upstream", fake[1], "--data-dir", str(data), "--workers", "2",
+         "--pkcs11-module", softhsm.module, "--token", TOKEN, "--key-label", name,
+         "--key-id", key_id, "--pin-env", pin_env]
     )  # fmt: skip
     try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", process=proc)
-        url = f"http://127.0.0.1:{port}"
-        keyset = keyset_of(url)
+        keyset = keyset_of(gateway.url)
         with httpx.Client() as client:
             for _ in range(10):
-                body = client.post(f"{url}/v1/chat/completions", json=REQUEST).json()
-                assert body["receipt"]["key_id"] == "example.test/serve/2026q1"
+                body = client.post(f"{gateway.url}/v1/chat/completions", json=REQUEST).json()
+                assert body["receipt"]["key_id"] == key_id
                 assert verify_receipt(body["receipt"], keyset, prompt=REQUEST, output=body)
-        assert not list((data / "keys").glob("*.pem"))
+        _no_private_key_file(data / "keys", key_id)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        _, stderr = proc.communicate(timeout=30)
-    assert softhsm.pin.encode() not in stderr
+        assert gateway.stop() == 0
+    assert "Application startup complete" in gateway.stderr()  # the log was read
+    assert softhsm.pin not in gateway.stderr()
 
 
 def test_llmseal_serve_wrong_pin_is_one_line(softhsm: SoftHsm, tmp_path: Path) -> None:
     env = {**os.environ, "LLMSEAL_SERVE_PIN": "0000-wrong"}
     done = subprocess.run(
         [sys.executable, "-m", "llmseal", "serve", "--upstream", "http://127.0.0.1:9",
-         "--port", str(free_port()), "--data-dir", str(tmp_path / "d"),
+         "--port", "0", "--data-dir", str(tmp_path / "d"),
          "--pkcs11-module", softhsm.module, "--token", TOKEN, "--key-label", "whatever",
          "--pin-env", "LLMSEAL_SERVE_PIN"],
         capture_output=True, text=True, env=env, timeout=60, check=False,

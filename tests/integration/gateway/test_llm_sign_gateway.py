@@ -21,6 +21,7 @@ from llmseal.gateway.config import GatewayConfig
 from llmseal.trust.x509 import ChainValidator, TrustAnchors
 from llmseal.trust.x509ca import CertificateAuthority
 from tests.integration.gateway.conftest import keyset_of
+from tests.spec_verifier import body_output, sha256_jcs, spec_verify, stream_output
 
 HOST = "api.lab.example"
 REQUEST = {
@@ -29,6 +30,11 @@ REQUEST = {
     "temperature": 0.5,
     "top_k": 40,  # a vendor extension llm_sign does not sign; our receipt does
 }
+
+
+def _keys_json(url: str) -> list[dict[str, Any]]:
+    keys: list[dict[str, Any]] = httpx.get(f"{url}/v1/receipts/keys").json()["keys"]
+    return keys
 
 
 @pytest.fixture
@@ -56,7 +62,8 @@ def test_chat_response_carries_llm_sign_beside_the_receipt(
     )
     body: dict[str, Any] = json.loads(raw.http_response.content)
     sent = json.loads(raw.http_request.content)
-    assert "llm_sign" in body and "receipt" in body
+    assert set(body["llm_sign"]) == {"artifact", "certificate_chain", "artifact_hash"}
+    assert body["receipt"]["prompt_hash"] == sha256_jcs(sent)
     # The peer's client, as its README says to call it, with our root and the request.
     theirs = client.verify_openai_response(
         body, trust_anchors=[authority.root()], expected_host=HOST, request=sent
@@ -77,19 +84,25 @@ def test_no_envelope_on_streams_and_errors(
     lab: tuple[CertificateAuthority, dict[str, str]],
 ) -> None:
     _, url = gateway_factory(**lab[1])
+    keys = keyset_of(url)
     error = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": "status:503"})
-    assert error.status_code == 503 and "receipt" in error.json()
-    assert "llm_sign" not in error.json()
+    assert error.status_code == 503 and set(error.json()) == {"error", "receipt"}
+    assert verify_receipt(error.json()["receipt"], keys, prompt=REQUEST, output=error.json())
     chained = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers={"x-fake": "receipt"})
-    assert "llm_sign" in chained.json()  # re-serialized path (upstream carried a receipt)
+    # The re-serialized path (the upstream answer carried a receipt) gets an envelope too.
+    assert chained.json()["receipt"]["parents"] == [{"receipt_id": "parent"}]
+    assert set(chained.json()["llm_sign"]) == {"artifact", "certificate_chain", "artifact_hash"}
     stream = httpx.post(f"{url}/v1/chat/completions", json={**REQUEST, "stream": True})
-    assert b"llm_sign" not in stream.content and b"receipt" in stream.content
+    assert b"llm_sign" not in stream.content
+    chunks, receipt = stream_output(stream.content)
+    assert spec_verify(receipt, _keys_json(url), {**REQUEST, "stream": True}, chunks) == "valid"
 
 
 def test_without_the_options_nothing_changes(gateway: tuple[Gateway, str]) -> None:
     _, url = gateway
     body = httpx.post(f"{url}/v1/chat/completions", json=REQUEST).json()
-    assert "receipt" in body and "llm_sign" not in body
+    assert "llm_sign" not in body
+    assert spec_verify(body["receipt"], _keys_json(url), REQUEST, body_output(body)) == "valid"
 
 
 def test_options_go_together(tmp_path: Path) -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -116,3 +120,68 @@ def test_middleware_also_wraps_the_fake_upstream(tmp_path: Path) -> None:
         body = httpx.post(f"{server.url}/v1/chat/completions", json=REQUEST).json()
     assert body["receipt"]["model_id"] == "lab/model"
     assert verify_receipt(body["receipt"], _keys(tmp_path / "d"), output=body)
+
+
+def test_receipt_api_is_served(app_url: str, tmp_path: Path) -> None:
+    body = httpx.post(f"{app_url}/v1/chat/completions", json=REQUEST).json()
+    receipt = body["receipt"]
+    published = KeySet.from_json(httpx.get(f"{app_url}/v1/receipts/keys").content)
+    assert published.resolve(receipt["key_id"]) is not None
+    assert published.to_dict() == _keys(tmp_path / "signer").to_dict()
+    stored = httpx.get(f"{app_url}/v1/receipts/{receipt['receipt_id']}").json()
+    assert stored == receipt
+    checked = httpx.get(f"{app_url}/v1/receipts/{receipt['receipt_id']}/verify").json()
+    assert checked["status"] == "valid"
+    posted = httpx.post(
+        f"{app_url}/v1/receipts/verify", json={"receipt": receipt, "output": json.dumps(body)}
+    ).json()
+    assert posted["status"] == "valid"
+    body["choices"][0]["message"]["content"] = "edited"
+    edited = {"receipt": receipt, "output": json.dumps(body)}
+    assert httpx.post(f"{app_url}/v1/receipts/verify", json=edited).json()["status"] == "tampered"
+
+
+def _uvicorn(port: int, *options: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "uvicorn", "tests.integration.gateway.middleware_app:app",
+               "--host", "127.0.0.1", "--port", str(port), *options]  # fmt: skip
+    return subprocess.Popen(
+        command, env=env, cwd=Path(__file__).parents[3], stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [({}, "set LLMSEAL_DATA_DIR"), ({"LLMSEAL_RECEIPTS": "sometimes"}, "LLMSEAL_RECEIPTS must")],
+)
+def test_without_its_settings_the_server_refuses_to_start(
+    setting: dict[str, str], message: str, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMSEAL_")}
+    if setting:
+        env |= {"LLMSEAL_DATA_DIR": str(tmp_path / "d"), **setting}
+    proc = _uvicorn(0, env=env)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0, out
+    lines = [line for line in out.splitlines() if "llmseal ReceiptMiddleware:" in line]
+    assert len(lines) == 1 and message in lines[0], out
+    assert "Traceback" not in out
+
+
+def test_without_lifespan_every_request_is_refused(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMSEAL_")}
+    proc = _uvicorn(0, "--lifespan", "off", env=env)
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # until uvicorn says where it listens
+            if "Uvicorn running on http://127.0.0.1:" in line:
+                port = int(line.split("127.0.0.1:")[1].split()[0])
+                break
+        else:
+            raise AssertionError("uvicorn exited before it listened")
+        response = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=REQUEST)
+        assert response.status_code == 500 and "receipt" not in response.json()
+        assert "set LLMSEAL_DATA_DIR" in response.json()["error"]["message"]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

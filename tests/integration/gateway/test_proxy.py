@@ -36,7 +36,8 @@ def test_plain_response_carries_a_verifiable_receipt(gateway: tuple[Gateway, str
     assert receipt["status_code"] == 200
     assert receipt["usage"] == body["usage"]
     assert receipt["model_id"] == "fake-model"
-    assert app.store.get(receipt["receipt_id"]) is not None
+    stored = app.store.get(receipt["receipt_id"])
+    assert stored is not None and json.loads(stored.body) == receipt
     completion = raw.parse()
     assert completion.choices[0].message.content == "echo: Bonjour <ça> & 😀"
 

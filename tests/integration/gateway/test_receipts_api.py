@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -25,10 +26,10 @@ def test_keys_endpoint_serves_public_keys_only(gateway: tuple[Gateway, str]) -> 
     assert [k["key_id"] for k in keys] == [app.sealer.signer.key_id]
     assert set(keys[0]) == {"key_id", "public_key", "status", "created_at", "rotated_at"}
     assert b"PRIVATE" not in response.content
-    pem = (app.config.keys_dir).glob("*.pem")
-    for path in pem:
-        secret = "".join(path.read_text().splitlines()[1:-1])
-        assert secret not in response.text
+    pem = sorted(Path(app.config.keys_dir).glob("*.pem"))
+    assert len(pem) == 1, pem  # the gateway's one signing key
+    secret = "".join(pem[0].read_text().splitlines()[1:-1])
+    assert len(secret) > 40 and secret not in response.text
 
 
 def test_get_and_verify_stored(exchange: tuple[str, dict[str, object]]) -> None:

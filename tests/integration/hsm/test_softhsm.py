@@ -41,15 +41,18 @@ def _receipt_for(signer: Signer, at: datetime) -> dict[str, Any]:
 
 @pytest.mark.parametrize("algorithm", ["ed25519", "ecdsa-p256"])
 def test_cli_token_key_signs_receipts_that_verify_with_the_key_set(
-    cli: Callable[..., Any], softhsm: SoftHsm, pin_env: str, tmp_path: Path, algorithm: str
-) -> None:
+    cli: Callable[..., Any], softhsm: SoftHsm, pin_env: str, tmp_path: Path, algorithm: str,
+    label: Callable[[str], str],
+) -> None:  # fmt: skip
     keys = tmp_path / "keys"
-    key_id = f"example.test/hsm-{algorithm}/2026q1"
+    key_id = f"example.test/{label('hsm-' + algorithm)}/2026q1"
     token = ("--pkcs11-module", softhsm.module, "--token", MAIN, "--pin-env", pin_env)
     made = cli("keys", "new", key_id, "--dir", keys, "--algorithm", algorithm, *token)
     assert made.status == 0, made.stderr
     assert softhsm.pin not in made.stdout + made.stderr
-    assert not list(keys.glob("*.pem")), "no private key file for a token key"
+    # No private key file for a token key: the public key set and the reference only.
+    ref_path = KeyDirectory(keys).token_ref_path(key_id)
+    assert sorted(p.name for p in keys.iterdir()) == sorted([".lock", "keys.json", ref_path.name])
     ref = json.loads(KeyDirectory(keys).token_ref_path(key_id).read_text())
     assert ref == {"key_id": key_id, "module": softhsm.module, "token": MAIN,
                    "key_label": key_id, "algorithm": algorithm}  # fmt: skip
@@ -73,13 +76,15 @@ def test_cli_token_key_signs_receipts_that_verify_with_the_key_set(
 
 
 @pytest.mark.parametrize("algorithm", ["ed25519", "ecdsa-p256"])
-def test_token_signer_from_threads(softhsm: SoftHsm, t0: datetime, algorithm: str) -> None:
+def test_token_signer_from_threads(
+    softhsm: SoftHsm, t0: datetime, algorithm: str, label: Callable[[str], str]
+) -> None:
     # One signer shared by threads, as a gateway shares it between its event loop and
     # a thread pool: without the module lock SoftHSM's heap is corrupted (seen: abort).
-    label = f"threads-{algorithm}"
-    public = generate_pkcs11_key(softhsm.module, MAIN, label, softhsm.pin, algorithm)  # type: ignore[arg-type]
+    name = label(f"threads-{algorithm}")
+    public = generate_pkcs11_key(softhsm.module, MAIN, name, softhsm.pin, algorithm)  # type: ignore[arg-type]
     keyset = KeySet([KeyEntry("t", public)])
-    with open_pkcs11_signer(softhsm.module, MAIN, label, softhsm.pin, "t") as signer:
+    with open_pkcs11_signer(softhsm.module, MAIN, name, softhsm.pin, "t") as signer:
         assert signer.algorithm == algorithm and signer.public_key() == public
         assert "4711" not in repr(signer)
         receipts: list[dict[str, Any]] = []
@@ -99,11 +104,12 @@ def test_token_signer_from_threads(softhsm: SoftHsm, t0: datetime, algorithm: st
         signer.sign(b"after close")
 
 
-def test_private_key_cannot_leave_the_token(softhsm: SoftHsm) -> None:
-    generate_pkcs11_key(softhsm.module, MAIN, "no-export", softhsm.pin, "ed25519")
+def test_private_key_cannot_leave_the_token(softhsm: SoftHsm, label: Callable[[str], str]) -> None:
+    name = label("no-export")
+    generate_pkcs11_key(softhsm.module, MAIN, name, softhsm.pin, "ed25519")
     token = pkcs11.lib(softhsm.module).get_token(token_label=MAIN)
     with module_lock(softhsm.module), token.open(rw=True, user_pin=softhsm.pin) as session:
-        private = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label="no-export")
+        private = session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=name)
         assert private[Attribute.SENSITIVE] is True
         assert private[Attribute.EXTRACTABLE] is False
         assert private[Attribute.NEVER_EXTRACTABLE] is True
@@ -119,30 +125,31 @@ def test_private_key_cannot_leave_the_token(softhsm: SoftHsm) -> None:
 
 
 def test_directory_signer_is_checked_against_keys_json(
-    softhsm: SoftHsm, tmp_path: Path, t0: datetime
+    softhsm: SoftHsm, tmp_path: Path, t0: datetime, label: Callable[[str], str]
 ) -> None:
     keydir = KeyDirectory(tmp_path / "keys")
-    entry, ref = create_token_key(keydir, "dir-key", module=softhsm.module, token=MAIN,
+    key, impostor = label("dir-key"), label("impostor")
+    entry, ref = create_token_key(keydir, key, module=softhsm.module, token=MAIN,
                                   pin=softhsm.pin, at=t0)  # fmt: skip
-    assert Pkcs11KeyRef.load(keydir, "dir-key") == ref
-    with open_directory_signer(keydir, "dir-key", softhsm.pin) as signer:
+    assert Pkcs11KeyRef.load(keydir, key) == ref
+    with open_directory_signer(keydir, key, softhsm.pin) as signer:
         assert verify_receipt(_receipt_for(signer, t0), keydir.load_keyset())
     with pytest.raises(KeyManagementError, match="PKCS#11 token"):
-        keydir.signer("dir-key")
+        keydir.signer(key)
     with pytest.raises(KeyManagementError, match="already exists"):
-        create_token_key(keydir, "dir-key", module=softhsm.module, token=MAIN,
+        create_token_key(keydir, key, module=softhsm.module, token=MAIN,
                          pin=softhsm.pin, at=t0)  # fmt: skip
     # A reference pointing at another token key than the published one is refused.
-    generate_pkcs11_key(softhsm.module, MAIN, "impostor", softhsm.pin, "ed25519")
-    swapped = Pkcs11KeyRef("dir-key", softhsm.module, MAIN, "impostor")
+    generate_pkcs11_key(softhsm.module, MAIN, impostor, softhsm.pin, "ed25519")
+    swapped = Pkcs11KeyRef(key, softhsm.module, MAIN, impostor)
     swapped.save(keydir)
     with pytest.raises(TokenError, match="not the published"):
-        open_directory_signer(keydir, "dir-key", softhsm.pin)
+        open_directory_signer(keydir, key, softhsm.pin)
     ref.save(keydir)
-    keydir.revoke("dir-key", at=t0)
+    keydir.revoke(key, at=t0)
     with pytest.raises(KeyManagementError, match="revoked"):
-        open_directory_signer(keydir, "dir-key", softhsm.pin)
-    assert entry.public_key == keydir.load_keyset().resolve("dir-key").public_key  # type: ignore[union-attr]
+        open_directory_signer(keydir, key, softhsm.pin)
+    assert entry.public_key == keydir.load_keyset().resolve(key).public_key  # type: ignore[union-attr]
 
 
 def _new(cli: Callable[..., Any], tmp_path: Path, *args: str | Path) -> Any:
@@ -174,7 +181,8 @@ def test_clear_one_line_errors(
     assert not (tmp_path / "keys" / "keys.json").exists()
 
 
-def test_unsupported_mechanism_and_key_type(softhsm: SoftHsm) -> None:
+def test_unsupported_mechanism_and_key_type(softhsm: SoftHsm, label: Callable[[str], str]) -> None:
+    p384 = label("p384")
     token = pkcs11.lib(softhsm.module).get_token(token_label=ERRORS)
     with pytest.raises(TokenError, match="does not support CKM_ECDSA_SHA256"):
         require_mechanism(token, Mechanism.ECDSA_SHA256, "ecdsa-p256")
@@ -183,21 +191,24 @@ def test_unsupported_mechanism_and_key_type(softhsm: SoftHsm) -> None:
             KeyType.EC, {Attribute.EC_PARAMS: encode_named_curve_parameters("secp384r1")},
             local=True,
         )  # fmt: skip
-        params.generate_keypair(store=True, label="p384")
+        params.generate_keypair(store=True, label=p384)
         with pytest.raises(TokenError, match="not Ed25519 or P-256"):
-            open_pkcs11_signer(softhsm.module, ERRORS, "p384", softhsm.pin, "k")
+            open_pkcs11_signer(softhsm.module, ERRORS, p384, softhsm.pin, "k")
         with pytest.raises(TokenError, match="no key labelled"):
             open_pkcs11_signer(softhsm.module, ERRORS, "absent", softhsm.pin, "k")
         with pytest.raises(TokenError, match="already has an object labelled"):
-            generate_pkcs11_key(softhsm.module, ERRORS, "p384", softhsm.pin, "ed25519")
+            generate_pkcs11_key(softhsm.module, ERRORS, p384, softhsm.pin, "ed25519")
 
 
-def test_software_and_token_signatures_are_interchangeable(softhsm: SoftHsm, t0: datetime) -> None:
+def test_software_and_token_signatures_are_interchangeable(
+    softhsm: SoftHsm, t0: datetime, label: Callable[[str], str]
+) -> None:
     # The verifier cannot tell (and need not know) where the key lives.
-    public = generate_pkcs11_key(softhsm.module, MAIN, "interop", softhsm.pin, "ed25519")
+    interop = label("interop")
+    public = generate_pkcs11_key(softhsm.module, MAIN, interop, softhsm.pin, "ed25519")
     software = Ed25519Signer.generate("soft")
     keyset = KeySet([KeyEntry("hsm", public), KeyEntry("soft", software.public_key())])
-    with open_pkcs11_signer(softhsm.module, MAIN, "interop", softhsm.pin, "hsm") as token:
+    with open_pkcs11_signer(softhsm.module, MAIN, interop, softhsm.pin, "hsm") as token:
         for signer in (token, software):
             result = verify_receipt(_receipt_for(signer, t0), keyset)
             assert result.status is Status.VALID

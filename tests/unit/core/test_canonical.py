@@ -18,9 +18,11 @@ from hypothesis import strategies as st
 
 from llmseal.core.canonical import ACCELERATED, canonicalize, canonicalize_reference, loads
 from llmseal.errors import CanonicalizationError, ContentError
+from tests.helpers import examples
 
 JCS = Path(__file__).parents[2] / "vectors" / "jcs"
 CASES = sorted(p.stem for p in (JCS / "input").glob("*.json"))
+assert CASES == ["arrays", "french", "structures", "unicode", "values", "weird"], CASES
 
 
 def test_accelerator_is_built() -> None:
@@ -89,13 +91,13 @@ VALUES = st.recursive(
 )
 
 
-@settings(max_examples=1500)
+@settings(max_examples=examples(1500))
 @given(VALUES)
 def test_identical_to_reference(value: Any) -> None:
     assert canonicalize(value) == rfc8785.dumps(value)
 
 
-@settings(max_examples=500)
+@settings(max_examples=examples(500))
 @given(
     st.dictionaries(st.text(alphabet="a\ue000\uffff\U0001f600\U00010000", max_size=3), st.none())
 )
@@ -103,7 +105,7 @@ def test_key_order_is_utf16_even_for_astral_keys(value: dict[str, None]) -> None
     assert canonicalize(value) == rfc8785.dumps(value)
 
 
-@settings(max_examples=800)
+@settings(max_examples=examples(800))
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_floats_identical_and_round_trip(number: float) -> None:
     out = canonicalize([number])

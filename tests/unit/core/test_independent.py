@@ -1,9 +1,8 @@
 """Our receipts verify with an independent implementation written from the spec text.
 
-Seed 004, written again here without importing llmseal's verifier: canonical bytes
-are RFC 8785 JCS (the ``rfc8785`` package) of the receipt without ``signature``;
-the signature is Ed25519, standard base64; hashes are lowercase hex SHA-256 of the
-canonical request and response bodies.
+The verifier is ``tests/spec_verifier.py`` (seed 004 again, nothing imported from
+llmseal); ``tests/integration/gateway/test_independent_gateway.py`` runs it on real
+gateway output, plain and streamed.
 """
 
 from __future__ import annotations
@@ -13,40 +12,11 @@ import hashlib
 from typing import Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import issue_receipt
-
-
-def spec_verify(
-    receipt: dict[str, Any], keyset: list[dict[str, Any]], prompt: Any, output: Any
-) -> str:
-    keys = {k["key_id"]: k for k in keyset}
-    key = keys.get(receipt["key_id"])
-    if key is None:
-        return "unknown_key"
-    if key["status"] == "revoked" and receipt["issued_at"] >= key["rotated_at"]:
-        return "revoked"  # same-format UTC timestamps compare as strings
-    unsigned = {k: v for k, v in receipt.items() if k != "signature"}
-    public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key["public_key"]))
-    try:
-        public.verify(base64.b64decode(receipt["signature"]), rfc8785.dumps(unsigned))
-    except InvalidSignature:
-        return "tampered"
-    if (
-        prompt is not None
-        and hashlib.sha256(rfc8785.dumps(prompt)).hexdigest() != receipt["prompt_hash"]
-    ):
-        return "tampered"
-    if (
-        output is not None
-        and hashlib.sha256(rfc8785.dumps(output)).hexdigest() != receipt["output_hash"]
-    ):
-        return "tampered"
-    return "valid"
+from tests.spec_verifier import spec_verify
 
 
 def _keyset(signer: Ed25519Signer) -> list[dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,113 @@ def test_keys_bound_to_an_issuer_cannot_claim_another(t0: datetime) -> None:
     assert policy.check(verify_receipt(honest, trusted), at=t0).failures == (
         "issuers: issuer 'api.a.example' is not one of ['a.example']",
     )
+
+
+def test_revoked_and_unknown_key_verifications_are_refused(receipt: Receipt, t0: datetime) -> None:
+    from llmseal.core.keyset import KeyEntry
+
+    signer_key = Ed25519Signer.generate(receipt.key_id).public_key()
+    for keys, status in (
+        (KeySet(), "unknown_key"),
+        (KeySet([KeyEntry(receipt.key_id, signer_key, "revoked")]), "revoked"),
+    ):
+        result = verify_receipt(receipt, keys)
+        assert result.status.value == status
+        failures = Policy().check(result, at=t0).failures
+        assert failures[0] == f"status: the receipt is {status}, not valid"
+        assert not Policy().check(result, at=t0)
+
+
+def test_key_ids_match_exactly(t0: datetime) -> None:
+    from llmseal.core.keyset import KeyEntry
+    from llmseal.core.sign import issue_receipt
+
+    policy = Policy.from_toml('key_ids = ["k1"]')
+    for key_id, admitted in (("k1", True), ("k10", False), ("k1-evil", False), ("K1", False)):
+        signer = Ed25519Signer.generate(key_id)
+        receipt = issue_receipt(signer, model_id="m", prompt_hash="ab" * 32,
+                                output_hash="ab" * 32, at=t0)  # fmt: skip
+        result = verify_receipt(receipt, KeySet([KeyEntry(key_id, signer.public_key())]))
+        failures = policy.check(result, at=t0).failures
+        expected = () if admitted else (f"key_ids: key {key_id!r} is not allowed",)
+        assert failures == expected, key_id
+
+
+def test_issuer_and_model_patterns_do_not_match_lookalikes(
+    receipt: Receipt, keyset: KeySet, t0: datetime
+) -> None:
+    result = verify_receipt(receipt, keyset)  # issuer api.example.org, model example.org/smollm2…
+    assert Policy.from_toml('issuers = ["api.example.org"]').check(result, at=t0)
+    for issuers in ('["example.org"]', '["api.example.or"]', '["API.example.org"]'):
+        assert not Policy.from_toml(f"issuers = {issuers}").check(result, at=t0), issuers
+    assert Policy.from_toml('models = ["example.org/smollm2-*"]').check(result, at=t0)
+    for models in ('["example.org/smollm2"]', '["example.org/gemma-*"]', '["Example.org/*"]'):
+        assert not Policy.from_toml(f"models = {models}").check(result, at=t0), models
+
+
+def test_time_rules_at_their_boundaries(receipt: Receipt, keyset: KeySet, t0: datetime) -> None:
+    result = verify_receipt(receipt, keyset)
+    policy = Policy.from_toml('max_age = "1h"\nclock_skew = "30s"')
+    assert policy.check(result, at=t0 + timedelta(hours=1))
+    assert policy.check(result, at=t0 - timedelta(seconds=30))
+    assert policy.check(result, at=t0 + timedelta(hours=1, seconds=1)).failures == (
+        f"max_age: issued {receipt.issued_at}, older than 1:00:00",
+    )
+    assert policy.check(result, at=t0 - timedelta(seconds=31)).failures == (
+        f"issued_at: {receipt.issued_at} is in the future",
+    )
+    assert Policy().check(result, at=t0 + timedelta(days=3650))  # no max_age: no age limit
+    assert Policy().check(result, at=t0 - timedelta(minutes=5))  # default skew is 5 minutes
+    assert not Policy().check(result, at=t0 - timedelta(minutes=5, seconds=1))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("max_age = 90", timedelta(seconds=90)),
+        ("max_age = '15m'", timedelta(minutes=15)),
+        ("max_age = '12 h'", timedelta(hours=12)),
+        ("max_age = '0s'", timedelta()),
+        ("max_age = '2d'", timedelta(days=2)),
+    ],
+)
+def test_durations(text: str, expected: timedelta) -> None:
+    assert Policy.from_toml(text).max_age == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("max_age = -1", "max_age must look like"),
+        ("max_age = true", "max_age must look like"),
+        ("max_age = '1w'", "max_age must look like"),
+        ("max_age = '99999999999999d'", "max_age is too long"),
+        ("clock_skew = 'soon'", "clock_skew must look like"),
+        ("issuers = ['']", "issuers must be a list of non-empty strings"),
+        ("key_ids = [1]", "key_ids must be a list of non-empty strings"),
+        ("keysets = {'a' = ''}", r"\[keysets\] maps issuer names"),
+        ("policy = 3", r"\[policy\] must be a table"),
+        ("require_content = ['prompt', 'weights']", "require_content takes"),
+    ],
+)
+def test_bad_settings_name_the_setting(text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Policy.from_toml(text, source="p.toml")
+
+
+def test_load_and_describe(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    path.write_text(POLICY + 'key_ids = ["k1"]\nrequire_receipt = false\n')
+    policy = Policy.load(path)
+    assert policy.describe() == {
+        "keysets": ["https://review.example/v1/receipts/keys"], "issuers": ["api.example.org"],
+        "models": ["example.org/*"], "key_ids": ["k1"], "max_age_s": 604800.0,
+        "require_receipt": False, "require_content": ["output", "prompt"],
+        "require_logged": False, "logs": [],
+    }  # fmt: skip
+    assert Policy().describe()["max_age_s"] is None and Policy().require_receipt is True
+    with pytest.raises(ConfigError, match="cannot read policy"):
+        Policy.load(tmp_path / "missing.toml")
+    with pytest.raises(ConfigError, match=r"policy\.toml is not TOML"):
+        path.write_text("=")
+        Policy.load(path)

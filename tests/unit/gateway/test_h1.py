@@ -174,3 +174,18 @@ def test_a_response_released_before_its_end_is_not_pooled() -> None:
         assert server.connections == 2
 
     run([[ok(BODY_A)[:-4]], ok(BODY_B)], test)
+
+
+@pytest.mark.parametrize("pieces", [1, 3], ids=["one-write", "three-writes"])
+def test_a_body_that_ends_with_the_connection_is_read(pieces: int) -> None:
+    """Issue 9, "also noticed": no Content-Length, not chunked — the body ends at close."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\r\n"
+    body = b'{"answer": "until close"}'
+    cut = len(body) // pieces
+    parts = [head] + [body[i : i + cut] for i in range(0, len(body), cut)] + [CLOSE]
+
+    async def test(pool: H1Pool, server: ScriptedUpstream) -> None:
+        assert await fetch(pool) == (200, body)
+        assert idle(pool) == 0  # such a connection is never reused
+
+    run([parts], test)

@@ -1,0 +1,50 @@
+"""The verifying client's transparency-log check (``log_vkeys=``, ``require_logged=``).
+
+A gateway run with ``--log-inline`` sends each receipt's tlog-proof beside it
+(``receipt_evidence.log``). Given the logs it trusts, the client checks that proof
+against the receipt exactly as delivered; a proof that does not verify fails the
+answer (a gateway does not send a broken proof by accident), and with
+``require_logged`` an answer without one fails too. A verified proof is kept in
+the evidence store with the receipt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llmseal.errors import LogError, PolicyError, VerificationError
+from llmseal.log.proof import ProvenEntry
+from llmseal.log.trust import LogTrust
+
+__all__ = ["LogCheck"]
+
+
+@dataclass(frozen=True)
+class LogCheck:
+    trust: LogTrust
+    required: bool = False
+
+    def check(
+        self, receipt: Mapping[str, Any], evidence: Mapping[str, Any] | None
+    ) -> tuple[ProvenEntry | None, VerificationError | None]:
+        """Where the receipt is logged (or None), and the failure to raise (or None)."""
+        rid = receipt.get("receipt_id")
+        proof = evidence.get("log") if isinstance(evidence, Mapping) else None
+        if not isinstance(proof, str):
+            if self.required:
+                return None, PolicyError(
+                    f"receipt {rid} comes without a transparency-log proof; one is required",
+                    status="unlogged",
+                )
+            return None, None
+        if not self.trust:
+            return None, None  # nothing to check it against
+        try:
+            return self.trust.check(receipt, proof), None
+        except LogError as exc:
+            return None, VerificationError(
+                f"receipt {rid} carries a log proof that does not verify: {exc}",
+                status="log_proof_invalid",
+            )

@@ -1,0 +1,279 @@
+"""Every receipt the gateway delivers goes to the transparency log.
+
+The receipt is in the store — with a row in the store's log outbox, same
+transaction — before its response is sent (:mod:`llmseal.store.sqlite`). Then:
+
+* by default the response is not delayed: :class:`ReceiptLogger` wakes its outbox
+  task, which submits everything unacknowledged in batches and drops the rows the
+  log acknowledged. After a crash the rows are still there and are resubmitted;
+  the log answers a duplicate with its existing index, so resubmitting is safe.
+* with ``inline`` the response waits: the receipt is submitted at once, and once
+  a checkpoint covers it its tlog-proof travels beside it as
+  ``receipt_evidence.log``. If the log refuses or cannot take it, the response is
+  a 503 and the receipt is never logged (it was not delivered); if the log took
+  it but no checkpoint came in time, the response goes without the proof.
+
+The log is either embedded (:class:`EmbeddedLog`, ``llmseal serve --log DIR``) or
+remote (:class:`RemoteLog`, ``--log-url``: batched ``POST /add``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import httpx
+import orjson
+
+from llmseal.core.canonical import canonicalize
+from llmseal.core.receipt import Receipt
+from llmseal.errors import Error, LogError, LogUnavailableError, NetworkError
+from llmseal.log.awaiter import PublicationAwaiter
+from llmseal.log.http import LogApp
+from llmseal.log.merkle import leaf_hash
+from llmseal.log.service import TransparencyLog
+from llmseal.log.storage import PendingEntry, Sequenced
+from llmseal.store.base import LogOutbox, StoredReceipt
+
+__all__ = [
+    "EmbeddedLog",
+    "LogClient",
+    "ReceiptLogger",
+    "RemoteLog",
+    "open_log_link",
+    "prepare_log_dir",
+]
+
+log = logging.getLogger("llmseal.gateway")
+_BATCH = 2048
+
+
+class LogClient(Protocol):
+    """Where receipts are logged."""
+
+    async def submit(self, records: Sequence[StoredReceipt]) -> list[Sequenced]:
+        """Durable indices for ``records`` (LogError/NetworkError if not)."""
+        ...
+
+    async def proof(self, sequenced: Sequenced, timeout: float) -> str:
+        """The tlog-proof text once a checkpoint covers the entry (LogError if not in time)."""
+        ...
+
+    async def aclose(self) -> None: ...
+
+
+class EmbeddedLog:
+    """The log running in this process (one worker owns the log directory).
+
+    The gateway's own receipts skip admission: it signed them itself a moment ago
+    with the key the log admits. ``POST /log/add`` from anyone else is checked.
+    """
+
+    def __init__(self, tlog: TransparencyLog) -> None:
+        self.tlog = tlog
+        self._awaiter: PublicationAwaiter | None = None
+
+    async def submit(self, records: Sequence[StoredReceipt]) -> list[Sequenced]:
+        if len(records) == 1:
+            entries = _entries(records)
+        else:  # a big outbox batch: canonicalize off the loop
+            entries = await asyncio.to_thread(_entries, records)
+        futures = self.tlog.submit_entries(entries)
+        return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
+
+    async def proof(self, sequenced: Sequenced, timeout: float) -> str:
+        if self._awaiter is None:
+            self._awaiter = PublicationAwaiter(self.tlog.sequencer)
+        checkpoint = await self._awaiter.wait(sequenced.index + 1, timeout)
+        proof = self.tlog.prove(sequenced.index, checkpoint)
+        if proof is None:  # pragma: no cover - the awaited checkpoint covers the index
+            raise LogUnavailableError(f"entry {sequenced.index} is not published")
+        return proof.text()
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.tlog.close)
+
+
+def _entries(records: Sequence[StoredReceipt]) -> list[PendingEntry]:
+    out = []
+    for record in records:
+        entry = canonicalize(orjson.loads(record.body))  # the receipt's RFC 8785 bytes
+        out.append(PendingEntry(entry, leaf_hash(entry), record.receipt_id))
+    return out
+
+
+class RemoteLog:
+    """A standalone ``llmseal log serve`` at ``url``."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self._client = httpx.AsyncClient(timeout=timeout)
+
+    async def submit(self, records: Sequence[StoredReceipt]) -> list[Sequenced]:
+        body = b"[" + b",".join(r.body for r in records) + b"]"
+        answer = await self._request("POST", "/add", content=body)
+        try:
+            items = answer.json()
+            return [
+                Sequenced(int(i["index"]), bytes.fromhex(i["leaf_hash"]), bool(i["duplicate"]))
+                for i in items
+            ]
+        except (ValueError, TypeError, KeyError) as exc:
+            raise NetworkError(f"log at {self.url} answered POST /add with {exc}") from exc
+
+    async def proof(self, sequenced: Sequenced, timeout: float) -> str:
+        path = f"/proof/{sequenced.leaf_hash.hex()}?wait={timeout:g}"
+        return (await self._request("GET", path)).text
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            answer = await self._client.request(method, self.url + path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise NetworkError(f"log at {self.url} unreachable: {exc}") from exc
+        if answer.status_code != 200:
+            raise LogUnavailableError(
+                f"log at {self.url} answered {method} {path.split('?')[0]} with"
+                f" {answer.status_code}: {answer.text[:200]}"
+            )
+        return answer
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+class ReceiptLogger:
+    """The outbox task plus the inline path. Create and start it on the serving loop."""
+
+    def __init__(
+        self,
+        store: LogOutbox,
+        client: LogClient,
+        *,
+        inline: bool = False,
+        timeout: float = 10.0,
+        retry: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.inline = inline
+        self.timeout = timeout
+        self._retry = retry
+        self._wake = asyncio.Event()
+        self._done: list[str] = []
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self.logged = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+            self._wake.set()  # resubmit what a previous run left in the outbox
+
+    async def logged_evidence(self, receipt: Receipt, receipt_json: bytes) -> dict[str, Any]:
+        """After the receipt is stored: evidence to send beside it ({} unless inline).
+
+        Raises:
+            LogUnavailableError: inline, and the log did not take the receipt.
+        """
+        if self._task is None:
+            self.start()  # served without a lifespan (ASGI test clients)
+        if not self.inline:
+            self._wake.set()
+            return {}
+        record = StoredReceipt.of(receipt, receipt_json)
+        try:
+            (sequenced,) = await asyncio.wait_for(self.client.submit([record]), self.timeout)
+        except (Error, TimeoutError) as exc:
+            self._forget(receipt.receipt_id)  # not delivered, so never logged either
+            raise LogUnavailableError(
+                f"the transparency log did not take the receipt: {exc}"
+            ) from exc
+        self._forget(receipt.receipt_id)
+        self.logged += 1
+        try:
+            return {"log": await self.client.proof(sequenced, self.timeout)}
+        except Error as exc:  # logged, but no checkpoint in time: deliver without the proof
+            log.warning(
+                "log: no proof for %s within %s s: %s", receipt.receipt_id, self.timeout, exc
+            )
+            return {}
+
+    def _forget(self, receipt_id: str) -> None:
+        self._done.append(receipt_id)
+        if len(self._done) >= _BATCH:
+            self._wake.set()
+
+    async def _run(self) -> None:
+        while not self._closing:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._retry)
+            self._wake.clear()
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """Submit what the outbox holds until it is empty or the log fails."""
+        try:
+            while True:
+                done, self._done = self._done, []
+                if done:
+                    await asyncio.to_thread(self.store.outbox_done, done)
+                # Inline requests submit their own receipts; leave them a head start.
+                before = time.time() - 3 * self.timeout if self.inline else None
+                rows = await asyncio.to_thread(
+                    self.store.outbox_pending, _BATCH, queued_before=before
+                )
+                if not rows:
+                    return
+                await self.client.submit(rows)
+                await asyncio.to_thread(self.store.outbox_done, [r.receipt_id for r in rows])
+                self.logged += len(rows)
+        except (LogError, NetworkError) as exc:
+            log.warning("log: outbox submission failed, retrying in %s s: %s", self._retry, exc)
+        except Error as exc:
+            log.error("log: outbox failed: %s", exc)
+
+    async def aclose(self) -> None:
+        """Submit what is left (best effort), then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            await self._drain()
+        await self.client.aclose()
+
+
+def open_log_link(config: Any, store: Any) -> tuple[ReceiptLogger | None, LogApp | None]:
+    """The logger a gateway config asks for, and the embedded log's routes under /log."""
+    if config.log_dir is None and config.log_url is None:
+        return None, None
+    client: LogClient
+    tlog = None
+    if config.log_dir is not None:
+        from llmseal.trust.keysource import CachedKeySet
+
+        prepare_log_dir(config)
+        keys = CachedKeySet(str(config.keys_dir / "keys.json"))
+        tlog = TransparencyLog.open(config.log_dir, keys=keys, batch_age=config.log_batch_age)
+        client = EmbeddedLog(tlog)
+    else:
+        client = RemoteLog(config.log_url, timeout=max(config.log_timeout, 5.0))
+    logger = ReceiptLogger(store, client, inline=config.log_inline, timeout=config.log_timeout)
+    return logger, (LogApp(tlog, prefix="/log") if tlog is not None else None)
+
+
+def prepare_log_dir(config: Any) -> str:
+    """Create the embedded log on first run (origin ``--log-origin``, else
+    ``<issuer or host name>/log``); its vkey."""
+    from pathlib import Path
+
+    from llmseal.log.service import init_log, read_log_info
+
+    if not (Path(config.log_dir) / "log.json").exists():
+        origin = config.log_origin or f"{config.issuer or socket.gethostname()}/log"
+        return init_log(config.log_dir, origin)
+    return read_log_info(config.log_dir)["vkey"]

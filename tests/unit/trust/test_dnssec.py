@@ -1,0 +1,179 @@
+"""DNSSEC judgement in-process (dnspython signs): anchors, revoked keys, zone boundaries."""
+
+from __future__ import annotations
+
+import time
+
+import dns.dnssec
+import dns.name
+import dns.rdtypes.ANY.TXT
+import dns.rrset
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from dns.rdtypes.ANY.DNSKEY import DNSKEY
+
+from llmseal.errors import KeyLookupError
+from llmseal.trust.dnssec import (
+    TrustAnchor,
+    authenticate_dnskeys,
+    closest_anchor,
+    parse_trust_anchors,
+    validate_rrset,
+)
+
+NOW = float(int(time.time()))
+ZONE = dns.name.from_text("example.test.")
+KSK, ZSK, REVOKE = 257, 256, 0x80
+
+
+def _key(flags: int) -> tuple[ed25519.Ed25519PrivateKey, DNSKEY]:
+    private = ed25519.Ed25519PrivateKey.generate()
+    return private, dns.dnssec.make_dnskey(private.public_key(), "ED25519", flags=flags)
+
+
+def _sign(
+    rrset: dns.rrset.RRset, private: ed25519.Ed25519PrivateKey, key: DNSKEY,
+    signer: dns.name.Name = ZONE, *, start: float = NOW - 3600, end: float = NOW + 3600,
+) -> dns.rrset.RRset:  # fmt: skip
+    sig = dns.dnssec.sign(rrset, private, signer, key, inception=start, expiration=end)
+    return dns.rrset.from_rdata(rrset.name, rrset.ttl, sig)
+
+
+def _txt(owner: str, text: str = "v=llmsig1; k=ed25519; p=AAAA") -> dns.rrset.RRset:
+    return dns.rrset.from_text(owner, 300, "IN", "TXT", f'"{text}"')
+
+
+def _dnskeys(*keys: DNSKEY) -> dns.rrset.RRset:
+    return dns.rrset.from_rdata_list(ZONE, 300, list(keys))
+
+
+def test_an_anchored_key_authenticates_the_zone_keys() -> None:
+    ksk_private, ksk = _key(KSK)
+    _, zsk = _key(ZSK)
+    keys = _dnskeys(ksk, zsk)
+    sigs = _sign(keys, ksk_private, ksk)
+    assert authenticate_dnskeys(ZONE, keys, sigs, anchors=[ksk], now=NOW) == [ksk, zsk]
+    ds = dns.dnssec.make_ds(ZONE, ksk, "SHA256")
+    assert authenticate_dnskeys(ZONE, keys, sigs, ds=[ds], now=NOW) == [ksk, zsk]
+
+
+@pytest.mark.parametrize("how", ["dnskey", "ds"])
+def test_a_key_with_the_rfc5011_revoke_flag_is_no_anchor(how: str) -> None:
+    private, revoked = _key(KSK | REVOKE)
+    keys = _dnskeys(revoked)
+    sigs = _sign(keys, private, revoked)
+    anchor = {"anchors": [revoked]} if how == "dnskey" else {
+        "ds": [dns.dnssec.make_ds(ZONE, revoked, "SHA256")]
+    }  # fmt: skip
+    with pytest.raises(KeyLookupError, match="matches the trust anchor") as info:
+        authenticate_dnskeys(ZONE, keys, sigs, now=NOW, **anchor)  # type: ignore[arg-type]
+    assert info.value.code == "dnssec_bogus"
+
+
+def test_only_zone_keys_count() -> None:
+    private, not_a_zone_key = _key(0)
+    keys = _dnskeys(not_a_zone_key)
+    with pytest.raises(KeyLookupError, match="matches the trust anchor"):
+        authenticate_dnskeys(
+            ZONE, keys, _sign(keys, private, not_a_zone_key), anchors=[not_a_zone_key], now=NOW
+        )
+    ksk_private, ksk = _key(KSK)
+    keys = _dnskeys(ksk, not_a_zone_key)
+    sigs = _sign(keys, ksk_private, ksk)
+    assert authenticate_dnskeys(ZONE, keys, sigs, anchors=[ksk], now=NOW) == [ksk]
+
+
+def test_no_dnskey_or_a_wrong_anchor_is_bogus() -> None:
+    private, ksk = _key(KSK)
+    _, stranger = _key(KSK)
+    keys = _dnskeys(ksk)
+    for dnskeys in (None, dns.rrset.RRset(ZONE, 1, 48)):
+        with pytest.raises(KeyLookupError, match="publishes no DNSKEY"):
+            authenticate_dnskeys(ZONE, dnskeys, None, anchors=[ksk], now=NOW)
+    with pytest.raises(KeyLookupError, match="matches the trust anchor"):
+        authenticate_dnskeys(ZONE, keys, _sign(keys, private, ksk), anchors=[stranger], now=NOW)
+    both = _dnskeys(ksk, stranger)  # the anchored key is listed but the signature is not its
+    with pytest.raises(KeyLookupError, match="does not verify") as info:
+        authenticate_dnskeys(ZONE, both, _sign(both, *_key(KSK)), anchors=[ksk], now=NOW)
+    assert info.value.code == "dnssec_bogus"
+
+
+@pytest.mark.parametrize(
+    "owner", ["victim.example.", "evilexample.test.", "example.test.evil.", "test."]
+)
+def test_an_rrset_outside_the_signing_zone_is_bogus(owner: str) -> None:
+    private, key = _key(ZSK)
+    txt = _txt(owner)
+    sigs = _sign(txt, private, key)  # validly signed by example.test.'s key
+    with pytest.raises(KeyLookupError, match=f"outside the zone {ZONE}") as info:
+        validate_rrset(txt, sigs, ZONE, [key], now=NOW)
+    assert info.value.code == "dnssec_bogus"
+
+
+def test_validate_rrset_codes() -> None:
+    private, key = _key(ZSK)
+    owner = "m.2026q1.models.example.test."
+    txt = _txt(owner)
+    validate_rrset(txt, _sign(txt, private, key), ZONE, [key], now=NOW)
+    cases = {
+        "dnssec_unsigned": (None, "has no RRSIG"),
+        "dnssec_expired": (_sign(txt, private, key, start=NOW - 7200, end=NOW - 1), "expired at"),
+        "dnssec_not_yet_valid": (
+            _sign(txt, private, key, start=NOW + 60, end=NOW + 7200),
+            "is not valid before",
+        ),
+        "dnssec_bogus": (_sign(_txt(owner, "other"), private, key), "does not verify"),
+    }
+    for code, (sigs, message) in cases.items():
+        with pytest.raises(KeyLookupError, match=message) as info:
+            validate_rrset(txt, sigs, ZONE, [key], now=NOW)
+        assert info.value.code == code
+    with pytest.raises(KeyLookupError, match="does not verify"):
+        validate_rrset(txt, _sign(txt, private, key), ZONE, [_key(ZSK)[1]], now=NOW)
+
+
+def test_a_wildcard_answer_is_refused() -> None:
+    private, key = _key(ZSK)
+    wild = _txt("*.models.example.test.")
+    sigs = _sign(wild, private, key)
+    synthesized = _txt("m.models.example.test.")
+    expanded = dns.rrset.from_rdata_list(synthesized.name, 300, list(sigs))
+    with pytest.raises(KeyLookupError, match="synthesized from a wildcard"):
+        validate_rrset(synthesized, expanded, ZONE, [key], now=NOW)
+
+
+def test_closest_anchor_is_the_deepest_containing_zone() -> None:
+    names = ["test.", "example.test.", "sub.example.test.", "other.test."]
+    anchors = {dns.name.from_text(n): TrustAnchor(dns.name.from_text(n)) for n in names}
+    for name, expected in (
+        ("a.sub.example.test.", "sub.example.test."),
+        ("b.example.test.", "example.test."),
+        ("evilexample.test.", "test."),
+        ("example.com.", None),
+    ):
+        found = closest_anchor(anchors, dns.name.from_text(name))
+        assert (found.zone.to_text() if found else None) == expected, name
+
+
+def test_parse_trust_anchor_formats() -> None:
+    _, key = _key(KSK)
+    ds = dns.dnssec.make_ds(ZONE, key, "SHA256")
+    zone_lines = parse_trust_anchors(f"example.test. IN DS {ds}\nexample.test. IN DNSKEY {key}")
+    assert zone_lines[ZONE].ds == (ds,) and zone_lines[ZONE].dnskeys == (key,)
+    data = key.to_text().split(" ", 3)
+    bind = (
+        f'trust-anchors {{ example.test. static-key {data[0]} {data[1]} {data[2]} "{data[3]}";\n'
+        f'"example.test" initial-ds {ds.key_tag} {ds.algorithm} {ds.digest_type} '
+        f'"{ds.digest.hex()}"; }};'
+    )
+    parsed = parse_trust_anchors(bind)
+    assert parsed[ZONE].dnskeys == (key,) and parsed[ZONE].ds == (ds,)
+    from llmseal.errors import ConfigError
+
+    for text, message in (
+        ("example.test. IN A 127.0.0.1", "is not a DS or DNSKEY"),
+        ("", "no DS or DNSKEY record"),
+        ("example.test. IN DS nonsense", "not DS/DNSKEY records"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            parse_trust_anchors(text)
