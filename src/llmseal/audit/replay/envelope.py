@@ -92,9 +92,8 @@ class Tally:
         target = self.greedy if params.greedy else self.sampled
         target[0] += sum(flags)
         target[1] += len(flags)
-        if params.greedy:
-            near = [g for g in score.gap if g <= GAP]
-            self.max_greedy_gap = max([self.max_greedy_gap, *near])
+        if params.greedy:  # the largest honest disagreement seen, exceeding or not
+            self.max_greedy_gap = max([self.max_greedy_gap, *score.gap])
 
 
 class LocalRun:
