@@ -10,7 +10,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 LLAMA := llama-cpp-python[server]==0.3.36
 
-.PHONY: demo test bench lint typecheck unit clean mutation fuzz
+.PHONY: demo test bench lint typecheck unit js-test clean mutation fuzz
 
 .venv: $(STAMP)
 
@@ -34,6 +34,11 @@ typecheck: .venv
 
 unit: .venv
 	$(BIN)/pytest -m "not slow"
+
+# The JS verifier's own suite (node --test; no npm dependencies to install). `make test`
+# runs it too, through tests/unit/js/test_node.py.
+js-test:
+	cd js && node --test test/*.test.js
 
 test: lint typecheck
 	$(BIN)/pytest

@@ -2,10 +2,13 @@
 # Install the Debian packages llmseal's demo and tests use (real components, no mocks):
 #   bind9 + utils (DNSSEC), softhsm2 + opensc (PKCS#11), postgresql (future store backend),
 #   wrk (gateway load benchmark), golang-go + golang-golang-x-mod-dev (the Go sumdb tlog/note
-#   peer that checks our transparency log), curl + jq (the docs' commands, run by tests/docs).
-#   Runs apt-get only when something is missing.
+#   peer that checks our transparency log), curl + jq (the docs' commands, run by tests/docs),
+#   chromium (the JS verifier's browser tests, driven by Playwright with
+#   executable_path=/usr/bin/chromium; never `playwright install`), nodejs (the JS verifier's
+#   own tests). Runs apt-get only when something is missing.
 set -euo pipefail
-packages=(bind9 bind9-utils bind9-dnsutils softhsm2 opensc postgresql wrk golang-go golang-golang-x-mod-dev curl jq)
+packages=(bind9 bind9-utils bind9-dnsutils softhsm2 opensc postgresql wrk golang-go
+          golang-golang-x-mod-dev curl jq chromium nodejs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -43,6 +43,7 @@ PAGES = pages()
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a hang guard: a page starts model servers, BIND, gateways
 @pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
 def test_page_runs_as_written(page: Path, tmp_path: Path) -> None:
     run = PageRun(page, tmp_path)

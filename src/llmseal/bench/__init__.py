@@ -16,7 +16,7 @@ __all__ = ["run_all"]
 
 def run_all(*, quick: bool, only: set[str], progress: bool) -> dict[str, Any]:
     """Run the selected groups (all when ``only`` is empty) and collect one JSON object."""
-    from llmseal.bench import client, core, dns, gateway, replay, weights, x509
+    from llmseal.bench import client, core, dns, gateway, replay, web, weights, x509
 
     groups = {
         "core": core.run,
@@ -26,6 +26,7 @@ def run_all(*, quick: bool, only: set[str], progress: bool) -> dict[str, Any]:
         "dns": dns.run,
         "weights": weights.run,
         "replay": replay.run,
+        "web": web.run,
     }
     console = Console(stderr=True)
     results: dict[str, Any] = {

@@ -27,7 +27,7 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from llmseal.cli import _bench, _ca, _evidence, _keys, _log, _sign, _verify
+    from llmseal.cli import _bench, _ca, _evidence, _keys, _log, _sign, _verify, _web
 
     cli.add_command(_evidence.evidence)
     cli.add_command(_keys.keys)
@@ -36,6 +36,7 @@ def _register() -> None:
     cli.add_command(_verify.verify)
     cli.add_command(_bench.bench)
     cli.add_command(_log.log)
+    cli.add_command(_web.web)
     from llmseal.cli import _weights
 
     cli.add_command(_weights.weights)

@@ -14,7 +14,7 @@ __all__ = ["bench"]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--only",
-    type=click.Choice(["core", "gateway", "client", "x509", "dns", "weights", "replay"]),
+    type=click.Choice(["core", "gateway", "client", "x509", "dns", "web", "weights", "replay"]),
     multiple=True,
     help="Run only these groups (repeatable).",
 )

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from rich.console import Console
 from llmseal.core import _time
 from llmseal.core.canonical import loads
 from llmseal.errors import ContentError, InputError
+from llmseal.trust import keydir
 
 __all__ = [
     "err_console",
@@ -78,23 +76,11 @@ def parse_time(value: str | None, option: str) -> datetime:
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write ``path`` whole or not at all: temp file beside it, fsync, rename."""
-    target = Path(path)
+    """Write ``path`` whole or not at all (temp file beside it, fsync, rename)."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        keydir.write_atomic(Path(path), data)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def json_text(value: Any) -> bytes:

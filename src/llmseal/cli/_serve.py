@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import click
@@ -103,6 +104,22 @@ __all__ = ["serve"]
     help="Add to the signed `inference` claim (engine, engine_version, n_batch, threads...).",
 )
 @click.option(
+    "--dashboard/--no-dashboard",
+    default=None,
+    help="The issuer dashboard at /dashboard (default: on only when --host is a loopback address).",
+)
+@click.option(
+    "--dashboard-listen",
+    metavar="HOST:PORT",
+    help="Serve the dashboard on this separate address instead (e.g. 127.0.0.1:9090).",
+)
+@click.option(
+    "--verify-page/--no-verify-page",
+    default=True,
+    show_default=True,
+    help="The in-browser verifier at /verify.",
+)
+@click.option(
     "--forward-header",
     "forward_headers",
     multiple=True,
@@ -142,6 +159,9 @@ def serve(
     weights: str | None,
     weights_file: str | None,
     inference: tuple[str, ...],
+    dashboard: bool | None,
+    dashboard_listen: str | None,
+    verify_page: bool,
     forward_headers: tuple[str, ...],
     log_level: str,
     **log_opts: Any,
@@ -172,6 +192,9 @@ def serve(
         weights=weights,
         weights_file=weights_file,
         inference=_inference(inference) if inference else None,
+        verify_page=verify_page,
+        dashboard=_dashboard_wanted(dashboard, dashboard_listen, host),
+        dashboard_listen=dashboard_listen,
         forward_headers=forward_headers,
         **log_settings(log_opts),
     )
@@ -191,3 +214,19 @@ def _inference(pairs: tuple[str, ...]) -> dict[str, str | int]:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--inference")
         out[key] = int(value) if value.isdigit() else value
     return out
+
+
+def _dashboard_wanted(flag: bool | None, listen: str | None, host: str) -> bool:
+    """Recent receipt ids are capabilities: no dashboard on a public address unless asked."""
+    if listen is not None:
+        if flag is False:
+            raise click.UsageError("--no-dashboard and --dashboard-listen contradict each other")
+        return True
+    if flag is not None:
+        return flag
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

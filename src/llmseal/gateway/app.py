@@ -6,6 +6,8 @@ Routes (design.md, "HTTP"):
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
 * ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
+* ``GET /verify`` (the in-browser verifier) and, when enabled, ``GET /dashboard``
+  (:mod:`llmseal.gateway.web`);
 * anything else — passed through unsigned (``GET /v1/models``...).
 
 No framework on the hot path: routing is two dict/prefix checks, bodies are
@@ -40,6 +42,7 @@ from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.openapi import OPENAPI_JSON
 from llmseal.gateway.receipt_log import open_log_link
 from llmseal.gateway.receipts_api import ReceiptsApi
+from llmseal.gateway.recent import RecentReceipts, RecordingStore
 from llmseal.gateway.sealing import (
     SIGNED_ENDPOINTS,
     RequestInfo,
@@ -53,6 +56,7 @@ from llmseal.gateway.upstream import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from llmseal.gateway.web import gateway_routes
 from llmseal.gateway.weights import WeightsApi, WeightsBinding
 from llmseal.store.base import ReceiptStore
 from llmseal.store.sharded import ShardedReceiptStore
@@ -85,7 +89,10 @@ class Gateway:
             data / "receipts", durable=config.durable, outbox=logged
         )
         self.logger, self.log_app = open_log_link(config, self.store)
-        self.writer = BatchWriter(self.store, offload=config.durable)
+        # The dashboard lists recent receipts from small per-worker rings, not the store.
+        self.recent = RecentReceipts(data / "recent") if config.dashboard else None
+        committed = RecordingStore(self.store, self.recent) if self.recent else self.store
+        self.writer = BatchWriter(committed, offload=config.durable)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
         self.weights = WeightsBinding.load(config)
@@ -108,6 +115,7 @@ class Gateway:
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
         self.weights_api = WeightsApi(self.weights) if self.weights else None
+        self.web = gateway_routes(config, signer.key_id, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -120,7 +128,9 @@ class Gateway:
         path: str = scope["path"]
         method: str = scope["method"]
         if path in SIGNED_ENDPOINTS and method == "POST":
+            started = time.perf_counter()
             status = await self._signed(scope, receive, send, path)
+            self.metrics.sealed(time.perf_counter() - started)
             route = "signed"
         elif self.weights_api is not None and path.startswith("/v1/receipts/weights/"):
             status = await self.weights_api.handle(path, method, send)
@@ -142,6 +152,9 @@ class Gateway:
         elif path == "/healthz":
             status = 200
             await send_json(send, 200, {"status": "ok", "key_id": self.sealer.signer.key_id})
+            route = "other"
+        elif self.web.handles(path, method):
+            status = await self.web.handle(scope, send)
             route = "other"
         else:
             status = await self._passthrough(scope, receive, send, None)
@@ -348,6 +361,8 @@ class Gateway:
         self.metrics.close()
         if self.weights is not None:
             self.weights.close()
+        if self.recent is not None:
+            self.recent.close()
 
 
 def create_app() -> Gateway:

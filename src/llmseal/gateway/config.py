@@ -45,12 +45,22 @@ __all__ = [
     "GatewayConfig",
     "ensure_signing_key",
     "ensure_token_key",
+    "listen_address",
     "prepare_data_dir",
     "prepare_signing_dir",
 ]
 
 ENV_VAR = "LLMSEAL_GATEWAY_CONFIG"
 ReceiptMode = Literal["always", "on-request"]
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) -> ``(host, port)``; ConfigError otherwise."""
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"expected HOST:PORT, not {text!r}")
+    return host, int(port)
 
 
 @dataclass(frozen=True)
@@ -76,6 +86,9 @@ class GatewayConfig:
     pkcs11_token: str | None = None
     pkcs11_key_label: str | None = None
     pin_env: str | None = None
+    verify_page: bool = True  # GET /verify: the in-browser verifier (static, public)
+    dashboard: bool = False  # the issuer dashboard and its recent-receipt rings
+    dashboard_listen: str | None = None  # "HOST:PORT": the dashboard there, not on the main port
     forward_headers: tuple[str, ...] = ()  # request fields forwarded beyond the allow-list
     log_dir: str | None = None  # the embedded transparency log (``--log DIR``)
     log_url: str | None = None  # a standalone ``llmseal log serve`` (``--log-url``)
@@ -109,6 +122,10 @@ class GatewayConfig:
             raise ConfigError("body size limits must be positive")
         if self.upstream_timeout <= 0 or self.connect_timeout <= 0:
             raise ConfigError("timeouts must be positive")
+        if self.dashboard_listen is not None:
+            if not self.dashboard:
+                raise ConfigError("--dashboard-listen needs the dashboard enabled")
+            listen_address(self.dashboard_listen)
         self._check_log()
 
     @property

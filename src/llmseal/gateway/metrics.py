@@ -18,6 +18,8 @@ _ROUTES = ("signed", "passthrough", "receipts_api", "other")
 _CLASSES = ("2xx", "3xx", "4xx", "5xx")
 _UPSTREAM_ERRORS = ("unreachable", "timeout", "invalid_response", "stream_cut")
 _BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
+# Whole sealed exchanges, upstream included (a model answers in 0.1-60 s).
+_REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 _SLOTS: list[str] = (
     [f"req:{r}:{c}" for r in _ROUTES for c in _CLASSES]
@@ -25,12 +27,16 @@ _SLOTS: list[str] = (
     + ["receipts", "store_errors", "sign_sum", "sign_count"]
     + [f"sign_bucket:{b}" for b in _BUCKETS]
     + ["sign_bucket:+Inf"]
+    + ["sealed_sum", "sealed_count"]
+    + [f"sealed_bucket:{b}" for b in _REQUEST_BUCKETS]
+    + ["sealed_bucket:+Inf"]
 )
 _INDEX = {name: i for i, name in enumerate(_SLOTS)}
 _SIZE = len(_SLOTS) * 8
 _RECEIPTS, _SIGN_SUM, _SIGN_COUNT = _INDEX["receipts"], _INDEX["sign_sum"], _INDEX["sign_count"]
 _BUCKET_SLOTS = tuple((bound, _INDEX[f"sign_bucket:{bound}"]) for bound in _BUCKETS)
 _INF_SLOT = _INDEX["sign_bucket:+Inf"]
+_SEALED_SLOTS = tuple((bound, _INDEX[f"sealed_bucket:{bound}"]) for bound in _REQUEST_BUCKETS)
 _REQUEST_SLOTS = {
     (route, status_class): _INDEX[f"req:{route}:{status_class}xx"]
     for route in _ROUTES
@@ -41,9 +47,11 @@ _REQUEST_SLOTS = {
 class Metrics:
     """Counters and a signing-latency histogram for one worker process."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, *, writer: bool = True) -> None:
+        """``writer=False``: only read the workers' files (a dashboard in another process)."""
         self._directory = directory
-        if directory is None:
+        self._map: mmap.mmap | None = None
+        if directory is None or not writer:
             self._values = memoryview(bytearray(_SIZE)).cast("d")
             return
         directory.mkdir(parents=True, exist_ok=True)
@@ -74,6 +82,16 @@ class Metrics:
             if seconds <= bound:
                 values[slot] += 1
         values[_INF_SLOT] += 1
+
+    def sealed(self, seconds: float) -> None:
+        """One sealed exchange took ``seconds``, from request to last byte (upstream included)."""
+        values = self._values
+        values[_INDEX["sealed_sum"]] += seconds
+        values[_INDEX["sealed_count"]] += 1
+        for bound, slot in _SEALED_SLOTS:
+            if seconds <= bound:
+                values[slot] += 1
+        values[_INDEX["sealed_bucket:+Inf"]] += 1
 
     def snapshot(self) -> list[float]:
         """The sums over every worker's file (or this process only, without a directory)."""
@@ -117,20 +135,31 @@ class Metrics:
             "# HELP llmseal_store_errors_total Receipt store commits that failed.",
             "# TYPE llmseal_store_errors_total counter",
             f"llmseal_store_errors_total {v[_INDEX['store_errors']]:.0f}",
-            "# HELP llmseal_signing_seconds Time to hash, build and sign one receipt.",
-            "# TYPE llmseal_signing_seconds histogram",
         ]
-        for bound in _BUCKETS:
-            count = v[_INDEX[f"sign_bucket:{bound}"]]
-            lines.append(f'llmseal_signing_seconds_bucket{{le="{bound}"}} {count:.0f}')
-        lines.append(
-            f'llmseal_signing_seconds_bucket{{le="+Inf"}} {v[_INDEX["sign_bucket:+Inf"]]:.0f}'
-        )
-        lines.append(f"llmseal_signing_seconds_sum {v[_INDEX['sign_sum']]:.6f}")
-        lines.append(f"llmseal_signing_seconds_count {v[_INDEX['sign_count']]:.0f}")
+        lines += _histogram(
+            v, "llmseal_signing_seconds", "Time to hash, build and sign one receipt.",
+            "sign", _BUCKETS,
+        )  # fmt: skip
+        lines += _histogram(
+            v, "llmseal_sealed_request_seconds", "Sealed exchanges, request to last byte.",
+            "sealed", _REQUEST_BUCKETS,
+        )  # fmt: skip
         return ("\n".join(lines) + "\n").encode()
 
     def close(self) -> None:
-        if self._directory is not None:
+        if self._map is not None:
             self._values.release()
             self._map.close()
+            self._map = None
+
+
+def _histogram(
+    v: list[float], name: str, text: str, slot: str, bounds: tuple[float, ...]
+) -> list[str]:
+    """One Prometheus histogram: cumulative buckets, +Inf, sum and count."""
+    lines = [f"# HELP {name} {text}", f"# TYPE {name} histogram"]
+    for bound in (*bounds, "+Inf"):
+        lines.append(f'{name}_bucket{{le="{bound}"}} {v[_INDEX[f"{slot}_bucket:{bound}"]]:.0f}')
+    lines.append(f"{name}_sum {v[_INDEX[f'{slot}_sum']]:.6f}")
+    lines.append(f"{name}_count {v[_INDEX[f'{slot}_count']]:.0f}")
+    return lines

@@ -8,7 +8,9 @@
   request/response JSON (objects are accepted too), so ``tampered`` is detectable
   for any receipt anyone holds.
 
-Malformed input is a 400 with a JSON error, never a 500.
+Malformed input is a 400 with a JSON error, never a 500. The key set and stored
+receipts are public documents, served with ``Access-Control-Allow-Origin: *`` so a
+verifier page on another origin (or opened as a file) can read them.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from llmseal.store.base import ReceiptStore
 __all__ = ["KeySetFile", "ReceiptsApi"]
 
 log = logging.getLogger("llmseal.gateway")
+_PUBLIC = (b"access-control-allow-origin", b"*")
 
 
 class KeySetFile:
@@ -78,7 +81,9 @@ class ReceiptsApi:
         method = scope["method"]
         if parts == ["keys"] and method == "GET":
             _, body = self.keys.current()
-            await send_bytes(send, 200, body, headers=[(b"cache-control", b"public, max-age=60")])
+            await send_bytes(
+                send, 200, body, headers=[(b"cache-control", b"public, max-age=60"), _PUBLIC]
+            )
             return 200
         if parts == ["verify"] and method == "POST":
             return await self._verify_posted(scope, receive, send)
@@ -102,7 +107,7 @@ class ReceiptsApi:
         body = await self._stored(send, receipt_id)
         if isinstance(body, int):
             return body
-        await send_bytes(send, 200, body)
+        await send_bytes(send, 200, body, headers=[_PUBLIC])
         return 200
 
     async def _verify_stored(self, send: Send, receipt_id: str) -> int:

@@ -6,12 +6,15 @@ import logging
 import logging.config
 import os
 import shutil
+import socket
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from llmseal.errors import ConfigError
 from llmseal.gateway._logging import log_config
-from llmseal.gateway.config import ENV_VAR, GatewayConfig, prepare_data_dir
+from llmseal.gateway.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
 from llmseal.gateway.weights import prepare_weights
 
 __all__ = ["run"]
@@ -28,8 +31,10 @@ def run(
     config = prepare_data_dir(config, at=datetime.now(UTC))
     config = prepare_weights(config)  # refuses to start on weights other than the committed
     log_vkey = _prepare_log(config, workers)
-    # Counters of a previous run are not this run's; workers recreate their files.
-    shutil.rmtree(Path(config.data_dir) / "metrics", ignore_errors=True)
+    # Counters (and recent receipts) of a previous run are not this run's; workers
+    # recreate their files.
+    for name in ("metrics", "recent"):
+        shutil.rmtree(Path(config.data_dir) / name, ignore_errors=True)
     os.environ[ENV_VAR] = config.to_env()
     logging.config.dictConfig(log_config(log_level))
     log.info(
@@ -38,6 +43,8 @@ def run(
     )  # fmt: skip
     if log_vkey:
         log.info("transparency log %s, served at /log/ (vkey %s)", config.log_dir, log_vkey)
+    if config.dashboard_listen is not None:
+        _dashboard_listener(config, config.dashboard_listen, log_level)
     uvicorn.run(
         "llmseal.gateway.app:create_app",
         factory=True,
@@ -53,6 +60,49 @@ def run(
         timeout_keep_alive=30,
         backlog=2048,
     )
+
+
+def _dashboard_listener(config: GatewayConfig, address: str, log_level: str) -> None:
+    """The dashboard on its own address, in this (the supervising) process.
+
+    It only reads the data directory the workers write, so it needs no access to
+    the signing key and shares nothing with the public listener but files. The
+    socket is bound here, so ``HOST:0`` works and the log names the real port.
+    """
+    import uvicorn
+
+    from llmseal.gateway.web import DashboardApp
+
+    host, port = listen_address(address)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"--dashboard-listen {address}: {exc.strerror or exc}") from exc
+    bound = sock.getsockname()[1]
+    config_ = uvicorn.Config(DashboardApp(config), lifespan="on", log_config=None, access_log=False)
+    server = _quiet_server()(config_)
+    # Not the main thread: uvicorn installs no signal handlers here; the process's
+    # exit ends it.
+    threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="llmseal-dashboard", daemon=True
+    ).start()
+    log.info("llmseal dashboard on http://%s:%d/dashboard (read-only)", host, bound)
+
+
+def _quiet_server() -> type:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """Announces nothing: only the public listener says "Uvicorn running on"."""
+
+        def _log_started_message(self, listeners: Any) -> None:
+            return
+
+    return QuietServer
 
 
 def _prepare_log(config: GatewayConfig, workers: int) -> str | None:

@@ -45,6 +45,9 @@ _BINARY = b"application/octet-stream"
 _IMMUTABLE = (b"cache-control", b"public, max-age=31536000, immutable")
 _SHORT = (b"cache-control", b"public, max-age=2")
 _NO_STORE = (b"cache-control", b"no-store")
+# Everything a log serves is public: a verify page on another origin, or opened from
+# a file, must be able to read checkpoints, tiles and proofs (issue 15).
+_PUBLIC = (b"access-control-allow-origin", b"*")
 
 
 class _BodyTooLarge(Exception):
@@ -71,7 +74,8 @@ async def _read_body(receive: Receive, limit: int) -> bytes | None:
 async def _send(
     send: Send, status: int, body: bytes, ctype: bytes, headers: Iterable[tuple[bytes, bytes]] = ()
 ) -> int:
-    out = [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), *headers]
+    out = [(b"content-type", ctype), (b"content-length", str(len(body)).encode()), _PUBLIC]
+    out.extend(headers)
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})
     return status

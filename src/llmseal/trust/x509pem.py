@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import functools
 import ssl
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from llmseal.errors import CertificateError
 
@@ -85,8 +87,9 @@ def _parse_entry(item: Any, index: int) -> x509.Certificate:
         return certs[0]
     try:
         der = base64.b64decode(text, validate=True)
-        return x509.load_der_x509_certificate(der)
-    except (binascii.Error, ValueError) as exc:
+        with _strict():
+            return x509.load_der_x509_certificate(der)
+    except (binascii.Error, ValueError, CryptographyDeprecationWarning) as exc:
         raise CertificateError(f"certificate {index} of the chain is not PEM or DER") from exc
 
 
@@ -96,9 +99,22 @@ def parse_pem_bundle(data: bytes | str, what: str) -> list[x509.Certificate]:
     if _BEGIN.encode() not in raw:
         raise CertificateError(f"{what} holds no PEM certificate")
     try:
-        return x509.load_pem_x509_certificates(raw)
-    except ValueError as exc:
+        with _strict():
+            return x509.load_pem_x509_certificates(raw)
+    except (ValueError, CryptographyDeprecationWarning) as exc:
         raise CertificateError(f"{what} is not valid PEM: {_first_line(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _strict() -> Iterator[None]:
+    """Turn cryptography's "parsed, but RFC 5280 forbids this" warnings into refusals.
+
+    A non-positive serial number is only a deprecation warning today (an error in a
+    future cryptography); a certificate we would reject tomorrow is rejected now.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CryptographyDeprecationWarning)
+        yield
 
 
 def chain_from_evidence(document: Any) -> list[str] | None:

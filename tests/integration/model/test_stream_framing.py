@@ -146,7 +146,9 @@ def test_cli_verifies_a_stream_saved_with_curl(
     openai_gateway: str, tmp_path: Path, cli: Any
 ) -> None:
     request = {**QUESTION, "stream": True}
-    with httpx.stream("POST", f"{openai_gateway}/v1/chat/completions", json=request) as r:
+    # A real model on a busy machine can take longer than httpx's default 5 s per read.
+    url = f"{openai_gateway}/v1/chat/completions"
+    with httpx.stream("POST", url, json=request, timeout=120) as r:
         raw = b"".join(r.iter_bytes())  # what `curl -N ... > answer.sse` saves
     (tmp_path / "answer.sse").write_bytes(raw)
     (tmp_path / "request.json").write_text(json.dumps(request))

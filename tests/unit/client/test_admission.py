@@ -83,7 +83,11 @@ def test_policy_failures_are_403_with_every_rule(
 def test_a_missing_receipt(gate: Callable[..., TestClient]) -> None:
     required = gate().post("/merge", json={"prompt": "x"})
     assert required.status_code == 403
-    assert required.json()["detail"] == {"failures": ["require_receipt: no receipt supplied"]}
+    assert required.json()["detail"] == {
+        "status": "missing",
+        "failures": ["require_receipt: no receipt supplied"],
+        "reasons": ["no receipt supplied"],
+    }
     optional = gate("require_receipt = false").post("/merge", json={"receipt": None})
     assert optional.status_code == 400 and optional.json()["detail"] == "no receipt to check"
 

@@ -70,7 +70,8 @@ def test_read_api_headers_and_bytes(
     served: tuple[TransparencyLog, httpx.Client], make_receipt: Maker
 ) -> None:
     log, client = served
-    for f in [log.submit(make_receipt(i)) for i in range(300)]:
+    receipts = [make_receipt(i) for i in range(300)]
+    for f in [log.submit(r) for r in receipts]:
         f.result(10)
     log.prove_published(299, timeout=10)
     cp = client.get("/checkpoint")
@@ -79,6 +80,10 @@ def test_read_api_headers_and_bytes(
     tile = client.get("/tile/0/000")
     assert tile.headers["content-type"] == "application/octet-stream"
     assert "immutable" in tile.headers["cache-control"] and len(tile.content) == 8192
+    proof = client.get(f"/proof/{receipts[5]['receipt_id']}")
+    assert proof.status_code == 200
+    for public in (cp, tile, proof):  # readable by a verify page on any origin (issue 15)
+        assert public.headers["access-control-allow-origin"] == "*"
     bundle = client.get("/tile/entries/001.p/44", headers={"accept-encoding": "gzip"})
     assert bundle.headers.get("content-encoding") == "gzip"  # httpx decodes it
     raw = client.get("/tile/entries/001.p/44", headers={"accept-encoding": "identity"})
