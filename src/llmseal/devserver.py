@@ -60,11 +60,21 @@ class ModelServer:
     """``python -m llama_cpp.server`` on loopback, started and stopped by this object."""
 
     def __init__(
-        self, *, port: int | None = None, threads: int = 2, log: Path | None = None
+        self,
+        *,
+        port: int | None = None,
+        threads: int = 2,
+        log: Path | None = None,
+        model: Path | None = None,
+        alias: str | None = MODEL_ALIAS,
+        chat_format: str | None = None,
     ) -> None:
         self.port = port or _free_port()
         self.threads = threads
         self.log = log
+        self.model = model  # another GGUF (a substitute in the replay tests); default SmolLM2
+        self.alias = alias  # None: /v1/models names the file path (llama-cpp-python's default)
+        self.chat_format = chat_format
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -72,11 +82,16 @@ class ModelServer:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return [
-            sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()),
-            "--model_alias", MODEL_ALIAS, "--host", "127.0.0.1", "--port", str(self.port),
+        command = [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(self.model or smollm2_path()),
+            "--host", "127.0.0.1", "--port", str(self.port),
             "--n_ctx", "2048", "--n_threads", str(self.threads), "--seed", "42",
         ]  # fmt: skip
+        if self.alias is not None:
+            command += ["--model_alias", self.alias]
+        if self.chat_format is not None:
+            command += ["--chat_format", self.chat_format]
+        return command
 
     def start(self, timeout: float = 120.0) -> ModelServer:
         if importlib.util.find_spec("llama_cpp") is None:

@@ -11,6 +11,8 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * MalformedReceiptError    not a v0.3 receipt (missing or ill-typed member)
     * KeySetError              not a key set
     * CertificateError         a certificate, chain, CRL or trust-anchor file that cannot be read
+    * WeightsError             a weights file or weights manifest that cannot be read
+      * WeightsMismatchError   weights (file, chunk, upstream) that are not the committed ones
   * KeyManagementError         keys on disk or in a token: missing, revoked, exists
     * TokenError               a PKCS#11 module, token, PIN or mechanism problem
   * KeyLookupError             a key source has no key it can trust for a key_id
@@ -71,6 +73,8 @@ __all__ = [
     "StoreError",
     "TokenError",
     "VerificationError",
+    "WeightsError",
+    "WeightsMismatchError",
 ]
 
 
@@ -104,6 +108,14 @@ class KeySetError(InputError):
 
 class CertificateError(InputError):
     """A certificate, certificate chain, CRL or trust-anchor file that cannot be parsed."""
+
+
+class WeightsError(InputError):
+    """A weights file (GGUF) or a weights manifest that cannot be read or used."""
+
+
+class WeightsMismatchError(WeightsError):
+    """Weights that are not the committed ones: a file, a served chunk, an upstream's model."""
 
 
 class KeyManagementError(Error):

@@ -13,7 +13,7 @@ import llmseal
 
 SRC = Path(llmseal.__file__).parent
 # design.md, "Components and layers": core -> trust -> store -> log -> compat
-# -> gateway/client/audit -> cli/bench. errors.py sits under everything.
+# (and weights) -> gateway/client/audit -> cli/bench. errors.py sits under everything.
 LAYER = {
     "errors": 0,
     "__init__": 0,
@@ -22,6 +22,7 @@ LAYER = {
     "store": 2,
     "log": 3,
     "compat": 4,
+    "weights": 4,
     "gateway": 5,
     "client": 5,
     "audit": 5,
@@ -29,6 +30,7 @@ LAYER = {
     "bench": 6,
     "__main__": 6,
     "devserver": 6,
+    "devmodels": 6,
 }
 
 

@@ -37,6 +37,9 @@ def _register() -> None:
     cli.add_command(_bench.bench)
     cli.add_command(_log.log)
     cli.add_command(_web.web)
+    from llmseal.cli import _weights
+
+    cli.add_command(_weights.weights)
     from llmseal.cli import _serve
 
     cli.add_command(_serve.serve)
@@ -49,6 +52,26 @@ def _register() -> None:
 
 
 _register()
+
+
+def _attach_replay() -> None:
+    """``llmseal audit replay`` joins the ``audit`` group, whoever defines it (issue 12 / 13)."""
+    from llmseal.cli._replay import replay
+
+    existing = cli.commands.get("audit")
+    if isinstance(existing, click.Group):
+        existing.add_command(replay)
+        return
+
+    @click.group("audit")
+    def audit() -> None:
+        """Model-identity audits of signed answers."""
+
+    audit.add_command(replay)
+    cli.add_command(audit)
+
+
+_attach_replay()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from llmseal.bench import GROUPS
 from llmseal.cli._common import print_json, print_table
 
 __all__ = ["bench"]
@@ -14,7 +15,7 @@ __all__ = ["bench"]
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--only",
-    type=click.Choice(["core", "gateway", "client", "x509", "dns", "web", "witness"]),
+    type=click.Choice(GROUPS),
     multiple=True,
     help="Run only these groups (repeatable).",
 )

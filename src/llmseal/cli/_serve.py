@@ -85,6 +85,25 @@ __all__ = ["serve"]
     help="The 0600 private key of the --llm-sign-cert leaf.",
 )
 @click.option(
+    "--weights",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="MANIFEST.json",
+    help="Put this commitment's weight_hash in every receipt (checked against the upstream).",
+)
+@click.option(
+    "--weights-file",
+    type=click.Path(dir_okay=False, exists=True),
+    metavar="MODEL.gguf",
+    help="The committed file, for chunk proofs (default: the file the upstream names).",
+)
+@click.option(
+    "--inference",
+    "inference",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Add to the signed `inference` claim (engine, engine_version, n_batch, threads...).",
+)
+@click.option(
     "--dashboard/--no-dashboard",
     default=None,
     help="The issuer dashboard at /dashboard (default: on only when --host is a loopback address).",
@@ -137,6 +156,9 @@ def serve(
     pkcs11_token: str | None,
     key_label: str | None,
     pin_env: str | None,
+    weights: str | None,
+    weights_file: str | None,
+    inference: tuple[str, ...],
     dashboard: bool | None,
     dashboard_listen: str | None,
     verify_page: bool,
@@ -167,6 +189,9 @@ def serve(
         pkcs11_token=pkcs11_token,
         pkcs11_key_label=key_label,
         pin_env=pin_env,
+        weights=weights,
+        weights_file=weights_file,
+        inference=_inference(inference) if inference else None,
         verify_page=verify_page,
         dashboard=_dashboard_wanted(dashboard, dashboard_listen, host),
         dashboard_listen=dashboard_listen,
@@ -178,6 +203,17 @@ def serve(
 
         LlmSignIssuer.from_files(llm_sign_cert, llm_sign_key)  # fail now, not in every worker
     run(config, host=host, port=port, workers=workers, log_level=log_level)
+
+
+def _inference(pairs: tuple[str, ...]) -> dict[str, str | int]:
+    """``KEY=VALUE`` options as a claim; integers stay integers (n_batch=512)."""
+    out: dict[str, str | int] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--inference")
+        out[key] = int(value) if value.isdigit() else value
+    return out
 
 
 def _dashboard_wanted(flag: bool | None, listen: str | None, host: str) -> bool:

@@ -57,6 +57,7 @@ from llmseal.gateway.upstream import (
     UpstreamUnreachable,
 )
 from llmseal.gateway.web import gateway_routes
+from llmseal.gateway.weights import WeightsApi, WeightsBinding
 from llmseal.store.base import ReceiptStore
 from llmseal.store.sharded import ShardedReceiptStore
 from llmseal.store.writer import BatchWriter
@@ -94,6 +95,7 @@ class Gateway:
         self.writer = BatchWriter(committed, offload=config.durable)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
+        self.weights = WeightsBinding.load(config)
         self.upstream = Upstream(
             config.upstream, timeout=config.upstream_timeout, connect_timeout=config.connect_timeout
         )
@@ -106,10 +108,13 @@ class Gateway:
             on_receipt=self.metrics.signed,
             llm_sign=config.llm_sign_issuer(),
             evidence=config.certificate_evidence(signer),
+            weight_hash=self.weights.manifest.weight_hash if self.weights else None,
+            inference=self.weights.inference if self.weights else None,
             logger=self.logger,
         )
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
+        self.weights_api = WeightsApi(self.weights) if self.weights else None
         self.web = gateway_routes(config, signer.key_id, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -127,6 +132,9 @@ class Gateway:
             status = await self._signed(scope, receive, send, path)
             self.metrics.sealed(time.perf_counter() - started)
             route = "signed"
+        elif self.weights_api is not None and path.startswith("/v1/receipts/weights/"):
+            status = await self.weights_api.handle(path, method, send)
+            route = "receipts_api"
         elif path.startswith("/v1/receipts"):
             status = await self.api.handle(scope, receive, send)
             route = "receipts_api"
@@ -351,6 +359,8 @@ class Gateway:
             await self.logger.aclose()  # resubmits the outbox, closes an embedded log
         self.store.close()
         self.metrics.close()
+        if self.weights is not None:
+            self.weights.close()
         if self.recent is not None:
             self.recent.close()
 

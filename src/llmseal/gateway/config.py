@@ -98,6 +98,9 @@ class GatewayConfig:
     log_batch_age: float = 0.05
     log_witness_policy: str | None = None  # witnesses cosign the embedded log (tlog-policy)
     log_witness_interval: float = 10.0  # seconds between cosigning rounds
+    weights: str | None = None  # a weights manifest: weight_hash in every receipt
+    weights_file: str | None = None  # the committed GGUF, whose chunks the gateway serves
+    inference: dict[str, Any] | None = None  # the `inference` claim (engine, n_batch, threads)
 
     def __post_init__(self) -> None:
         try:

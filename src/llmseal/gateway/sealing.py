@@ -86,9 +86,13 @@ class Sealer:
         on_receipt: Callable[[float], None] | None = None,
         llm_sign: LlmSignIssuer | None = None,
         evidence: dict[str, Any] | None = None,
+        weight_hash: str | None = None,
+        inference: dict[str, Any] | None = None,
         logger: ReceiptLogger | None = None,
     ) -> None:
         self.signer = signer
+        self.weight_hash = weight_hash  # the v0.3 member: the weights the issuer commits to
+        self.inference = inference  # what ran them (engine, settings that change outputs)
         self.logger = logger  # the transparency log (receipt_log.py)
         self.llm_sign = llm_sign
         # Static evidence that travels beside every receipt (the certificate chain of
@@ -188,6 +192,8 @@ class Sealer:
             claims["issuer"] = self.issuer
         if isinstance(usage, dict):
             claims["usage"] = usage
+        if self.inference is not None:
+            claims["inference"] = self.inference
         claims["timing"] = {
             "upstream_us": int(upstream_s * 1e6),
             "gateway_us": int((time.perf_counter() - info.started) * 1e6),
@@ -206,6 +212,7 @@ class Sealer:
             output_hash=output_hash,
             at=self.clock(),
             claims=claims,
+            weight_hash=self.weight_hash,
         )
         receipt_json = orjson.dumps(receipt.to_dict())
         if self._on_receipt is not None:

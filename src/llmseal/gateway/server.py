@@ -15,6 +15,7 @@ from typing import Any
 from llmseal.errors import ConfigError
 from llmseal.gateway._logging import log_config
 from llmseal.gateway.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
+from llmseal.gateway.weights import prepare_weights
 
 __all__ = ["run"]
 
@@ -28,6 +29,7 @@ def run(
     import uvicorn
 
     config = prepare_data_dir(config, at=datetime.now(UTC))
+    config = prepare_weights(config)  # refuses to start on weights other than the committed
     log_vkey = _prepare_log(config, workers)
     # Counters (and recent receipts) of a previous run are not this run's; workers
     # recreate their files.
