@@ -26,6 +26,7 @@ GROUPS = (
     "weights",
     "replay",
     "web",
+    "log",
     "witness",
 )
 
