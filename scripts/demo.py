@@ -1,9 +1,10 @@
 """`make demo`: the issuer and the caller, end to end, on the real SmolLM2 model.
 
-Starts the SmolLM2-135M model server and `llmseal serve` on loopback, asks with
-the official openai SDK (plain and streaming), verifies both receipts, shows a
-tampered copy failing, runs `llmseal verify` on a saved answer, and stops
-everything it started. Work files go to .demo/ (kept for inspection).
+Starts the SmolLM2-135M model server and `llmseal serve` (with its embedded
+transparency log) on loopback, asks with the official openai SDK (plain and
+streaming), verifies both receipts, shows a tampered copy failing, runs `llmseal
+verify` on a saved answer, checks the answer's inclusion proof in the log offline,
+and stops everything it started. Work files go to .demo/ (kept for inspection).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -26,6 +28,10 @@ from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeySet
 from llmseal.core.verify import verify_receipt
 from llmseal.devserver import MODEL_ALIAS, ModelServer
+from llmseal.log.entry import receipt_entry
+from llmseal.log.notekeys import load_verifier
+from llmseal.log.proof import verify_log_proof
+from llmseal.log.service import read_log_info
 
 console = Console(highlight=False)
 WORK = Path(".demo")
@@ -48,8 +54,10 @@ def start_gateway(upstream: str, port: int) -> subprocess.Popen[bytes]:
     command = [
         *(sys.executable, "-m", "llmseal", "serve", "--upstream", upstream, "--port", str(port)),
         *("--data-dir", str(WORK / "issuer"), "--issuer", "demo.llmseal.local"),
+        *("--log", str(WORK / "issuer" / "log"), "--log-inline", "--log-batch-age", "10"),
     ]
-    console.print(f"$ llmseal serve --upstream {upstream} --port {port} --data-dir .demo/issuer")
+    console.print(f"$ llmseal serve --upstream {upstream} --port {port} --data-dir .demo/issuer \\")
+    console.print("      --log .demo/issuer/log --log-inline   # every receipt in a Merkle log")
     log = (WORK / "gateway.log").open("ab")
     proc = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
     for _ in range(300):
@@ -86,14 +94,17 @@ def main() -> int:
         try:
             failures += run_demo(url)
         finally:
-            step(10, "stop everything")
+            step(11, "stop everything")
             stop(gateway)
             console.print("  gateway stopped (receipts are in .demo/issuer/receipts)")
     console.print("  model server stopped")
     if failures:
         console.print(f"[bold red]demo failed: {failures} check(s) did not behave[/]")
         return 1
-    console.print("[bold green]demo complete: honest answers verify, tampering is caught.[/]")
+    console.print(
+        "[bold green]demo complete: honest answers verify, tampering is caught, "
+        "every receipt is provably in the log.[/]"
+    )
     return 0
 
 
@@ -178,7 +189,28 @@ def run_demo(url: str) -> int:
     stored = httpx.get(f"{url}/v1/receipts/{answer['receipt']['receipt_id']}/verify").json()
     verdict(f"GET /v1/receipts/{answer['receipt']['receipt_id']}/verify", stored["status"])
     failures += stored["status"] != "valid"
-    return failures
+    return failures + show_log(answer)
+
+
+def show_log(answer: dict[str, Any]) -> int:
+    """Step 10: the answer's receipt is in the transparency log; its proof checks offline."""
+    step(10, "the receipt is in a public append-only log: check its inclusion proof offline")
+    proof = answer["receipt_evidence"]["log"]  # the tlog-proof@v1 --log-inline put beside it
+    console.print(Panel(proof.rstrip(), title="receipt_evidence.log (tlog-proof@v1)", expand=False))
+    vkey = read_log_info(WORK / "issuer" / "log")["vkey"]  # what the issuer publishes
+    (WORK / "log.vkey").write_text(vkey + "\n")
+    proven = verify_log_proof(proof, receipt_entry(answer["receipt"]), origin=vkey.split("+")[0],
+                              verifiers=[load_verifier(vkey)])  # fmt: skip
+    console.print(f"  entry {proven.index} of {proven.origin}, tree size {proven.tree_size}: "
+                  "[bold green]included[/] (RFC 9162 path to the signed checkpoint)")  # fmt: skip
+    console.print("$ llmseal verify .demo/answer.json --keys .demo/keys.json \\")
+    console.print('      --log-vkey "$(cat .demo/log.vkey)"   # the proof is in the answer')
+    argv = ["verify", str(WORK / "answer.json"), "--keys", str(WORK / "keys.json"),
+            "--log-vkey", vkey]  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "llmseal", *argv], capture_output=True, text=True)
+    console.print(proc.stdout.rstrip(), markup=False)
+    console.print(f"  exit status {proc.returncode} (expected 0)")
+    return int(proc.returncode != 0 or "log" not in proc.stdout)
 
 
 if __name__ == "__main__":
