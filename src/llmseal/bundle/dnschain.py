@@ -107,9 +107,7 @@ def _parse(chain: Mapping[str, Any]) -> dict[tuple[dns.name.Name, int], list[dns
         try:
             name = dns.name.from_text(str(answer.get("name")))
             rdtype = dns.rdatatype.from_text(str(answer.get("type")))
-            rrsets = dns.zonefile.read_rrsets(
-                "\n".join(records), default_ttl=0, rdclass=dns.rdataclass.IN
-            )
+            rrsets = dns.zonefile.read_rrsets("\n".join(records), default_ttl=0, rdclass=None)
         except (dns.exception.DNSException, ValueError) as exc:
             raise BundleError(f"a recorded DNS answer is not DNS records: {exc}") from exc
         # Only records of the question itself are answers to it.
@@ -117,6 +115,7 @@ def _parse(chain: Mapping[str, Any]) -> dict[tuple[dns.name.Name, int], list[dns
             r
             for r in rrsets
             if r.name == name
+            and r.rdclass == dns.rdataclass.IN
             and (r.covers if r.rdtype == dns.rdatatype.RRSIG else r.rdtype) == rdtype
         ]
     return out
