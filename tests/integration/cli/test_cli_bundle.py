@@ -163,8 +163,9 @@ def test_disclose_one_message(cli: Callable[..., Any], tmp_path: Path) -> None:
     receipt = ISSUER.seal(request, response, commitments=commit_request(request, seed))
     (tmp_path / "seed").write_bytes(seed)
     out = tmp_path / "d.bundle.json"
-    made = cli("bundle", "create", _write(tmp_path / "r.json", {**response, "receipt": receipt.to_dict()}),
-               "--request", _write(tmp_path / "q.json", request), "--disclose", "1",
+    saved = _write(tmp_path / "r.json", {**response, "receipt": receipt.to_dict()})
+    asked = _write(tmp_path / "q.json", request)
+    made = cli("bundle", "create", saved, "--request", asked, "--disclose", "1",
                "--seed", tmp_path / "seed", "--out", out)  # fmt: skip
     assert made.status == 0, made.stderr
     assert b"SECRET" not in out.read_bytes()
