@@ -103,9 +103,9 @@ def _label(item: BundleItem, result: ItemResult | None, relation: str | None) ->
     return Text.assemble(
         head,
         (status, "bold green" if ok else "bold red"),
-        f"  {terminal_safe(receipt.receipt_id)}  {terminal_safe(str(issuer))}  "
-        f"{terminal_safe(receipt.model_id)}  {receipt.issued_at}",
+        f"  {terminal_safe(str(issuer))}  {terminal_safe(receipt.model_id)}",
         f"  [{result.key_source}]" if result is not None else "",
+        f"\n{terminal_safe(receipt.receipt_id)}  {receipt.issued_at}",
     )
 
 
