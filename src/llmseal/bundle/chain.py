@@ -33,10 +33,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmseal.bundle.format import Bundle, BundleItem
+from llmseal.bundle.format import Bundle, BundleItem, receipt_digest
 from llmseal.core.hashing import hash_json, hash_response
+from llmseal.errors import Error
 
-__all__ = ["REDACTED", "RELATIONS", "TRANSFORMS", "Link", "check_links", "output_texts", "parents"]
+__all__ = [
+    "REDACTED",
+    "RELATIONS",
+    "TRANSFORMS",
+    "Link",
+    "check_links",
+    "embedded",
+    "output_texts",
+    "parents",
+]
 
 RELATIONS = frozenset({"upstream", "input", "previous"})
 TRANSFORMS = frozenset({"identity", "reserialize", "redact", "augment"})
@@ -62,9 +72,36 @@ class Link:
 
 
 def parents(item: BundleItem) -> list[Mapping[str, Any]]:
-    """The receipt's ``parents`` claim (an empty list when it has none)."""
+    """The receipt's ``parents`` claim as links (an empty list when it has none).
+
+    A parent that is a whole receipt is the form ``llmseal serve`` writes when it
+    seals an answer that came from another sealing gateway (the upstream receipt,
+    embedded and signed): an ``upstream`` link with the identity transform.
+    """
     value = item.receipt.claims.get("parents", [])
-    return [p for p in value if isinstance(p, Mapping)] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    return [_as_link(p) for p in value if isinstance(p, Mapping)]
+
+
+def embedded(item: BundleItem) -> list[Mapping[str, Any]]:
+    """The upstream receipts the item's ``parents`` claim embeds whole."""
+    value = item.receipt.claims.get("parents", [])
+    return [p for p in value if _is_receipt(p)] if isinstance(value, list) else []
+
+
+def _is_receipt(value: Any) -> bool:
+    return isinstance(value, Mapping) and "signature" in value and "receipt_id" in value
+
+
+def _as_link(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not _is_receipt(value):
+        return value
+    try:
+        digest = receipt_digest(value)
+    except Error:
+        digest = "not-a-receipt"
+    return {"digest": digest, "relation": "upstream", "transform": {}}
 
 
 def check_links(bundle: Bundle, disclosed: Mapping[str, Mapping[int, Any]]) -> list[Link]:

@@ -26,10 +26,11 @@ from datetime import datetime
 from typing import Any
 
 from llmseal.bundle.anchors import Anchors
-from llmseal.bundle.chain import Link, check_links
+from llmseal.bundle.chain import Link, check_links, embedded
 from llmseal.bundle.commit import Disclosed, check_disclosure
-from llmseal.bundle.format import Bundle, BundleItem
+from llmseal.bundle.format import MAX_ITEMS, Bundle, BundleItem
 from llmseal.core.policy import Policy, PolicyResult
+from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_receipt
 from llmseal.errors import BundleError, Error, LogError
 from llmseal.log.entry import receipt_entry
@@ -124,6 +125,7 @@ def verify_bundle(
     bundle: Bundle, anchors: Anchors, *, at: datetime, policy: Policy | None = None
 ) -> BundleResult:
     """Verify every part of ``bundle`` against ``anchors`` (and ``policy``) at time ``at``."""
+    bundle = _with_embedded(bundle)
     results = [verify_item(item, anchors, at=at, policy=policy) for item in bundle.items]
     disclosed = {r.receipt_id: r.disclosed.messages for r in results if r.disclosed is not None}
     links = tuple(check_links(bundle, disclosed))
@@ -131,6 +133,28 @@ def verify_bundle(
     if policy is not None:
         failures += _chain_policy(bundle, links, policy)
     return BundleResult(bundle, tuple(results), links, tuple(failures))
+
+
+def _with_embedded(bundle: Bundle) -> Bundle:
+    """The bundle plus, as items without content, the upstream receipts its receipts embed.
+
+    Each embedded receipt is then verified like any other (its key must be rooted in
+    the verifier's anchors) and its link checked (identity: the same hashes).
+    """
+    known = set(bundle.by_digest())
+    extra: list[BundleItem] = []
+    for item in bundle.items:
+        for data in embedded(item):
+            try:
+                parent = BundleItem(Receipt.from_dict(data))
+            except Error:
+                continue  # not a receipt after all: its link reports it missing
+            if parent.digest not in known and len(bundle.items) + len(extra) < MAX_ITEMS:
+                known.add(parent.digest)
+                extra.append(parent)
+    if not extra:
+        return bundle
+    return Bundle((*extra, *bundle.items), bundle.subject, bundle.created_at, bundle.audits)
 
 
 def verify_item(
