@@ -149,8 +149,9 @@ def show(path: str, as_json: bool) -> None:
         return
     out_console.print(Text(f"bundle created {bundle.created_at}, subject {bundle.subject}"))
     for row in rows:
+        head = f"  {row['receipt_id']}  {row['issuer']}  {row['model_id']}  {row['issued_at']}"
+        out_console.print(Text(terminal_safe(head)))
         out_console.print(Text(terminal_safe(
-            f"  {row['receipt_id']}  {row['issuer']}  {row['model_id']}  {row['issued_at']}\n"
             f"    content: {', '.join(row['content']) or 'none'}; "
             f"evidence: {', '.join(row['evidence']) or 'none'}; "
             f"parents: {', '.join(row['parents']) or 'none'}"
