@@ -256,3 +256,13 @@ def test_a_turn_that_misquotes_the_previous_answer_fails() -> None:
     receipt = BOT.seal(request, response, parents=[link(items[0].receipt, "previous")])
     result = _talk([items[0], item(receipt, request, response)])
     assert not result and "previous turn's answer" in " ".join(result.reasons())
+
+
+def test_a_reserialization_may_not_turn_true_into_1() -> None:
+    up = _upstream()
+    flagged = {**UP, "choices": [{**UP["choices"][0], "logprobs": True}]}
+    parent = item(UPSTREAM.seal(REQ, flagged), REQ, flagged)
+    changed = {**flagged, "choices": [{**flagged["choices"][0], "logprobs": 1}]}
+    transform = {"response": {"op": "reserialize", "preserves": ["/choices/0/logprobs"]}}
+    result = _verify(parent, _hop(parent, changed, transform))
+    assert not result and "differ" in " ".join(result.reasons()), up
