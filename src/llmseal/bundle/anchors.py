@@ -54,6 +54,8 @@ class Anchors:
     x509_domain: str | None = None
     logs: LogTrust = field(default_factory=LogTrust)
     witnesses: WitnessPolicy | None = None
+    require_witnessed: bool = False
+    """Every receipt must come with a log proof its witness quorum cosigned."""
 
     def __bool__(self) -> bool:
         return bool(self.keys or self.dns or self.ca_roots)

@@ -163,6 +163,10 @@ def verify_item(
     """Verify one receipt with the evidence and content beside it."""
     failures: list[str] = []
     log, proven_at, witnessed, log_reason = _log(item, anchors, at, failures)
+    if anchors.require_witnessed and not witnessed:
+        failures.append(
+            "no log proof cosigned by the witness quorum (--witness-policy requires one)"
+        )
     judged_at = proven_at or item.receipt.issued_at_datetime
     verification, source = _key_and_receipt(item, anchors, at, judged_at, proven_at)
     disclosed = None

@@ -40,7 +40,11 @@ __all__ = ["show", "verify"]
 @click.option("--domain", metavar="DOMAIN", help="X.509: pin <model_id>.models.DOMAIN.")
 @click.option("--crl", "crls", multiple=True, metavar="CRL", help="Your CRLs (then required).")
 @click.option("--log-vkey", "log_vkeys", multiple=True, metavar="VKEY", help="A trusted log.")
-@click.option("--witness-policy", metavar="FILE", help="C2SP tlog-policy for proven time.")
+@click.option(
+    "--witness-policy",
+    metavar="FILE",
+    help="C2SP tlog-policy: every log proof must satisfy its quorum (proven time).",
+)
 @click.option("--policy", "policy_path", metavar="POLICY.toml", help="Relying-party rules.")
 @click.option("--at", "at", metavar="TIME", help="Verification time [now].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -91,6 +95,7 @@ def _anchors(o: Mapping[str, Any], policy: Policy | None) -> Anchors:
     return Anchors(
         keys=tuple(keys), dns=dns, ca_roots=roots, crls=crls, x509_name=o["name"],
         x509_domain=o["domain"], logs=LogTrust.from_vkeys(vkeys), witnesses=witnesses,
+        require_witnessed=bool(o["witness_policy"]),
     )  # fmt: skip
 
 

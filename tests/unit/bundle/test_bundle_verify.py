@@ -191,3 +191,19 @@ def test_a_policy_applies_to_every_receipt_in_the_bundle() -> None:
     assert not result
     assert any("policy rule issuers" in r for r in result.reasons())
     assert item  # the helper module is importable for the other bundle tests
+
+
+def test_required_witnesses_refuse_an_unwitnessed_or_missing_proof() -> None:
+    witnesses = tuple(CosignatureSigner.generate(f"w{i}.example") for i in range(3))
+    log = Log()
+    response, receipt = _sealed()
+    policy = log.witness_policy(witnesses, 2)
+    anchors = Anchors(keys=(ISSUER.keyset(),), logs=LogTrust.from_vkeys([log.vkey]),
+                      witnesses=policy, require_witnessed=True)  # fmt: skip
+    for proof, ok in ((log.prove(receipt, witnesses[:1]), False), (None, False),
+                      (log.prove(receipt, witnesses[:2]), True)):  # fmt: skip
+        built = item_from_response(response, request=REQUEST, log_proof=proof)
+        result = verify_bundle(make_bundle([built], at=NOW), anchors, at=NOW)
+        assert bool(result) is ok, result.reasons()
+        if not ok:
+            assert "witness quorum" in " ".join(result.reasons())
