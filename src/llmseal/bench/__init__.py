@@ -28,6 +28,7 @@ GROUPS = (
     "web",
     "log",
     "witness",
+    "bundle",
 )
 
 

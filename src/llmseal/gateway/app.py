@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.core.keys import Signer
-from llmseal.errors import ContentError, LogUnavailableError, StoreError
+from llmseal.errors import ContentError, InputError, LogUnavailableError, StoreError
 from llmseal.gateway._http import (
     BodyTooLarge,
     ClientDisconnected,
@@ -182,9 +182,12 @@ class Gateway:
         if not self._wants_receipt(scope):
             return await self._passthrough(scope, receive, send, body)
         try:
-            info = self.sealer.inspect_request(path, body, started)
+            parents = header(scope, b"x-receipt-parents")
+            info = self.sealer.inspect_request(path, body, started, parents)
         except ContentError as exc:
             return await send_error(send, 400, f"request body: {exc}", "invalid_request")
+        except InputError as exc:  # a malformed X-Receipt-Parents
+            return await send_error(send, 400, str(exc), "invalid_request")
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)
         try:
