@@ -5,7 +5,8 @@
     DATA_DIR/               0700
       keys/                 a key directory (keys.json + 0600 private keys)
       gateway.json          which key this gateway signs with (no secrets)
-      receipts/             the receipt store: one SQLite shard per worker (WAL)
+      receipts/             the receipt store: one SQLite shard per worker (WAL), unless
+                            ``--store postgresql://…`` puts it in PostgreSQL (shared by replicas)
       metrics/              per-worker counters
 
 On first run :func:`prepare_data_dir` creates it all with a fresh Ed25519 key;
@@ -78,6 +79,7 @@ class GatewayConfig:
     upstream_timeout: float = 300.0
     connect_timeout: float = 10.0
     durable: bool = False
+    store: str | None = None  # receipts: a directory or postgresql://… (default DATA_DIR/receipts)
     access_log: bool = False
     cert_chain: str | None = None  # the signing key's certificate chain, sent as receipt_evidence
     llm_sign_cert: str | None = None  # leaf-first PEM chain: adds llm_sign envelopes (compat)
@@ -146,6 +148,11 @@ class GatewayConfig:
             raise ConfigError("--log-witness-policy needs --log DIR (the log it cosigns)")
         if self.log_timeout <= 0 or self.log_batch_age <= 0:
             raise ConfigError("log timeouts must be positive")
+
+    @property
+    def store_location(self) -> str:
+        """Where receipts are stored: ``--store``, else ``DATA_DIR/receipts``."""
+        return self.store or str(Path(self.data_dir) / "receipts")
 
     @property
     def keys_dir(self) -> Path:

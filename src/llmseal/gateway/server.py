@@ -30,6 +30,7 @@ def run(
 
     config = prepare_data_dir(config, at=datetime.now(UTC))
     config = prepare_weights(config)  # refuses to start on weights other than the committed
+    _prepare_store(config)
     log_vkey = _prepare_log(config, workers)
     # Counters (and recent receipts) of a previous run are not this run's; workers
     # recreate their files.
@@ -103,6 +104,17 @@ def _quiet_server() -> type:
             return
 
     return QuietServer
+
+
+def _prepare_store(config: GatewayConfig) -> None:
+    """A PostgreSQL store is migrated here, once, before any worker starts: a database
+    newer than this llmseal (or one that cannot be reached) stops ``serve`` with one line."""
+    from llmseal.store.pg import is_postgres_url
+
+    if is_postgres_url(config.store):
+        from llmseal.store.opening import open_receipt_store
+
+        open_receipt_store(config.store_location).close()
 
 
 def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
