@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from llmseal.core.keys import PublicKey, Signer
 from llmseal.errors import ConfigError, KeyManagementError
 from llmseal.gateway.headers import REQUEST_ALLOWED, check_forward_headers
+from llmseal.store.pg import is_postgres_url
 from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
 
 if TYPE_CHECKING:
@@ -92,7 +93,7 @@ class GatewayConfig:
     dashboard: bool = False  # the issuer dashboard and its recent-receipt rings
     dashboard_listen: str | None = None  # "HOST:PORT": the dashboard there, not on the main port
     forward_headers: tuple[str, ...] = ()  # request fields forwarded beyond the allow-list
-    log_dir: str | None = None  # the embedded transparency log (``--log DIR``)
+    log_dir: str | None = None  # the embedded transparency log (``--log DIR`` or postgresql://)
     log_url: str | None = None  # a standalone ``llmseal log serve`` (``--log-url``)
     log_origin: str | None = None  # origin of a log ``--log DIR`` creates
     log_inline: bool = False  # wait for the proof, send it as receipt_evidence.log
@@ -146,6 +147,8 @@ class GatewayConfig:
             raise ConfigError(f"--log-url must be an http(s) URL, not {self.log_url!r}")
         if self.log_witness_policy is not None and self.log_dir is None:
             raise ConfigError("--log-witness-policy needs --log DIR (the log it cosigns)")
+        if self.log_witness_policy is not None and is_postgres_url(self.log_dir):
+            raise ConfigError("--log-witness-policy works with --log DIR, not PostgreSQL (yet)")
         if self.log_timeout <= 0 or self.log_batch_age <= 0:
             raise ConfigError("log timeouts must be positive")
 

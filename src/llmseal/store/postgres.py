@@ -97,7 +97,7 @@ class PostgresReceiptStore:
         outbox: bool = False,
         pool_size: int = 4,
         timeout: float = 3.0,
-        orphan_after: float = 30.0,
+        orphan_after: float = 10.0,
     ) -> None:
         import psycopg
 

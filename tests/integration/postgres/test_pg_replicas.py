@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from llmseal.store.postgres import PostgresReceiptStore
-from tests.helpers import ServeProcess, ThreadedUvicorn, eventually
-from tests.integration.gateway.fake_upstream import FakeUpstream
-
-REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
-
-
-@pytest.fixture
-def upstream() -> Iterator[str]:
-    with ThreadedUvicorn(FakeUpstream().app) as server:
-        yield server.url
-
-
-def replicas(upstream: str, store: str, root: Path, n: int, *extra: str) -> list[ServeProcess]:
-    """``n`` gateways on one store; every replica signs with the first one's key set."""
-    first = root / "r0"
-    running = [ServeProcess(["--upstream", upstream, "--data-dir", str(first),
-                             "--store", store, *extra])]  # fmt: skip
-    for i in range(1, n):
-        data = root / f"r{i}"
-        shutil.copytree(first, data, ignore=shutil.ignore_patterns("metrics", "recent"))
-        running.append(ServeProcess(["--upstream", upstream, "--data-dir", str(data),
-                                     "--store", store, *extra]))  # fmt: skip
-    return running
+from tests.helpers import eventually
+from tests.integration.postgres.fleet import REQUEST, replicas
 
 
 def test_each_replica_serves_the_receipts_of_the_others(
