@@ -27,6 +27,7 @@ GROUPS = (
     "replay",
     "web",
     "witness",
+    "postgres",
 )
 
 

@@ -50,7 +50,9 @@ class PgCluster:
 
     USER = "llmseal"
 
-    def __init__(self, *, port: int | None = None, fsync: bool = True) -> None:
+    def __init__(
+        self, *, port: int | None = None, fsync: bool = True, stat_statements: bool = False
+    ) -> None:
         self.bin = postgres_bin()
         self.port = port or _free_port()
         self._as: list[str] = []
@@ -69,6 +71,8 @@ class PgCluster:
             f" -c unix_socket_directories={self.root} -c max_connections=200"
             f" -c fsync={'on' if fsync else 'off'} -c shared_buffers=64MB"
         )
+        if stat_statements:  # the benchmark counts statements (round trips) per receipt
+            options += " -c shared_preload_libraries=pg_stat_statements"
         self._options = options
         self.start()
 
