@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from llmseal.bench._pgcluster import PgCluster
+from llmseal.devpostgres import PgCluster
 
 __all__ = ["pg_cluster", "pg_url"]
 

@@ -27,9 +27,9 @@ from typing import Any
 import orjson
 
 from llmseal.bench._payload import REQUEST
-from llmseal.bench._pgcluster import PgCluster
 from llmseal.bench._procs import process
 from llmseal.bench.gateway import _LUA, _wrk
+from llmseal.devpostgres import PgCluster
 
 __all__ = ["run"]
 

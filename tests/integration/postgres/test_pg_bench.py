@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from llmseal.bench import GROUPS
-from llmseal.bench._pgcluster import PgCluster
 from llmseal.bench.postgres import _log
+from llmseal.devpostgres import PgCluster
 
 
 def test_the_log_measurement_sequences_integrates_and_fails_over(

@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from llmseal.bench._pgcluster import PgCluster
 from llmseal.core.keyset import KeySet
+from llmseal.devpostgres import PgCluster
 from llmseal.errors import KeyManagementError
 from llmseal.log.merkle import leaf_hash, verify_consistency, verify_inclusion
 from llmseal.log.notekeys import Ed25519NoteSigner

@@ -12,7 +12,7 @@ import httpx
 import psycopg
 import pytest
 
-from llmseal.bench._pgcluster import PgCluster
+from llmseal.devpostgres import PgCluster
 from llmseal.store.postgres import PostgresReceiptStore
 from tests.helpers import eventually
 from tests.integration.postgres.fleet import REQUEST, replicas

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from llmseal.bench._pgcluster import PgCluster
+from llmseal.devpostgres import PgCluster
 from llmseal.errors import StoreError
 from llmseal.store.base import StoredReceipt
 from llmseal.store.pg import migrate

@@ -1,4 +1,13 @@
-"""A throwaway PostgreSQL cluster on loopback, for the ``postgres`` benchmark and tests.
+"""A throwaway PostgreSQL cluster on loopback, for trying llmseal, its benchmark and tests.
+
+From a shell (the cluster lives until Ctrl-C, then is deleted)::
+
+    python -m llmseal.devpostgres --port 5432 [--database receipts]
+
+From Python::
+
+    with PgCluster() as cluster:
+        url = cluster.create_database()   # postgresql://llmseal@127.0.0.1:PORT/t_…
 
 Debian's ``postgresql`` package ships ``initdb``/``pg_ctl`` in
 ``/usr/lib/postgresql/<major>/bin``. PostgreSQL refuses to run as root, so as root
@@ -10,11 +19,13 @@ directory, and trusts loopback connections (nothing else can reach it).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -24,7 +35,7 @@ from pathlib import Path
 
 from llmseal.errors import ConfigError
 
-__all__ = ["PgCluster", "postgres_bin"]
+__all__ = ["PgCluster", "main", "postgres_bin"]
 
 
 def postgres_bin() -> Path:
@@ -51,7 +62,12 @@ class PgCluster:
     USER = "llmseal"
 
     def __init__(
-        self, *, port: int | None = None, fsync: bool = True, stat_statements: bool = False
+        self,
+        *,
+        port: int | None = None,
+        fsync: bool = True,
+        stat_statements: bool = False,
+        start: bool = True,
     ) -> None:
         self.bin = postgres_bin()
         self.port = port or _free_port()
@@ -74,7 +90,8 @@ class PgCluster:
         if stat_statements:  # the benchmark counts statements (round trips) per receipt
             options += " -c shared_preload_libraries=pg_stat_statements"
         self._options = options
-        self.start()
+        if start:
+            self.start()
 
     def _run(self, tool: str, *args: str, timeout: float = 120.0) -> None:
         command = [*self._as, str(self.bin / tool), *args]
@@ -129,3 +146,45 @@ class PgCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a cluster in the foreground (its server is this process's child) until a signal."""
+    parser = argparse.ArgumentParser(prog="python -m llmseal.devpostgres")
+    parser.add_argument("--port", type=int, default=5432)
+    parser.add_argument("--database", default="llmseal", help="an empty database to create")
+    args = parser.parse_args(argv)
+    cluster = PgCluster(port=args.port, start=False)
+    postgres = [*cluster._as, str(cluster.bin / "postgres"), "-D", str(cluster.data)]
+    server = subprocess.Popen([*postgres, *_flags(cluster._options)])
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})  # not the child's
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                url = cluster.create_database(args.database)
+                break
+            except Exception:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("postgres did not start") from None
+                time.sleep(0.1)
+        print(f"PostgreSQL (throwaway) at {url}", flush=True)
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        server.send_signal(signal.SIGINT)  # PostgreSQL's fast shutdown
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=30)
+        shutil.rmtree(cluster.root, ignore_errors=True)
+
+
+def _flags(options: str) -> list[str]:
+    out: list[str] = []
+    for part in options.split(" -c "):
+        part = part.removeprefix("-c ").strip()
+        if part:
+            out += ["-c", part]
+    return out
+
+
+if __name__ == "__main__":
+    main()
