@@ -29,6 +29,7 @@ GROUPS = (
     "log",
     "witness",
     "bundle",
+    "postgres",
 )
 
 
