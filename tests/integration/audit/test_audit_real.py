@@ -1,7 +1,7 @@
 """Issue 12 must-show: audits of real models behind our gateway, all claiming SmolLM2.
 
 Honest SmolLM2 → not DIFF; Q4_0 and Q2_K requantizations, Gemma-3-270M, the honest
-model behind a hidden system prompt, and a router sending 20% of requests to Q2_K →
+model behind a hidden system prompt, and a router sending 20% of requests to Gemma →
 DIFF within the budget. Every probe goes through the verifying client: answers
 whose receipts do not verify are failed exchanges, never samples.
 """
@@ -38,7 +38,7 @@ def scenario(name: str, servers: dict[str, str], tmp: Path) -> Iterator[str]:
         if name == "hidden":
             upstream = stack.enter_context(hidden_prompt(servers["honest"]))
         elif name == "router":
-            upstream = stack.enter_context(router(servers["honest"], servers["q2_k"], 0.2, 5))
+            upstream = stack.enter_context(router(servers["honest"], servers["gemma"], 0.2, 5))
         else:
             upstream = servers[name]
         yield stack.enter_context(gateway(upstream, tmp / "gw"))
