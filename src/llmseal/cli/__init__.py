@@ -52,6 +52,9 @@ def _register() -> None:
     cli.add_command(bundle)
 
     _log.log.add_command(_monitor.monitor)
+    from llmseal.cli import _audit
+
+    cli.add_command(_audit.audit)
 
 
 _register()
