@@ -59,6 +59,7 @@ __all__ = [
     "Publisher",
     "build_pack",
     "load_pack",
+    "load_references",
     "parse_pack",
     "signing_message",
     "verify_pack",
@@ -276,6 +277,29 @@ def verify_pack(data: bytes | str, *, trusted: KeyResolver | None, at: datetime)
 
 def load_pack(path: str | Path, *, trusted: KeyResolver | None, at: datetime) -> Pack:
     """Read a pack file and :func:`verify_pack` it (``trusted=None`` skips the publisher check)."""
+    return verify_pack(_read(path), trusted=trusted, at=at)
+
+
+def load_references(
+    path: str | Path, *, trusted: KeyResolver | None, at: datetime
+) -> list[Reference]:
+    """The references in a signed pack (fully checked), or in a bare ``REF.json``.
+
+    A bare reference is the buyer's own (enrolled here, or private): only its id is
+    checked, since it came from no publisher. Anything with ``pack_id`` is a pack and
+    gets every check of :func:`load_pack`.
+    """
+    data = _read(path)
+    try:
+        raw = loads(data)
+    except ContentError as exc:
+        raise InputError(f"{path} is not JSON: {exc}") from exc
+    if isinstance(raw, dict) and "reference_id" in raw and "pack_id" not in raw:
+        return [Reference.from_dict(raw)]
+    return verify_pack(data, trusted=trusted, at=at).references
+
+
+def _read(path: str | Path) -> bytes:
     try:
         with Path(path).open("rb") as handle:
             data = handle.read(MAX_PACK_BYTES + 1)
@@ -283,7 +307,7 @@ def load_pack(path: str | Path, *, trusted: KeyResolver | None, at: datetime) ->
         raise InputError(f"cannot read fingerprint pack {path}: {exc.strerror or exc}") from exc
     if len(data) > MAX_PACK_BYTES:
         raise InputError(f"fingerprint pack {path} is larger than {MAX_PACK_BYTES >> 20} MiB")
-    return verify_pack(data, trusted=trusted, at=at)
+    return data
 
 
 def _when(raw: Mapping[str, Any], name: str) -> datetime:

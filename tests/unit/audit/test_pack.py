@@ -14,6 +14,7 @@ from llmseal.audit.pack import (
     Pack,
     build_pack,
     load_pack,
+    load_references,
     parse_pack,
     signing_message,
     verify_pack,
@@ -224,3 +225,25 @@ def test_a_truncated_pack_file_is_refused(
         load_pack(path, trusted=None, at=t0)
     with pytest.raises(InputError, match="cannot read"):
         load_pack(tmp_path / "absent.json", trusted=None, at=t0)
+
+
+def test_load_references_takes_a_pack_or_a_bare_reference(
+    t0: datetime, publisher: Ed25519Signer, trusted: KeySet, tmp_path: Any
+) -> None:
+    ref = _ref(t0, private=True)  # the buyer's own: a bare file needs no publisher
+    bare = tmp_path / "ref.json"
+    bare.write_bytes(ref.to_json())
+    assert [r.reference_id for r in load_references(bare, trusted=trusted, at=t0)] == [
+        ref.reference_id
+    ]
+    pack = tmp_path / "pack.json"
+    pack.write_bytes(_pack(t0, Ed25519Signer.generate("stranger")).to_json())
+    with pytest.raises(AuditIntegrityError, match="not a trusted publisher"):
+        load_references(pack, trusted=trusted, at=t0)
+    pack.write_bytes(_pack(t0, publisher).to_json())
+    assert len(load_references(pack, trusted=trusted, at=t0)) == 1
+    data = json.loads(bare.read_bytes())
+    data["covers"] = ["edited"]
+    bare.write_text(json.dumps(data))
+    with pytest.raises(AuditIntegrityError, match="does not match"):
+        load_references(bare, trusted=trusted, at=t0)
