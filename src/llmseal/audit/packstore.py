@@ -23,6 +23,7 @@ from pathlib import Path
 
 import httpx
 
+from llmseal.audit.announce import Announcement, check_announcement, check_chunk
 from llmseal.audit.pack import MAX_PACK_BYTES, Pack, load_pack, verify_pack
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import AuditIntegrityError, Error, InputError, NetworkError, StoreError
@@ -89,18 +90,30 @@ def fetch_pack(
     at: datetime,
     timeout: float = 30.0,
     client: httpx.Client | None = None,
+    announcement: Announcement | None = None,
 ) -> FetchResult:
     """Fetch from the first mirror whose bytes pass hash, signature and trust; store them.
 
+    With an ``announcement``, its signature is checked against ``trusted`` before any
+    download, its mirrors follow ``urls``, and every chunk is checked as it arrives.
     Raises the first mirror's error when none works (with the others' reasons in the
     message), :class:`~llmseal.errors.StoreError` when the pack cannot be written.
     """
+    if announcement is not None:
+        check_announcement(announcement, trusted)
+        urls = [*urls, *(m for m in announcement.mirrors if m not in urls)]
     if not urls:
         raise InputError("give at least one mirror URL")
     failures: list[tuple[str, str, Error]] = []
     for url in urls:
         try:
-            pack = verify_pack(_download(url, timeout, client), trusted=trusted, at=at)
+            data = _download(url, timeout, client, announcement)
+            pack = verify_pack(data, trusted=trusted, at=at)
+            if announcement is not None and pack.pack_id != announcement.pack_id:
+                raise AuditIntegrityError(
+                    f"{url} served {pack.pack_id}, not the announced {announcement.pack_id}",
+                    code="hash_mismatch",
+                )
         except Error as exc:
             failures.append((url, exc.diagnostics(), exc))
             continue
@@ -128,22 +141,39 @@ def stored_packs(
     return found
 
 
-def _download(url: str, timeout: float, client: httpx.Client | None) -> bytes:
+def _download(
+    url: str, timeout: float, client: httpx.Client | None, announcement: Announcement | None
+) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise InputError(f"not an http(s) mirror URL: {url!r}")
+    limit = MAX_PACK_BYTES if announcement is None else announcement.byte_length
     http = client or httpx.Client(timeout=timeout, follow_redirects=True)
     try:
         with http.stream("GET", url) as response:
             if response.status_code != 200:
                 raise NetworkError(f"GET {url} answered HTTP {response.status_code}")
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_PACK_BYTES:
-                    raise NetworkError(f"pack at {url} is larger than {MAX_PACK_BYTES >> 20} MiB")
-                chunks.append(chunk)
-            return b"".join(chunks)
+            buffer = bytearray()
+            checked = 0  # chunks of the announcement verified so far
+            for piece in response.iter_bytes():
+                buffer += piece
+                if len(buffer) > limit:
+                    raise NetworkError(f"pack at {url} is larger than {limit} bytes")
+                if announcement is not None:
+                    size = announcement.chunk_size
+                    while len(buffer) >= (checked + 1) * size:
+                        check_chunk(announcement, checked, bytes(buffer[checked * size :][:size]))
+                        checked += 1
+            if announcement is not None:
+                if len(buffer) != announcement.byte_length:
+                    raise AuditIntegrityError(
+                        f"{url} sent {len(buffer)} of {announcement.byte_length} bytes",
+                        code="chunk_mismatch",
+                    )
+                if checked * announcement.chunk_size < len(buffer):
+                    check_chunk(
+                        announcement, checked, bytes(buffer[checked * announcement.chunk_size :])
+                    )
+            return bytes(buffer)
     except httpx.HTTPError as exc:
         raise NetworkError(f"cannot fetch {url}: {type(exc).__name__}: {exc}") from exc
     finally:

@@ -42,9 +42,16 @@ def pack() -> None:
 @click.option("--name", default="", help="Publisher display name.")
 @click.option("--url", default="", help="Publisher URL.")
 @click.option("--at", "at", metavar="TIME", help="created_at (RFC 3339); default now.")
+@click.option("--announce", "announce_path", metavar="ANNOUNCEMENT.json",
+              help="Also write its announcement (chunk hashes, mirrors).")  # fmt: skip
+@click.option("--mirror", "mirrors", multiple=True, metavar="URL",
+              help="Where the pack will be served, for the announcement.")  # fmt: skip
+@click.option("--chunk-size", default=262_144, show_default=True,
+              type=click.IntRange(256, 1 << 26), help="Announcement chunk bytes.")  # fmt: skip
 def build(
     references: tuple[str, ...], key_dir: str, key_id: str, out_path: str, license_: str,
-    days: int, name: str, url: str, at: str | None,
+    days: int, name: str, url: str, at: str | None, announce_path: str | None,
+    mirrors: tuple[str, ...], chunk_size: int,
 ) -> None:  # fmt: skip
     """Sign a pack of REF.json files (private references are refused) into PACK.json."""
     from llmseal.audit.pack import build_pack
@@ -57,6 +64,12 @@ def build(
     built = build_pack(refs, signer=signer, at=when, expires_at=when + timedelta(days=days),
                        license=license_, name=name, url=url)  # fmt: skip
     write_atomic(out_path, built.to_json())
+    if announce_path:
+        from llmseal.audit.announce import announce
+        from llmseal.cli._common import json_text
+
+        note = announce(built, mirrors=mirrors, chunk_size=chunk_size)
+        write_atomic(announce_path, json_text(note.to_dict()))
     out_console.print(Text.assemble("built ", (built.pack_id, "bold"),
                                     f" ({len(refs)} references) -> {out_path}"))  # fmt: skip
 
@@ -77,26 +90,37 @@ def verify(pack_path: str, publishers: str | None, at: str | None, as_json: bool
 
 
 @pack.command("fetch")
-@click.argument("urls", nargs=-1, required=True, metavar="URL...")
+@click.argument("urls", nargs=-1, metavar="URL...")
 @click.option("--data-dir", default="~/.llmseal", show_default=True,
               type=click.Path(file_okay=False),
               help="Stored under DATA_DIR/fingerprints/.")  # fmt: skip
+@click.option("--announcement", "announcement_path", metavar="ANNOUNCEMENT.json",
+              help="Check its signature first, then every chunk as it arrives; "
+                   "its mirrors are tried after the URLs.")  # fmt: skip
 @_PUBLISHERS
 @_AT
 @_JSON
 def fetch(
-    urls: tuple[str, ...], data_dir: str, publishers: str | None, at: str | None, as_json: bool
-) -> None:
+    urls: tuple[str, ...], data_dir: str, announcement_path: str | None, publishers: str | None,
+    at: str | None, as_json: bool,
+) -> None:  # fmt: skip
     """Fetch a pack from the first mirror URL whose bytes pass hash, signature and trust.
 
     The trusted publishers are --publishers, or DATA_DIR/fingerprints/publishers.json.
     Nothing is stored unless every check passed.
     """
+    from llmseal.audit.announce import Announcement
     from llmseal.audit.packstore import fetch_pack, load_publishers
-    from llmseal.cli._common import err_console, terminal_safe
+    from llmseal.cli._common import err_console, read_json, terminal_safe
 
+    note = None
+    if announcement_path:
+        note = Announcement.from_dict(read_json(announcement_path, "pack announcement"))
+    elif not urls:
+        raise click.UsageError("give a mirror URL or --announcement")
     trusted = _publishers(publishers) if publishers else load_publishers(data_dir)
-    result = fetch_pack(list(urls), data_dir=data_dir, trusted=trusted, at=parse_time(at, "--at"))
+    when = parse_time(at, "--at")
+    result = fetch_pack(list(urls), data_dir=data_dir, trusted=trusted, at=when, announcement=note)
     for url, reason in result.failures:
         err_console.print(f"skipped mirror {terminal_safe(url)}: {terminal_safe(reason)}")
     _show(result.pack, "trusted", as_json, stored=str(result.path))

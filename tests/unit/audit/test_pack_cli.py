@@ -30,10 +30,12 @@ class _Mirror:
 
     def __init__(self) -> None:
         self.files: dict[str, tuple[bytes, int | None]] = {}
-        files = self.files
+        self.requests: list[str] = []
+        files, requests = self.files, self.requests
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                requests.append(self.path)
                 if self.path not in files:
                     self.send_error(404)
                     return
@@ -237,3 +239,76 @@ def test_fetch_refuses_what_is_not_a_mirror_url(
     result = cli("audit", "pack", "fetch", str(setup["pack"]), "--data-dir", tmp_path,
                  "--publishers", setup["publishers"])  # fmt: skip
     _one_line_exit_2(result, "not an http(s) mirror URL")
+
+
+def _announce(
+    setup: dict[str, Path], tmp_path: Path, cli: Callable[..., Any], *mirrors: str
+) -> tuple[Path, Path]:
+    pack, note = tmp_path / "announced.json", tmp_path / "announcement.json"
+    args = [a for m in mirrors for a in ("--mirror", m)]
+    result = cli("audit", "pack", "build", setup["ref"], "--key-dir", setup["keys"],
+                 "--key-id", "pub-1", "--out", pack, "--at", "2026-04-12T14:32:00Z",
+                 "--announce", note, "--chunk-size", "256", *args)  # fmt: skip
+    assert result.status == 0, result.stderr
+    return pack, note
+
+
+def test_an_announcement_checks_every_chunk(
+    setup: dict[str, Path], tmp_path: Path, cli: Callable[..., Any], mirror: _Mirror
+) -> None:
+    url = mirror.put("/a.json", b"")
+    pack, note = _announce(setup, tmp_path, cli, url)
+    good = pack.read_bytes()
+    announced = json.loads(note.read_bytes())
+    assert announced["byte_length"] == len(good) and len(announced["chunk_hashes"]) > 2
+    bad = bytearray(good)
+    bad[300] ^= 1  # one bit in the second chunk
+    mirror.put("/a.json", bytes(bad))
+    data_dir = tmp_path / "buyer"
+    result = cli("audit", "pack", "fetch", "--announcement", note, "--data-dir", data_dir,
+                 "--publishers", setup["publishers"], "--at", AT)  # fmt: skip
+    _one_line_exit_2(result, "chunk_mismatch")
+    assert "chunk 1 " in result.stderr and not data_dir.exists()
+    ok = mirror.put("/ok.json", good)  # a second mirror, given on the command line first
+    result = cli("audit", "pack", "fetch", ok, "--announcement", note, "--data-dir", data_dir,
+                 "--publishers", setup["publishers"], "--at", AT, "--json")  # fmt: skip
+    assert result.status == 0, result.stderr
+    assert result.json()["pack_id"] == announced["pack_id"]
+
+
+def test_an_untrusted_announcement_downloads_nothing(
+    setup: dict[str, Path], tmp_path: Path, t0: datetime, cli: Callable[..., Any],
+    mirror: _Mirror,
+) -> None:  # fmt: skip
+    url = mirror.put("/a.json", b"")
+    pack, note = _announce(setup, tmp_path, cli, url)
+    mirror.put("/a.json", pack.read_bytes())
+    stranger = tmp_path / "stranger"
+    KeyDirectory(stranger).create("pub-1", at=t0)
+    result = cli("audit", "pack", "fetch", "--announcement", note, "--data-dir", tmp_path / "b",
+                 "--publishers", stranger / "keys.json", "--at", AT)  # fmt: skip
+    _one_line_exit_2(result, "bad_signature")
+    assert mirror.requests == []
+
+
+def test_an_announcement_cannot_be_served_another_pack(
+    setup: dict[str, Path], tmp_path: Path, cli: Callable[..., Any], mirror: _Mirror
+) -> None:
+    """A mirror pairs the new pack's signed id with an older pack's bytes and chunk hashes."""
+    url = mirror.put("/a.json", setup["pack"].read_bytes())  # the older, also valid pack
+    new, note = _announce(setup, tmp_path, cli, url)
+    old_pack, old_note = tmp_path / "old.json", tmp_path / "old-announcement.json"
+    result = cli("audit", "pack", "build", setup["ref"], tmp_path / "gemma-3-270m.json",
+                 "--key-dir", setup["keys"], "--key-id", "pub-1", "--out", old_pack,
+                 "--announce", old_note, "--chunk-size", "256",
+                 "--at", "2026-04-12T14:00:00Z")  # fmt: skip
+    assert result.status == 0, result.stderr
+    mirror.put("/a.json", old_pack.read_bytes())
+    forged = json.loads(old_note.read_bytes())
+    fresh = json.loads(note.read_bytes())
+    forged.update(pack_id=fresh["pack_id"], signature=fresh["signature"], mirrors=[url])
+    note.write_text(json.dumps(forged))
+    result = cli("audit", "pack", "fetch", "--announcement", note, "--data-dir", tmp_path / "b",
+                 "--publishers", setup["publishers"], "--at", AT)  # fmt: skip
+    _one_line_exit_2(result, "hash_mismatch")
+    assert "not the announced" in result.stderr and new.exists()
