@@ -49,6 +49,9 @@ def _register() -> None:
     from llmseal.cli import _monitor
 
     _log.log.add_command(_monitor.monitor)
+    from llmseal.cli import _audit
+
+    cli.add_command(_audit.audit)
 
 
 _register()
