@@ -29,13 +29,15 @@ from llmseal.audit.exchange import VALID
 from llmseal.audit.family import Registry, registry
 from llmseal.audit.reference import Reference
 from llmseal.audit.report import AuditReport
+from llmseal.audit.routing import Ledger
 from llmseal.audit.runner import recompute
 from llmseal.audit.verdict import Outcome, Verdict, combine
+from llmseal.core import _time
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.verify import Status
 from llmseal.errors import AuditIntegrityError, Error
 
-__all__ = ["ReportCheck", "check_report"]
+__all__ = ["ReportCheck", "check_report", "record_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,3 +142,20 @@ def _check_signature(report: AuditReport, auditors: KeyResolver) -> str:
             f"the report's signature by {key_id!r} does not verify", code="bad_signature"
         )
     return key_id
+
+
+def record_report(ledger: Ledger, check: ReportCheck, *, issuer: str) -> int:
+    """Routing evidence from a reproduced report: its verdict, and each failed exchange.
+
+    ``issuer`` is the buyer's own name for the audited endpoint (the one its router
+    uses), dated at the audit. Only a :class:`ReportCheck` is accepted: a report that
+    did not reproduce is no evidence. Returns how many facts were recorded.
+    """
+    body = check.report.body
+    model, at = str(body.get("model_id", "")), _time.parse_lenient(str(body["created_at"]))
+    source = check.report.report_id
+    for number, exchange in enumerate(check.report.exchanges, 1):
+        if not exchange.signed and exchange.verification != "unsigned":
+            ledger.record(issuer, model, "failure", at=at, source=f"{source}#{number}")
+    ledger.record(issuer, model, check.outcome.value, at=at, source=source)
+    return check.failed + 1

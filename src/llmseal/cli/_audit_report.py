@@ -30,10 +30,13 @@ def report() -> None:
 @click.option("--publishers", metavar="KEYSET", help="Trusted pack publishers (key set).")
 @click.option("--auditors", metavar="KEYSET",
               help="Require the report to be signed by one of these keys.")  # fmt: skip
+@click.option("--record-as", "issuer", metavar="NAME",
+              help="Record the reproduced verdict as routing evidence for endpoint NAME "
+                   "(DATA_DIR/routing/evidence.jsonl).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(
     report_path: str, keys_source: str, reference_paths: tuple[str, ...], data_dir: str,
-    publishers: str | None, auditors: str | None, as_json: bool,
+    publishers: str | None, auditors: str | None, issuer: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Re-verify every receipt and recompute every verdict of REPORT; exit 2 if they differ."""
     from llmseal.audit.pack import load_references
@@ -55,6 +58,11 @@ def verify(
         loaded, keys=load_keyset(keys_source), references=references,
         auditors=load_keyset(auditors) if auditors else None,
     )  # fmt: skip
+    if issuer:
+        from llmseal.audit.reportcheck import record_report
+        from llmseal.audit.routing import Ledger
+
+        record_report(Ledger(_routing_path(data_dir)), result, issuer=issuer)
     if as_json:
         print_json({
             "status": "reproduced", "report_id": loaded.report_id,
@@ -94,6 +102,10 @@ def show(report_path: str, html_path: str | None) -> None:
         write_atomic(html_path, render_html(loaded).encode("utf-8"))
         lines.append(f"  page       {html_path}")
     _print(lines)
+
+
+def _routing_path(data_dir: str) -> Path:
+    return Path(data_dir).expanduser() / "routing" / "evidence.jsonl"
 
 
 def _print(lines: list[str]) -> None:

@@ -25,8 +25,9 @@ from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import Family, Probe
 from llmseal.audit.reference import content_id
 from llmseal.audit.report import AuditReport, build_report, load_report
-from llmseal.audit.reportcheck import check_report
+from llmseal.audit.reportcheck import check_report, record_report
 from llmseal.audit.reportview import render_html
+from llmseal.audit.routing import Ledger, Tier
 from llmseal.audit.runner import pick_references, run_audit
 from llmseal.audit.sequential import ErrorRates
 from llmseal.core.canonical import canonicalize
@@ -57,9 +58,16 @@ def auditor() -> Ed25519Signer:
 
 
 def _report(
-    reference: Reference, signed_exchange: Exchange, t0: datetime, signer: Any = None, **model: Any
-) -> AuditReport:
+    reference: Reference, signed_exchange: Exchange, t0: datetime, signer: Any = None,
+    fail_every: int = 0, **model: Any,
+) -> AuditReport:  # fmt: skip
+    sent = [0]
+
     def send(probe: Probe) -> ObservedExchange:
+        sent[0] += 1
+        if fail_every and sent[0] % fail_every == 0:  # an answer whose receipt did not verify
+            return ObservedExchange(probe.id, probe.family, probe.method, probe.endpoint, b"{}",
+                                    200, b"{}", (), "tampered", error="bad signature")  # fmt: skip
         if probe.body is None:
             return ObservedExchange(probe.id, probe.family, probe.method, probe.endpoint, b"",
                                     200, b'{"data": []}', (), "unsigned")  # fmt: skip
@@ -184,6 +192,35 @@ def test_the_auditor_signature_is_checked_when_asked(
     assert info.value.code == "bad_signature"
 
 
+def test_a_reproduced_diff_becomes_routing_evidence(
+    diff_report: AuditReport, reference: Reference, issuer_keys: KeySet, t0: datetime
+) -> None:
+    checked = check_report(diff_report, keys=issuer_keys, references=[reference])
+    ledger = Ledger()
+    assert record_report(ledger, checked, issuer="seller.test") == 1
+    standing = ledger.standing("seller.test", MODEL, at=t0)
+    assert standing.tier is Tier.EXCLUDED and standing.last_diff == t0
+    assert ledger.standing("seller.test", "gemma-3-270m", at=t0).tier is Tier.UNAUDITED
+
+
+def test_failed_exchanges_are_reproduced_and_recorded(
+    reference: Reference, signed_exchange: Exchange, t0: datetime, issuer_keys: KeySet
+) -> None:
+    report = _report(reference, signed_exchange, t0, fail_every=3, salt="gemma")
+    checked = check_report(report, keys=issuer_keys, references=[reference])
+    assert checked.failed > 0 and checked.outcome is report.outcome
+    ledger = Ledger()
+    assert record_report(ledger, checked, issuer="seller.test") == checked.failed + 1
+    assert sum(1 for e in ledger if e.kind == "failure") == checked.failed
+    # promoting a failed exchange to "valid" is caught: it has no receipt to re-verify
+    edited = _edited(report, lambda d: next(e for e in d["exchanges"]
+                                            if e["verification"] == "tampered").update(
+        verification="valid", receipt_id="r-1"))  # fmt: skip
+    with pytest.raises(AuditIntegrityError) as info:
+        check_report(edited, keys=issuer_keys, references=[reference])
+    assert info.value.code == "receipt_invalid" and "missing" in str(info.value)
+
+
 def test_the_page_is_self_contained_and_escaped(
     diff_report: AuditReport, reference: Reference
 ) -> None:
@@ -211,8 +248,10 @@ def test_report_cli_verify_and_show(
     ref.write_bytes(reference.to_json())
     keys.write_text(json.dumps(issuer_keys.to_dict()))
     result = cli("audit", "report", "verify", path, "--keys", keys, "--references", ref,
-                 "--data-dir", tmp_path / "none")  # fmt: skip
+                 "--data-dir", tmp_path / "buyer", "--record-as", "seller.test")  # fmt: skip
     assert result.status == 0, result.stderr
+    routing = Ledger(tmp_path / "buyer" / "routing" / "evidence.jsonl")
+    assert [(e.issuer, e.kind) for e in routing] == [("seller.test", "DIFF")]
     assert result.stdout.startswith("reproduced  audit report sha256:")
     assert "verdict    DIFF" in result.stdout and "unsigned" not in result.stdout
     as_json = cli("audit", "report", "verify", path, "--keys", keys, "--references", ref,
