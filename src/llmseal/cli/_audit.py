@@ -144,7 +144,10 @@ def run(
     from llmseal.audit.sequential import ErrorRates
     from llmseal.cli._audit_send import VerifiedSender
 
-    loaded = load_references(pack, trusted=_publishers(publishers, data_dir), at=now())
+    trusted = _publishers(publishers, data_dir)
+    loaded = load_references(pack, trusted=trusted, at=now())
+    if trusted is None and b'"pack_id"' in Path(pack).read_bytes():
+        err_console.print("note: no --publishers: the pack's publisher was not checked")
     references = pick_references(loaded, model_id,
                                  [f for f in families.split(",") if f.strip()])  # fmt: skip
     chosen = registry().resolve(list(references))
@@ -170,7 +173,7 @@ def run(
 
 
 def _publishers(source: str | None, data_dir: str) -> KeyResolver | None:
-    """The pack trust policy: --publishers, else the data dir's, else none (with a warning)."""
+    """The pack trust policy: --publishers, else the data dir's, else none."""
     from llmseal.audit.packstore import load_publishers, publishers_path
     from llmseal.trust.keysource import load_keyset
 
@@ -178,7 +181,6 @@ def _publishers(source: str | None, data_dir: str) -> KeyResolver | None:
         return load_keyset(source)
     if publishers_path(data_dir).exists():
         return load_publishers(data_dir)
-    err_console.print("note: no --publishers: a signed pack's publisher is not checked")
     return None
 
 
