@@ -80,9 +80,11 @@ def svg_chart(
            f'<line x1="{_PAD}" y1="{_H - 18}" x2="{_W - 8}" y2="{_H - 18}" stroke="#8c959f"/>',
            f'<text x="2" y="{y(high) + 4:.1f}" font-size="9">{high:.3g}</text>',
            f'<text x="2" y="{y(low) + 4:.1f}" font-size="9">{low:.3g}</text>']  # fmt: skip
-    for value, label, colour in lines:
+    for number, (value, label, colour) in enumerate(lines):
+        # labels alternate left and right, so equal thresholds stay readable
+        at = f'x="{_PAD + 3}"' if number % 2 == 0 else f'x="{_W - 10}" text-anchor="end"'
         out.append(f'<line x1="{_PAD}" y1="{y(value):.1f}" x2="{_W - 8}" y2="{y(value):.1f}" '
-                   f'stroke="{colour}" stroke-dasharray="4 3"/><text x="{_PAD + 3}" '
+                   f'stroke="{colour}" stroke-dasharray="4 3"/><text {at} '
                    f'y="{y(value) + 10:.1f}" font-size="9" fill="{colour}">'
                    f"{_e(label)}</text>")  # fmt: skip
     for path, colour in paths:
@@ -103,7 +105,7 @@ def svg_chart(
 def _family(verdict: Verdict, alpha: float, beta: float) -> str:
     trace: Sequence[TracePoint] = verdict.trace
     scores = svg_chart(
-        f"{verdict.family}: each answer's score (dot) vs the honest bound (tick)",
+        f"{verdict.family}: score (dot; red: outside the honest envelope), bound (tick)",
         [(p.value, p.threshold, p.exceeds, _anchor(p.receipt_id)) for p in trace],
     )
     evidence = svg_chart(
