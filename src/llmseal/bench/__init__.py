@@ -25,6 +25,7 @@ GROUPS = (
     "dns",
     "weights",
     "replay",
+    "audit",
     "web",
     "witness",
 )

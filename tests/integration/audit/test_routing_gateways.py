@@ -24,7 +24,9 @@ from llmseal.client import verifying_http_client
 from llmseal.errors import AuditError
 from tests.helpers import ThreadedUvicorn
 from tests.integration.client.relay import Relay
-from tests.integration.gateway.conftest import keyset_of
+from tests.integration.gateway.conftest import fake, gateway_factory, keyset_of
+
+__all__ = ["fake", "gateway_factory"]  # the gateway fixtures, used by name below
 
 BODY = {"model": "fake-model", "messages": [{"role": "user", "content": "hello"}]}
 

@@ -9,6 +9,11 @@ is the leave-one-variation-out rate at which an honest variation still disagrees
 number or a number outside the tolerance (``relative`` of the reference's, at least
 ``absolute``); the exceedances feed the anytime-valid binomial test against the
 Clopper–Pearson bound of the honest rate. Text only: works on every endpoint.
+
+Probes are asked pass after pass over the bank, each pass in a fresh private
+order. For one deployment a probe's answer is (nearly) fixed, so draws from the
+bank test the share of the bank on which this deployment differs from the
+reference — the quantity the envelope bounds for honest deployments.
 """
 
 from __future__ import annotations
@@ -110,11 +115,12 @@ class KbfFamily:
     ) -> Iterator[Probe]:
         section = reference.section(NAME) or {}
         items = list(section.get("probes", ()))
-        rng.shuffle(items)
         max_tokens = int(section.get("max_tokens", MAX_TOKENS))
-        for item in items:
-            yield Probe(id=str(item["id"]), family=NAME,
-                        body=_body(item["messages"], max_tokens))  # fmt: skip
+        while items:  # pass after pass, each in a fresh order: the runner's budget ends it
+            rng.shuffle(items)
+            for item in items:
+                yield Probe(id=str(item["id"]), family=NAME,
+                            body=_body(item["messages"], max_tokens))  # fmt: skip
 
     def verify(
         self, reference: Reference, exchanges: Sequence[ObservedExchange], rates: ErrorRates

@@ -121,13 +121,15 @@ class LogprobFamily:
     ) -> Iterator[Probe]:
         section = reference.section(NAME) or {}
         items = list(section.get("probes", ()))
-        rng.shuffle(items)
         k = int(section.get("top_logprobs", 5))
-        for item in items:
-            # Live: ``history`` grows as the runner sends; no logprobs once → fall back.
-            k_now = 0 if _no_logprobs(history) or section.get("envelope") is None else k
-            yield Probe(id=str(item["id"]), family=NAME, body=_body(item["messages"], k_now),
-                        variant=0 if k_now else 1)  # fmt: skip
+        while items:  # pass after pass, each in a fresh order (as kbf)
+            rng.shuffle(items)
+            for item in items:
+                # Live: ``history`` grows as the runner sends; no logprobs once → fall back.
+                k_now = 0 if _no_logprobs(history) or section.get("envelope") is None else k
+                yield Probe(id=str(item["id"]), family=NAME,
+                            body=_body(item["messages"], k_now),
+                            variant=0 if k_now else 1)  # fmt: skip
 
     def verify(
         self, reference: Reference, exchanges: Sequence[ObservedExchange], rates: ErrorRates
