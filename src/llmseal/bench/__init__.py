@@ -27,7 +27,10 @@ GROUPS = (
     "replay",
     "audit",
     "web",
+    "log",
     "witness",
+    "bundle",
+    "postgres",
 )
 
 

@@ -47,6 +47,9 @@ def _register() -> None:
 
     cli.add_command(_witness.witness)
     from llmseal.cli import _monitor
+    from llmseal.cli._bundle import bundle
+
+    cli.add_command(bundle)
 
     _log.log.add_command(_monitor.monitor)
     from llmseal.cli import _audit
