@@ -80,6 +80,20 @@ def _attach_replay() -> None:
 _attach_replay()
 
 
+def _attach_audit_tools() -> None:
+    """``llmseal audit pack`` and ``llmseal audit report`` (issue 12) join the ``audit`` group."""
+    from llmseal.cli._audit_pack import pack
+    from llmseal.cli._audit_report import report
+
+    group = cli.commands["audit"]
+    assert isinstance(group, click.Group)
+    group.add_command(pack)
+    group.add_command(report)
+
+
+_attach_audit_tools()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with its status."""
     try:

@@ -11,6 +11,7 @@ import click
 
 from llmseal.cli._common import err_console, now, print_json, write_atomic
 from llmseal.core.keys import Signer
+from llmseal.core.keyset import KeyResolver
 
 __all__ = ["audit"]
 
@@ -105,6 +106,8 @@ def enroll(
 @click.option("--model-id", required=True, help="The model the endpoint claims.")
 @click.option("--pack", required=True, type=click.Path(dir_okay=False, exists=True),
               metavar="PACK.json", help="A fingerprint pack (or a bare reference).")  # fmt: skip
+@click.option("--publishers", metavar="KEYSET",
+              help="Trusted publishers (default: DATA_DIR/fingerprints/).")  # fmt: skip
 @click.option("--families", default="", help="Comma list (default: all the pack has).")
 @click.option("--budget", default=300, show_default=True, type=click.IntRange(1, 100000),
               help="At most this many queries.")  # fmt: skip
@@ -123,6 +126,7 @@ def run(
     keys: str,
     model_id: str,
     pack: str,
+    publishers: str | None,
     families: str,
     budget: int,
     data_dir: str,
@@ -134,13 +138,17 @@ def run(
 ) -> None:
     """Audit ENDPOINT's claim to serve MODEL: exit 0 SAME, 1 DIFF, 3 UNDETERMINED."""
     from llmseal.audit.family import registry
-    from llmseal.audit.pack import load_pack
+    from llmseal.audit.pack import load_references
     from llmseal.audit.report import build_report, write_report
     from llmseal.audit.runner import pick_references, run_audit
     from llmseal.audit.sequential import ErrorRates
     from llmseal.cli._audit_send import VerifiedSender
 
-    references = pick_references(load_pack(pack), model_id,
+    trusted = _publishers(publishers, data_dir)
+    loaded = load_references(pack, trusted=trusted, at=now())
+    if trusted is None and b'"pack_id"' in Path(pack).read_bytes():
+        err_console.print("note: no --publishers: the pack's publisher was not checked")
+    references = pick_references(loaded, model_id,
                                  [f for f in families.split(",") if f.strip()])  # fmt: skip
     chosen = registry().resolve(list(references))
     signer = _signer(key_dir, key_id) if key_dir else None
@@ -162,6 +170,18 @@ def run(
                              f"({verdict.queries} queries) {verdict.reason}\n")  # fmt: skip
         sys.stdout.write(f"report: {path}\n")
     sys.exit(result.outcome.exit_code)
+
+
+def _publishers(source: str | None, data_dir: str) -> KeyResolver | None:
+    """The pack trust policy: --publishers, else the data dir's, else none."""
+    from llmseal.audit.packstore import load_publishers, publishers_path
+    from llmseal.trust.keysource import load_keyset
+
+    if source:
+        return load_keyset(source)
+    if publishers_path(data_dir).exists():
+        return load_publishers(data_dir)
+    return None
 
 
 def _signer(key_dir: str, key_id: str | None) -> Signer:

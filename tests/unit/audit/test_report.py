@@ -12,7 +12,7 @@ import pytest
 
 from llmseal.audit import Outcome, Reference, registry
 from llmseal.audit.enroll import enroll
-from llmseal.audit.pack import load_pack
+from llmseal.audit.pack import load_references
 from llmseal.audit.report import build_report, load_report, write_report
 from llmseal.audit.runner import pick_references, recompute, run_audit
 from llmseal.audit.sequential import ErrorRates
@@ -69,16 +69,18 @@ def test_a_changed_report_is_refused(
         load_report(b'{"type": "something else"}')
 
 
-def test_packs_and_bare_references_load(reference: Reference, tmp_path: Path) -> None:
+def test_packs_and_bare_references_load(reference: Reference, tmp_path: Path, t0: datetime) -> None:
     bare = tmp_path / "ref.json"
     bare.write_bytes(reference.to_json())
-    pack = tmp_path / "pack.json"
-    pack.write_text(json.dumps({"references": [reference.to_dict()]}))
-    assert load_pack(bare) == load_pack(pack) == [reference]
+    assert load_references(bare, trusted=None, at=t0) == [reference]
+    unsigned = tmp_path / "pack.json"  # a bundle without pack_id and signature is no pack
+    unsigned.write_text(json.dumps({"references": [reference.to_dict()]}))
+    with pytest.raises(InputError, match="not a fingerprint pack"):
+        load_references(unsigned, trusted=None, at=t0)
     forged = reference.to_dict()
     forged["model_id"] = "gpt-5"
     bare.write_text(json.dumps(forged))
     with pytest.raises(AuditIntegrityError):
-        load_pack(bare)
+        load_references(bare, trusted=None, at=t0)
     with pytest.raises(AuditError):
         pick_references([reference], "gpt-5")
