@@ -30,9 +30,9 @@ from llmseal.core.keyset import KeySet
 from llmseal.core.verify import verify_receipt
 from llmseal.devserver import MODEL_ALIAS, ModelServer
 from llmseal.log.entry import receipt_entry
-from llmseal.log.notekeys import load_verifier
-from llmseal.log.proof import verify_log_proof
+from llmseal.log.note.notekeys import load_verifier
 from llmseal.log.service import read_log_info
+from llmseal.log.tree.proof import verify_log_proof
 
 console = Console(highlight=False)
 WORK = Path(".demo")

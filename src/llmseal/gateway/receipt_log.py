@@ -35,9 +35,9 @@ from llmseal.core.receipt import Receipt
 from llmseal.errors import Error, LogError, LogUnavailableError, NetworkError
 from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.http import LogApp
-from llmseal.log.merkle import leaf_hash
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import PendingEntry, Sequenced
+from llmseal.log.tree.merkle import leaf_hash
 from llmseal.store.base import LogOutbox, StoredReceipt
 from llmseal.store.pg import is_postgres_url
 
@@ -280,7 +280,7 @@ def open_log_link(config: Any, store: Any) -> tuple[ReceiptLogger | None, LogApp
 def _witness_policy(config: Any) -> Any:
     if config.log_witness_policy is None:
         return None
-    from llmseal.log.witnesspolicy import WitnessPolicy
+    from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
     return WitnessPolicy.load(config.log_witness_policy)
 

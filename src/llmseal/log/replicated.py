@@ -29,12 +29,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llmseal.errors import LogCorruptError, LogError, LogFormatError, ProofError
-from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.edge import TreeEdge
-from llmseal.log.note import NoteSigner, NoteVerifier
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
+from llmseal.log.note.note import NoteSigner, NoteVerifier
 from llmseal.log.pgstore import CHECKPOINT_CHANNEL, PostgresLogStorage
 from llmseal.log.sequencer import Sequencer
-from llmseal.log.tilereader import TileCache
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.tilereader import TileCache
 
 if TYPE_CHECKING:
     from llmseal.log.sequencer import _Item

@@ -11,13 +11,13 @@ import pytest
 from llmseal.core.keyset import KeySet
 from llmseal.devpostgres import PgCluster
 from llmseal.errors import KeyManagementError
-from llmseal.log.merkle import leaf_hash, verify_consistency, verify_inclusion
-from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.log.note.notekeys import Ed25519NoteSigner
 from llmseal.log.pgservice import init_pg_log, open_pg_log
 from llmseal.log.replicated import ReplicatedSequencer
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import PendingEntry
-from llmseal.log.tilereader import TileLog
+from llmseal.log.tree.merkle import leaf_hash, verify_consistency, verify_inclusion
+from llmseal.log.tree.tilereader import TileLog
 from llmseal.trust.keydir import write_private
 from tests.helpers import eventually
 
