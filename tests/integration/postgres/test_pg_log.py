@@ -148,3 +148,20 @@ def test_publishing_needs_the_lock_and_never_goes_back(fresh: str, tmp_path: Pat
     finally:
         one.close()
         two.close()
+
+
+def test_a_leaf_twice_in_one_batch_or_again_later_keeps_its_index(
+    fresh: str, tmp_path: Path
+) -> None:
+    init_pg_log(fresh, ORIGIN, tmp_path)
+    storage = PostgresLogStorage(fresh)
+    try:
+        first = storage.sequence([entry(0), entry(1), entry(0), entry(2)])
+        assert [(s.index, s.duplicate) for s in first] == [(0, False), (1, False),
+                                                           (0, True), (2, False)]  # fmt: skip
+        again = storage.sequence([entry(3), entry(1), entry(3)])
+        assert [(s.index, s.duplicate) for s in again] == [(3, False), (1, True), (3, True)]
+        assert storage.sequenced_size() == 4 and storage.sequence([]) == []
+        assert storage.unintegrated(2) == [entry(2).data, entry(3).data]
+    finally:
+        storage.close()
