@@ -90,6 +90,8 @@ def _next_month(month: str) -> str:
 class PostgresReceiptStore:
     """A :class:`~llmseal.store.base.ReceiptStore` (and log outbox) in PostgreSQL."""
 
+    remote = True  # commits are network round trips: the group commit runs them off the loop
+
     def __init__(
         self,
         url: str,
