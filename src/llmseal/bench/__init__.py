@@ -25,8 +25,11 @@ GROUPS = (
     "dns",
     "weights",
     "replay",
+    "audit",
     "web",
+    "log",
     "witness",
+    "bundle",
     "postgres",
 )
 

@@ -40,6 +40,7 @@ from types import ModuleType
 from typing import Any
 
 from llmseal.client.logproof import LogCheck
+from llmseal.client.ndjson import NdjsonVerifier
 from llmseal.client.stream import StreamVerifier
 from llmseal.client.verifier import DEFAULT_FRESHNESS, Expectations, ResponseVerifier
 from llmseal.core.keyset import KeyResolver, KeySet
@@ -158,7 +159,7 @@ def _prepare(verifier: ResponseVerifier, request: Any) -> str | None:
 
 def _stream_checker(
     verifier: ResponseVerifier, endpoint: str, body: bytes, response: Any
-) -> StreamVerifier:
+) -> StreamVerifier | NdjsonVerifier:
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise BindingError(
@@ -170,7 +171,7 @@ def _stream_checker(
 
 def _is_stream(response: Any) -> bool:
     content_type: str = response.headers.get("content-type", "")
-    return content_type.startswith("text/event-stream")
+    return content_type.startswith(("text/event-stream", "application/x-ndjson"))
 
 
 def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
@@ -181,7 +182,7 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
     """
 
     class SyncStream(lib.SyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, inner: Any, checker: StreamVerifier) -> None:
+        def __init__(self, inner: Any, checker: StreamVerifier | NdjsonVerifier) -> None:
             self._inner = inner
             self._checker = checker
 
@@ -198,7 +199,7 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             self._inner.close()
 
     class AsyncStream(lib.AsyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, inner: Any, checker: StreamVerifier) -> None:
+        def __init__(self, inner: Any, checker: StreamVerifier | NdjsonVerifier) -> None:
             self._inner = inner
             self._checker = checker
 

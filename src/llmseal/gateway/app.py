@@ -2,7 +2,8 @@
 
 Routes (design.md, "HTTP"):
 
-* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages`` — forwarded and sealed
+* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages``, ``/v1/responses``,
+  ``/v1/embeddings`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
 * ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.core.keys import Signer
-from llmseal.errors import ContentError, LogUnavailableError, StoreError
+from llmseal.errors import ContentError, InputError, LogUnavailableError, StoreError
 from llmseal.gateway._http import (
     BodyTooLarge,
     ClientDisconnected,
@@ -35,6 +36,7 @@ from llmseal.gateway._http import (
     send_error,
     send_json,
 )
+from llmseal.gateway._ndjson import NDJSON, NdjsonSeal
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.headers import request_headers, response_headers
@@ -183,9 +185,12 @@ class Gateway:
         if not self._wants_receipt(scope):
             return await self._passthrough(scope, receive, send, body)
         try:
-            info = self.sealer.inspect_request(path, body, started)
+            parents = header(scope, b"x-receipt-parents")
+            info = self.sealer.inspect_request(path, body, started, parents)
         except ContentError as exc:
             return await send_error(send, 400, f"request body: {exc}", "invalid_request")
+        except InputError as exc:  # a malformed X-Receipt-Parents
+            return await send_error(send, 400, str(exc), "invalid_request")
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)
         try:
@@ -193,12 +198,10 @@ class Gateway:
             if isinstance(response, int):
                 return response
             try:
-                if (
-                    info.stream
-                    and response.status == 200
-                    and response.content_type == "text/event-stream"
-                ):
-                    return await self._relay_stream(info, response, send, forwarded, watch)
+                if info.stream and response.status == 200:
+                    seal = self.sealer.open_stream(info)
+                    if response.content_type == seal.media_type.decode():
+                        return await self._relay_stream(seal, response, send, forwarded, watch)
                 return await self._relay_body(info, response, send, forwarded, watch)
             finally:
                 response.close()
@@ -268,15 +271,15 @@ class Gateway:
 
     async def _relay_stream(
         self,
-        info: RequestInfo,
+        seal: StreamSeal | NdjsonSeal,
         response: UpstreamResponse,
         send: Send,
         forwarded: float,
         watch: DisconnectWatch,
     ) -> int:
-        seal = self.sealer.open_stream(info)
+        media = b"text/event-stream; charset=utf-8" if seal.media_type != NDJSON else NDJSON
         headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"content-type", media),
             (b"cache-control", b"no-cache"),
             (b"x-accel-buffering", b"no"),
         ]
@@ -295,16 +298,14 @@ class Gateway:
             tail, _ = await seal.finish(200, time.perf_counter() - forwarded)
         except (UpstreamProtocolError, UpstreamUnreachable, UpstreamTimeout) as exc:
             self.metrics.upstream_error("stream_cut")
-            tail = StreamSeal.error_event(f"upstream stream failed, no receipt: {exc}")
+            tail = seal.error_event(f"upstream stream failed, no receipt: {exc}")
         except StoreError as exc:
             self.metrics.store_error()
             log.error("receipt store failed: %s", exc)
-            tail = StreamSeal.error_event(
-                "the receipt could not be stored; the stream is not sealed"
-            )
+            tail = seal.error_event("the receipt could not be stored; the stream is not sealed")
         except LogUnavailableError as exc:
             log.error("transparency log failed: %s", exc)
-            tail = StreamSeal.error_event(f"{exc}; the stream is not sealed")
+            tail = seal.error_event(f"{exc}; the stream is not sealed")
         await send({"type": "http.response.body", "body": tail, "more_body": False})
         return 200
 

@@ -9,7 +9,8 @@ and only then hand the bytes back for sending.
 Wire format (design.md, "HTTP"; docs/spec/stream.md): a non-streaming JSON
 response gains a top-level ``receipt``; a stream gains one SSE comment line
 ``: llmseal-receipt 2 {...}`` after its last event — before ``data: [DONE]`` on
-OpenAI streams, after ``message_stop`` on Anthropic ones (framing 2,
+chat and text completion streams, after the terminal event on Anthropic
+(``message_stop``) and Responses API (``response.completed``...) ones (framing 2,
 :mod:`llmseal.core.framing`). SSE decoders drop comments, so no SDK and no
 ``chunk.choices[0]`` loop ever meets the receipt.
 """
@@ -25,21 +26,26 @@ from typing import Any
 
 import orjson
 
+from llmseal.bundle.declare import parse_parents
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
 from llmseal.core.framing import comment_receipt, receipt_comment
 from llmseal.core.hashing import (
-    ANTHROPIC_ENDPOINTS,
     GATEWAY_MEMBERS,
+    NDJSON_ENDPOINTS,
     SEALED_ENDPOINTS,
+    TERMINAL_EVENTS,
     StreamHasher,
     hash_json,
+    wants_stream,
 )
 from llmseal.core.keys import Signer
 from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
-from llmseal.errors import ContentError, Error, MalformedReceiptError
+from llmseal.errors import ContentError, MalformedReceiptError
+from llmseal.gateway._ndjson import NdjsonSeal
+from llmseal.gateway._protocol import UpstreamProtocolError
 from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
@@ -56,10 +62,6 @@ DONE_EVENT = b"data: [DONE]\n\n"
 SIGNED_ENDPOINTS = SEALED_ENDPOINTS
 
 
-class UpstreamProtocolError(Error):
-    """The upstream answered something that cannot be sealed (not JSON, cut stream...)."""
-
-
 @dataclass(frozen=True, slots=True)
 class RequestInfo:
     """What the gateway learnt from the client's request before forwarding it."""
@@ -70,6 +72,7 @@ class RequestInfo:
     stream: bool
     started: float  # perf_counter() when the request arrived
     request: dict[str, Any] | None = None  # the parsed body (llm_sign signs it again)
+    parents: tuple[dict[str, Any], ...] = ()  # declared by the caller (X-Receipt-Parents)
 
 
 class Sealer:
@@ -105,8 +108,15 @@ class Sealer:
         self.model_id = model_id
         self._on_receipt = on_receipt
 
-    def inspect_request(self, endpoint: str, body: bytes, started: float) -> RequestInfo:
-        """Parse and hash the request exactly as received; ContentError if it is not JSON."""
+    def inspect_request(
+        self, endpoint: str, body: bytes, started: float, parents: bytes | None = None
+    ) -> RequestInfo:
+        """Parse and hash the request exactly as received; ContentError if it is not JSON.
+
+        ``parents``: the ``X-Receipt-Parents`` header, signed into the receipt as given
+        (InputError when it is not that header's form).
+        """
+        declared = tuple(parse_parents(parents)) if parents is not None else ()
         parsed = loads(body)
         if not isinstance(parsed, dict):
             raise ContentError("the request body must be a JSON object")
@@ -115,9 +125,10 @@ class Sealer:
             endpoint=endpoint,
             prompt_hash=hash_json(parsed),
             model=model if isinstance(model, str) else None,
-            stream=parsed.get("stream") is True,
+            stream=wants_stream(endpoint, parsed),
             started=started,
             request=parsed,
+            parents=declared,
         )
 
     async def seal_body(
@@ -137,7 +148,7 @@ class Sealer:
         claims = self.claims(info, status, upstream_s, content.get("usage"))
         if isinstance(parsed.get("receipt"), dict):
             # Chained gateways: the upstream's own receipt is kept, inside what we sign.
-            claims["parents"] = [parsed["receipt"]]
+            claims["parents"] = [*claims.get("parents", ()), parsed["receipt"]]
         try:
             output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
         except ContentError as exc:  # NaN-free JSON can still hold an unsafe integer
@@ -181,7 +192,10 @@ class Sealer:
         except ContentError:
             return None  # not a chat completion exchange: the receipt alone covers it
 
-    def open_stream(self, info: RequestInfo) -> StreamSeal:
+    def open_stream(self, info: RequestInfo) -> StreamSeal | NdjsonSeal:
+        """The sealer of a stream answer: SSE, or NDJSON for Ollama's native API."""
+        if info.endpoint in NDJSON_ENDPOINTS:
+            return NdjsonSeal(self, info)
         return StreamSeal(self, info)
 
     def claims(
@@ -194,6 +208,8 @@ class Sealer:
             claims["usage"] = usage
         if self.inference is not None:
             claims["inference"] = self.inference
+        if info.parents:
+            claims["parents"] = [dict(p) for p in info.parents]
         claims["timing"] = {
             "upstream_us": int(upstream_s * 1e6),
             "gateway_us": int((time.perf_counter() - info.started) * 1e6),
@@ -262,6 +278,8 @@ class StreamSeal:
     becomes a signed ``parents`` claim, so the stream carries one receipt.
     """
 
+    media_type = b"text/event-stream"
+
     def __init__(self, sealer: Sealer, info: RequestInfo) -> None:
         self._sealer = sealer
         self._info = info
@@ -270,7 +288,8 @@ class StreamSeal:
         self._last: dict[str, Any] = {}
         self._usage: Any = None
         self._parents: list[Any] = []
-        self._anthropic = info.endpoint in ANTHROPIC_ENDPOINTS
+        # Anthropic and Responses streams end with a terminal event, the others with [DONE].
+        self._terminal = TERMINAL_EVENTS.get(info.endpoint)
         self.done = False
         self.first_chunk_s: float | None = None
 
@@ -288,12 +307,12 @@ class StreamSeal:
                 if not self._parent(event):
                     forward.append(event)  # comments and retry hints pass, unhashed
                 continue
-            if not self._anthropic and payload.strip() == b"[DONE]":
+            if self._terminal is None and payload.strip() == b"[DONE]":
                 self.done = True
                 break
             chunk = self._add(payload)
             forward.append(event)
-            if self._anthropic and chunk.get("type") == "message_stop":
+            if self._terminal is not None and chunk.get("type") in self._terminal:
                 self.done = True
                 break
         if forward and self.first_chunk_s is None:
@@ -333,12 +352,12 @@ class StreamSeal:
             "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
         }
         if self._parents:
-            claims["parents"] = self._parents
+            claims["parents"] = [*claims.get("parents", ()), *self._parents]
         receipt, receipt_json, evidence = await self._sealer.issue(
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )
         comment = receipt_comment(receipt_json, evidence)
-        return (comment if self._anthropic else comment + DONE_EVENT), receipt
+        return (comment if self._terminal is not None else comment + DONE_EVENT), receipt
 
     @staticmethod
     def error_event(message: str) -> bytes:
