@@ -156,8 +156,8 @@ class ReplicatedSequencer(Sequencer):
                         self.integrations += 1
                     else:
                         self._pg.wait_sequenced(self._batch_age * 4)
-            except LogError as exc:
-                log.error("log: integration stopped, stepping down: %s", exc)
+            except LogError as exc:  # its session broke, or the tree failed a check
+                log.warning("log: this process stops integrating (another may take over): %s", exc)
                 self._pg.step_down()
                 self._pause(self._retry)
         self._pg.step_down()
