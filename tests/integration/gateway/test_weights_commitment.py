@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from llmseal.gateway.weights import prepare_weights
 from llmseal.gateway.weights_log import commitment_id
-from llmseal.log.service import read_log_info
+from llmseal.log.http import LogApp
+from llmseal.log.service import TransparencyLog, init_log, read_log_info
+from llmseal.trust.keysource import CachedKeySet
 from llmseal.weights import WeightManifest, commit_file
 from tests.conftest import CliResult
 from tests.helpers import ThreadedUvicorn, eventually
@@ -126,6 +129,44 @@ def test_the_commitment_is_logged_once_and_verifies(
     assert entry is not None and len(entry["entries"]) == 1 and entry["tree_size"] == 2
     again = httpx.get(f"{second.url}/v1/receipts/weights/{manifest.weight_hash}/receipt").json()
     assert again["receipt"] == receipt
+
+
+def test_the_commitment_reaches_a_remote_log(
+    serve: Callable[[Any], ThreadedUvicorn],
+    files: tuple[Path, Path, Path],
+    tmp_path: Path,
+    t0: datetime,
+    cli: Callable[..., CliResult],
+) -> None:
+    """``--log-url``: submitted over ``POST /add``, the proof fetched by leaf hash."""
+    committed, _, manifest_path = files
+    manifest = WeightManifest.from_json(manifest_path.read_bytes())
+    upstream = serve(_props_upstream(str(committed)).app).url
+    config = prepare_data_dir(GatewayConfig(upstream=upstream, data_dir=str(tmp_path / "gw"),
+                                            weights=str(manifest_path)), at=t0)  # fmt: skip
+    vkey = init_log(tmp_path / "tlog", "remote.test/log")
+    tlog = TransparencyLog.open(tmp_path / "tlog", batch_age=0.002,
+                                keys=CachedKeySet(str(config.keys_dir / "keys.json")))  # fmt: skip
+    try:
+        log_url = serve(LogApp(tlog)).url
+        config = prepare_weights(replace(config, log_url=log_url))
+        url = serve(Gateway(config)).url
+        base = f"{url}/v1/receipts/weights/{manifest.weight_hash}/receipt"
+
+        def proven() -> bool:
+            return "receipt_evidence" in httpx.get(base).json()
+
+        assert eventually(proven)
+        doc = tmp_path / "commitment.json"
+        doc.write_bytes(httpx.get(base).content)
+        keys = tmp_path / "keys.json"
+        keys.write_bytes(httpx.get(f"{url}/v1/receipts/keys").content)
+        done = cli("verify", doc, "--keys", keys, "--log-vkey", vkey, "--json")
+        assert done.status == 0, done.stdout
+        assert done.json()["log"]["origin"] == "remote.test/log"
+        assert tlog.checkpoint().size == 1
+    finally:
+        tlog.close()
 
 
 def test_without_a_log_there_is_no_commitment_receipt(
