@@ -11,7 +11,6 @@ import pytest
 from llmseal.core.keyset import KeySet
 from llmseal.devpostgres import PgCluster
 from llmseal.errors import KeyManagementError, LogCorruptError, LogUnavailableError
-from llmseal.log.tree.merkle import leaf_hash, verify_consistency, verify_inclusion
 from llmseal.log.note.notekeys import Ed25519NoteSigner
 from llmseal.log.pgservice import init_pg_log, open_pg_log
 from llmseal.log.pgstore import PostgresLogStorage
