@@ -251,7 +251,7 @@ def _key_and_receipt(
 def _x509(
     item: BundleItem, anchors: Anchors, at: datetime, proven_at: datetime | None
 ) -> Verification:
-    from llmseal.trust.x509source import verify_receipt_x509
+    from llmseal.trust.x509.source import verify_receipt_x509
 
     validator = anchors.validator(_strings(item.evidence.get("crls")), at=at)
     assert validator is not None  # only called with CA roots

@@ -148,7 +148,7 @@ def _from_store(data_dir: str, ids: tuple[str, ...], keyset: KeySet | None) -> l
 
 
 def _dnssec(receipt: Receipt, o: Mapping[str, Any]) -> dict[str, Any]:
-    from llmseal.trust.dnssec import load_trust_anchors
+    from llmseal.trust.dns.dnssec import load_trust_anchors
 
     if not o["trust_anchor"]:
         raise click.UsageError("--dns needs --trust-anchor FILE (the chain is validated first)")

@@ -21,8 +21,8 @@ from llmseal.core.keyset import KeyEntry
 from llmseal.core.sign import sign_exchange
 from llmseal.core.verify import Status
 from llmseal.errors import KeyLookupError
-from llmseal.trust.dnsrecord import format_record
-from llmseal.trust.x509 import TrustAnchors
+from llmseal.trust.dns.record import format_record
+from llmseal.trust.x509.chain import TrustAnchors
 from tests.dns_zones import NOW, Zone, ZoneServer
 from tests.x509_helpers import DOMAIN, Lab
 

@@ -25,7 +25,7 @@ from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, memory_reader
 from llmseal.log.tree.proof import LogProof
 from llmseal.log.witness.quorum import verify_witnessed_proof
 from llmseal.log.witness.witnesspolicy import WitnessPolicy
-from llmseal.trust.x509source import verify_receipt_x509
+from llmseal.trust.x509.source import verify_receipt_x509
 from tests.logtree import TreeLog
 from tests.x509_helpers import Lab, receipt_at
 

@@ -1,4 +1,4 @@
-"""PKCS#11 plumbing for :mod:`llmseal.trust.pkcs11`: loading, sessions, the module lock.
+"""PKCS#11 plumbing for :mod:`llmseal.trust.pkcs11.token`: loading, sessions, the module lock.
 
 See that module's docstring for why every call into a module is serialized.
 """

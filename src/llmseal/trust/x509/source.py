@@ -36,8 +36,8 @@ from llmseal.core.keyset import KeyEntry
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content, Status, Verification, verify_receipt
 from llmseal.errors import ChainValidationError, InputError
-from llmseal.trust.x509 import ChainFailure, ChainValidator, ValidatedChain
-from llmseal.trust.x509profile import check_dns_name, model_dns_name
+from llmseal.trust.x509.chain import ChainFailure, ChainValidator, ValidatedChain
+from llmseal.trust.x509.profile import check_dns_name, model_dns_name
 
 __all__ = ["X509KeySource", "X509Verification", "expected_name", "verify_receipt_x509"]
 

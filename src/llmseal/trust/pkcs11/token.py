@@ -18,7 +18,7 @@ Sessions do not survive ``fork`` (v2.40 §6.7.1): open the signer in the process
 that signs (each gateway worker), never before forking.
 
 :func:`open_pkcs11_signer` opens a key by module, token and label;
-:mod:`llmseal.trust.pkcs11ref` keeps that reference beside the key set.
+:mod:`llmseal.trust.pkcs11.ref` keeps that reference beside the key set.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from pkcs11.util.ec import encode_named_curve_parameters
 
 from llmseal.core.keys import Algorithm, PublicKey, p256_raw_signature
 from llmseal.errors import TokenError
-from llmseal.trust._p11 import (
+from llmseal.trust.pkcs11._p11 import (
     SPECS,
     find_key,
     key_algorithm,

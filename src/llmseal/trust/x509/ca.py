@@ -35,7 +35,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from llmseal.core import _time
 from llmseal.core.canonical import loads
 from llmseal.errors import ConfigError, ContentError, KeyManagementError
-from llmseal.trust import x509profile as profile
 from llmseal.trust.keydir import (
     KeyDirectory,
     locked_directory,
@@ -44,7 +43,8 @@ from llmseal.trust.keydir import (
     write_atomic,
     write_private,
 )
-from llmseal.trust.x509pem import load_anchor_file
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.pem import load_anchor_file
 
 __all__ = ["CertificateAuthority", "IssuedCertificate"]
 

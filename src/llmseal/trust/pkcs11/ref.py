@@ -26,7 +26,7 @@ from llmseal.core.keys import ALGORITHMS, Algorithm
 from llmseal.core.keyset import KeyEntry
 from llmseal.errors import ContentError, KeyManagementError
 from llmseal.trust.keydir import KeyDirectory, write_atomic
-from llmseal.trust.pkcs11 import Pkcs11Signer, generate_pkcs11_key, open_pkcs11_signer
+from llmseal.trust.pkcs11.token import Pkcs11Signer, generate_pkcs11_key, open_pkcs11_signer
 
 __all__ = ["Pkcs11KeyRef", "adopt_token_key", "create_token_key", "open_directory_signer"]
 

@@ -36,7 +36,7 @@ __all__ = ["RevocationIndex", "effective_revocation_time"]
 class RevocationIndex:
     """CRLs indexed by issuer name, with signature checks memoized per issuer.
 
-    Failure codes are the string values of :class:`llmseal.trust.x509.ChainFailure`.
+    Failure codes are the string values of :class:`llmseal.trust.x509.chain.ChainFailure`.
     """
 
     def __init__(

@@ -4,7 +4,7 @@
 :func:`~llmseal.core.verify.verify_receipt` like a key set. For a receipt's
 ``key_id`` it
 
-1. finds the DNS name (the rule of :mod:`llmseal.trust.dnsrecord`, or the name given);
+1. finds the DNS name (the rule of :mod:`llmseal.trust.dns.record`, or the name given);
 2. asks the configured resolver for the TXT RRset with its RRSIGs (DO and CD bits,
    RFC 4035 §3.2: the verifier validates, not the resolver);
 3. with ``dnssec="required"`` (the default), authenticates the signing zone's
@@ -46,17 +46,17 @@ from dns.rdtypes.ANY.DNSKEY import DNSKEY
 
 from llmseal.core.keyset import KeyEntry
 from llmseal.errors import ConfigError, KeyLookupError, KeySetError, NetworkError
-from llmseal.trust.dnsrecord import (
-    dns_name_for_key_id,
-    is_key_id_alias,
-    normalize_name,
-    parse_record,
-)
-from llmseal.trust.dnssec import (
+from llmseal.trust.dns.dnssec import (
     TrustAnchor,
     authenticate_dnskeys,
     closest_anchor,
     validate_rrset,
+)
+from llmseal.trust.dns.record import (
+    dns_name_for_key_id,
+    is_key_id_alias,
+    normalize_name,
+    parse_record,
 )
 
 __all__ = ["DnsKeySource", "DnssecMode", "Query", "parse_nameserver"]

@@ -11,7 +11,7 @@ verify the signature. :class:`ChainValidator` does (1) and (2) with
   is rejected as ``expired``;
 * **the expected name is the verifier's**, never read from the artifact;
 * **key binding**: the receipt's ``key_id`` must be the leaf's
-  ``spki-sha256:`` key id (:func:`~llmseal.trust.x509profile.spki_key_id`);
+  ``spki-sha256:`` key id (:func:`~llmseal.trust.x509.profile.spki_key_id`);
 * **key usage**: the leaf must carry keyUsage with digitalSignature (the model
   profile, seed 000; RFC 5280 §4.2.1.3) — the Web-PKI server profile accepts a
   leaf without it. The profile sets no extendedKeyUsage; when a leaf has one,
@@ -45,9 +45,9 @@ from llmseal.core import _time
 from llmseal.core.keys import PublicKey
 from llmseal.core.keyset import KeyEntry
 from llmseal.errors import ChainValidationError, Error
-from llmseal.trust.x509crl import RevocationIndex
-from llmseal.trust.x509pem import parse_chain, system_anchors
-from llmseal.trust.x509profile import check_dns_name, spki_key_id
+from llmseal.trust.x509.crl import RevocationIndex
+from llmseal.trust.x509.pem import parse_chain, system_anchors
+from llmseal.trust.x509.profile import check_dns_name, spki_key_id
 
 __all__ = ["ChainFailure", "ChainValidator", "TrustAnchors", "ValidatedChain"]
 
