@@ -247,3 +247,43 @@ def test_load_references_takes_a_pack_or_a_bare_reference(
     bare.write_text(json.dumps(data))
     with pytest.raises(AuditIntegrityError, match="does not match"):
         load_references(bare, trusted=trusted, at=t0)
+
+
+def test_the_publisher_name_and_url_travel_with_the_pack(
+    t0: datetime, publisher: Ed25519Signer, trusted: KeySet
+) -> None:
+    built = build_pack([_ref(t0)], signer=publisher, at=t0, expires_at=t0 + timedelta(days=1),
+                       license="CC0-1.0", name="Packs Inc.",
+                       url="https://packs.example")  # fmt: skip
+    wire = json.loads(built.to_json())["publisher"]
+    assert wire == {"key_id": publisher.key_id, "algorithm": "ed25519",
+                    "public_key": publisher.public_key().b64(), "name": "Packs Inc.",
+                    "url": "https://packs.example"}  # fmt: skip
+    loaded = verify_pack(built.to_json(), trusted=trusted, at=t0).publisher
+    assert (loaded.name, loaded.url, loaded.public_key.raw) == (
+        "Packs Inc.", "https://packs.example", publisher.public_key().raw,
+    )  # fmt: skip
+    assert signing_message("sha256:00") == b"llmseal-fingerprint-pack/v1\nsha256:00"
+
+
+@pytest.mark.parametrize(
+    ("publisher_value", "message"),
+    [
+        ("someone", "publisher must be an object"),
+        ({"public_key": "AAAA"}, "has no key_id"),
+        ({"key_id": "", "public_key": "AAAA"}, "has no key_id"),
+        ({"key_id": "k", "name": 7}, "name and url must be strings"),
+        ({"key_id": "k", "url": ["x"]}, "name and url must be strings"),
+        ({"key_id": "k"}, "needs a base64 public_key"),
+        ({"key_id": "k", "algorithm": 1, "public_key": "AAAA"}, "needs a base64 public_key"),
+        ({"key_id": "k", "public_key": "AAAA"}, "32 bytes"),
+    ],
+)
+def test_a_malformed_publisher_is_an_input_error(
+    t0: datetime, publisher: Ed25519Signer, publisher_value: Any, message: str
+) -> None:
+    data = _pack(t0, publisher).to_dict()
+    data["publisher"] = publisher_value
+    data["pack_id"] = content_id(data, exclude=("pack_id", "signature"))
+    with pytest.raises(InputError, match=message):
+        parse_pack(canonicalize(data))
