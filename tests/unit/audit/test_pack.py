@@ -23,7 +23,7 @@ from llmseal.audit.reference import Reference, content_id
 from llmseal.core.canonical import canonicalize
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
-from llmseal.errors import AuditError, AuditIntegrityError, InputError
+from llmseal.errors import AuditError, AuditIntegrityError, InputError, KeyLookupError
 
 
 def _ref(t0: datetime, model: str = "smollm2-135m-instruct", **extra: Any) -> Reference:
@@ -286,4 +286,70 @@ def test_a_malformed_publisher_is_an_input_error(
     data["publisher"] = publisher_value
     data["pack_id"] = content_id(data, exclude=("pack_id", "signature"))
     with pytest.raises(InputError, match=message):
+        parse_pack(canonicalize(data))
+
+
+class _Unreachable:
+    """A key source that cannot answer (a DNS lookup that failed, say)."""
+
+    def resolve(self, key_id: str) -> KeyEntry | None:
+        raise KeyLookupError(f"no record for {key_id}", code="not_in_zone")
+
+
+def test_trust_is_checked_by_load_pack_and_exactly_worded(
+    t0: datetime, publisher: Ed25519Signer, trusted: KeySet, tmp_path: Any
+) -> None:
+    path = tmp_path / "pack.json"
+    path.write_bytes(_pack(t0, Ed25519Signer.generate(publisher.key_id)).to_json())
+    with pytest.raises(AuditIntegrityError) as info:
+        load_pack(path, trusted=trusted, at=t0)
+    assert info.value.code == "untrusted_publisher"
+    assert str(info.value) == f"publisher {publisher.key_id!r} has another key"
+    path.write_bytes(_pack(t0, Ed25519Signer.generate("nobody")).to_json())
+    with pytest.raises(
+        AuditIntegrityError, match=r"^publisher 'nobody' is not a trusted publisher$"
+    ):
+        load_pack(path, trusted=trusted, at=t0)
+    with pytest.raises(AuditIntegrityError) as info:
+        load_pack(path, trusted=_Unreachable(), at=t0)
+    assert info.value.code == "untrusted_publisher"
+    assert str(info.value) == "publisher 'nobody' cannot be looked up: no record for nobody"
+
+
+def test_the_clock_skew_allowance_is_five_minutes(
+    t0: datetime, publisher: Ed25519Signer, trusted: KeySet
+) -> None:
+    data = _pack(t0, publisher).to_json()
+    assert verify_pack(data, trusted=trusted, at=t0 - timedelta(minutes=5))
+    with pytest.raises(AuditIntegrityError, match="is not valid before 2026-04-12T14:32:00Z"):
+        verify_pack(data, trusted=trusted, at=t0 - timedelta(minutes=5, seconds=1))
+
+
+def test_load_references_refuses_what_is_neither(
+    t0: datetime, publisher: Ed25519Signer, tmp_path: Any
+) -> None:
+    path = tmp_path / "x.json"
+    path.write_bytes(b"{not json")
+    with pytest.raises(InputError, match=r"x\.json is not JSON"):
+        load_references(path, trusted=None, at=t0)
+    # a pack that also carries a reference_id is still a pack, checked as one
+    data = _pack(t0, publisher).to_dict()
+    data["reference_id"] = data["references"][0]["reference_id"]
+    path.write_bytes(canonicalize(data))
+    with pytest.raises(AuditIntegrityError, match="does not match its content"):
+        load_references(path, trusted=None, at=t0)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(20261201, "created_at must be an RFC 3339 string"),
+     ("2026-12-01 00:00", "created_at is not an RFC 3339 time: '2026-12-01 00:00'")],
+)  # fmt: skip
+def test_times_must_be_rfc3339(
+    t0: datetime, publisher: Ed25519Signer, value: Any, message: str
+) -> None:
+    data = _pack(t0, publisher).to_dict()
+    data["created_at"] = value
+    data["pack_id"] = content_id(data, exclude=("pack_id", "signature"))
+    with pytest.raises(InputError, match=f"^fingerprint pack {message}$"):
         parse_pack(canonicalize(data))
