@@ -15,6 +15,7 @@ queries each decision took (median, p95) and how often each verdict came out.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 from collections.abc import Callable, Mapping
@@ -159,6 +160,8 @@ def _trials(
 
 
 def run(*, quick: bool) -> dict[str, Any]:
+    # OpenMP workers that spin while waiting crawl on a shared machine (before libgomp loads).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     probes, trials = (12, 20) if quick else (24, 50)
     reference = _reference(probes)
     asked = _probes(reference)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -28,6 +29,11 @@ from llmseal.errors import Error
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from tests.helpers import ThreadedUvicorn
+
+# llama.cpp's OpenMP workers spin while they wait; on an oversubscribed machine that made a
+# 2-thread request ~6x slower than a 1-thread one. Passive waiting (set before libgomp loads,
+# and inherited by the model servers) removes that.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 CLAIM = MODEL_ALIAS
 FAMILIES = ("kbf", "logprob", "stack")
