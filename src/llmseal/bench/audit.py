@@ -162,7 +162,7 @@ def _trials(
 def run(*, quick: bool) -> dict[str, Any]:
     # OpenMP workers that spin while waiting crawl on a shared machine (before libgomp loads).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    probes, trials = (12, 20) if quick else (24, 50)
+    probes, trials = (8, 20) if quick else (24, 50)
     reference = _reference(probes)
     asked = _probes(reference)
     signer = Ed25519Signer.generate("bench-audit")
