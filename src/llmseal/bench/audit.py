@@ -1,7 +1,8 @@
 """Text audits (kbf, logprob, stack) on the real models: queries to a decision, false DIFF.
 
 The reference is enrolled from the SmolLM2 weights under three engine settings
-(``n_batch`` 512 and 8, 1–2 threads, prompt cache on): ``n_batch=1`` — the noisiest
+(``n_batch`` 512 and 8, prompt cache on; one thread: on two shared cores ggml's
+spinning threads make two much slower): ``n_batch=1`` — the noisiest
 honest variation measured (``notes/model-audits.md``) — is held *out*, so the
 false-DIFF rate is measured on an honest deployment the envelope never saw, beside
 one it covers. Each scenario's answers to every probe are generated once,
@@ -14,6 +15,7 @@ queries each decision took (median, p95) and how often each verdict came out.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 from collections.abc import Callable, Mapping
@@ -40,9 +42,9 @@ __all__ = ["ENROLLED", "HIDDEN", "run"]
 CLAIM = "smollm2-135m-instruct"
 FAMILIES = ("kbf", "logprob", "stack")
 ENROLLED = (
-    {"n_batch": 512, "n_threads": 2},
+    {"n_batch": 512, "n_threads": 1},
     {"n_batch": 8, "n_threads": 1},
-    {"n_batch": 512, "n_threads": 2, "prompt_cache": True},
+    {"n_batch": 512, "n_threads": 1, "prompt_cache": True},
 )
 HIDDEN = "You are Mira, a cheerful assistant for a travel company. Keep answers short."
 RATES = ErrorRates()
@@ -80,7 +82,7 @@ def _pool(
     model: Path, probes: list[Probe], signer: Ed25519Signer, *, n_batch: int = 512,
     chat_format: str | None = None, system: str | None = None, prompt_cache: bool = False,
 ) -> Pool:  # fmt: skip
-    run = LocalRun(str(model), n_batch=n_batch, n_threads=2, prompt_cache=prompt_cache)
+    run = LocalRun(str(model), n_batch=n_batch, n_threads=1, prompt_cache=prompt_cache)
     if chat_format is not None:
         run._llm.chat_format = chat_format
     pool: Pool = {}
@@ -158,7 +160,9 @@ def _trials(
 
 
 def run(*, quick: bool) -> dict[str, Any]:
-    probes, trials = (16, 10) if quick else (24, 40)
+    # OpenMP workers that spin while waiting crawl on a shared machine (before libgomp loads).
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    probes, trials = (8, 20) if quick else (24, 50)
     reference = _reference(probes)
     asked = _probes(reference)
     signer = Ed25519Signer.generate("bench-audit")

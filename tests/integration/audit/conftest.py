@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,10 +30,19 @@ from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 
+# llama.cpp's OpenMP workers spin while they wait; on an oversubscribed machine that made a
+# 2-thread request ~6x slower than a 1-thread one. Passive waiting (set before libgomp loads,
+# and inherited by the model servers) removes that.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 CLAIM = MODEL_ALIAS
 FAMILIES = ("kbf", "logprob", "stack")
-OPTIONS = EnrollOptions(model_id=CLAIM, seed=11, probes=24, repeats=2)
-BANK = "v1"  # bump when the probe banks or the families' enrollment change
+OPTIONS = EnrollOptions(model_id=CLAIM, seed=11, probes=12, repeats=2)
+BANK = "v2"  # bump when the probe banks or the families' enrollment change
+# A reduced set of engine settings (the machine is two shared cores): the noisiest kernel
+# path (n_batch=1) and the prompt cache, one thread each (ggml's spinning threads crawl on
+# an oversubscribed machine). `llmseal audit enroll --weights` runs all of VARIATIONS.
+LOCAL = ({"n_batch": 1, "n_threads": 1}, {"n_batch": 512, "n_threads": 1, "prompt_cache": True})
 HIDDEN = "You are Mira, a cheerful assistant for a travel company. Keep answers short."
 
 
@@ -110,7 +120,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]
     with contextlib.ExitStack() as stack:
         urls = {}
         for name, (path, fmt) in models.items():
-            server = ModelServer(model=path, chat_format=fmt, log=logs / f"{name}.log")
+            server = ModelServer(model=path, chat_format=fmt, threads=1, log=logs / f"{name}.log")
             urls[name] = stack.enter_context(server).url
         yield urls
 
@@ -130,7 +140,7 @@ def _cache_key() -> str:
 
 @pytest.fixture(scope="session")
 def reference(honest_gateway: str) -> Reference:
-    """Enrolled from the honest gateway (two passes) and four local runs of the weights."""
+    """Enrolled from the honest gateway (two passes) and two local runs of the weights."""
     path = cache_dir() / _cache_key()
     if path.is_file():
         with contextlib.suppress(OSError, Error):

@@ -35,7 +35,7 @@ from llmseal.audit.verdict import Outcome, Verdict
 __all__ = ["FAMILY", "KbfFamily", "answer_number", "close"]
 
 NAME = "kbf"
-MAX_TOKENS = 24
+MAX_TOKENS = 16
 RELATIVE = 0.005
 ABSOLUTE = 0.0
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
