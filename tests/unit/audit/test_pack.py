@@ -353,3 +353,41 @@ def test_times_must_be_rfc3339(
     data["pack_id"] = content_id(data, exclude=("pack_id", "signature"))
     with pytest.raises(InputError, match=f"^fingerprint pack {message}$"):
         parse_pack(canonicalize(data))
+
+
+def test_pack_files_have_a_size_limit(
+    t0: datetime, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("llmseal.audit.pack.MAX_PACK_BYTES", 3 << 20)
+    path = tmp_path / "big.json"
+    path.write_bytes(b" " * (3 << 20))  # at the limit: read, then refused as not JSON
+    with pytest.raises(InputError, match="must be JSON"):
+        load_pack(path, trusted=None, at=t0)
+    path.write_bytes(b" " * ((3 << 20) + 1))
+    with pytest.raises(InputError, match=r"big\.json is larger than 3 MiB$"):
+        load_pack(path, trusted=None, at=t0)
+    with pytest.raises(InputError, match=r"^cannot read fingerprint pack .*: Is a directory$"):
+        load_pack(tmp_path, trusted=None, at=t0)
+
+
+def test_refusals_say_what_failed(t0: datetime, publisher: Ed25519Signer, trusted: KeySet) -> None:
+    data = _pack(t0, publisher).to_dict()
+    data["signature"] = base64.b64encode(bytes(64)).decode()
+    with pytest.raises(AuditIntegrityError) as info:
+        verify_pack(canonicalize(data), trusted=trusted, at=t0)
+    assert str(info.value) == (
+        f"pack {data['pack_id']} is not signed by its publisher key {publisher.key_id!r}"
+    )
+    entry = trusted.resolve(publisher.key_id)
+    assert entry is not None
+    with pytest.raises(AuditIntegrityError) as info:
+        verify_pack(_pack(t0, publisher).to_json(), trusted=KeySet([entry.revoked(t0)]), at=t0)
+    assert str(info.value) == f"publisher key {publisher.key_id!r} is revoked"
+    with pytest.raises(InputError, match=r"^pack publisher must be an object$"):
+        parse_pack(canonicalize(_with_publisher(_pack(t0, publisher).to_dict(), "x")))
+
+
+def _with_publisher(data: dict[str, Any], publisher: Any) -> dict[str, Any]:
+    data["publisher"] = publisher
+    data["pack_id"] = content_id(data, exclude=("pack_id", "signature"))
+    return data
