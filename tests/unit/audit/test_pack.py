@@ -391,3 +391,47 @@ def _with_publisher(data: dict[str, Any], publisher: Any) -> dict[str, Any]:
     data["publisher"] = publisher
     data["pack_id"] = content_id(data, exclude=("pack_id", "signature"))
     return data
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d.update(version=2), "unsupported fingerprint pack version 2"),
+        (lambda d: d.update(references={}), "must hold a non-empty list of references"),
+        (lambda d: d.update(references=[]), "must hold a non-empty list of references"),
+        (lambda d: d.update(license=""), "a fingerprint pack must name its license"),
+        (lambda d: d.update(license=["MIT"]), "a fingerprint pack must name its license"),
+        (lambda d: d.update(expires_at=d["created_at"]), "expires before it is created"),
+        (lambda d: d.update(signature=7), "pack signature must be a base64 string"),
+        (lambda d: d.update(signature="not base64!"), "pack signature is not standard base64"),
+        (lambda d: d.update(signature="AAAA\nAAAA"), "pack signature is not standard base64"),
+    ],
+)
+def test_malformed_members_are_named(
+    t0: datetime, publisher: Ed25519Signer, edit: Any, message: str
+) -> None:
+    data = _pack(t0, publisher).to_dict()
+    edit(data)
+    data["pack_id"] = content_id(data, exclude=("pack_id", "signature"))
+    with pytest.raises(InputError) as info:
+        parse_pack(canonicalize(data))
+    assert str(info.value).endswith(message), info.value
+
+
+def test_missing_members_are_listed_and_results_kept(
+    t0: datetime, publisher: Ed25519Signer, trusted: KeySet
+) -> None:
+    with pytest.raises(InputError, match=r"^not a fingerprint pack: missing license, references$"):
+        parse_pack(canonicalize({k: v for k, v in _pack(t0, publisher).to_dict().items()
+                                 if k not in ("license", "references")}))  # fmt: skip
+    with pytest.raises(InputError, match=r"^a fingerprint pack must be a JSON object$"):
+        parse_pack(b"[1]")
+    results = [{"reference_id": "sha256:x", "separation": 0.9}]
+    built = build_pack([_ref(t0)], signer=publisher, at=t0, expires_at=t0 + timedelta(days=1),
+                       license="CC0-1.0", public_results=results)  # fmt: skip
+    assert json.loads(built.to_json())["public_results"] == results
+    assert "public_results" not in _pack(t0, publisher).to_dict()
+    with pytest.raises(AuditError, match=r"^a pack needs at least one reference$"):
+        build_pack([], signer=publisher, at=t0, expires_at=t0 + timedelta(days=1), license="x")
+    with pytest.raises(AuditError, match=r"^a pack must expire after it is created$"):
+        build_pack([_ref(t0)], signer=publisher, at=t0, expires_at=t0, license="x")
