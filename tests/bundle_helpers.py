@@ -14,11 +14,11 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import issue_receipt
-from llmseal.log.cosignature import CosignatureSigner
 from llmseal.log.entry import receipt_entry
-from llmseal.log.merkle import inclusion_proof, leaf_hash, memory_reader
-from llmseal.log.proof import LogProof
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, memory_reader
+from llmseal.log.tree.proof import LogProof
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from tests.logtree import TreeLog
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -34,7 +34,7 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_receipt
 from llmseal.errors import BundleError, Error, LogError
 from llmseal.log.entry import receipt_entry
-from llmseal.log.quorum import verify_witnessed_proof
+from llmseal.log.witness.quorum import verify_witnessed_proof
 
 __all__ = ["BundleResult", "ItemResult", "verify_bundle", "verify_item"]
 

@@ -89,7 +89,7 @@ def _anchors(o: Mapping[str, Any], policy: Policy | None) -> Anchors:
     witness_path = o["witness_policy"] or (policy.witness_policy if policy else None)
     witnesses = None
     if witness_path:
-        from llmseal.log.witnesspolicy import WitnessPolicy
+        from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
         witnesses = WitnessPolicy.load(witness_path)
     return Anchors(

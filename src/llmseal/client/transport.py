@@ -46,7 +46,7 @@ from llmseal.client.verifier import DEFAULT_FRESHNESS, Expectations, ResponseVer
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import BindingError, ConfigError
 from llmseal.log.trust import LogTrust
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from llmseal.store.evidence import EvidenceStore
 from llmseal.trust.keysource import BoundIssuer, CachedKeySet, KeySources
 

@@ -60,6 +60,7 @@ from llmseal.gateway.upstream import (
 )
 from llmseal.gateway.web import gateway_routes
 from llmseal.gateway.weights import WeightsApi, WeightsBinding
+from llmseal.gateway.weights_log import ensure_commitment
 from llmseal.store.base import ReceiptStore
 from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter
@@ -117,7 +118,15 @@ class Gateway:
         )
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
-        self.weights_api = WeightsApi(self.weights) if self.weights else None
+        self.weights_api = None
+        if self.weights is not None:
+            commitment = None
+            if self.logger is not None:  # logged: the commitment is public and timestamped
+                commitment = ensure_commitment(
+                    self.store, signer, self.weights.manifest, at=clock(), issuer=config.issuer,
+                    model_id=config.model_id, inference=self.weights.inference,
+                )  # fmt: skip
+            self.weights_api = WeightsApi(self.weights, commitment, self.logger)
         self.web = gateway_routes(config, signer.key_id, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

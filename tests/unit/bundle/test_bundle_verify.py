@@ -16,7 +16,7 @@ from llmseal.core.keyset import KeySet
 from llmseal.core.policy import Policy
 from llmseal.core.verify import Status
 from llmseal.errors import BundleError
-from llmseal.log.cosignature import CosignatureSigner
+from llmseal.log.note.cosignature import CosignatureSigner
 from llmseal.log.trust import LogTrust
 from tests.bundle_helpers import T0, Issuer, Log, item, later, mutate
 

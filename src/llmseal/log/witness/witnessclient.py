@@ -23,19 +23,19 @@ from dataclasses import dataclass
 import httpx
 
 from llmseal.errors import Error, LogFormatError
-from llmseal.log.addcheckpoint import (
+from llmseal.log.note.checkpoint import SignedCheckpoint
+from llmseal.log.note.note import Note, NoteSignature
+from llmseal.log.witness.addcheckpoint import (
     SIZE_CONTENT_TYPE,
     AddCheckpoint,
     parse_cosignature_lines,
     parse_size,
 )
-from llmseal.log.checkpoint import SignedCheckpoint
-from llmseal.log.note import Note, NoteSignature
-from llmseal.log.witnesspolicy import PolicyWitness, WitnessPolicy
+from llmseal.log.witness.witnesspolicy import PolicyWitness, WitnessPolicy
 
 __all__ = ["Prover", "WitnessClient", "WitnessStatus", "cosigned_by", "merge_cosignatures"]
 
-log = logging.getLogger("llmseal.log.witness")
+log = logging.getLogger("llmseal.log.witness.witness")
 
 Prover = Callable[[int, int], Sequence[bytes]]
 """``prove(old_size, new_size)`` → the consistency proof between two sizes of our tree."""

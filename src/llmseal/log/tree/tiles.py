@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from llmseal.errors import LogFormatError
-from llmseal.log.merkle import HASH_SIZE
+from llmseal.log.tree.merkle import HASH_SIZE
 
 __all__ = [
     "ENTRIES",

@@ -12,8 +12,8 @@ from __future__ import annotations
 import httpx
 
 from llmseal.errors import LogError, NetworkError
-from llmseal.log.note import MAX_NOTE_BYTES
-from llmseal.log.tiles import MAX_ENTRY_SIZE, TILE_WIDTH
+from llmseal.log.note.note import MAX_NOTE_BYTES
+from llmseal.log.tree.tiles import MAX_ENTRY_SIZE, TILE_WIDTH
 
 __all__ = ["MAX_RESOURCE_BYTES", "HttpFetch"]
 

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmseal.errors import LogCorruptError, LogFormatError
-from llmseal.log.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_of
-from llmseal.log.tilereader import Fetch
-from llmseal.log.tiles import (
+from llmseal.log.tree.merkle import EMPTY_ROOT, leaf_hash, node_hash, root_of
+from llmseal.log.tree.tilereader import Fetch
+from llmseal.log.tree.tiles import (
     ENTRIES,
     MAX_ENTRY_SIZE,
     TILE_HEIGHT,

@@ -16,11 +16,11 @@ hashed against its level-0 tile too.
 from __future__ import annotations
 
 from llmseal.errors import LogCorruptError, LogError
-from llmseal.log.checkpoint import SignedCheckpoint
-from llmseal.log.edge import TreeEdge
-from llmseal.log.merkle import leaf_hash, root_of
-from llmseal.log.tilereader import Fetch
-from llmseal.log.tiles import (
+from llmseal.log.note.checkpoint import SignedCheckpoint
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.merkle import leaf_hash, root_of
+from llmseal.log.tree.tilereader import Fetch
+from llmseal.log.tree.tiles import (
     ENTRIES,
     TILE_WIDTH,
     TileRef,

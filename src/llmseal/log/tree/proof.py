@@ -24,9 +24,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from llmseal.errors import LogFormatError
-from llmseal.log.checkpoint import MAX_TREE_SIZE, SignedCheckpoint, open_checkpoint
-from llmseal.log.merkle import HASH_SIZE, leaf_hash, verify_inclusion
-from llmseal.log.note import MAX_NOTE_BYTES, NoteVerifier, decode_b64, parse_note
+from llmseal.log.note.checkpoint import MAX_TREE_SIZE, SignedCheckpoint, open_checkpoint
+from llmseal.log.note.note import MAX_NOTE_BYTES, NoteVerifier, decode_b64, parse_note
+from llmseal.log.tree.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 
 __all__ = ["HEADER", "MAX_PROOF_BYTES", "LogProof", "ProvenEntry", "verify_log_proof"]
 

@@ -28,8 +28,8 @@ from typing import ClassVar
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from llmseal.errors import LogFormatError
-from llmseal.log.note import NoteSignature
-from llmseal.log.notekeys import (
+from llmseal.log.note.note import NoteSignature
+from llmseal.log.note.notekeys import (
     SIG_COSIGNATURE,
     Ed25519Key,
     Ed25519Signer,

@@ -27,9 +27,9 @@ from pathlib import Path
 from types import MappingProxyType
 
 from llmseal.errors import ConfigError, LogFormatError
-from llmseal.log.cosignature import CosignatureVerifier
-from llmseal.log.note import NoteVerifier
-from llmseal.log.notekeys import SIG_COSIGNATURE, VerifierKey, load_verifier
+from llmseal.log.note.cosignature import CosignatureVerifier
+from llmseal.log.note.note import NoteVerifier
+from llmseal.log.note.notekeys import SIG_COSIGNATURE, VerifierKey, load_verifier
 
 __all__ = ["MAX_ITEMS", "PolicyGroup", "PolicyLog", "PolicyWitness", "WitnessPolicy"]
 

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 import orjson
 
 from llmseal.errors import LogFormatError, NoteSignatureError, ProofError, StoreError
-from llmseal.log.addcheckpoint import SIZE_CONTENT_TYPE, AddCheckpoint, encode_size
-from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.cosignature import CosignatureSigner
-from llmseal.log.merkle import EMPTY_ROOT, verify_consistency
-from llmseal.log.note import Note, NoteVerifier
-from llmseal.log.witnessstore import Evidence, Latest, WitnessStore
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.note.note import Note, NoteVerifier
+from llmseal.log.tree.merkle import EMPTY_ROOT, verify_consistency
+from llmseal.log.witness.addcheckpoint import SIZE_CONTENT_TYPE, AddCheckpoint, encode_size
+from llmseal.log.witness.witnessstore import Evidence, Latest, WitnessStore
 
 __all__ = ["TEXT", "Witness", "WitnessAnswer", "error_answer"]
 

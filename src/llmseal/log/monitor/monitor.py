@@ -30,16 +30,16 @@ from typing import Any
 from llmseal.core.canonical import loads
 from llmseal.core.keyset import KeyResolver
 from llmseal.errors import Error, LogError, LogFormatError, NetworkError, ProofError
-from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.edge import TreeEdge
-from llmseal.log.merkle import consistency_proof, verify_consistency
-from llmseal.log.monitorstate import Alarm, MonitorState
-from llmseal.log.note import NoteVerifier
-from llmseal.log.prefetch import Prefetch
-from llmseal.log.receiptcheck import EntryFinding, ReceiptChecker
-from llmseal.log.tilereader import Fetch, TileHashReader, tile_width
-from llmseal.log.tiles import ENTRIES, TILE_WIDTH, TileRef, decode_bundle, parse_tile_path
-from llmseal.log.witnessstore import origin_hash
+from llmseal.log.monitor.monitorstate import Alarm, MonitorState
+from llmseal.log.monitor.receiptcheck import EntryFinding, ReceiptChecker
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
+from llmseal.log.note.note import NoteVerifier
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.merkle import consistency_proof, verify_consistency
+from llmseal.log.tree.prefetch import Prefetch
+from llmseal.log.tree.tilereader import Fetch, TileHashReader, tile_width
+from llmseal.log.tree.tiles import ENTRIES, TILE_WIDTH, TileRef, decode_bundle, parse_tile_path
+from llmseal.log.witness.witnessstore import origin_hash
 
 __all__ = ["EntryFinding", "Monitor", "Round"]
 

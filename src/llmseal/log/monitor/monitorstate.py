@@ -3,7 +3,7 @@
 ``<state>/state.json`` (replaced atomically, fsynced): the log's origin, the last
 checkpoint the monitor verified (verbatim), and the right edge of that tree —
 the partial tile of each level and the partial entry bundle
-(:class:`~llmseal.log.edge.TreeEdge`) — which is all it needs to recompute every
+(:class:`~llmseal.log.tree.edge.TreeEdge`) — which is all it needs to recompute every
 new tile and the new root from new entries alone. The state only ever moves to
 a checkpoint that passed every check, so after an alarm each run alarms again.
 
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from llmseal.errors import ConfigError, LogFormatError
-from llmseal.log.edge import TreeEdge
-from llmseal.log.merkle import EMPTY_ROOT
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.merkle import EMPTY_ROOT
 from llmseal.trust.keydir import write_atomic
 
 __all__ = ["STATE_FORMAT", "Alarm", "MonitorState", "write_evidence"]

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from llmseal.log.tilereader import Fetch
+from llmseal.log.tree.tilereader import Fetch
 
 __all__ = ["Prefetch"]
 

@@ -19,8 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from llmseal.errors import LogFormatError, ProofError
-from llmseal.log.merkle import HASH_SIZE
-from llmseal.log.note import (
+from llmseal.log.note.note import (
     Note,
     NoteSignature,
     NoteSigner,
@@ -30,6 +29,7 @@ from llmseal.log.note import (
     sign_note,
     verify_note,
 )
+from llmseal.log.tree.merkle import HASH_SIZE
 
 __all__ = [
     "MAX_TREE_SIZE",

@@ -24,11 +24,11 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
 from llmseal.errors import NoteSignatureError, ProofError
-from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.cosignature import cosignature_time
-from llmseal.log.note import Note, NoteVerifier, parse_note
-from llmseal.log.proof import LogProof, ProvenEntry, verify_log_proof
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
+from llmseal.log.note.cosignature import cosignature_time
+from llmseal.log.note.note import Note, NoteVerifier, parse_note
+from llmseal.log.tree.proof import LogProof, ProvenEntry, verify_log_proof
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 __all__ = [
     "Witnessed",

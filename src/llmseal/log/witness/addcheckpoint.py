@@ -20,9 +20,9 @@ import re
 from dataclasses import dataclass, field
 
 from llmseal.errors import LogFormatError
-from llmseal.log.checkpoint import MAX_TREE_SIZE
-from llmseal.log.merkle import HASH_SIZE
-from llmseal.log.note import MAX_NOTE_BYTES, Note, NoteSignature, parse_note
+from llmseal.log.note.checkpoint import MAX_TREE_SIZE
+from llmseal.log.note.note import MAX_NOTE_BYTES, Note, NoteSignature, parse_note
+from llmseal.log.tree.merkle import HASH_SIZE
 
 __all__ = [
     "MAX_PROOF_LINES",

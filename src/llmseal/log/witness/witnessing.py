@@ -22,18 +22,18 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from llmseal.log.checkpoint import SignedCheckpoint
-from llmseal.log.merkle import consistency_proof
-from llmseal.log.tilereader import TileHashReader
-from llmseal.log.witnessclient import WitnessClient, cosigned_by, merge_cosignatures
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.note.checkpoint import SignedCheckpoint
+from llmseal.log.tree.merkle import consistency_proof
+from llmseal.log.tree.tilereader import TileHashReader
+from llmseal.log.witness.witnessclient import WitnessClient, cosigned_by, merge_cosignatures
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 if TYPE_CHECKING:
     from llmseal.log.service import TransparencyLog
 
 __all__ = ["DEFAULT_INTERVAL", "Witnessing", "witnessing_for"]
 
-log = logging.getLogger("llmseal.log.witness")
+log = logging.getLogger("llmseal.log.witness.witness")
 DEFAULT_INTERVAL = 10.0
 
 

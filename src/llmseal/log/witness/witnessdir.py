@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 
 from llmseal.errors import KeyManagementError, LogFormatError
-from llmseal.log.cosignature import CosignatureSigner
+from llmseal.log.note.cosignature import CosignatureSigner
 from llmseal.trust.keydir import write_atomic, write_private
 
 __all__ = ["KEY_FILE", "VKEY_FILE", "init_witness_dir", "load_witness_key"]

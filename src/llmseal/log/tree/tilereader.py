@@ -5,7 +5,7 @@ prefix → bytes: a directory, an HTTP client, a log's own storage) and gives
 checkpoints, entries and proofs. Nothing fetched is trusted: a tile only ever
 feeds a proof or a root that is then checked against a verified checkpoint.
 
-:class:`TileHashReader` is the :data:`~llmseal.log.merkle.HashReader` over tiles:
+:class:`TileHashReader` is the :data:`~llmseal.log.tree.merkle.HashReader` over tiles:
 the hash of a complete subtree at Merkle level ``l`` comes from tile level
 ``l // 8`` (one stored hash when ``l`` is a multiple of 8, otherwise a small
 subtree hashed inside the tile; a :class:`TileCache` keeps each tile with its
@@ -20,8 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from llmseal.errors import LogError, LogFormatError, ProofError
-from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.merkle import (
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
+from llmseal.log.note.note import MAX_NOTE_BYTES, NoteVerifier
+from llmseal.log.tree.merkle import (
     EMPTY_ROOT,
     consistency_proof,
     inclusion_proof,
@@ -32,8 +33,7 @@ from llmseal.log.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from llmseal.log.note import MAX_NOTE_BYTES, NoteVerifier
-from llmseal.log.tiles import (
+from llmseal.log.tree.tiles import (
     ENTRIES,
     TILE_HEIGHT,
     TILE_WIDTH,

@@ -26,9 +26,9 @@ import orjson
 
 from llmseal.errors import ConfigError
 from llmseal.log._asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_bytes
-from llmseal.log.addcheckpoint import MAX_REQUEST_BYTES
-from llmseal.log.witness import TEXT, Witness, WitnessAnswer, error_answer
-from llmseal.log.witnessstore import origin_hash
+from llmseal.log.witness.addcheckpoint import MAX_REQUEST_BYTES
+from llmseal.log.witness.witness import TEXT, Witness, WitnessAnswer, error_answer
+from llmseal.log.witness.witnessstore import origin_hash
 
 __all__ = ["WitnessApp", "serve_witness", "wall_clock"]
 

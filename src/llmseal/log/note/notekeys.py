@@ -8,7 +8,7 @@
   ``PRIVATE+KEY+<name>+<hex key ID>+<base64(0x01 || 32-byte seed)>``. It lives in
   a 0600 file only, never in a log line or an HTTP answer.
 
-:func:`load_verifier` turns a vkey into a :class:`~llmseal.log.note.NoteVerifier`
+:func:`load_verifier` turns a vkey into a :class:`~llmseal.log.note.note.NoteVerifier`
 by its type byte. Ed25519 (0x01) is built in; other modules add their types with
 :func:`register_signature_type` (witness cosignatures, 0x04).
 """
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from llmseal.errors import LogFormatError
-from llmseal.log.note import NoteVerifier, check_key_name, decode_b64
+from llmseal.log.note.note import NoteVerifier, check_key_name, decode_b64
 
 __all__ = [
     "SIG_COSIGNATURE",
