@@ -82,7 +82,8 @@ def _pool(
     model: Path, probes: list[Probe], signer: Ed25519Signer, *, n_batch: int = 512,
     chat_format: str | None = None, system: str | None = None, prompt_cache: bool = False,
 ) -> Pool:  # fmt: skip
-    run = LocalRun(str(model), n_batch=n_batch, n_threads=1, prompt_cache=prompt_cache)
+    run = LocalRun(str(model), n_batch=n_batch, n_threads=1, prompt_cache=prompt_cache,
+                   logits_all=True)  # fmt: skip
     if chat_format is not None:
         run._llm.chat_format = chat_format
     pool: Pool = {}

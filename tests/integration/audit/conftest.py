@@ -39,10 +39,6 @@ CLAIM = MODEL_ALIAS
 FAMILIES = ("kbf", "logprob", "stack")
 OPTIONS = EnrollOptions(model_id=CLAIM, seed=11, probes=12, repeats=2)
 BANK = "v2"  # bump when the probe banks or the families' enrollment change
-# A reduced set of engine settings (the machine is two shared cores): the noisiest kernel
-# path (n_batch=1) and the prompt cache, one thread each (ggml's spinning threads crawl on
-# an oversubscribed machine). `llmseal audit enroll --weights` runs all of VARIATIONS.
-LOCAL = ({"n_batch": 1, "n_threads": 1}, {"n_batch": 512, "n_threads": 1, "prompt_cache": True})
 HIDDEN = "You are Mira, a cheerful assistant for a travel company. Keep answers short."
 
 
@@ -140,7 +136,8 @@ def _cache_key() -> str:
 
 @pytest.fixture(scope="session")
 def reference(honest_gateway: str) -> Reference:
-    """Enrolled from the honest gateway (two passes) and two local runs of the weights."""
+    """Enrolled from the honest gateway (two passes) and the weights under the four engine
+    settings of ``VARIATIONS`` (n_batch 512/8/1, threads 2/1, prompt cache on)."""
     path = cache_dir() / _cache_key()
     if path.is_file():
         with contextlib.suppress(OSError, Error):
