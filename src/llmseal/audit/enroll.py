@@ -92,8 +92,12 @@ class EndpointSource:
 def weight_sources(
     weights: str | Path, variations: Sequence[Mapping[str, Any]] = VARIATIONS
 ) -> list[LocalRun]:
-    """One in-process llama.cpp run of ``weights`` per setting (close them when done)."""
-    return [LocalRun(str(weights), **dict(v)) for v in variations]
+    """One in-process llama.cpp run of ``weights`` per setting (close them when done).
+
+    ``logits_all`` as llama-cpp-python's server sets it (it is what makes top
+    logprobs available in chat completions).
+    """
+    return [LocalRun(str(weights), **{"logits_all": True, **dict(v)}) for v in variations]
 
 
 def enroll(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -29,14 +30,15 @@ from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 
+# llama.cpp's OpenMP workers spin while they wait; on an oversubscribed machine that made a
+# 2-thread request ~6x slower than a 1-thread one. Passive waiting (set before libgomp loads,
+# and inherited by the model servers) removes that.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 CLAIM = MODEL_ALIAS
 FAMILIES = ("kbf", "logprob", "stack")
 OPTIONS = EnrollOptions(model_id=CLAIM, seed=11, probes=12, repeats=2)
 BANK = "v2"  # bump when the probe banks or the families' enrollment change
-# A reduced set of engine settings (the machine is two shared cores): the noisiest kernel
-# path (n_batch=1) and the prompt cache, one thread each (ggml's spinning threads crawl on
-# an oversubscribed machine). `llmseal audit enroll --weights` runs all of VARIATIONS.
-LOCAL = ({"n_batch": 1, "n_threads": 1}, {"n_batch": 512, "n_threads": 1, "prompt_cache": True})
 HIDDEN = "You are Mira, a cheerful assistant for a travel company. Keep answers short."
 
 
@@ -134,7 +136,8 @@ def _cache_key() -> str:
 
 @pytest.fixture(scope="session")
 def reference(honest_gateway: str) -> Reference:
-    """Enrolled from the honest gateway (two passes) and two local runs of the weights."""
+    """Enrolled from the honest gateway (two passes) and the weights under the four engine
+    settings of ``VARIATIONS`` (n_batch 512/8/1, threads 2/1, prompt cache on)."""
     path = cache_dir() / _cache_key()
     if path.is_file():
         with contextlib.suppress(OSError, Error):

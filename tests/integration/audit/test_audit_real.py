@@ -53,7 +53,7 @@ def audit(cli: Callable[..., CliResult], url: str, pack: Path, tmp: Path, *extra
 
 
 def test_the_envelope_was_measured(reference: Reference) -> None:
-    assert len(reference.covers) == 4  # two endpoint passes, two engine settings
+    assert len(reference.covers) == 6  # two endpoint passes, four engine settings
     for family in ("kbf", "logprob", "stack"):
         section = reference.section(family)
         assert section is not None and section["probes"], family

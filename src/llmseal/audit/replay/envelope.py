@@ -23,6 +23,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from llmseal.audit.family import SourceAnswer
 from llmseal.audit.replay.exchange import ReplayInput, SamplingParams, parse_exchange
 from llmseal.audit.replay.scoring import AnswerScore, Scorer
@@ -101,7 +103,7 @@ class LocalRun:
 
     def __init__(
         self, model: str, *, n_batch: int, n_threads: int, seed: int = 1234,
-        prompt_cache: bool | int = False,
+        prompt_cache: bool | int = False, logits_all: bool | int = False,
     ) -> None:  # fmt: skip
         import llama_cpp
 
@@ -111,7 +113,7 @@ class LocalRun:
         self._prompt_cache = bool(prompt_cache)
         self._llm = llama_cpp.Llama(
             model_path=model, n_ctx=1024, n_batch=n_batch, n_threads=n_threads,
-            seed=seed, verbose=False,
+            seed=seed, verbose=False, logits_all=bool(logits_all),
         )  # fmt: skip
 
     @property
@@ -135,8 +137,12 @@ class LocalRun:
         fields = ("messages", "max_tokens", "temperature", "top_p", "top_k", "min_p",
                   "repeat_penalty", "seed", "logprobs", "top_logprobs")  # fmt: skip
         kwargs = {k: body[k] for k in fields if k in body}
-        result: dict[str, Any] = self._llm.create_chat_completion(**kwargs)  # type: ignore[assignment]
-        return result
+        result = self._llm.create_chat_completion(**kwargs)
+        # JSON as a server sends it (logprobs come back as numpy floats in-process)
+        plain: dict[str, Any] = orjson.loads(
+            orjson.dumps(result, option=orjson.OPT_SERIALIZE_NUMPY)
+        )
+        return plain
 
     def close(self) -> None:
         self._llm.close()
