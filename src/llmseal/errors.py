@@ -13,6 +13,8 @@ are caught where they happen and re-raised as one of these, chained with ``from`
     * CertificateError         a certificate, chain, CRL or trust-anchor file that cannot be read
     * WeightsError             a weights file or weights manifest that cannot be read
       * WeightsMismatchError   weights (file, chunk, upstream) that are not the committed ones
+    * BundleError              an evidence bundle that cannot be read (not JSON, unknown
+                               version, a member of the wrong shape)
   * KeyManagementError         keys on disk or in a token: missing, revoked, exists
     * TokenError               a PKCS#11 module, token, PIN or mechanism problem
   * KeyLookupError             a key source has no key it can trust for a key_id
@@ -48,6 +50,7 @@ __all__ = [
     "AuditError",
     "AuditIntegrityError",
     "BindingError",
+    "BundleError",
     "CanonicalizationError",
     "CertificateError",
     "ChainValidationError",
@@ -116,6 +119,10 @@ class WeightsError(InputError):
 
 class WeightsMismatchError(WeightsError):
     """Weights that are not the committed ones: a file, a served chunk, an upstream's model."""
+
+
+class BundleError(InputError):
+    """An evidence bundle that cannot be read: not JSON, an unknown version, a bad member."""
 
 
 class KeyManagementError(Error):

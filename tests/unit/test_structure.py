@@ -13,7 +13,7 @@ import llmseal
 
 SRC = Path(llmseal.__file__).parent
 # design.md, "Components and layers": core -> trust -> store -> log -> compat
-# (and weights) -> gateway/client/audit -> cli/bench. errors.py sits under everything.
+# (and weights, bundle) -> gateway/client/audit -> cli/bench. errors.py sits under everything.
 LAYER = {
     "errors": 0,
     "__init__": 0,
@@ -23,6 +23,7 @@ LAYER = {
     "log": 3,
     "compat": 4,
     "weights": 4,
+    "bundle": 4,
     "gateway": 5,
     "client": 5,
     "audit": 5,
@@ -32,6 +33,7 @@ LAYER = {
     "devserver": 6,
     "devmodels": 6,
     "integrations": 6,
+    "devpostgres": 6,
 }
 
 

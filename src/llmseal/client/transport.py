@@ -47,7 +47,7 @@ from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.errors import BindingError, ConfigError
 from llmseal.log.trust import LogTrust
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from llmseal.store.evidence import EvidenceStore
 from llmseal.trust.keysource import BoundIssuer, CachedKeySet, KeySources
 
@@ -85,6 +85,7 @@ def build_verifier(
     witness_policy: str | Path | WitnessPolicy | None = None,
     require_witnessed: bool = False,
     on_result: Callable[[Receipt, str, str], None] | None = None,
+    store: str | None = None,
 ) -> ResponseVerifier:
     """The verifier both transports use (evidence under ``data_dir``, if given).
 
@@ -97,8 +98,10 @@ def build_verifier(
     cosigned. ``on_result(receipt, endpoint, status)`` is told every checked
     receipt's verdict (:func:`llmseal.integrations.otel.span_annotator`).
     """
-    evidence = None
-    if data_dir is not None:
+    evidence: EvidenceStore | None = None
+    if store is not None:  # postgresql://…: one evidence store (and replay check) for a fleet
+        evidence = _shared_evidence(store, data_dir, sample_cap)
+    elif data_dir is not None:
         evidence = EvidenceStore(Path(data_dir).expanduser(), sample_cap=sample_cap)
     return ResponseVerifier(
         _resolver(keys),
@@ -110,6 +113,19 @@ def build_verifier(
         log_check=_log_check(log_vkeys, require_logged, witness_policy, require_witnessed),
         on_result=on_result,
     )
+
+
+def _shared_evidence(
+    store: str, data_dir: str | os.PathLike[str] | None, sample_cap: int
+) -> EvidenceStore:
+    from llmseal.store.pg import is_postgres_url
+
+    if not is_postgres_url(store):
+        raise ConfigError(f"store must be a postgresql:// URL (or use data_dir), not {store!r}")
+    from llmseal.store.pgevidence import PostgresEvidenceStore
+
+    samples = Path(data_dir).expanduser() if data_dir is not None else None
+    return PostgresEvidenceStore(store, samples, sample_cap=sample_cap)
 
 
 def _log_check(
@@ -324,6 +340,7 @@ def verifying_http_client(
     witness_policy: str | Path | WitnessPolicy | None = None,
     require_witnessed: bool = False,
     on_result: Callable[[Receipt, str, str], None] | None = None,
+    store: str | None = None,
     library: str = "httpx",
     **client_options: Any,
 ) -> Any:
@@ -332,14 +349,18 @@ def verifying_http_client(
     ``library="httpx2"`` returns an ``httpx2.Client`` instead, which is what
     ``anthropic.Anthropic`` (>= 2) accepts; openai accepts both. ``keys`` is the
     issuer's key set (URL or file, cached and refreshed once on an unknown key)
-    or any key resolver; ``data_dir`` holds the evidence store. ``log_vkeys`` and
-    ``require_logged``: check (and require) inline transparency-log proofs.
+    or any key resolver; ``data_dir`` holds the evidence store — or ``store=
+    "postgresql://…"`` keeps the evidence of every caller in one database (replay
+    protection across processes and machines; samples still go under ``data_dir``).
+    ``log_vkeys`` and ``require_logged``: check (and require) inline transparency-log
+    proofs.
     """
     verifier = build_verifier(
         keys=keys, data_dir=data_dir, require_receipt=require_receipt, expect_issuer=expect_issuer,
         expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
         freshness=freshness, log_vkeys=log_vkeys, require_logged=require_logged,
-        witness_policy=witness_policy, require_witnessed=require_witnessed, on_result=on_result,
+        witness_policy=witness_policy, require_witnessed=require_witnessed, store=store,
+        on_result=on_result,
     )  # fmt: skip
     return _client(library, verifier, asynchronous=False, options=client_options)
 
@@ -350,7 +371,7 @@ def verifying_async_http_client(**options: Any) -> Any:
     library = options.pop("library", "httpx")
     names = ("keys", "data_dir", "require_receipt", "expect_issuer", "expect_models",
              "sample_rate", "sample_cap", "freshness", "log_vkeys", "require_logged",
-             "witness_policy", "require_witnessed", "on_result")  # fmt: skip
+             "witness_policy", "require_witnessed", "store", "on_result")  # fmt: skip
     verifier = build_verifier(**{k: options.pop(k) for k in names if k in options})
     return _client(library, verifier, asynchronous=True, options=options)
 

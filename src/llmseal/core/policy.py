@@ -15,6 +15,10 @@ from a specific model tier before merging")::
     witness_policy = "witnesses.policy"                        # C2SP tlog-policy file
     require_witnessed = true                                   # its quorum cosigned it
 
+    [chain]                                                    # receipt chains (bundles):
+    transforms = ["identity", "reserialize"]                   # transforms hops may declare
+    hops = ["relay.example.com"]                               # issuers trusted to transform
+
     [keysets]                                                  # whose keys to trust,
     "review.example.com" = "https://review.example.com/v1/receipts/keys"  # per issuer
 
@@ -51,8 +55,9 @@ __all__ = ["Policy", "PolicyResult"]
 _DURATION = re.compile(r"\A(\d+)\s*([smhd])\Z")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KNOWN = {"keysets", "issuers", "models", "key_ids", "max_age", "require_receipt",
-          "require_content", "clock_skew", "require_logged", "logs", "log"}  # fmt: skip
+          "require_content", "clock_skew", "require_logged", "logs", "log", "chain"}  # fmt: skip
 _LOG_KNOWN = {"witness_policy", "require_witnessed"}
+_CHAIN_KNOWN = {"transforms", "hops"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,10 @@ class Policy:
     """``[log] witness_policy``: a C2SP tlog-policy file (read above this layer)."""
     require_witnessed: bool = False
     """``[log] require_witnessed``: the log proof's checkpoint must satisfy its quorum."""
+    chain_transforms: frozenset[str] | None = None
+    """``[chain] transforms``: the hop transforms trusted (None: any the verifier can name)."""
+    chain_hops: tuple[str, ...] = ()
+    """``[chain] hops``: issuers whose hop receipts may change an answer (empty: any)."""
 
     @classmethod
     def load(cls, path: str | Path) -> Policy:
@@ -124,6 +133,7 @@ class Policy:
             require_logged=_bool(data, "require_logged", source, default=False),
             logs=_strings(data, "logs", source),
             **_log_table(data.get("log", {}), source),
+            **_chain_table(data.get("chain", {}), source),
         )
 
     def check(
@@ -223,6 +233,17 @@ def _log_table(value: Any, source: str) -> dict[str, Any]:
     if required and path is None:
         raise ConfigError(f"{source}: [log] require_witnessed needs a witness_policy")
     return {"witness_policy": path, "require_witnessed": required}
+
+
+def _chain_table(value: Any, source: str) -> dict[str, Any]:
+    """``[chain]``: which transforms hops may declare, and which hops may declare them."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: [chain] must be a table")
+    unknown = set(value) - _CHAIN_KNOWN
+    if unknown:
+        raise ConfigError(f"{source}: unknown [chain] setting(s) {sorted(unknown)}")
+    transforms = frozenset(_strings(value, "transforms", source)) if "transforms" in value else None
+    return {"chain_transforms": transforms, "chain_hops": _strings(value, "hops", source)}
 
 
 def _keysets(value: Any, source: str) -> tuple[tuple[str, ...], dict[str, str]]:

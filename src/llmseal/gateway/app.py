@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.core.keys import Signer
-from llmseal.errors import ContentError, LogUnavailableError, StoreError
+from llmseal.errors import ContentError, InputError, LogUnavailableError, StoreError
 from llmseal.gateway._http import (
     BodyTooLarge,
     ClientDisconnected,
@@ -61,7 +61,7 @@ from llmseal.gateway.upstream import (
 from llmseal.gateway.web import gateway_routes
 from llmseal.gateway.weights import WeightsApi, WeightsBinding
 from llmseal.store.base import ReceiptStore
-from llmseal.store.sharded import ShardedReceiptStore
+from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter
 
 __all__ = ["SIGNED_ENDPOINTS", "Gateway", "create_app"]
@@ -87,14 +87,15 @@ class Gateway:
         self.config = config
         data = Path(config.data_dir)
         logged = config.log_dir is not None or config.log_url is not None
-        self.store = store or ShardedReceiptStore(
-            data / "receipts", durable=config.durable, outbox=logged
+        self.store = store or open_receipt_store(
+            config.store_location, durable=config.durable, outbox=logged
         )
         self.logger, self.log_app = open_log_link(config, self.store)
         # The dashboard lists recent receipts from small per-worker rings, not the store.
         self.recent = RecentReceipts(data / "recent") if config.dashboard else None
         committed = RecordingStore(self.store, self.recent) if self.recent else self.store
-        self.writer = BatchWriter(committed, offload=config.durable)
+        offload = commits_block(config.store_location, durable=config.durable)
+        self.writer = BatchWriter(committed, offload=offload)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
         self.weights = WeightsBinding.load(config)
@@ -184,9 +185,12 @@ class Gateway:
         if not self._wants_receipt(scope):
             return await self._passthrough(scope, receive, send, body)
         try:
-            info = self.sealer.inspect_request(path, body, started)
+            parents = header(scope, b"x-receipt-parents")
+            info = self.sealer.inspect_request(path, body, started, parents)
         except ContentError as exc:
             return await send_error(send, 400, f"request body: {exc}", "invalid_request")
+        except InputError as exc:  # a malformed X-Receipt-Parents
+            return await send_error(send, 400, str(exc), "invalid_request")
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)
         try:

@@ -93,6 +93,7 @@ REQUEST_NEVER: frozenset[bytes] = frozenset(
         b"if-modified-since",
         b"if-unmodified-since",
         b"x-receipt-request",  # for the gateway, not the upstream
+        b"x-receipt-parents",  # signed into the receipt (llmseal.bundle.declare)
         b"cookie",
         b"forwarded",
         b"x-forwarded-for",

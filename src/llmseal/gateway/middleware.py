@@ -34,7 +34,7 @@ from pathlib import Path
 
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
-from llmseal.errors import ConfigError, ContentError, Error, StoreError
+from llmseal.errors import ConfigError, ContentError, Error, InputError, StoreError
 from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, header, read_body, send_error
 from llmseal.gateway._ndjson import NdjsonSeal
 from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
@@ -130,9 +130,13 @@ class ReceiptMiddleware:
         except ClientDisconnected:
             return
         try:
-            info = self.sealer.inspect_request(scope["path"], body, started)
+            parents = header(scope, b"x-receipt-parents")
+            info = self.sealer.inspect_request(scope["path"], body, started, parents)
         except ContentError as exc:
             await send_error(send, 400, f"request body: {exc}", "invalid_request")
+            return
+        except InputError as exc:  # a malformed X-Receipt-Parents
+            await send_error(send, 400, str(exc), "invalid_request")
             return
         exchange = _Exchange(self.sealer, info, send)
         await self.app(scope, _replay(body, receive), exchange.send)

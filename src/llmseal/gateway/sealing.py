@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.bundle.declare import parse_parents
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
 from llmseal.core.framing import comment_receipt, receipt_comment
@@ -71,6 +72,7 @@ class RequestInfo:
     stream: bool
     started: float  # perf_counter() when the request arrived
     request: dict[str, Any] | None = None  # the parsed body (llm_sign signs it again)
+    parents: tuple[dict[str, Any], ...] = ()  # declared by the caller (X-Receipt-Parents)
 
 
 class Sealer:
@@ -106,8 +108,15 @@ class Sealer:
         self.model_id = model_id
         self._on_receipt = on_receipt
 
-    def inspect_request(self, endpoint: str, body: bytes, started: float) -> RequestInfo:
-        """Parse and hash the request exactly as received; ContentError if it is not JSON."""
+    def inspect_request(
+        self, endpoint: str, body: bytes, started: float, parents: bytes | None = None
+    ) -> RequestInfo:
+        """Parse and hash the request exactly as received; ContentError if it is not JSON.
+
+        ``parents``: the ``X-Receipt-Parents`` header, signed into the receipt as given
+        (InputError when it is not that header's form).
+        """
+        declared = tuple(parse_parents(parents)) if parents is not None else ()
         parsed = loads(body)
         if not isinstance(parsed, dict):
             raise ContentError("the request body must be a JSON object")
@@ -119,6 +128,7 @@ class Sealer:
             stream=wants_stream(endpoint, parsed),
             started=started,
             request=parsed,
+            parents=declared,
         )
 
     async def seal_body(
@@ -138,7 +148,7 @@ class Sealer:
         claims = self.claims(info, status, upstream_s, content.get("usage"))
         if isinstance(parsed.get("receipt"), dict):
             # Chained gateways: the upstream's own receipt is kept, inside what we sign.
-            claims["parents"] = [parsed["receipt"]]
+            claims["parents"] = [*claims.get("parents", ()), parsed["receipt"]]
         try:
             output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
         except ContentError as exc:  # NaN-free JSON can still hold an unsafe integer
@@ -198,6 +208,8 @@ class Sealer:
             claims["usage"] = usage
         if self.inference is not None:
             claims["inference"] = self.inference
+        if info.parents:
+            claims["parents"] = [dict(p) for p in info.parents]
         claims["timing"] = {
             "upstream_us": int(upstream_s * 1e6),
             "gateway_us": int((time.perf_counter() - info.started) * 1e6),
@@ -340,7 +352,7 @@ class StreamSeal:
             "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
         }
         if self._parents:
-            claims["parents"] = self._parents
+            claims["parents"] = [*claims.get("parents", ()), *self._parents]
         receipt, receipt_json, evidence = await self._sealer.issue(
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )

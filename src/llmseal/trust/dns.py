@@ -59,9 +59,11 @@ from llmseal.trust.dnssec import (
     validate_rrset,
 )
 
-__all__ = ["DnsKeySource", "DnssecMode", "parse_nameserver"]
+__all__ = ["DnsKeySource", "DnssecMode", "Query", "parse_nameserver"]
 
 DnssecMode = Literal["required", "off"]
+Query = Callable[[dns.name.Name, dns.rdatatype.RdataType], dns.message.Message]
+"""Answers one DNS question (name, type) with a message; the default asks the resolver."""
 _EDNS_PAYLOAD = 1232  # DNS flag day 2020: no IP fragmentation
 _MAX_CHAIN = 8  # delegations followed below a trust anchor
 
@@ -103,12 +105,16 @@ class DnsKeySource:
         clock: Callable[[], float] = time.time,
         max_ttl: float = 86400.0,
         negative_ttl: float = 30.0,
+        query: Query | None = None,
     ) -> None:
         if dnssec not in ("required", "off"):
             raise ConfigError(f"dnssec must be 'required' or 'off', not {dnssec!r}")
         if dnssec == "required" and not trust_anchors:
             raise ConfigError("DNSSEC is required but no trust anchor is configured")
-        self.host, self.port = parse_nameserver(nameserver)
+        # ``query`` replaces the network: an evidence bundle replays the answers it
+        # recorded (llmseal.bundle.dnschain), so no resolver is read then.
+        self.host, self.port = ("-", 0) if query is not None else parse_nameserver(nameserver)
+        self._ask: Query = query or self._query
         self.dnssec: DnssecMode = dnssec
         self._anchors = dict(trust_anchors or {})
         self._name = normalize_name(name) if name else None
@@ -166,7 +172,7 @@ class DnsKeySource:
 
     def _lookup(self, key_id: str, now: float) -> tuple[KeyEntry, float]:
         name = dns.name.from_text(self.dns_name(key_id))
-        answer = self._query(name, dns.rdatatype.TXT)
+        answer = self._ask(name, dns.rdatatype.TXT)
         txt = answer.get_rrset(answer.answer, name, dns.rdataclass.IN, dns.rdatatype.TXT)
         if answer.rcode() == dns.rcode.NXDOMAIN or txt is None:
             raise KeyLookupError(
@@ -207,7 +213,7 @@ class DnsKeySource:
         else:
             ds, expires = self._authenticated_ds(zone, now, depth)
             anchored = []
-        answer = self._query(zone, dns.rdatatype.DNSKEY)
+        answer = self._ask(zone, dns.rdatatype.DNSKEY)
         dnskeys = answer.get_rrset(answer.answer, zone, dns.rdataclass.IN, dns.rdatatype.DNSKEY)
         sigs = answer.get_rrset(
             answer.answer, zone, dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.DNSKEY
@@ -226,7 +232,7 @@ class DnsKeySource:
             raise KeyLookupError(
                 f"no chain of trust from a trust anchor to {zone}", code="dnssec_bogus"
             )
-        answer = self._query(zone, dns.rdatatype.DS)
+        answer = self._ask(zone, dns.rdatatype.DS)
         ds = answer.get_rrset(answer.answer, zone, dns.rdataclass.IN, dns.rdatatype.DS)
         sigs = answer.get_rrset(
             answer.answer, zone, dns.rdataclass.IN, dns.rdatatype.RRSIG, dns.rdatatype.DS
@@ -242,6 +248,10 @@ class DnsKeySource:
         keys, expires = self._keys_for(parent, now, depth + 1)
         validate_rrset(ds, sigs, parent, keys, now=now, what="DS")
         return list(ds), min(expires, now + _cache_bound(ds, sigs, now))
+
+    def ask(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
+        """One question to the configured resolver (DO and CD set, answer code checked)."""
+        return self._query(name, rdtype)
 
     def _query(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType) -> dns.message.Message:
         query = dns.message.make_query(name, rdtype, want_dnssec=True, payload=_EDNS_PAYLOAD)

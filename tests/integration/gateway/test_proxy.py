@@ -177,3 +177,20 @@ def test_chained_stream_carries_one_receipt_and_signs_the_inner_one(
     for signed, url in ((receipt, outer), (parent, inner)):  # both cover the same chunks
         result = verify_receipt(signed, keyset_of(url), prompt=request, output=list(saved.chunks))
         assert result.status is Status.VALID, result.reasons
+
+
+def test_declared_parents_are_signed_and_a_bad_declaration_is_a_400(
+    gateway: tuple[Gateway, str],
+) -> None:
+    _, url = gateway
+    digest = "cd" * 32
+    declared = f"input={digest}, previous={'ef' * 32}"
+    answer = httpx.post(f"{url}/v1/chat/completions", json=REQUEST,
+                        headers={"x-receipt-parents": declared})  # fmt: skip
+    assert answer.status_code == 200
+    assert answer.json()["receipt"]["parents"] == [
+        {"digest": digest, "relation": "input"}, {"digest": "ef" * 32, "relation": "previous"},
+    ]  # fmt: skip
+    bad = httpx.post(f"{url}/v1/chat/completions", json=REQUEST,
+                     headers={"x-receipt-parents": "sibling=" + digest})  # fmt: skip
+    assert bad.status_code == 400 and "x-receipt-parents" in bad.json()["error"]["message"]

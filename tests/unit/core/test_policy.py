@@ -270,3 +270,16 @@ def test_require_witnessed_is_a_policy_failure(attest_vectors: dict[str, Any]) -
     assert policy.check(result, at=at, witnessed=True).failures == ()
     (failure,) = policy.check(result, at=at, witness_reason="cosigned by w1 only").failures
     assert failure == "require_witnessed: cosigned by w1 only"
+
+
+def test_the_chain_table_names_transforms_and_hops() -> None:
+    policy = Policy.from_toml(
+        '[chain]\ntransforms = ["identity", "redact"]\nhops = ["relay.example"]'
+    )
+    assert policy.chain_transforms == frozenset({"identity", "redact"})
+    assert policy.chain_hops == ("relay.example",)
+    assert Policy.from_toml("").chain_transforms is None
+    with pytest.raises(ConfigError, match=r"unknown \[chain\] setting"):
+        Policy.from_toml("[chain]\ntrust_everyone = true")
+    with pytest.raises(ConfigError, match="must be a table"):
+        Policy.from_toml('chain = "all"')

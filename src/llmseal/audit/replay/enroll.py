@@ -44,7 +44,8 @@ def load_or_enroll(family: ReplayFamily, cache: Path, *, at: datetime) -> Refere
     from llmseal.trust.keydir import write_atomic
 
     assert family.manifest is not None
-    path = cache / f"replay-{family.manifest.weight_hash}.json"
+    # v2: greedy tokens are judged after the signed penalties (a v1 envelope did not).
+    path = cache / f"replay-v2-{family.manifest.weight_hash}.json"
     if path.is_file():
         try:
             reference = Reference.from_json(path.read_bytes())

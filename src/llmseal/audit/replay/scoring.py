@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from llmseal.audit.replay.exchange import ReplayInput
-from llmseal.audit.replay.sampler import log_distribution
+from llmseal.audit.replay.sampler import log_distribution, penalized
 from llmseal.errors import ConfigError, ContentError
 
 __all__ = ["AnswerScore", "Scorer"]
@@ -131,6 +131,12 @@ class Scorer:
 
     def _features(self, rows: F64, answer: list[int], item: ReplayInput) -> AnswerScore:
         sets = self.consistent_sets(answer, item.text.encode("utf-8"))
+        if item.params.greedy:
+            # A greedy sampler takes the argmax *after* the penalties (llama-cpp-python's
+            # server defaults to repeat_penalty 1.1): judge each token against that.
+            rows = np.stack(
+                [penalized(rows[j], answer[:j], item.params) for j in range(len(answer))]
+            )
         idx = np.arange(len(answer))
         chosen = rows[idx, answer]
         top = rows.max(axis=1)

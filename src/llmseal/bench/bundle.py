@@ -1,0 +1,154 @@
+"""Evidence-bundle benchmarks (issue 17), against the raw primitives in the same run.
+
+* ``verify_3hop``: parse and verify a bundle of three receipts (an upstream answer,
+  a relay that re-serializes, a redactor), each with a log proof against a signed
+  checkpoint, pinned key sets and the parent links checked. ``raw`` is the
+  cryptographic floor of the same work on one thread: three receipt signatures,
+  three checkpoint signatures and three inclusion proofs. Target: 5 ms.
+* ``size_1``: the bytes of a bundle for one ~2 KB answer with its request, the
+  key-set snapshot and a log proof. Target: 8 KB.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._timing import ops_per_second
+from llmseal.bundle.anchors import Anchors
+from llmseal.bundle.chain import REDACTED
+from llmseal.bundle.format import Bundle, BundleItem, receipt_digest
+from llmseal.bundle.verify import verify_bundle
+from llmseal.core.canonical import canonicalize
+from llmseal.core.hashing import hash_json, hash_response
+from llmseal.core.keys import Ed25519Signer, decode_signature
+from llmseal.core.keyset import KeyEntry, KeySet
+from llmseal.core.receipt import Receipt
+from llmseal.core.sign import issue_receipt
+from llmseal.log.entry import receipt_entry
+from llmseal.log.note.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.merkle import (
+    inclusion_proof,
+    leaf_hash,
+    memory_reader,
+    root_of,
+    verify_inclusion,
+)
+from llmseal.log.tree.proof import LogProof
+from llmseal.log.trust import LogTrust
+
+__all__ = ["run"]
+
+T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+_FILLER = 1000  # entries already in the log: proofs of a realistic depth (~10 hashes)
+
+
+def run(*, quick: bool) -> dict[str, Any]:
+    seconds = 0.3 if quick else 1.0
+    bundle, anchors, log = _three_hops()
+    data = bundle.to_json()
+    at = T0 + timedelta(hours=1)
+    result = verify_bundle(Bundle.from_json(data), anchors, at=at)
+    if not result:  # pragma: no cover - a broken bench must not report a speed
+        raise AssertionError(f"bench bundle does not verify: {result.reasons()}")
+    ours = ops_per_second(lambda: verify_bundle(Bundle.from_json(data), anchors, at=at),
+                          seconds=seconds)  # fmt: skip
+    keys = anchors.keys[0]
+    assert isinstance(keys, KeySet)
+    raw = ops_per_second(_raw_floor(bundle, keys, log), seconds=seconds)
+    single = _single(log)
+    return {
+        "bundle": {
+            "verify_3hop": {
+                "ms": round(1000 / ours, 3),
+                "raw_ms": round(1000 / raw, 3),
+                "vs_raw": round(raw / ours, 2),
+                "bytes": len(data),
+                "target_ms": 5,
+            },
+            "size_1": {
+                "bytes": single,
+                "answer_bytes": len(canonicalize(RESPONSE)),
+                "target_bytes": 8192,
+            },
+        }
+    }
+
+
+class _Log:
+    def __init__(self) -> None:
+        self.signer = Ed25519NoteSigner.generate("bench.example/log")
+        self.entries = [b"filler %d" % i for i in range(_FILLER)]
+
+    def prove(self, receipt: Receipt) -> str:
+        self.entries.append(receipt_entry(receipt))
+        leaves = [leaf_hash(e) for e in self.entries]
+        cp = sign_checkpoint(
+            Checkpoint(self.signer.name, len(leaves), root_of(leaves)), self.signer
+        )
+        index = len(leaves) - 1
+        path = inclusion_proof(index, len(leaves), memory_reader(leaves))
+        return LogProof(index, tuple(path), cp.encode()).text()
+
+
+def _seal(signer: Ed25519Signer, request: Any, response: Any, **claims: Any) -> Receipt:
+    return issue_receipt(
+        signer, model_id="smollm2", prompt_hash=hash_json(request),
+        output_hash=hash_response(response), at=T0, claims=claims,
+    )  # fmt: skip
+
+
+def _three_hops() -> tuple[Bundle, Anchors, _Log]:
+    signers = [Ed25519Signer.generate(f"hop{i}.example/2026q4") for i in range(3)]
+    log = _Log()
+    upstream = _seal(signers[0], REQUEST, RESPONSE, issuer="hop0.example")
+    rebuilt = {k: v for k, v in RESPONSE.items() if k != "usage"}
+    rebuilt["system_fingerprint"] = None
+    keep = {"response": {"op": "reserialize", "preserves": ["/choices/0/message", "/model"]}}
+    relay = _seal(signers[1], REQUEST, rebuilt, issuer="hop1.example", parents=[
+        {"digest": receipt_digest(upstream), "relation": "upstream", "transform": keep}
+    ])  # fmt: skip
+    redacted = {**rebuilt, "model": REDACTED}
+    hide = {"response": {"op": "redact", "paths": ["/model"]}}
+    last = _seal(signers[2], REQUEST, redacted, issuer="hop2.example", parents=[
+        {"digest": receipt_digest(relay), "relation": "upstream", "transform": hide}
+    ])  # fmt: skip
+    items = [
+        BundleItem(r, REQUEST, body, None, {"log": log.prove(r)})
+        for r, body in ((upstream, RESPONSE), (relay, rebuilt), (last, redacted))
+    ]
+    keys = KeySet(KeyEntry(s.key_id, s.public_key()) for s in signers)
+    anchors = Anchors(keys=(keys,), logs=LogTrust.from_vkeys([log.signer.vkey()]))
+    return Bundle(tuple(items), last.receipt_id, "2026-11-01T12:00:00Z"), anchors, log
+
+
+def _raw_floor(bundle: Bundle, keys: KeySet, log: _Log) -> Any:
+    """Three receipt signatures, three checkpoint signatures, three inclusion proofs."""
+    verifier = log.signer.verifier()
+    parts = []
+    for item in bundle.items:
+        entry = keys.resolve(item.receipt.key_id)
+        signature = decode_signature(item.receipt.signature)
+        assert entry is not None and signature is not None
+        proof = LogProof.parse(str(item.evidence["log"]))
+        parts.append((item.receipt, entry.public_key, signature, proof))
+
+    def once() -> None:
+        for receipt, public, signature, proof in parts:
+            public.verify(signature, receipt.signing_bytes())
+            signed = open_checkpoint(proof.checkpoint, origin=log.signer.name, verifiers=[verifier])
+            leaf = leaf_hash(receipt_entry(receipt))
+            verify_inclusion(leaf, proof.index, signed.size, proof.path, signed.root)
+
+    return once
+
+
+def _single(log: _Log) -> int:
+    signer = Ed25519Signer.generate("api.example/2026q4")
+    receipt = _seal(signer, REQUEST, RESPONSE, issuer="api.example")
+    entry = KeyEntry(signer.key_id, signer.public_key(), created_at=T0)
+    evidence = {"keyset": {"keys": [entry.to_dict()]}, "log": log.prove(receipt)}
+    item = BundleItem(receipt, REQUEST, RESPONSE, None, evidence)
+    return len(Bundle((item,), receipt.receipt_id, "2026-11-01T12:00:00Z").to_json())

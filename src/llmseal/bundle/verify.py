@@ -1,0 +1,292 @@
+"""Verifying a bundle offline: every receipt, its content, its key evidence, its log proof,
+every chain link, and the policy — against the verifier's anchors only.
+
+Per item, in this order:
+
+1. the log proof (if any) against the verifier's log keys and witness policy; a
+   proof that does not verify fails the item, and a witnessed one gives the
+   *proven time* at which revocation, certificate validity and DNSSEC signatures
+   are judged (else ``issued_at``);
+2. the key: pinned key set (checked against the snapshot), recorded DNSSEC chain
+   from the verifier's trust anchor, or X.509 chain from the verifier's roots
+   (:mod:`llmseal.bundle.anchors`); no anchor behind it → ``unknown_key``;
+3. the receipt with the content the bundle holds (``prompt_hash``/``output_hash``),
+   and a disclosure against the signed commitments (:mod:`llmseal.bundle.commit`).
+
+Then every ``parents`` link (:mod:`llmseal.bundle.chain`), then the policy for
+every receipt, including which hops and transforms it trusts. The bundle is
+``ok`` iff all of it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from llmseal.bundle.anchors import Anchors
+from llmseal.bundle.chain import Link, check_links, embedded
+from llmseal.bundle.commit import Disclosed, check_disclosure
+from llmseal.bundle.format import MAX_ITEMS, Bundle, BundleItem
+from llmseal.core.policy import Policy, PolicyResult
+from llmseal.core.receipt import Receipt
+from llmseal.core.verify import Status, Verification, verify_receipt
+from llmseal.errors import BundleError, Error, LogError
+from llmseal.log.entry import receipt_entry
+from llmseal.log.witness.quorum import verify_witnessed_proof
+
+__all__ = ["BundleResult", "ItemResult", "verify_bundle", "verify_item"]
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One receipt of the bundle, as verified."""
+
+    verification: Verification
+    key_source: str
+    log: Mapping[str, Any] | None = None
+    failures: tuple[str, ...] = ()
+    disclosed: Disclosed | None = None
+    policy: PolicyResult | None = None
+
+    @property
+    def receipt_id(self) -> str:
+        return self.verification.receipt.receipt_id
+
+    @property
+    def ok(self) -> bool:
+        admitted = self.policy is None or bool(self.policy)
+        return bool(self.verification) and not self.failures and admitted
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.verification.to_dict()
+        out["key_source"] = self.key_source
+        out["failures"] = list(self.failures)
+        if self.log is not None:
+            out["log"] = dict(self.log)
+        if self.disclosed is not None:
+            out["disclosed"] = self.disclosed.describe()
+        if self.policy is not None:
+            out["policy"] = {"admitted": bool(self.policy), "failures": list(self.policy.failures)}
+        return out
+
+
+@dataclass(frozen=True)
+class BundleResult:
+    """The whole verdict. Truthy iff every item, link and policy rule holds."""
+
+    bundle: Bundle
+    items: tuple[ItemResult, ...]
+    links: tuple[Link, ...] = ()
+    failures: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return all(i.ok for i in self.items) and all(self.links) and not self.failures
+
+    def reasons(self) -> list[str]:
+        """Every failure, each naming the receipt it is about."""
+        out = list(self.failures)
+        for item in self.items:
+            rid = item.receipt_id
+            if not item.verification:
+                out += [
+                    f"{rid}: {item.verification.status.value}: {r}"
+                    for r in item.verification.reasons
+                ]
+            out += [f"{rid}: {f}" for f in item.failures]
+            if item.policy is not None:
+                out += [f"{rid}: policy rule {f}" for f in item.policy.failures]
+        out += [f"{link.child}: {f}" for link in self.links for f in link.failures]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": bool(self),
+            "subject": self.bundle.subject,
+            "items": [i.to_dict() for i in self.items],
+            "links": [_link_dict(link) for link in self.links],
+            "failures": self.reasons(),
+        }
+
+
+def _link_dict(link: Link) -> dict[str, Any]:
+    return {
+        "child": link.child,
+        "parent": link.parent,
+        "relation": link.relation,
+        "ops": list(link.ops),
+        "failures": list(link.failures),
+        "notes": list(link.notes),
+    }
+
+
+def verify_bundle(
+    bundle: Bundle, anchors: Anchors, *, at: datetime, policy: Policy | None = None
+) -> BundleResult:
+    """Verify every part of ``bundle`` against ``anchors`` (and ``policy``) at time ``at``."""
+    bundle = _with_embedded(bundle)
+    results = [verify_item(item, anchors, at=at, policy=policy) for item in bundle.items]
+    disclosed = {r.receipt_id: r.disclosed.messages for r in results if r.disclosed is not None}
+    links = tuple(check_links(bundle, disclosed))
+    failures: list[str] = []
+    if policy is not None:
+        failures += _chain_policy(bundle, links, policy)
+    return BundleResult(bundle, tuple(results), links, tuple(failures))
+
+
+def _with_embedded(bundle: Bundle) -> Bundle:
+    """The bundle plus, as items without content, the upstream receipts its receipts embed.
+
+    Each embedded receipt is then verified like any other (its key must be rooted in
+    the verifier's anchors) and its link checked (identity: the same hashes).
+    """
+    known = set(bundle.by_digest())
+    extra: list[BundleItem] = []
+    for item in bundle.items:
+        for data in embedded(item):
+            try:
+                parent = BundleItem(Receipt.from_dict(data))
+            except Error:
+                continue  # not a receipt after all: its link reports it missing
+            if parent.digest not in known and len(bundle.items) + len(extra) < MAX_ITEMS:
+                known.add(parent.digest)
+                extra.append(parent)
+    if not extra:
+        return bundle
+    return Bundle((*extra, *bundle.items), bundle.subject, bundle.created_at, bundle.audits)
+
+
+def verify_item(
+    item: BundleItem, anchors: Anchors, *, at: datetime, policy: Policy | None = None
+) -> ItemResult:
+    """Verify one receipt with the evidence and content beside it."""
+    failures: list[str] = []
+    log, proven_at, witnessed, log_reason = _log(item, anchors, at, failures)
+    if anchors.require_witnessed and not witnessed:
+        failures.append(
+            "no log proof cosigned by the witness quorum (--witness-policy requires one)"
+        )
+    judged_at = proven_at or item.receipt.issued_at_datetime
+    verification, source = _key_and_receipt(item, anchors, at, judged_at, proven_at)
+    disclosed = None
+    if item.disclosure is not None and verification:
+        try:
+            disclosed = check_disclosure(item.receipt, item.disclosure)
+        except BundleError as exc:
+            failures.append(str(exc))
+    verdict = None
+    if policy is not None:
+        verdict = policy.check(
+            verification, at=at, logged=log is not None and log.get("verified") is True,
+            log_reason=log_reason, witnessed=witnessed,
+            witness_reason=None if witnessed else "the checkpoint is not cosigned by the quorum",
+        )  # fmt: skip
+    return ItemResult(verification, source, log, tuple(failures), disclosed, verdict)
+
+
+def _log(
+    item: BundleItem, anchors: Anchors, at: datetime, failures: list[str]
+) -> tuple[dict[str, Any] | None, datetime | None, bool, str | None]:
+    """(report, proven time, witnessed, why not logged) for the item's tlog-proof."""
+    proof = item.evidence.get("log")
+    if not isinstance(proof, str):
+        return None, None, False, "the bundle has no log proof for this receipt"
+    if not anchors.logs and anchors.witnesses is None:
+        return (
+            {"verified": False, "reason": "no log key to check it against"},
+            None,
+            False,
+            ("no trusted log key was given"),
+        )
+    entry = receipt_entry(item.receipt)
+    try:
+        if anchors.witnesses is None:
+            proven = anchors.logs.check(item.receipt.to_dict(), proof)
+            report = {"verified": True, "origin": proven.origin, "index": proven.index,
+                      "tree_size": proven.tree_size}  # fmt: skip
+            return report, None, False, None
+        keys = [key for keys in anchors.logs.logs.values() for key in keys]
+        judged = verify_witnessed_proof(
+            proof, entry, policy=anchors.witnesses, log_verifiers=keys, at=at
+        )
+    except LogError as exc:
+        failures.append(f"its log proof does not verify: {exc}")
+        return {"verified": False, "reason": str(exc)}, None, False, str(exc)
+    witnessed = judged.witnessed
+    report = {"verified": True, "origin": judged.entry.origin, "index": judged.entry.index,
+              "tree_size": judged.entry.tree_size, "witnessed": bool(witnessed),
+              "cosigned_by": sorted(witnessed.cosigned)}  # fmt: skip
+    if witnessed.proven_at is not None:
+        report["proven_at"] = witnessed.proven_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return report, witnessed.proven_at, bool(witnessed), None
+
+
+def _key_and_receipt(
+    item: BundleItem, anchors: Anchors, now: datetime, at: datetime, proven_at: datetime | None
+) -> tuple[Verification, str]:
+    """``now``: the verification time; ``at``: when the receipt is judged to be signed."""
+    receipt = item.receipt
+    prompt, output = item.request, item.response
+    if item.evidence.get("x5c") and anchors.ca_roots is not None:
+        try:
+            return _x509(item, anchors, now, proven_at), "x509"
+        except Error as exc:
+            return Verification(Status.UNKNOWN_KEY, receipt, (exc.diagnostics(),)), "x509"
+    try:
+        resolver = anchors.resolver_for(item.evidence, at=at)
+    except Error as exc:
+        return Verification(Status.UNKNOWN_KEY, receipt, (exc.diagnostics(),)), "none"
+    if resolver is None:
+        why = (
+            "the bundle's key evidence is rooted in none of the verifier's anchors "
+            "(pinned key set, DNSSEC trust anchor, CA roots)"
+        )
+        return Verification(Status.UNKNOWN_KEY, receipt, (why,)), "none"
+    result = verify_receipt(receipt, resolver, prompt=prompt, output=output, proven_at=proven_at)
+    extra = result.key.extra if result.key else {}
+    return result, "dnssec" if extra.get("source") == "dns" else "keyset"
+
+
+def _x509(
+    item: BundleItem, anchors: Anchors, at: datetime, proven_at: datetime | None
+) -> Verification:
+    from llmseal.trust.x509source import verify_receipt_x509
+
+    validator = anchors.validator(_strings(item.evidence.get("crls")), at=at)
+    assert validator is not None  # only called with CA roots
+    if not (anchors.x509_name or anchors.x509_domain):
+        why = "an X.509 chain needs a pinned name (--name or --domain); none was given"
+        return Verification(Status.UNKNOWN_KEY, item.receipt, (why,))
+    outcome = verify_receipt_x509(
+        item.receipt, _strings(item.evidence.get("x5c")), validator,
+        name=anchors.x509_name, domain=anchors.x509_domain,
+        prompt=item.request, output=item.response, proven_at=proven_at,
+    )  # fmt: skip
+    return outcome.verification
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _chain_policy(bundle: Bundle, links: tuple[Link, ...], policy: Policy) -> list[str]:
+    """The policy's ``[chain]`` rules: which transforms, and who may apply them."""
+    failures: list[str] = []
+    ids = {item.receipt.receipt_id: item for item in bundle.items}
+    for link in links:
+        if link.relation != "upstream":
+            continue
+        changed = [op for op in link.ops if op != "identity"]
+        for op in changed:
+            if policy.chain_transforms is not None and op not in policy.chain_transforms:
+                failures.append(
+                    f"{link.child}: policy rule chain.transforms: {op!r} is not trusted"
+                )
+        if changed and policy.chain_hops:
+            issuer = ids[link.child].receipt.claims.get("issuer")
+            if not isinstance(issuer, str) or issuer not in policy.chain_hops:
+                failures.append(
+                    f"{link.child}: policy rule chain.hops: {issuer!r} may not transform answers"
+                )
+    return failures

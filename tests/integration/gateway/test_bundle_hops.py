@@ -1,0 +1,90 @@
+"""Bundles of what real gateways sign: a gateway in front of another, a five-turn conversation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from llmseal.bundle.declare import format_parents
+from llmseal.gateway.app import Gateway
+from tests.integration.gateway.conftest import keyset_of
+
+
+def _save(path: Path, value: Any) -> Path:
+    path.write_text(json.dumps(value))
+    return path
+
+
+def test_a_gateway_in_front_of_another_is_an_identity_hop(
+    cli: Callable[..., Any], gateway_factory: Callable[..., tuple[Gateway, str]], tmp_path: Path
+) -> None:
+    _, inner = gateway_factory(issuer="inner.example")
+    _, outer = gateway_factory(upstream=inner, issuer="outer.example")
+    request = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
+    answer = httpx.post(f"{outer}/v1/chat/completions", json=request).json()
+    (embedded,) = answer["receipt"]["parents"]
+    assert embedded["issuer"] == "inner.example"
+    both = _save(tmp_path / "both.json", {"keys": [
+        *keyset_of(inner).to_dict()["keys"], *keyset_of(outer).to_dict()["keys"]]})  # fmt: skip
+    only_outer = _save(tmp_path / "outer.json", keyset_of(outer).to_dict())
+    out = tmp_path / "hop.bundle.json"
+    made = cli("bundle", "create", _save(tmp_path / "a.json", answer), "--request",
+               _save(tmp_path / "q.json", request), "--out", out)  # fmt: skip
+    assert made.status == 0, made.stderr
+    ok = cli("bundle", "verify", out, "--keys", both, "--json")
+    assert ok.status == 0, ok.stdout
+    assert [(lk["relation"], lk["ops"]) for lk in ok.json()["links"]] == [
+        ("upstream", ["identity", "identity"])
+    ]
+    # The upstream's key is not among the verifier's anchors: the chain does not hold.
+    partial = cli("bundle", "verify", out, "--keys", only_outer, "--json")
+    assert partial.status == 1
+    assert any("unknown_key" in f for f in partial.json()["failures"])
+
+
+def _conversation(url: str, tmp: Path, turns: int) -> list[Path]:
+    messages: list[dict[str, Any]] = []
+    previous = None
+    files: list[Path] = []
+    for n in range(turns):
+        messages = [*messages, {"role": "user", "content": f"turn {n}"}]
+        request = {"model": "m", "messages": messages}
+        headers = {"x-receipt-parents": format_parents(("previous", previous))} if previous else {}
+        answer = httpx.post(f"{url}/v1/chat/completions", json=request, headers=headers).json()
+        files += [_save(tmp / f"a{n}.json", answer), _save(tmp / f"q{n}.json", request)]
+        messages = [*messages, answer["choices"][0]["message"]]
+        previous = answer["receipt"]
+    return files
+
+
+def _bundle(cli: Callable[..., Any], files: list[Path], out: Path) -> None:
+    answers, requests = files[0::2], files[1::2]
+    argv: list[Any] = [*answers]
+    for request in requests:
+        argv += ["--request", request]
+    made = cli("bundle", "create", *argv, "--out", out)
+    assert made.status == 0, made.stderr
+
+
+def test_a_five_turn_conversation_verifies_and_a_dropped_or_reordered_turn_fails(
+    cli: Callable[..., Any], gateway: tuple[Gateway, str], tmp_path: Path
+) -> None:
+    _, url = gateway
+    files = _conversation(url, tmp_path, 5)
+    keys = _save(tmp_path / "keys.json", keyset_of(url).to_dict())
+    whole = tmp_path / "talk.bundle.json"
+    _bundle(cli, files, whole)
+    ok = cli("bundle", "verify", whole, "--keys", keys, "--json")
+    assert ok.status == 0, ok.stdout
+    assert [lk["relation"] for lk in ok.json()["links"]] == ["previous"] * 4
+    dropped = tmp_path / "dropped.bundle.json"
+    _bundle(cli, files[:4] + files[6:], dropped)  # turn 2 left out
+    assert cli("bundle", "verify", dropped, "--keys", keys).status == 1
+    swapped = tmp_path / "swapped.bundle.json"
+    _bundle(cli, files[:2] + files[4:6] + files[2:4] + files[6:], swapped)
+    result = cli("bundle", "verify", swapped, "--keys", keys)
+    assert result.status == 1 and "listed before its previous turn" in result.stdout
