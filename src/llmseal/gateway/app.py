@@ -61,6 +61,7 @@ from llmseal.gateway.weights import WeightsApi, WeightsBinding
 from llmseal.store.base import ReceiptStore
 from llmseal.store.sharded import ShardedReceiptStore
 from llmseal.store.writer import BatchWriter
+from llmseal.trust.keysource import load_keyset
 
 __all__ = ["SIGNED_ENDPOINTS", "Gateway", "create_app"]
 
@@ -111,6 +112,7 @@ class Gateway:
             weight_hash=self.weights.manifest.weight_hash if self.weights else None,
             inference=self.weights.inference if self.weights else None,
             logger=self.logger,
+            upstream_keys=load_keyset(config.upstream_keys) if config.upstream_keys else None,
         )
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)

@@ -37,10 +37,12 @@ from llmseal.core.hashing import (
     hash_json,
 )
 from llmseal.core.keys import Signer
+from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.errors import ContentError, Error, MalformedReceiptError
+from llmseal.gateway.hop import upstream_failure
 from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
@@ -91,8 +93,10 @@ class Sealer:
         weight_hash: str | None = None,
         inference: dict[str, Any] | None = None,
         logger: ReceiptLogger | None = None,
+        upstream_keys: KeyResolver | None = None,
     ) -> None:
         self.signer = signer
+        self.upstream_keys = upstream_keys  # a hop: the upstream's receipts must verify
         self.weight_hash = weight_hash  # the v0.3 member: the weights the issuer commits to
         self.inference = inference  # what ran them (engine, settings that change outputs)
         self.logger = logger  # the transparency log (receipt_log.py)
@@ -152,6 +156,7 @@ class Sealer:
             output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
         except ContentError as exc:  # NaN-free JSON can still hold an unsafe integer
             raise UpstreamProtocolError(f"upstream JSON cannot be hashed: {exc}") from exc
+        self.check_upstream(parsed.get("receipt"), info, output_hash)
         receipt, receipt_json, evidence = await self.issue(
             info, output_hash, content.get("model"), claims
         )
@@ -171,6 +176,17 @@ class Sealer:
                 spliced += b',"llm_sign":' + orjson.dumps(envelope)
             delivered = _splice(body, spliced, empty=not parsed)
         return delivered, receipt
+
+    def check_upstream(self, receipt: Any, info: RequestInfo, output_hash: str) -> None:
+        """As a hop (``upstream_keys``): UpstreamProtocolError unless the upstream's
+        receipt verifies over the forwarded request and this answer."""
+        if self.upstream_keys is None:
+            return
+        why = upstream_failure(
+            receipt, self.upstream_keys, prompt_hash=info.prompt_hash, output_hash=output_hash
+        )
+        if why is not None:
+            raise UpstreamProtocolError(why)
 
     def _llm_sign_envelope(
         self, info: RequestInfo, status: int, content: dict[str, Any]
@@ -344,6 +360,9 @@ class StreamSeal:
             "chunks": self._hasher.count,
             "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
         }
+        self._sealer.check_upstream(
+            self._parents[-1] if self._parents else None, self._info, self._hasher.hexdigest()
+        )
         if self._parents:
             claims["parents"] = [*claims.get("parents", ()), *self._parents]
         receipt, receipt_json, evidence = await self._sealer.issue(

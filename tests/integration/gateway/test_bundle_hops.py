@@ -88,3 +88,26 @@ def test_a_five_turn_conversation_verifies_and_a_dropped_or_reordered_turn_fails
     _bundle(cli, files[:2] + files[4:6] + files[2:4] + files[6:], swapped)
     result = cli("bundle", "verify", swapped, "--keys", keys)
     assert result.status == 1 and "listed before its previous turn" in result.stdout
+
+
+def test_a_hop_with_upstream_keys_verifies_the_upstream_receipt_first(
+    gateway_factory: Callable[..., tuple[Gateway, str]], tmp_path: Path
+) -> None:
+    _, inner = gateway_factory(issuer="inner.example")
+    trusted = _save(tmp_path / "inner-keys.json", keyset_of(inner).to_dict())
+    _, stranger = gateway_factory(issuer="stranger.example")
+    untrusted = _save(tmp_path / "stranger-keys.json", keyset_of(stranger).to_dict())
+    _, hop = gateway_factory(upstream=inner, issuer="hop.example", upstream_keys=str(trusted))
+    _, wary = gateway_factory(upstream=inner, issuer="wary.example", upstream_keys=str(untrusted))
+    _, bare = gateway_factory(issuer="bare.example", upstream_keys=str(trusted))  # fake upstream
+    request = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
+    ok = httpx.post(f"{hop}/v1/chat/completions", json=request)
+    assert ok.status_code == 200 and ok.json()["receipt"]["parents"][0]["issuer"] == "inner.example"
+    streamed = {**request, "stream": True}
+    with httpx.stream("POST", f"{hop}/v1/chat/completions", json=streamed) as r:
+        raw = b"".join(r.iter_bytes())
+    assert r.status_code == 200 and raw.count(b": llmseal-receipt ") == 1
+    refused = httpx.post(f"{wary}/v1/chat/completions", json=request)
+    assert refused.status_code == 502 and "unknown_key" in refused.json()["error"]["message"]
+    missing = httpx.post(f"{bare}/v1/chat/completions", json=request)
+    assert missing.status_code == 502 and "carries no receipt" in missing.json()["error"]["message"]
