@@ -146,9 +146,14 @@ def _with_embedded(bundle: Bundle) -> Bundle:
     for item in bundle.items:
         for data in embedded(item):
             try:
-                parent = BundleItem(Receipt.from_dict(data))
+                receipt = Receipt.from_dict(data)
             except Error:
                 continue  # not a receipt after all: its link reports it missing
+            # Passed through unchanged: where the hashes agree, the content is the child's.
+            mine = item.receipt
+            request = item.request if receipt.prompt_hash == mine.prompt_hash else None
+            response = item.response if receipt.output_hash == mine.output_hash else None
+            parent = BundleItem(receipt, request, response)
             if parent.digest not in known and len(bundle.items) + len(extra) < MAX_ITEMS:
                 known.add(parent.digest)
                 extra.append(parent)

@@ -40,6 +40,8 @@ def test_a_gateway_in_front_of_another_is_an_identity_hop(
     assert [(lk["relation"], lk["ops"]) for lk in ok.json()["links"]] == [
         ("upstream", ["identity", "identity"])
     ]
+    # The embedded upstream receipt covers the same content: it is checked against it.
+    assert [item["content_checked"] for item in ok.json()["items"]] == [["prompt", "output"]] * 2
     # The upstream's key is not among the verifier's anchors: the chain does not hold.
     partial = cli("bundle", "verify", out, "--keys", only_outer, "--json")
     assert partial.status == 1
