@@ -142,6 +142,7 @@ def _with_embedded(bundle: Bundle) -> Bundle:
     the verifier's anchors) and its link checked (identity: the same hashes).
     """
     known = set(bundle.by_digest())
+    ids = {item.receipt.receipt_id for item in bundle.items}
     extra: list[BundleItem] = []
     for item in bundle.items:
         for data in embedded(item):
@@ -154,8 +155,11 @@ def _with_embedded(bundle: Bundle) -> Bundle:
             request = item.request if receipt.prompt_hash == mine.prompt_hash else None
             response = item.response if receipt.output_hash == mine.output_hash else None
             parent = BundleItem(receipt, request, response)
-            if parent.digest not in known and len(bundle.items) + len(extra) < MAX_ITEMS:
+            if parent.digest in known or receipt.receipt_id in ids:
+                continue  # listed already (or a twin of a listed id: its link will not match)
+            if len(bundle.items) + len(extra) < MAX_ITEMS:
                 known.add(parent.digest)
+                ids.add(receipt.receipt_id)
                 extra.append(parent)
     if not extra:
         return bundle
