@@ -185,10 +185,11 @@ class Gateway:
             return await self._passthrough(scope, receive, send, body)
         try:
             parents = header(scope, b"x-receipt-parents")
-            info = self.sealer.inspect_request(path, body, started, parents)
+            commit = header(scope, b"x-receipt-commit")
+            info = self.sealer.inspect_request(path, body, started, parents, commit)
         except ContentError as exc:
             return await send_error(send, 400, f"request body: {exc}", "invalid_request")
-        except InputError as exc:  # a malformed X-Receipt-Parents
+        except InputError as exc:  # a malformed X-Receipt-Parents or X-Receipt-Commit
             return await send_error(send, 400, str(exc), "invalid_request")
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)

@@ -16,7 +16,9 @@ OpenAI streams, after ``message_stop`` on Anthropic ones (framing 2,
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.bundle.commit import commit_request
 from llmseal.bundle.declare import parse_parents
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
@@ -41,7 +44,7 @@ from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
-from llmseal.errors import ContentError, Error, MalformedReceiptError
+from llmseal.errors import ContentError, Error, InputError, MalformedReceiptError
 from llmseal.gateway.hop import upstream_failure
 from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
@@ -74,6 +77,8 @@ class RequestInfo:
     started: float  # perf_counter() when the request arrived
     request: dict[str, Any] | None = None  # the parsed body (llm_sign signs it again)
     parents: tuple[dict[str, Any], ...] = ()  # declared by the caller (X-Receipt-Parents)
+    commit_seed: bytes | None = None  # X-Receipt-Commit: messages (llmseal.bundle.commit)
+    commitments: dict[str, Any] | None = None  # the signed claim made from that seed
 
 
 class Sealer:
@@ -112,14 +117,22 @@ class Sealer:
         self._on_receipt = on_receipt
 
     def inspect_request(
-        self, endpoint: str, body: bytes, started: float, parents: bytes | None = None
+        self,
+        endpoint: str,
+        body: bytes,
+        started: float,
+        parents: bytes | None = None,
+        commit: bytes | None = None,
     ) -> RequestInfo:
         """Parse and hash the request exactly as received; ContentError if it is not JSON.
 
         ``parents``: the ``X-Receipt-Parents`` header, signed into the receipt as given
-        (InputError when it is not that header's form).
+        (InputError when it is not that header's form). ``commit``: the
+        ``X-Receipt-Commit`` header; ``messages`` adds salted per-message commitments
+        and hands the caller their seed in ``receipt_evidence.commitment_seed``.
         """
         declared = tuple(parse_parents(parents)) if parents is not None else ()
+        seed = _commit_seed(commit)
         parsed = loads(body)
         if not isinstance(parsed, dict):
             raise ContentError("the request body must be a JSON object")
@@ -132,6 +145,9 @@ class Sealer:
             started=started,
             request=parsed,
             parents=declared,
+            commit_seed=seed,
+            # Made now: a request without messages is refused before it goes upstream.
+            commitments=commit_request(parsed, seed) if seed is not None else None,
         )
 
     async def seal_body(
@@ -222,6 +238,8 @@ class Sealer:
             claims["inference"] = self.inference
         if info.parents:
             claims["parents"] = [dict(p) for p in info.parents]
+        if info.commitments is not None:
+            claims["commitments"] = info.commitments
         claims["timing"] = {
             "upstream_us": int(upstream_s * 1e6),
             "gateway_us": int((time.perf_counter() - info.started) * 1e6),
@@ -246,12 +264,15 @@ class Sealer:
         if self._on_receipt is not None:
             self._on_receipt(time.perf_counter() - start)
         await self.writer.put(StoredReceipt.of(receipt, receipt_json))
-        if self.logger is None:
+        logged = None
+        if self.logger is not None:
+            logged = await self.logger.logged_evidence(receipt, receipt_json)
+        if not logged and info.commit_seed is None:
             return receipt, receipt_json, self._evidence_json
-        logged = await self.logger.logged_evidence(receipt, receipt_json)
-        if not logged:
-            return receipt, receipt_json, self._evidence_json
-        return receipt, receipt_json, orjson.dumps({**self._static_evidence, **logged})
+        evidence = {**self._static_evidence, **(logged or {})}
+        if info.commit_seed is not None:  # for the caller only: never stored by the gateway
+            evidence["commitment_seed"] = base64.urlsafe_b64encode(info.commit_seed).decode()
+        return receipt, receipt_json, orjson.dumps(evidence)
 
     def _model_id(self, info: RequestInfo, served: Any) -> str:
         # The configured model id wins; else what the upstream says it served; else
@@ -263,6 +284,15 @@ class Sealer:
             if isinstance(candidate, str) and _usable_id(candidate):
                 return candidate
         return "unknown"
+
+
+def _commit_seed(header: bytes | None) -> bytes | None:
+    """A fresh seed when the caller asked for ``X-Receipt-Commit: messages``."""
+    if header is None:
+        return None
+    if header.strip().lower() != b"messages":
+        raise InputError("x-receipt-commit takes the value 'messages'")
+    return os.urandom(32)
 
 
 def _usable_id(value: str) -> bool:

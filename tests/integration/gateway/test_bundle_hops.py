@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -113,3 +114,30 @@ def test_a_hop_with_upstream_keys_verifies_the_upstream_receipt_first(
     assert refused.status_code == 502 and "unknown_key" in refused.json()["error"]["message"]
     missing = httpx.post(f"{bare}/v1/chat/completions", json=request)
     assert missing.status_code == 502 and "carries no receipt" in missing.json()["error"]["message"]
+
+
+def test_the_gateway_commits_to_messages_and_one_can_be_disclosed(
+    cli: Callable[..., Any], gateway: tuple[Gateway, str], tmp_path: Path
+) -> None:
+    _, url = gateway
+    request = {"model": "m", "messages": [
+        {"role": "system", "content": "SECRET-SYSTEM"}, {"role": "user", "content": "SECRET-ASIDE"},
+        {"role": "user", "content": "public"}]}  # fake upstream: echoes the last  # fmt: skip
+    answer = httpx.post(f"{url}/v1/chat/completions", json=request,
+                        headers={"x-receipt-commit": "messages"}).json()  # fmt: skip
+    assert answer["receipt"]["commitments"]["count"] == 3
+    assert len(base64.urlsafe_b64decode(answer["receipt_evidence"]["commitment_seed"])) == 32
+    out = tmp_path / "d.bundle.json"
+    made = cli("bundle", "create", _save(tmp_path / "a.json", answer), "--request",
+               _save(tmp_path / "q.json", request), "--disclose", "2", "--out", out)  # fmt: skip
+    assert made.status == 0, made.stderr
+    assert b"SECRET" not in out.read_bytes() and b"commitment_seed" not in out.read_bytes()
+    keys = _save(tmp_path / "keys.json", keyset_of(url).to_dict())
+    result = cli("bundle", "verify", out, "--keys", keys, "--json")
+    assert result.status == 0, result.stdout
+    assert result.json()["items"][0]["disclosed"] == "message(s) 2 of 3"
+    # No messages to commit to, or another value: refused before anything goes upstream.
+    for body, value in (({"model": "m", "prompt": "x"}, "messages"), (request, "all")):
+        bad = httpx.post(f"{url}/v1/chat/completions", json=body,
+                         headers={"x-receipt-commit": value})  # fmt: skip
+        assert bad.status_code == 400, bad.text
