@@ -208,7 +208,6 @@ def _log(
             False,
             ("no trusted log key was given"),
         )
-    entry = receipt_entry(item.receipt)
     try:
         if anchors.witnesses is None:
             proven = anchors.logs.check(item.receipt.to_dict(), proof)
@@ -216,6 +215,7 @@ def _log(
                       "tree_size": proven.tree_size}  # fmt: skip
             return report, None, False, None
         keys = [key for keys in anchors.logs.logs.values() for key in keys]
+        entry = receipt_entry(item.receipt)
         judged = verify_witnessed_proof(
             proof, entry, policy=anchors.witnesses, log_verifiers=keys, at=at
         )
