@@ -2,8 +2,9 @@
 
 Starts the SmolLM2-135M model server and `llmseal serve` on loopback, asks with
 the official openai SDK (plain and streaming), verifies both receipts, shows a
-tampered copy failing, runs `llmseal verify` on a saved answer, and stops
-everything it started. Work files go to .demo/ (kept for inspection).
+tampered copy failing, runs `llmseal verify` on a saved answer, audits a reseller
+that serves Gemma-3-270M under SmolLM2's name (DIFF), and stops everything it
+started. Work files go to .demo/ (kept for inspection).
 """
 
 from __future__ import annotations
@@ -44,12 +45,17 @@ def show_receipt(receipt: dict[str, object]) -> None:
     console.print(Panel("\n".join(lines), title="receipt", expand=False))
 
 
-def start_gateway(upstream: str, port: int) -> subprocess.Popen[bytes]:
+def start_gateway(
+    upstream: str, port: int, data_dir: str = "issuer", *extra: str
+) -> subprocess.Popen[bytes]:
     command = [
         *(sys.executable, "-m", "llmseal", "serve", "--upstream", upstream, "--port", str(port)),
-        *("--data-dir", str(WORK / "issuer"), "--issuer", "demo.llmseal.local"),
+        *("--data-dir", str(WORK / data_dir), "--issuer", "demo.llmseal.local", *extra),
     ]
-    console.print(f"$ llmseal serve --upstream {upstream} --port {port} --data-dir .demo/issuer")
+    shown = " ".join(extra)
+    console.print(
+        f"$ llmseal serve --upstream {upstream} --port {port} --data-dir .demo/{data_dir} {shown}"
+    )
     log = (WORK / "gateway.log").open("ab")
     proc = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
     for _ in range(300):
@@ -85,15 +91,19 @@ def main() -> int:
         url = f"http://127.0.0.1:{port}"
         try:
             failures += run_demo(url)
+            failures += run_audit(model.url)
         finally:
-            step(10, "stop everything")
+            step(11, "stop everything")
             stop(gateway)
             console.print("  gateway stopped (receipts are in .demo/issuer/receipts)")
     console.print("  model server stopped")
     if failures:
         console.print(f"[bold red]demo failed: {failures} check(s) did not behave[/]")
         return 1
-    console.print("[bold green]demo complete: honest answers verify, tampering is caught.[/]")
+    console.print(
+        "[bold green]demo complete: honest answers verify, tampering is caught, "
+        "a substituted model is caught.[/]"
+    )
     return 0
 
 
@@ -179,6 +189,51 @@ def run_demo(url: str) -> int:
     verdict(f"GET /v1/receipts/{answer['receipt']['receipt_id']}/verify", stored["status"])
     failures += stored["status"] != "valid"
     return failures
+
+
+def run_audit(honest: str) -> int:
+    """A reseller signs answers from Gemma-3-270M but claims SmolLM2: the audit says DIFF."""
+    from llmseal.devmodels import gemma_path
+
+    step(10, "a reseller serves Gemma-3-270M but claims SmolLM2: an audit catches it")
+    with ModelServer(model=gemma_path(), chat_format="gemma", log=WORK / "gemma.log") as gemma:
+        port = ModelServer().port
+        reseller = start_gateway(gemma.url, port, "reseller", "--model-id", MODEL_ALIAS)
+        url = f"http://127.0.0.1:{port}/v1"
+        try:
+            enroll = [
+                "audit",
+                "enroll",
+                "--endpoint",
+                f"{honest}/v1",
+                "--model-id",
+                MODEL_ALIAS,
+                "--probes",
+                "12",
+                "--repeats",
+                "2",
+                "--out",
+                str(WORK / "smollm2-ref.json"),
+            ]
+            console.print(f"$ llmseal {' '.join(enroll)}")
+            proc = subprocess.run([sys.executable, "-m", "llmseal", *enroll],
+                                  capture_output=True, text=True)  # fmt: skip
+            console.print(f"  reference {proc.stdout.strip()} (from the honest model, twice)")
+            if proc.returncode != 0:
+                console.print(proc.stderr, markup=False)
+                return 1
+            audit = ["audit", "run", "--endpoint", url, "--keys", f"{url}/receipts/keys",
+                     "--model-id", MODEL_ALIAS, "--pack", str(WORK / "smollm2-ref.json"),
+                     "--budget", "40", "--data-dir", str(WORK / "buyer"),
+                     "--seed", "1"]  # fmt: skip
+            console.print(f"$ llmseal {' '.join(audit)}")
+            proc = subprocess.run([sys.executable, "-m", "llmseal", *audit],
+                                  capture_output=True, text=True)  # fmt: skip
+            console.print(proc.stdout.rstrip(), markup=False)
+            console.print(f"  exit status {proc.returncode} (expected 1: DIFF)")
+            return int(proc.returncode != 1)
+        finally:
+            stop(reseller)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ class ModelServer:
         model: Path | None = None,
         alias: str | None = MODEL_ALIAS,
         chat_format: str | None = None,
+        embedding: bool = False,
     ) -> None:
         self.port = port or _free_port()
         self.threads = threads
@@ -75,6 +76,7 @@ class ModelServer:
         self.model = model  # another GGUF (a substitute in the replay tests); default SmolLM2
         self.alias = alias  # None: /v1/models names the file path (llama-cpp-python's default)
         self.chat_format = chat_format
+        self.embedding = embedding  # serve /v1/embeddings (llama-cpp-python's --embedding)
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -91,6 +93,8 @@ class ModelServer:
             command += ["--model_alias", self.alias]
         if self.chat_format is not None:
             command += ["--chat_format", self.chat_format]
+        if self.embedding:
+            command += ["--embedding", "true"]
         return command
 
     def start(self, timeout: float = 120.0) -> ModelServer:

@@ -25,9 +25,12 @@ GROUPS = (
     "dns",
     "weights",
     "replay",
+    "audit",
     "web",
+    "log",
     "witness",
     "bundle",
+    "postgres",
 )
 
 

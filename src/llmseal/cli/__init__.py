@@ -52,6 +52,9 @@ def _register() -> None:
     cli.add_command(bundle)
 
     _log.log.add_command(_monitor.monitor)
+    from llmseal.cli import _audit
+
+    cli.add_command(_audit.audit)
 
 
 _register()
@@ -75,6 +78,20 @@ def _attach_replay() -> None:
 
 
 _attach_replay()
+
+
+def _attach_audit_tools() -> None:
+    """``llmseal audit pack`` and ``llmseal audit report`` (issue 12) join the ``audit`` group."""
+    from llmseal.cli._audit_pack import pack
+    from llmseal.cli._audit_report import report
+
+    group = cli.commands["audit"]
+    assert isinstance(group, click.Group)
+    group.add_command(pack)
+    group.add_command(report)
+
+
+_attach_audit_tools()
 
 
 def main(argv: list[str] | None = None) -> None:

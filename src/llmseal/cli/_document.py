@@ -1,8 +1,9 @@
 """What ``llmseal verify`` reads: a receipt, a sealed response, or a saved stream.
 
-A stream saved with ``curl -N`` (SSE) is split by :func:`llmseal.core.framing.read_stream`
-into its receipt and the chunks the receipt's ``output_hash`` covers
-(docs/spec/stream.md). NDJSON streams are not sealed: they get a clear error.
+A stream saved with ``curl -N`` is split into its receipt and the chunks the
+receipt's ``output_hash`` covers (docs/spec/stream.md): an SSE stream by
+:func:`llmseal.core.framing.read_stream`, an NDJSON one (Ollama's native API) by
+:func:`llmseal.core.ndjson.read_ndjson`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from llmseal.cli._common import read_input
 from llmseal.core.canonical import loads
 from llmseal.core.framing import read_stream
+from llmseal.core.ndjson import read_ndjson
 from llmseal.errors import ContentError, InputError
 
 __all__ = ["read_document"]
@@ -23,15 +25,11 @@ def read_document(path: str) -> tuple[Any, list[Any] | None]:
     try:
         return loads(data), None
     except ContentError as exc:
-        if _looks_like_ndjson(data):
-            raise InputError(
-                f"{path} is an NDJSON stream: llmseal seals SSE streams only, so it carries no "
-                "receipt (docs/spec/stream.md)"
-            ) from exc
-        if not _looks_like_sse(data):
+        ndjson = _looks_like_ndjson(data)
+        if not ndjson and not _looks_like_sse(data):
             raise InputError(f"receipt {path} is {exc}") from exc
     try:
-        saved = read_stream(data)
+        saved = read_ndjson(data) if ndjson else read_stream(data)
     except ContentError as exc:
         raise InputError(f"stream {path}: {exc}") from exc
     document: dict[str, Any] = {}

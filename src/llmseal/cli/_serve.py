@@ -59,6 +59,12 @@ __all__ = ["serve"]
     is_flag=True,
     help="fsync every receipt commit (survives power loss, not only crashes).",
 )
+@click.option(
+    "--store",
+    metavar="URL|DIR",
+    help="The receipt store: postgresql://… (shared by replicas) or a directory"
+    " (default DATA_DIR/receipts, SQLite).",
+)
 @click.option("--access-log", is_flag=True, help="Log every request (structured).")
 @click.option("--pkcs11-module", metavar="SO", help="Sign with a key held in a PKCS#11 token.")
 @click.option("--token", "pkcs11_token", metavar="LABEL", help="Label of the PKCS#11 token.")
@@ -153,6 +159,7 @@ def serve(
     upstream_timeout: float,
     connect_timeout: float,
     durable: bool,
+    store: str | None,
     access_log: bool,
     cert_chain: str | None,
     llm_sign_cert: str | None,
@@ -187,6 +194,7 @@ def serve(
         upstream_timeout=upstream_timeout,
         connect_timeout=connect_timeout,
         durable=durable,
+        store=store,
         access_log=access_log,
         cert_chain=cert_chain,
         llm_sign_cert=llm_sign_cert,

@@ -15,9 +15,9 @@ _OPTIONS = (
     click.option(
         "--log",
         "log_dir",
-        type=click.Path(file_okay=False),
-        metavar="DIR",
-        help="Run a transparency log in the gateway (created if new) and serve it under /log/.",
+        metavar="DIR|URL",
+        help="Run a transparency log in the gateway (created if new) and serve it under /log/;"
+        " postgresql://… shares it between replicas.",
     ),
     click.option(
         "--log-url", metavar="URL", help="Log every receipt to a standalone `llmseal log serve`."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from llmseal.core.canonical import loads
 from llmseal.core.framing import StreamReceipt, comment_receipt, legacy_receipt
-from llmseal.core.hashing import ANTHROPIC_ENDPOINTS, StreamHasher
+from llmseal.core.hashing import TERMINAL_EVENTS, StreamHasher
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.core.verify import Verification
 from llmseal.errors import BindingError, ContentError, ReceiptRequiredError, VerificationError
@@ -19,14 +20,17 @@ if TYPE_CHECKING:
 
 __all__ = ["StreamVerifier"]
 
+# An event name re-emitted from the hashed data's ``type`` (``response.output_text.delta``).
+_EVENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,127}")
+
 
 class StreamVerifier:
     """Checks an SSE stream as it passes and hands the SDK only what it checked.
 
     The SDK never sees the bytes that arrived: every event is re-emitted from the
     exact data that was hashed — ``data:`` lines only, plus ``event: <type>`` for
-    Anthropic streams, whose SDK routes on the event name (a relabelled event
-    must not hide a hashed chunk). Comments, ``id``/``retry`` fields and the
+    Anthropic and Responses API streams, whose SDKs route on the event name (a
+    relabelled event must not hide a hashed chunk). Comments, ``id``/``retry`` fields and the
     receipt itself are dropped.
 
     The receipt is a framing-2 comment (docs/spec/stream.md) or, from a round-1
@@ -45,7 +49,8 @@ class StreamVerifier:
         self._endpoint = endpoint
         self._prompt_hash = prompt_hash
         self._request = request
-        self._anthropic = endpoint in ANTHROPIC_ENDPOINTS
+        # Anthropic and Responses API events are named after their data's type.
+        self._named = endpoint in TERMINAL_EVENTS
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
         # Kept for an evidence sample, but never past the sample cap: the hash is
@@ -133,10 +138,10 @@ class StreamVerifier:
         if extra and isinstance(chunk, dict):
             payload = orjson.dumps({**chunk, **extra})
         lines = [b"data: " + line for line in payload.split(b"\n")]
-        if self._anthropic:
+        if self._named:
             kind = chunk.get("type") if isinstance(chunk, dict) else None
-            if not isinstance(kind, str) or not kind.isidentifier():
-                raise BindingError("an Anthropic stream event without a usable type")
+            if not isinstance(kind, str) or not _EVENT_NAME.fullmatch(kind):
+                raise BindingError(f"a {self._endpoint} stream event without a usable type")
             lines.insert(0, b"event: " + kind.encode())
         return b"\n".join(lines) + b"\n\n"
 

@@ -40,6 +40,7 @@ from types import ModuleType
 from typing import Any
 
 from llmseal.client.logproof import LogCheck
+from llmseal.client.ndjson import NdjsonVerifier
 from llmseal.client.stream import StreamVerifier
 from llmseal.client.verifier import DEFAULT_FRESHNESS, Expectations, ResponseVerifier
 from llmseal.core.keyset import KeyResolver, KeySet
@@ -82,6 +83,7 @@ def build_verifier(
     require_logged: bool = False,
     witness_policy: str | Path | WitnessPolicy | None = None,
     require_witnessed: bool = False,
+    store: str | None = None,
 ) -> ResponseVerifier:
     """The verifier both transports use (evidence under ``data_dir``, if given).
 
@@ -93,8 +95,10 @@ def build_verifier(
     witness quorum, and ``require_witnessed`` fails an answer the quorum has not
     cosigned.
     """
-    evidence = None
-    if data_dir is not None:
+    evidence: EvidenceStore | None = None
+    if store is not None:  # postgresql://…: one evidence store (and replay check) for a fleet
+        evidence = _shared_evidence(store, data_dir, sample_cap)
+    elif data_dir is not None:
         evidence = EvidenceStore(Path(data_dir).expanduser(), sample_cap=sample_cap)
     return ResponseVerifier(
         _resolver(keys),
@@ -105,6 +109,19 @@ def build_verifier(
         freshness=freshness,
         log_check=_log_check(log_vkeys, require_logged, witness_policy, require_witnessed),
     )
+
+
+def _shared_evidence(
+    store: str, data_dir: str | os.PathLike[str] | None, sample_cap: int
+) -> EvidenceStore:
+    from llmseal.store.pg import is_postgres_url
+
+    if not is_postgres_url(store):
+        raise ConfigError(f"store must be a postgresql:// URL (or use data_dir), not {store!r}")
+    from llmseal.store.pgevidence import PostgresEvidenceStore
+
+    samples = Path(data_dir).expanduser() if data_dir is not None else None
+    return PostgresEvidenceStore(store, samples, sample_cap=sample_cap)
 
 
 def _log_check(
@@ -142,7 +159,7 @@ def _prepare(verifier: ResponseVerifier, request: Any) -> str | None:
 
 def _stream_checker(
     verifier: ResponseVerifier, endpoint: str, body: bytes, response: Any
-) -> StreamVerifier:
+) -> StreamVerifier | NdjsonVerifier:
     encoding = response.headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise BindingError(
@@ -154,7 +171,7 @@ def _stream_checker(
 
 def _is_stream(response: Any) -> bool:
     content_type: str = response.headers.get("content-type", "")
-    return content_type.startswith("text/event-stream")
+    return content_type.startswith(("text/event-stream", "application/x-ndjson"))
 
 
 def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
@@ -165,7 +182,7 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
     """
 
     class SyncStream(lib.SyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, inner: Any, checker: StreamVerifier) -> None:
+        def __init__(self, inner: Any, checker: StreamVerifier | NdjsonVerifier) -> None:
             self._inner = inner
             self._checker = checker
 
@@ -182,7 +199,7 @@ def _transport_classes(lib: ModuleType) -> tuple[type[Any], type[Any]]:
             self._inner.close()
 
     class AsyncStream(lib.AsyncByteStream):  # type: ignore[misc, name-defined]
-        def __init__(self, inner: Any, checker: StreamVerifier) -> None:
+        def __init__(self, inner: Any, checker: StreamVerifier | NdjsonVerifier) -> None:
             self._inner = inner
             self._checker = checker
 
@@ -318,6 +335,7 @@ def verifying_http_client(
     require_logged: bool = False,
     witness_policy: str | Path | WitnessPolicy | None = None,
     require_witnessed: bool = False,
+    store: str | None = None,
     library: str = "httpx",
     **client_options: Any,
 ) -> Any:
@@ -326,14 +344,17 @@ def verifying_http_client(
     ``library="httpx2"`` returns an ``httpx2.Client`` instead, which is what
     ``anthropic.Anthropic`` (>= 2) accepts; openai accepts both. ``keys`` is the
     issuer's key set (URL or file, cached and refreshed once on an unknown key)
-    or any key resolver; ``data_dir`` holds the evidence store. ``log_vkeys`` and
-    ``require_logged``: check (and require) inline transparency-log proofs.
+    or any key resolver; ``data_dir`` holds the evidence store — or ``store=
+    "postgresql://…"`` keeps the evidence of every caller in one database (replay
+    protection across processes and machines; samples still go under ``data_dir``).
+    ``log_vkeys`` and ``require_logged``: check (and require) inline transparency-log
+    proofs.
     """
     verifier = build_verifier(
         keys=keys, data_dir=data_dir, require_receipt=require_receipt, expect_issuer=expect_issuer,
         expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
         freshness=freshness, log_vkeys=log_vkeys, require_logged=require_logged,
-        witness_policy=witness_policy, require_witnessed=require_witnessed,
+        witness_policy=witness_policy, require_witnessed=require_witnessed, store=store,
     )  # fmt: skip
     return _client(library, verifier, asynchronous=False, options=client_options)
 
@@ -344,7 +365,7 @@ def verifying_async_http_client(**options: Any) -> Any:
     library = options.pop("library", "httpx")
     names = ("keys", "data_dir", "require_receipt", "expect_issuer", "expect_models",
              "sample_rate", "sample_cap", "freshness", "log_vkeys", "require_logged",
-             "witness_policy", "require_witnessed")  # fmt: skip
+             "witness_policy", "require_witnessed", "store")  # fmt: skip
     verifier = build_verifier(**{k: options.pop(k) for k in names if k in options})
     return _client(library, verifier, asynchronous=True, options=options)
 

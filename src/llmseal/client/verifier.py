@@ -34,11 +34,12 @@ from typing import Any
 import orjson
 
 from llmseal.client.logproof import LogCheck
+from llmseal.client.ndjson import NdjsonVerifier
 from llmseal.client.replay import ReplayWindow
 from llmseal.client.stream import StreamVerifier
 from llmseal.core import _time
 from llmseal.core.canonical import loads
-from llmseal.core.hashing import SEALED_ENDPOINTS, hash_json, hash_response
+from llmseal.core.hashing import NDJSON_ENDPOINTS, SEALED_ENDPOINTS, hash_json, hash_response
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_hashes
@@ -152,8 +153,10 @@ class ResponseVerifier:
             evidence=parsed.get("receipt_evidence"),
         )  # fmt: skip
 
-    def stream(self, endpoint: str, request_body: bytes) -> StreamVerifier:
-        return StreamVerifier(self, endpoint, self.request_hash(request_body), request_body)
+    def stream(self, endpoint: str, request_body: bytes) -> StreamVerifier | NdjsonVerifier:
+        """The checker of a streamed answer: SSE, or NDJSON for Ollama's native API."""
+        kind = NdjsonVerifier if endpoint in NDJSON_ENDPOINTS else StreamVerifier
+        return kind(self, endpoint, self.request_hash(request_body), request_body)
 
     def _verify(
         self,

@@ -6,7 +6,8 @@ design.md, "Content hashes":
 * response: ``sha256(JCS(response JSON body without the members the gateway adds))``;
 * stream:   ``sha256(JCS([chunk_1, ..., chunk_n]))`` over the parsed ``data:`` objects,
   without ``[DONE]`` and comments — the receipt itself is a comment
-  (docs/spec/stream.md; :mod:`llmseal.core.framing` reads the round-1 framing too).
+  (docs/spec/stream.md; :mod:`llmseal.core.framing` reads the round-1 framing too);
+  NDJSON streams: over every line but the receipt line (:mod:`llmseal.core.ndjson`).
 
 JCS rather than raw bytes because relays and servers re-serialize JSON. Raw-byte
 hashing exists as an explicit option (:func:`hash_bytes`).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from llmseal.core.canonical import canonicalize, loads
@@ -23,7 +25,10 @@ from llmseal.core.canonical import canonicalize, loads
 __all__ = [
     "ANTHROPIC_ENDPOINTS",
     "GATEWAY_MEMBERS",
+    "NDJSON_ENDPOINTS",
+    "RESPONSES_ENDPOINTS",
     "SEALED_ENDPOINTS",
+    "TERMINAL_EVENTS",
     "StreamHasher",
     "hash_bytes",
     "hash_json",
@@ -31,15 +36,49 @@ __all__ = [
     "hash_response",
     "hash_stream",
     "strip_gateway_members",
+    "wants_stream",
 ]
 
 ANTHROPIC_ENDPOINTS: frozenset[str] = frozenset({"/v1/messages"})
 """Endpoints whose streams follow the Anthropic event protocol (no ``[DONE]``)."""
 
-SEALED_ENDPOINTS: frozenset[str] = frozenset(
-    {"/v1/chat/completions", "/v1/completions", *ANTHROPIC_ENDPOINTS}
+RESPONSES_ENDPOINTS: frozenset[str] = frozenset({"/v1/responses"})
+"""The OpenAI Responses API: typed events, no ``[DONE]`` (docs/spec/stream.md)."""
+
+TERMINAL_EVENTS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        **{endpoint: frozenset({"message_stop"}) for endpoint in ANTHROPIC_ENDPOINTS},
+        **{
+            endpoint: frozenset({"response.completed", "response.failed", "response.incomplete"})
+            for endpoint in RESPONSES_ENDPOINTS
+        },
+    }
 )
-"""The exchanges a gateway seals and a verifying client checks."""
+"""Streams that end with a terminal event (its data's ``type``) instead of ``data: [DONE]``.
+
+Their events are *named*: ``event: <type>`` repeats the data's ``type``, which is
+hashed; the other sealed streams end with the ``[DONE]`` sentinel."""
+
+NDJSON_ENDPOINTS: frozenset[str] = frozenset({"/api/chat", "/api/generate"})
+"""Ollama's native API: streams are newline-delimited JSON (:mod:`llmseal.core.ndjson`),
+and a request without ``"stream"`` streams."""
+
+SEALED_ENDPOINTS: frozenset[str] = frozenset(
+    {"/v1/chat/completions", "/v1/completions", "/v1/embeddings", *TERMINAL_EVENTS,
+     *NDJSON_ENDPOINTS}
+)  # fmt: skip
+"""The exchanges a gateway seals and a verifying client checks (POST only).
+
+``/v1/embeddings`` answers are never streamed; the others are sealed plain and
+streamed. Hashing is the same for all of them (module docstring)."""
+
+
+def wants_stream(endpoint: str, request: Mapping[str, Any]) -> bool:
+    """Whether a parsed request asks for a streamed answer (Ollama streams by default)."""
+    if endpoint in NDJSON_ENDPOINTS:
+        return request.get("stream", True) is not False
+    return request.get("stream") is True
+
 
 GATEWAY_MEMBERS: frozenset[str] = frozenset({"receipt", "receipt_evidence", "llm_sign"})
 """Top-level response members a signing gateway adds; never part of ``output_hash``.

@@ -2,7 +2,8 @@
 
 Routes (design.md, "HTTP"):
 
-* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages`` — forwarded and sealed
+* ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages``, ``/v1/responses``,
+  ``/v1/embeddings`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
 * ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
 * ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
@@ -35,6 +36,7 @@ from llmseal.gateway._http import (
     send_error,
     send_json,
 )
+from llmseal.gateway._ndjson import NDJSON, NdjsonSeal
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.headers import request_headers, response_headers
@@ -59,7 +61,7 @@ from llmseal.gateway.upstream import (
 from llmseal.gateway.web import gateway_routes
 from llmseal.gateway.weights import WeightsApi, WeightsBinding
 from llmseal.store.base import ReceiptStore
-from llmseal.store.sharded import ShardedReceiptStore
+from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter
 from llmseal.trust.keysource import load_keyset
 
@@ -86,14 +88,15 @@ class Gateway:
         self.config = config
         data = Path(config.data_dir)
         logged = config.log_dir is not None or config.log_url is not None
-        self.store = store or ShardedReceiptStore(
-            data / "receipts", durable=config.durable, outbox=logged
+        self.store = store or open_receipt_store(
+            config.store_location, durable=config.durable, outbox=logged
         )
         self.logger, self.log_app = open_log_link(config, self.store)
         # The dashboard lists recent receipts from small per-worker rings, not the store.
         self.recent = RecentReceipts(data / "recent") if config.dashboard else None
         committed = RecordingStore(self.store, self.recent) if self.recent else self.store
-        self.writer = BatchWriter(committed, offload=config.durable)
+        offload = commits_block(config.store_location, durable=config.durable)
+        self.writer = BatchWriter(committed, offload=offload)
         self.metrics = Metrics(data / "metrics")
         signer = signer or config.load_signer()
         self.weights = WeightsBinding.load(config)
@@ -198,12 +201,10 @@ class Gateway:
             if isinstance(response, int):
                 return response
             try:
-                if (
-                    info.stream
-                    and response.status == 200
-                    and response.content_type == "text/event-stream"
-                ):
-                    return await self._relay_stream(info, response, send, forwarded, watch)
+                if info.stream and response.status == 200:
+                    seal = self.sealer.open_stream(info)
+                    if response.content_type == seal.media_type.decode():
+                        return await self._relay_stream(seal, response, send, forwarded, watch)
                 return await self._relay_body(info, response, send, forwarded, watch)
             finally:
                 response.close()
@@ -273,15 +274,15 @@ class Gateway:
 
     async def _relay_stream(
         self,
-        info: RequestInfo,
+        seal: StreamSeal | NdjsonSeal,
         response: UpstreamResponse,
         send: Send,
         forwarded: float,
         watch: DisconnectWatch,
     ) -> int:
-        seal = self.sealer.open_stream(info)
+        media = b"text/event-stream; charset=utf-8" if seal.media_type != NDJSON else NDJSON
         headers = [
-            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"content-type", media),
             (b"cache-control", b"no-cache"),
             (b"x-accel-buffering", b"no"),
         ]
@@ -300,16 +301,14 @@ class Gateway:
             tail, _ = await seal.finish(200, time.perf_counter() - forwarded)
         except (UpstreamProtocolError, UpstreamUnreachable, UpstreamTimeout) as exc:
             self.metrics.upstream_error("stream_cut")
-            tail = StreamSeal.error_event(f"upstream stream failed, no receipt: {exc}")
+            tail = seal.error_event(f"upstream stream failed, no receipt: {exc}")
         except StoreError as exc:
             self.metrics.store_error()
             log.error("receipt store failed: %s", exc)
-            tail = StreamSeal.error_event(
-                "the receipt could not be stored; the stream is not sealed"
-            )
+            tail = seal.error_event("the receipt could not be stored; the stream is not sealed")
         except LogUnavailableError as exc:
             log.error("transparency log failed: %s", exc)
-            tail = StreamSeal.error_event(f"{exc}; the stream is not sealed")
+            tail = seal.error_event(f"{exc}; the stream is not sealed")
         await send({"type": "http.response.body", "body": tail, "more_body": False})
         return 200
 

@@ -5,7 +5,8 @@
     DATA_DIR/               0700
       keys/                 a key directory (keys.json + 0600 private keys)
       gateway.json          which key this gateway signs with (no secrets)
-      receipts/             the receipt store: one SQLite shard per worker (WAL)
+      receipts/             the receipt store: one SQLite shard per worker (WAL), unless
+                            ``--store postgresql://…`` puts it in PostgreSQL (shared by replicas)
       metrics/              per-worker counters
 
 On first run :func:`prepare_data_dir` creates it all with a fresh Ed25519 key;
@@ -35,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from llmseal.core.keys import PublicKey, Signer
 from llmseal.errors import ConfigError, KeyManagementError
 from llmseal.gateway.headers import REQUEST_ALLOWED, check_forward_headers
+from llmseal.store.pg import is_postgres_url
 from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ class GatewayConfig:
     upstream_timeout: float = 300.0
     connect_timeout: float = 10.0
     durable: bool = False
+    store: str | None = None  # receipts: a directory or postgresql://… (default DATA_DIR/receipts)
     access_log: bool = False
     cert_chain: str | None = None  # the signing key's certificate chain, sent as receipt_evidence
     llm_sign_cert: str | None = None  # leaf-first PEM chain: adds llm_sign envelopes (compat)
@@ -90,7 +93,7 @@ class GatewayConfig:
     dashboard: bool = False  # the issuer dashboard and its recent-receipt rings
     dashboard_listen: str | None = None  # "HOST:PORT": the dashboard there, not on the main port
     forward_headers: tuple[str, ...] = ()  # request fields forwarded beyond the allow-list
-    log_dir: str | None = None  # the embedded transparency log (``--log DIR``)
+    log_dir: str | None = None  # the embedded transparency log (``--log DIR`` or postgresql://)
     log_url: str | None = None  # a standalone ``llmseal log serve`` (``--log-url``)
     log_origin: str | None = None  # origin of a log ``--log DIR`` creates
     log_inline: bool = False  # wait for the proof, send it as receipt_evidence.log
@@ -145,8 +148,15 @@ class GatewayConfig:
             raise ConfigError(f"--log-url must be an http(s) URL, not {self.log_url!r}")
         if self.log_witness_policy is not None and self.log_dir is None:
             raise ConfigError("--log-witness-policy needs --log DIR (the log it cosigns)")
+        if self.log_witness_policy is not None and is_postgres_url(self.log_dir):
+            raise ConfigError("--log-witness-policy works with --log DIR, not PostgreSQL (yet)")
         if self.log_timeout <= 0 or self.log_batch_age <= 0:
             raise ConfigError("log timeouts must be positive")
+
+    @property
+    def store_location(self) -> str:
+        """Where receipts are stored: ``--store``, else ``DATA_DIR/receipts``."""
+        return self.store or str(Path(self.data_dir) / "receipts")
 
     @property
     def keys_dir(self) -> Path:

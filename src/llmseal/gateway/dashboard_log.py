@@ -20,6 +20,7 @@ import httpx
 from llmseal.errors import Error
 from llmseal.log import load_verifier, open_checkpoint
 from llmseal.log.service import read_log_info
+from llmseal.store.pg import is_postgres_url
 
 __all__ = ["log_state"]
 
@@ -38,11 +39,29 @@ def _from_url(log_url: str) -> tuple[bytes, str, str]:
     return text, str(about["origin"]), str(about["vkey"])
 
 
+def _from_postgres(url: str) -> tuple[bytes, str, str]:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            row = conn.execute(
+                "SELECT c.body, i.origin, i.vkey FROM log_checkpoints c, log_info i"
+                " WHERE c.name = 'checkpoint'"
+            ).fetchone()
+    except psycopg.Error as exc:
+        raise OSError(str(exc).strip()) from exc
+    if row is None:
+        raise OSError("the database holds no log")
+    return bytes(row[0]), str(row[1]), str(row[2])
+
+
 def log_state(
     log_dir: str | None, log_url: str | None
 ) -> Callable[[], dict[str, Any] | None] | None:
     """A reader for the dashboard, or None when the gateway has no log."""
-    if log_dir is not None:
+    if log_dir is not None and is_postgres_url(log_dir):
+        fetch = functools.partial(_from_postgres, log_dir)
+    elif log_dir is not None:
         fetch = functools.partial(_from_dir, log_dir)
     elif log_url is not None:
         fetch = functools.partial(_from_url, log_url)

@@ -10,7 +10,8 @@ only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too.
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
-streams gain a receipt comment (docs/spec/stream.md), every receipt is committed
+SSE streams gain a receipt comment, Ollama's NDJSON streams a receipt line
+(docs/spec/stream.md), every receipt is committed
 before it is sent. Answers that are not JSON (an HTML 404) pass through unsigned.
 The receipt API (``GET /v1/receipts/keys``, ``/v1/receipts/{id}``,
 ``/v1/receipts/{id}/verify``, ``POST /v1/receipts/verify``) is served too, so
@@ -35,6 +36,7 @@ from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, ContentError, Error, InputError, StoreError
 from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, header, read_body, send_error
+from llmseal.gateway._ndjson import NdjsonSeal
 from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
 from llmseal.gateway.config import prepare_signing_dir
 from llmseal.gateway.receipts_api import ReceiptsApi
@@ -197,7 +199,7 @@ class _Exchange:
         self._send = send
         self._start: Message | None = None
         self._chunks: list[bytes] = []
-        self._stream: StreamSeal | None = None
+        self._stream: StreamSeal | NdjsonSeal | None = None
         self._status = 200
         self._finished = False
 
@@ -220,8 +222,9 @@ class _Exchange:
 
     async def _on_start(self, message: Message) -> None:
         content_type = _header(message, b"content-type")
-        if content_type.startswith(b"text/event-stream"):
-            self._stream = self.sealer.open_stream(self.info)
+        seal = self.sealer.open_stream(self.info)
+        if content_type.startswith(seal.media_type):
+            self._stream = seal
             self._status = int(message["status"])
             headers = [
                 (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"
@@ -268,9 +271,9 @@ class _Exchange:
                 return
             tail, _ = await self._stream.finish(self._status, self._elapsed())
         except UpstreamProtocolError as exc:
-            tail = StreamSeal.error_event(f"stream not sealed: {exc}")
+            tail = self._stream.error_event(f"stream not sealed: {exc}")
         except StoreError:
-            tail = StreamSeal.error_event(
+            tail = self._stream.error_event(
                 "the receipt could not be stored; the stream is not sealed"
             )
         self._finished = True
@@ -284,7 +287,9 @@ class _Exchange:
             await self._seal_json()
         elif self._stream is not None:
             self._finished = True
-            tail = StreamSeal.error_event("stream ended early (no end-of-stream event); not sealed")
+            tail = self._stream.error_event(
+                "stream ended early (no end-of-stream event); not sealed"
+            )
             await self._send({"type": "http.response.body", "body": tail, "more_body": False})
 
     def _elapsed(self) -> float:

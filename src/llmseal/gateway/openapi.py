@@ -209,6 +209,8 @@ def document() -> dict[str, Any]:
             "/v1/chat/completions": _sealed("OpenAI chat completion, sealed"),
             "/v1/completions": _sealed("OpenAI completion, sealed"),
             "/v1/messages": _sealed("Anthropic message, sealed"),
+            "/v1/responses": _sealed("OpenAI Responses API response, sealed"),
+            "/v1/embeddings": _sealed("OpenAI embeddings, sealed"),
             "/v1/receipts/keys": _get(_ref("KeySet"), "The public key set"),
             "/v1/receipts/verify": verify,
             "/v1/receipts/{receipt_id}": one,

@@ -39,6 +39,7 @@ from llmseal.log.merkle import leaf_hash
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import PendingEntry, Sequenced
 from llmseal.store.base import LogOutbox, StoredReceipt
+from llmseal.store.pg import is_postgres_url
 
 __all__ = [
     "EmbeddedLog",
@@ -259,7 +260,14 @@ def open_log_link(config: Any, store: Any) -> tuple[ReceiptLogger | None, LogApp
         prepare_log_dir(config)
         keys = CachedKeySet(str(config.keys_dir / "keys.json"))
         witnesses = _witness_policy(config)  # read before the log is opened (and locked)
-        tlog = TransparencyLog.open(config.log_dir, keys=keys, batch_age=config.log_batch_age)
+        if is_postgres_url(config.log_dir):  # shared by replicas (llmseal.log.pgservice)
+            from llmseal.log.pgservice import open_pg_log
+
+            tlog = open_pg_log(
+                config.log_dir, config.data_dir, keys=keys, batch_age=config.log_batch_age
+            )
+        else:
+            tlog = TransparencyLog.open(config.log_dir, keys=keys, batch_age=config.log_batch_age)
         if witnesses is not None:
             tlog.witness(witnesses, interval=config.log_witness_interval)
         client = EmbeddedLog(tlog)
@@ -279,11 +287,17 @@ def _witness_policy(config: Any) -> Any:
 
 def prepare_log_dir(config: Any) -> str:
     """Create the embedded log on first run (origin ``--log-origin``, else
-    ``<issuer or host name>/log``); its vkey."""
+    ``<issuer or host name>/log``); its vkey. ``--log postgresql://…``: the log in that
+    database, its key in ``DATA_DIR/log.key`` (every replica needs a copy)."""
     from pathlib import Path
 
     from llmseal.log.service import init_log, read_log_info
 
+    if is_postgres_url(config.log_dir):
+        from llmseal.log.pgservice import init_pg_log
+
+        origin = config.log_origin or f"{config.issuer or socket.gethostname()}/log"
+        return init_pg_log(config.log_dir, origin, config.data_dir)
     if not (Path(config.log_dir) / "log.json").exists():
         origin = config.log_origin or f"{config.issuer or socket.gethostname()}/log"
         return init_log(config.log_dir, origin)

@@ -9,7 +9,8 @@ and only then hand the bytes back for sending.
 Wire format (design.md, "HTTP"; docs/spec/stream.md): a non-streaming JSON
 response gains a top-level ``receipt``; a stream gains one SSE comment line
 ``: llmseal-receipt 2 {...}`` after its last event — before ``data: [DONE]`` on
-OpenAI streams, after ``message_stop`` on Anthropic ones (framing 2,
+chat and text completion streams, after the terminal event on Anthropic
+(``message_stop``) and Responses API (``response.completed``...) ones (framing 2,
 :mod:`llmseal.core.framing`). SSE decoders drop comments, so no SDK and no
 ``chunk.choices[0]`` loop ever meets the receipt.
 """
@@ -33,18 +34,22 @@ from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
 from llmseal.core.framing import comment_receipt, receipt_comment
 from llmseal.core.hashing import (
-    ANTHROPIC_ENDPOINTS,
     GATEWAY_MEMBERS,
+    NDJSON_ENDPOINTS,
     SEALED_ENDPOINTS,
+    TERMINAL_EVENTS,
     StreamHasher,
     hash_json,
+    wants_stream,
 )
 from llmseal.core.keys import Signer
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
-from llmseal.errors import ContentError, Error, InputError, MalformedReceiptError
+from llmseal.errors import ContentError, InputError, MalformedReceiptError
+from llmseal.gateway._ndjson import NdjsonSeal
+from llmseal.gateway._protocol import UpstreamProtocolError
 from llmseal.gateway.hop import upstream_failure
 from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
@@ -60,10 +65,6 @@ __all__ = [
 
 DONE_EVENT = b"data: [DONE]\n\n"
 SIGNED_ENDPOINTS = SEALED_ENDPOINTS
-
-
-class UpstreamProtocolError(Error):
-    """The upstream answered something that cannot be sealed (not JSON, cut stream...)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +142,7 @@ class Sealer:
             endpoint=endpoint,
             prompt_hash=hash_json(parsed),
             model=model if isinstance(model, str) else None,
-            stream=parsed.get("stream") is True,
+            stream=wants_stream(endpoint, parsed),
             started=started,
             request=parsed,
             parents=declared,
@@ -223,7 +224,10 @@ class Sealer:
         except ContentError:
             return None  # not a chat completion exchange: the receipt alone covers it
 
-    def open_stream(self, info: RequestInfo) -> StreamSeal:
+    def open_stream(self, info: RequestInfo) -> StreamSeal | NdjsonSeal:
+        """The sealer of a stream answer: SSE, or NDJSON for Ollama's native API."""
+        if info.endpoint in NDJSON_ENDPOINTS:
+            return NdjsonSeal(self, info)
         return StreamSeal(self, info)
 
     def claims(
@@ -320,6 +324,8 @@ class StreamSeal:
     becomes a signed ``parents`` claim, so the stream carries one receipt.
     """
 
+    media_type = b"text/event-stream"
+
     def __init__(self, sealer: Sealer, info: RequestInfo) -> None:
         self._sealer = sealer
         self._info = info
@@ -328,7 +334,8 @@ class StreamSeal:
         self._last: dict[str, Any] = {}
         self._usage: Any = None
         self._parents: list[Any] = []
-        self._anthropic = info.endpoint in ANTHROPIC_ENDPOINTS
+        # Anthropic and Responses streams end with a terminal event, the others with [DONE].
+        self._terminal = TERMINAL_EVENTS.get(info.endpoint)
         self.done = False
         self.first_chunk_s: float | None = None
 
@@ -346,12 +353,12 @@ class StreamSeal:
                 if not self._parent(event):
                     forward.append(event)  # comments and retry hints pass, unhashed
                 continue
-            if not self._anthropic and payload.strip() == b"[DONE]":
+            if self._terminal is None and payload.strip() == b"[DONE]":
                 self.done = True
                 break
             chunk = self._add(payload)
             forward.append(event)
-            if self._anthropic and chunk.get("type") == "message_stop":
+            if self._terminal is not None and chunk.get("type") in self._terminal:
                 self.done = True
                 break
         if forward and self.first_chunk_s is None:
@@ -399,7 +406,7 @@ class StreamSeal:
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )
         comment = receipt_comment(receipt_json, evidence)
-        return (comment if self._anthropic else comment + DONE_EVENT), receipt
+        return (comment if self._terminal is not None else comment + DONE_EVENT), receipt
 
     @staticmethod
     def error_event(message: str) -> bytes:

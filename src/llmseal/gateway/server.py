@@ -16,6 +16,7 @@ from llmseal.errors import ConfigError
 from llmseal.gateway._logging import log_config
 from llmseal.gateway.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
 from llmseal.gateway.weights import prepare_weights
+from llmseal.store.pg import describe
 
 __all__ = ["run"]
 
@@ -30,6 +31,7 @@ def run(
 
     config = prepare_data_dir(config, at=datetime.now(UTC))
     config = prepare_weights(config)  # refuses to start on weights other than the committed
+    _prepare_store(config)
     log_vkey = _prepare_log(config, workers)
     # Counters (and recent receipts) of a previous run are not this run's; workers
     # recreate their files.
@@ -42,7 +44,8 @@ def run(
         host, port, config.upstream, config.key_id, config.receipts, workers, config.data_dir,
     )  # fmt: skip
     if log_vkey:
-        log.info("transparency log %s, served at /log/ (vkey %s)", config.log_dir, log_vkey)
+        where = describe(config.log_dir) if config.log_dir else ""
+        log.info("transparency log %s, served at /log/ (vkey %s)", where, log_vkey)
     if config.dashboard_listen is not None:
         _dashboard_listener(config, config.dashboard_listen, log_level)
     uvicorn.run(
@@ -105,11 +108,24 @@ def _quiet_server() -> type:
     return QuietServer
 
 
+def _prepare_store(config: GatewayConfig) -> None:
+    """A PostgreSQL store is migrated here, once, before any worker starts: a database
+    newer than this llmseal (or one that cannot be reached) stops ``serve`` with one line."""
+    from llmseal.store.pg import is_postgres_url
+
+    if is_postgres_url(config.store):
+        from llmseal.store.opening import open_receipt_store
+
+        open_receipt_store(config.store_location).close()
+
+
 def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
     """Create the embedded log if new; one process owns a log, so one worker."""
+    from llmseal.store.pg import is_postgres_url
+
     if config.log_dir is None:
         return None
-    if workers > 1:
+    if workers > 1 and not is_postgres_url(config.log_dir):
         raise ConfigError(
             "--log DIR runs the log inside the gateway process: use --workers 1, or run"
             " `llmseal log serve` and give --log-url"

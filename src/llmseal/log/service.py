@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from llmseal.log.witnessing import Witnessing
     from llmseal.log.witnesspolicy import WitnessPolicy
 
-__all__ = ["LOG_FORMAT", "TransparencyLog", "init_log", "read_log_info"]
+__all__ = ["LOG_FORMAT", "TransparencyLog", "init_log", "load_log_signer", "read_log_info"]
 
 LOG_FORMAT = "llmseal-log/1"
 _HEX_LEAF = re.compile(r"\A[0-9a-f]{64}\Z")
@@ -75,7 +75,8 @@ def read_log_info(directory: str | Path) -> dict[str, str]:
     return {k: str(v) for k, v in info.items()}
 
 
-def _load_signer(directory: Path, origin: str) -> Ed25519NoteSigner:
+def load_log_signer(directory: Path, origin: str) -> Ed25519NoteSigner:
+    """The note signer in ``directory/log.key`` (0600), checked to be ``origin``'s."""
     path = directory / "log.key"
     try:
         if path.stat().st_mode & 0o077:
@@ -98,6 +99,8 @@ class TransparencyLog:
         storage: LogStorage,
         signer: Ed25519NoteSigner,
         keys: KeyResolver,
+        *,
+        sequencer_class: type[Sequencer] = Sequencer,
         **sequencer: Any,
     ) -> None:
         self.storage = storage
@@ -105,7 +108,7 @@ class TransparencyLog:
         self.verifier: Ed25519NoteVerifier = signer.verifier()
         self.vkey = signer.vkey()
         self.admission = Admission(keys)
-        self.sequencer = Sequencer(storage, signer, self.verifier, self.origin, **sequencer)
+        self.sequencer = sequencer_class(storage, signer, self.verifier, self.origin, **sequencer)
         self._witnessing: Witnessing | None = None
 
     @classmethod
@@ -115,7 +118,7 @@ class TransparencyLog:
         """Open (and recover) the log at ``directory``; it is locked for this process."""
         root = Path(directory)
         info = read_log_info(root)
-        signer = _load_signer(root, info["origin"])
+        signer = load_log_signer(root, info["origin"])
         storage = DirectoryStorage(root, durable=durable)
         try:
             return cls(storage, signer, keys, **sequencer)

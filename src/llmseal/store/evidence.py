@@ -166,7 +166,7 @@ class EvidenceStore:
                 conn.execute("ALTER TABLE evidence ADD COLUMN sample TEXT")
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open evidence store in {self.root}: {exc}") from exc
-        _flush_at_exit(self)
+        flush_at_exit(self)
 
     @property
     def samples_dir(self) -> Path:
@@ -190,7 +190,7 @@ class EvidenceStore:
         try:
             self._conn().execute(_INSERT, _row(rec))
         except sqlite3.IntegrityError as exc:
-            raise _replay(rec) from exc
+            raise replay_error(rec) from exc
         except sqlite3.Error as exc:
             raise StoreError(f"cannot record evidence: {exc}") from exc
 
@@ -383,7 +383,7 @@ def _row(rec: EvidenceRecord) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-def _replay(rec: EvidenceRecord) -> ReplayError:
+def replay_error(rec: EvidenceRecord) -> ReplayError:
     return ReplayError(
         f"receipt {rec.receipt_id} was seen before (nonce {rec.nonce} of key "
         f"{rec.key_id!r} already accepted): a replayed answer",
@@ -431,7 +431,7 @@ _hooks_lock = threading.Lock()
 _hooked = False
 
 
-def _flush_at_exit(store: EvidenceStore) -> None:
+def flush_at_exit(store: EvidenceStore) -> None:
     global _hooked
     with _hooks_lock:
         _open.add(store)

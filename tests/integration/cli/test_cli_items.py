@@ -1,7 +1,7 @@
 """Issue 18, CLI items: ``sign --out`` is atomic and failures say nothing was written;
 ``keys revoke --at`` before the key existed is refused; ``verify`` reports the content
-it compared even for an unknown key; tables stay one line per row in a pipe; NDJSON
-gets a clear error."""
+it compared even for an unknown key; tables stay one line per row in a pipe; an
+NDJSON stream without a receipt gets a clear error."""
 
 from __future__ import annotations
 
@@ -104,9 +104,14 @@ def test_tables_in_a_pipe_keep_one_line_per_row(capsys: pytest.CaptureFixture[st
                for r in rows)  # fmt: skip
 
 
-def test_ndjson_is_refused_in_one_line(tmp_path: Path, cli: Callable[..., Any]) -> None:
+def test_an_ndjson_stream_without_a_receipt_is_refused_in_one_line(
+    tmp_path: Path, cli: Callable[..., Any]
+) -> None:
     path = tmp_path / "answer.ndjson"
     path.write_text('{"message": {"content": "Hi"}, "done": false}\n{"done": true}\n')
     result = cli("verify", path, "--keys", tmp_path / "none.json")
     assert result.status == 2 and result.stderr.count("\n") == 1
-    assert "NDJSON stream" in result.stderr
+    assert "holds no receipt" in result.stderr
+    path.write_text('{"done": true}\n{"llmseal_receipt": 2, "receipt": {}, "response": "x"}\n')
+    result = cli("verify", path, "--keys", tmp_path / "none.json")
+    assert result.status == 2 and "must carry no content" in result.stderr

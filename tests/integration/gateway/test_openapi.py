@@ -41,6 +41,7 @@ async def _answer(request: Request) -> Response:
         return JSONResponse({"error": {"message": "not JSON", "type": "x", "code": 400}}, 400)
     stream = isinstance(body, dict) and body.get("stream") is True
     anthropic = request.url.path == "/v1/messages"
+    responses = request.url.path == "/v1/responses"
     if not stream:
         return JSONResponse({"id": "x", "model": "m", "choices": [{"index": 0, "text": "ok"}]})
 
@@ -48,6 +49,10 @@ async def _answer(request: Request) -> Response:
         if anthropic:
             yield _event({"type": "message_start", "message": {"id": "x"}}, "message_start")
             yield _event({"type": "message_stop"}, "message_stop")
+        elif responses:
+            yield _event({"type": "response.created", "response": {"id": "x"}}, "response.created")
+            done = {"type": "response.completed", "response": {"id": "x"}}
+            yield _event(done, "response.completed")
         else:
             yield _event({"id": "x", "choices": [{"index": 0, "delta": {"content": "ok"}}]})
             yield b"data: [DONE]\n\n"
@@ -57,7 +62,8 @@ async def _answer(request: Request) -> Response:
 
 TOLERANT = Starlette(routes=[
     Route(path, _answer, methods=["POST"])
-    for path in ("/v1/chat/completions", "/v1/completions", "/v1/messages")
+    for path in ("/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/responses",
+                 "/v1/embeddings")
 ])  # fmt: skip
 
 
@@ -92,7 +98,7 @@ def test_the_gateway_answers_as_documented(live: str) -> None:
 
         run()
     documented = sum(len(methods) for methods in document()["paths"].values())
-    assert len(labels) == documented == 8, labels  # every documented operation was exercised
+    assert len(labels) == documented == 10, labels  # every documented operation was exercised
 
 
 def test_the_served_document_is_the_written_one(live: str) -> None:
@@ -101,7 +107,8 @@ def test_the_served_document_is_the_written_one(live: str) -> None:
     assert served.headers["content-type"] == "application/json"
     assert served.json() == document()
     assert set(document()["paths"]) >= {
-        "/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/receipts/keys",
+        "/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/responses",
+        "/v1/embeddings", "/v1/receipts/keys",
         "/v1/receipts/verify", "/v1/receipts/{receipt_id}", "/v1/receipts/{receipt_id}/verify",
     }  # fmt: skip
 

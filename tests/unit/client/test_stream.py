@@ -22,7 +22,7 @@ from llmseal.core.sign import issue_receipt
 from llmseal.errors import BindingError, ReceiptRequiredError, VerificationError
 from tests.unit.client.conftest import REQUEST_BYTES
 
-CHAT, MESSAGES = "/v1/chat/completions", "/v1/messages"
+CHAT, MESSAGES, RESPONSES = "/v1/chat/completions", "/v1/messages", "/v1/responses"
 
 
 def _delta(text: str) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def stream(signer: Ed25519Signer, t0: datetime) -> Callable[..., list[bytes]]:
             at=t0, claims={"endpoint": endpoint},
         )  # fmt: skip
         comment = receipt_comment(orjson.dumps(receipt.to_dict()))
-        if endpoint == MESSAGES:
+        if endpoint in (MESSAGES, RESPONSES):
             # The arriving event names are dropped: the checker re-emits the hashed type.
             return [*(_event(c, "upstream-name") for c in chunks), comment]
         events = [*(_event(c) for c in chunks), comment]
@@ -130,7 +130,7 @@ def test_an_anthropic_event_type_that_is_not_an_identifier_is_refused(
     checker = verifier().stream(MESSAGES, REQUEST_BYTES)
     checker.feed(events[0])
     checker.feed(events[1])  # held back one event (it may be the one the verdict goes on)
-    with pytest.raises(BindingError, match="Anthropic stream event without a usable type"):
+    with pytest.raises(BindingError, match="/v1/messages stream event without a usable type"):
         checker.feed(events[2])
 
 
@@ -175,3 +175,53 @@ def test_an_edited_chunk_or_a_non_json_event_is_refused(
     checker._splitter.max_event = 8
     with pytest.raises(VerificationError, match="unreadable stream"):
         checker.feed(b"data: 0123456789")
+
+
+def _responses(text: str, end: str = "response.completed") -> list[dict[str, Any]]:
+    return [
+        {"type": "response.created", "sequence_number": 0, "response": {"id": "resp_1"}},
+        {"type": "response.output_text.delta", "sequence_number": 1, "item_id": "msg_1",
+         "output_index": 0, "content_index": 0, "delta": text},
+        {"type": end, "sequence_number": 2, "response": {"id": "resp_1", "status": "completed"}},
+    ]  # fmt: skip
+
+
+def test_responses_events_are_re_emitted_with_their_dotted_type(
+    verifier: Callable[..., ResponseVerifier], stream: Callable[..., list[bytes]]
+) -> None:
+    out = _run(verifier(), RESPONSES, stream(_responses("hi"), endpoint=RESPONSES))
+    events = [e for e in out.split(b"\n\n") if e]
+    heads = [e.split(b"\n")[0] for e in events]
+    assert heads == [b"event: response.created", b"event: response.output_text.delta",
+                     b"event: response.completed"]  # fmt: skip
+    last = orjson.loads(events[-1].split(b"\n", 1)[1][6:])
+    assert last["type"] == "response.completed" and last["llmseal"]["status"] == "valid"
+    assert b"[DONE]" not in out and b"llmseal-receipt" not in out
+
+
+@pytest.mark.parametrize("kind", ["response.output_text.delta\ndata: {}", "a b", "-x", "", 7])
+def test_a_responses_event_type_that_is_no_event_name_is_refused(
+    verifier: Callable[..., ResponseVerifier], stream: Callable[..., list[bytes]], kind: object
+) -> None:
+    chunks = _responses("hi")
+    chunks[1]["type"] = kind
+    events = stream(chunks, endpoint=RESPONSES)
+    checker = verifier().stream(RESPONSES, REQUEST_BYTES)
+    checker.feed(events[0])
+    checker.feed(events[1])
+    with pytest.raises(BindingError, match="/v1/responses stream event without a usable type"):
+        checker.feed(events[2])
+
+
+def test_an_edited_or_cut_responses_stream_fails_closed(
+    verifier: Callable[..., ResponseVerifier], stream: Callable[..., list[bytes]]
+) -> None:
+    events = stream(_responses("Paris"), endpoint=RESPONSES)
+    edited = [events[0], events[1].replace(b"Paris", b"Rome"), *events[2:]]
+    with pytest.raises(BindingError, match="altered in transit"):
+        _run(verifier(), RESPONSES, edited)
+    dropped = [events[0], *events[2:]]  # a delta taken out
+    with pytest.raises(BindingError, match="altered in transit"):
+        _run(verifier(), RESPONSES, dropped)
+    with pytest.raises(ReceiptRequiredError, match="ended without a receipt"):
+        _run(verifier(), RESPONSES, events[:-1])  # receipt stripped

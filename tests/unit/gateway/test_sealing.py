@@ -214,3 +214,113 @@ def test_a_stream_that_does_not_end_is_never_sealed(t0: datetime) -> None:
     assert json.loads(event[6:]) == {"error": {"message": "no receipt",
                                                "type": "llmseal_gateway_error",
                                                "code": "upstream_stream"}}  # fmt: skip
+
+
+def _typed(kind: str, **members: Any) -> bytes:
+    data = json.dumps({"type": kind, **members})
+    return f"event: {kind}\ndata: {data}\n\n".encode()
+
+
+@pytest.mark.parametrize("terminal", ["response.completed", "response.failed",
+                                      "response.incomplete"])  # fmt: skip
+def test_a_responses_stream_ends_at_its_terminal_event(t0: datetime, terminal: str) -> None:
+    sealer, writer, keys = _sealer(t0)
+    request = {"model": "m", "input": "hi", "stream": True}
+    seal = sealer.open_stream(_info(sealer, request, endpoint="/v1/responses"))
+    events = [_typed("response.created", response={"id": "r1", "model": "served-resp"}),
+              _typed("response.output_text.delta", delta="yo"),
+              b"data: [DONE]\n\n",  # not the end of a Responses stream: content (not JSON)
+              ]  # fmt: skip
+    with pytest.raises(UpstreamProtocolError, match="non-JSON"):
+        sealer.open_stream(_info(sealer, request, endpoint="/v1/responses")).feed(events[2])
+    forwarded = seal.feed(b"".join(events[:2]))
+    assert forwarded == b"".join(events[:2]) and not seal.done
+    end = _typed(terminal, response={"id": "r1", "usage": {"total_tokens": 4}})
+    forwarded += seal.feed(end + _typed("response.output_text.delta", delta="late"))
+    assert seal.done and forwarded.endswith(end)
+    tail, receipt = asyncio.run(seal.finish(200, 0.1))
+    assert tail.startswith(b": llmseal-receipt 2 ") and b"[DONE]" not in tail
+    chunks, found = stream_output(forwarded + tail)
+    assert len(chunks) == 3 and found == receipt.to_dict()
+    assert receipt.claims["endpoint"] == "/v1/responses"
+    assert spec_verify(found, keys, request, chunks) == "valid"
+    assert len(writer.stored) == 1
+
+
+def test_a_responses_stream_cut_before_its_terminal_event_is_never_sealed(t0: datetime) -> None:
+    sealer, writer, _ = _sealer(t0)
+    info = _info(sealer, {"input": "hi", "stream": True}, endpoint="/v1/responses")
+    seal = sealer.open_stream(info)
+    # An upstream error event is not a terminal event: no receipt for a failed stream.
+    seal.feed(_typed("response.created") + _typed("error", message="overloaded"))
+    with pytest.raises(UpstreamProtocolError, match="ended early"):
+        asyncio.run(seal.finish(200, 0.1))
+    assert writer.stored == []
+
+
+def test_embeddings_are_sealed_like_any_json_answer(t0: datetime) -> None:
+    sealer, _, keys = _sealer(t0)
+    request = {"model": "m", "input": ["a", "b"], "encoding_format": "float"}
+    vectors = [[0.1, -2.5e-07, 3], [1e21, 0.0, -0.0]]
+    data = [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)]
+    answer = {"object": "list", "model": "emb", "data": data,
+              "usage": {"prompt_tokens": 2, "total_tokens": 2}}  # fmt: skip
+    info = _info(sealer, request, endpoint="/v1/embeddings")
+    delivered, receipt = _seal(sealer, info, 200, json.dumps(answer).encode())
+    body = json.loads(delivered)
+    assert spec_verify(body["receipt"], keys, request, body_output(body)) == "valid"
+    assert receipt.claims["endpoint"] == "/v1/embeddings" and receipt.model_id == "emb"
+    body["data"][1]["embedding"][0] = 1e20  # one component of one vector changed
+    assert spec_verify(body["receipt"], keys, request, body_output(body)) != "valid"
+
+
+def _line(value: dict[str, Any]) -> bytes:
+    return json.dumps(value).encode() + b"\n"
+
+
+def test_an_ollama_stream_is_sealed_with_a_receipt_line(t0: datetime) -> None:
+    from llmseal.core.ndjson import read_ndjson, receipt_line
+
+    sealer, writer, keys = _sealer(t0)
+    call = {"function": {"name": "get_weather", "arguments": {"city": "Paris"}}}
+    request = {"model": "m", "messages": [{"role": "user", "content": "weather?"}],
+               "tools": [{"type": "function", "function": {"name": "get_weather"}}]}  # fmt: skip
+    info = _info(sealer, request, endpoint="/api/chat")
+    assert info.stream  # Ollama streams unless told not to
+    assert not _info(sealer, {**request, "stream": False}, endpoint="/api/chat").stream
+    seal = sealer.open_stream(info)
+    lines = [_line({"model": "ollama-m", "message": {"role": "assistant", "content": "",
+                                                     "tool_calls": [call]}, "done": False}),
+             receipt_line(b'{"receipt_id":"inner"}'),  # a chained gateway's: a parent
+             _line({"model": "ollama-m", "message": {"role": "assistant", "content": ""},
+                    "done": True, "eval_count": 7, "prompt_eval_count": 3})]  # fmt: skip
+    forwarded = b"".join(seal.feed(part) for part in (lines[0][:9], lines[0][9:], *lines[1:]))
+    assert forwarded == lines[0] + lines[2] and seal.done
+    assert seal.feed(_line({"done": False})) == b""  # nothing after the done line
+    tail, receipt = asyncio.run(seal.finish(200, 0.1))
+    saved = read_ndjson(forwarded + tail)
+    assert saved.receipt is not None and saved.receipt.receipt == receipt.to_dict()
+    assert spec_verify(receipt.to_dict(), keys, request, list(saved.chunks)) == "valid"
+    assert receipt.claims["parents"] == [{"receipt_id": "inner"}]
+    assert receipt.claims["usage"] == {"prompt_eval_count": 3, "eval_count": 7}
+    assert receipt.model_id == "ollama-m" and len(writer.stored) == 1
+    edited = [dict(c) for c in saved.chunks]
+    edited[0]["message"]["tool_calls"][0]["function"]["arguments"]["city"] = "Oslo"
+    assert spec_verify(receipt.to_dict(), keys, request, edited) == "tampered"
+
+
+def test_an_ollama_stream_without_its_done_line_is_never_sealed(t0: datetime) -> None:
+    sealer, writer, _ = _sealer(t0)
+    seal = sealer.open_stream(_info(sealer, {"prompt": "hi"}, endpoint="/api/generate"))
+    seal.feed(_line({"response": "a", "done": False}))
+    with pytest.raises(UpstreamProtocolError, match="ended early"):
+        asyncio.run(seal.finish(200, 0.1))
+    with pytest.raises(UpstreamProtocolError, match="bad line"):
+        seal.feed(b"data: {}\n")
+    bad_receipt = b'{"llmseal_receipt":2,"receipt":{},"response":"smuggled"}\n'
+    with pytest.raises(UpstreamProtocolError, match="no content"):
+        sealer.open_stream(_info(sealer, {"prompt": "hi"}, endpoint="/api/generate")).feed(
+            bad_receipt
+        )
+    assert writer.stored == []
+    assert json.loads(seal.error_event("cut")) == {"error": "llmseal gateway: cut"}

@@ -99,10 +99,16 @@ class Tally:
 class LocalRun:
     """A :class:`~llmseal.audit.family.Source` of kind ``weights``: the file, one setting."""
 
-    def __init__(self, model: str, *, n_batch: int, n_threads: int, seed: int = 1234) -> None:
+    def __init__(
+        self, model: str, *, n_batch: int, n_threads: int, seed: int = 1234,
+        prompt_cache: bool | int = False,
+    ) -> None:  # fmt: skip
         import llama_cpp
 
-        self._label = f"n_batch={n_batch},threads={n_threads}"
+        self._label = f"n_batch={n_batch},threads={n_threads}" + (
+            ",cache=on" if prompt_cache else ""
+        )
+        self._prompt_cache = bool(prompt_cache)
         self._llm = llama_cpp.Llama(
             model_path=model, n_ctx=1024, n_batch=n_batch, n_threads=n_threads,
             seed=seed, verbose=False,
@@ -122,10 +128,12 @@ class LocalRun:
         return SourceAnswer(200, self.complete(body))
 
     def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
-        """A chat completion with a fresh state (no prompt cache), as a server answers it."""
-        self._llm.reset()  # type: ignore[no-untyped-call]
+        """A chat completion, as a server answers it: a fresh state unless ``prompt_cache``
+        (then the longest prefix evaluated for the previous request is reused)."""
+        if not self._prompt_cache:
+            self._llm.reset()  # type: ignore[no-untyped-call]
         fields = ("messages", "max_tokens", "temperature", "top_p", "top_k", "min_p",
-                  "repeat_penalty", "seed")  # fmt: skip
+                  "repeat_penalty", "seed", "logprobs", "top_logprobs")  # fmt: skip
         kwargs = {k: body[k] for k in fields if k in body}
         result: dict[str, Any] = self._llm.create_chat_completion(**kwargs)  # type: ignore[assignment]
         return result

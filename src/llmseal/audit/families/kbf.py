@@ -1,0 +1,160 @@
+"""The ``kbf`` family: short numeric answers at temperature 0, scored with a tolerance.
+
+Knowledge-boundary probing (KBF, arXiv 2605.29524) in llmseal's own form: each probe
+is one ordinary chat question with a single numeric answer (:mod:`llmseal.audit.probebank`).
+Enrollment records what the reference model answers (the *last* number in its
+reply) and keeps the probes every honest variation answers the same; the envelope
+is the leave-one-variation-out rate at which an honest variation still disagrees
+(:mod:`llmseal.audit.honest`). In an audit an answer *exceeds* when it has no
+number or a number outside the tolerance (``relative`` of the reference's, at least
+``absolute``); the exceedances feed the anytime-valid binomial test against the
+Clopper–Pearson bound of the honest rate. Text only: works on every endpoint.
+
+Probes are asked pass after pass over the bank, each pass in a fresh private
+order. For one deployment a probe's answer is (nearly) fixed, so draws from the
+bank test the share of the bank on which this deployment differs from the
+reference — the quantity the envelope bounds for honest deployments.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from llmseal.audit.bernoulli import Score, sequential_verdict
+from llmseal.audit.exchange import ObservedExchange
+from llmseal.audit.family import EnrollOptions, Probe, Source, SourceAnswer
+from llmseal.audit.honest import collect, prompt_tokens, stable_envelope, usage_counts
+from llmseal.audit.probebank import numeric_questions
+from llmseal.audit.reference import Reference
+from llmseal.audit.sequential import Envelope, ErrorRates
+from llmseal.audit.verdict import Outcome, Verdict
+
+__all__ = ["FAMILY", "KbfFamily", "answer_number", "close"]
+
+NAME = "kbf"
+MAX_TOKENS = 16
+RELATIVE = 0.005
+ABSOLUTE = 0.0
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def answer_number(text: str) -> float | None:
+    """The last number in ``text`` (thousands separators allowed), or None."""
+    found = _NUMBER.findall(text)
+    if not found:
+        return None
+    try:
+        return float(found[-1].replace(",", ""))
+    except ValueError:
+        return None
+
+
+def close(value: float | None, expected: float, relative: float, absolute: float) -> bool:
+    return value is not None and abs(value - expected) <= max(absolute, relative * abs(expected))
+
+
+def _content(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return None
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return None
+    message = choices[0].get("message")
+    content = message.get("content") if isinstance(message, dict) else None
+    return content if isinstance(content, str) else None
+
+
+def _number(answer: SourceAnswer | None) -> float | None:
+    if answer is None or answer.status != 200:
+        return None
+    text = _content(answer.body)
+    return None if text is None else answer_number(text)
+
+
+class KbfFamily:
+    @property
+    def name(self) -> str:
+        return NAME
+
+    def enroll(self, sources: Sequence[Source], options: EnrollOptions) -> Mapping[str, Any]:
+        questions = numeric_questions(options.seed, options.probes)
+        bodies = [_body([{"role": "user", "content": q}]) for q in questions]
+        got = collect(sources, bodies, options, rng=random.Random(f"kbf:{options.seed}"))  # noqa: S311 - a seeded, reproducible order
+        reference = [_number(a) for a in got.primary]
+        usable = [v is not None for v in reference]
+
+        def exceeds(label: str) -> list[bool]:
+            return [
+                r is None or not close(_number(a), r, RELATIVE, ABSOLUTE)
+                for a, r in zip(got.answers[label], reference, strict=True)
+            ]
+
+        exceed = {label: exceeds(label) for label in got.labels[1:]}
+        stable, envelope, per = stable_envelope(exceed, usable)
+        probes = [
+            {"id": f"kbf:{i}", "messages": bodies[i]["messages"], "answer": reference[i],
+             "prompt_tokens": prompt_tokens(got.primary[i])}
+            for i in stable
+        ]  # fmt: skip
+        return {
+            "rule": {"relative": RELATIVE, "absolute": ABSOLUTE, "parse": "last-number"},
+            "max_tokens": MAX_TOKENS,
+            "candidates": len(bodies),
+            "usable": sum(usable),
+            "probes": probes,
+            "envelope": None if envelope is None else envelope.to_dict(),
+            "variations": per,
+            "usage": usage_counts(got),
+        }
+
+    def probes(
+        self, reference: Reference, *, rng: random.Random, history: Sequence[ObservedExchange] = ()
+    ) -> Iterator[Probe]:
+        section = reference.section(NAME) or {}
+        items = list(section.get("probes", ()))
+        max_tokens = int(section.get("max_tokens", MAX_TOKENS))
+        while items:  # pass after pass, each in a fresh order: the runner's budget ends it
+            rng.shuffle(items)
+            for item in items:
+                yield Probe(id=str(item["id"]), family=NAME,
+                            body=_body(item["messages"], max_tokens))  # fmt: skip
+
+    def verify(
+        self, reference: Reference, exchanges: Sequence[ObservedExchange], rates: ErrorRates
+    ) -> Verdict:
+        section = reference.section(NAME)
+        if section is None:
+            return _undetermined("the reference has no kbf section")
+        raw = section.get("envelope")
+        envelope = Envelope.from_dict(raw) if isinstance(raw, dict) else None
+        rule = section.get("rule") or {}
+        relative = float(rule.get("relative", RELATIVE))
+        absolute = float(rule.get("absolute", ABSOLUTE))
+        expected = {str(p["id"]): float(p["answer"]) for p in section.get("probes", ())}
+
+        def score(exchange: ObservedExchange) -> Score | None:
+            want = expected.get(exchange.probe_id)
+            if want is None:
+                return None  # a probe this reference does not know says nothing
+            text = _content(exchange.content())
+            got = None if text is None else answer_number(text)
+            ok = close(got, want, relative, absolute)
+            return Score(float("nan") if got is None else got, want, not ok)
+
+        own = [e for e in exchanges if e.family == NAME]
+        return sequential_verdict(NAME, own, score, envelope, rates,
+                                  details={"probes": len(expected)})  # fmt: skip
+
+
+def _body(messages: Any, max_tokens: int = MAX_TOKENS) -> dict[str, Any]:
+    return {"messages": list(messages), "max_tokens": max_tokens, "temperature": 0}
+
+
+def _undetermined(reason: str) -> Verdict:
+    return Verdict(NAME, Outcome.UNDETERMINED, 0.0, 1.0, 0.0, 0, (), reason)
+
+
+FAMILY = KbfFamily()

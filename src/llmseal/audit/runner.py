@@ -1,0 +1,134 @@
+"""The audit runner: interleave the families' probes, stop at the first decision.
+
+The runner never talks HTTP itself: it is given a :data:`Sender` that sends one
+:class:`~llmseal.audit.family.Probe` through the caller's verifying client and
+returns the :class:`~llmseal.audit.exchange.ObservedExchange` (an answer whose
+receipt did not verify comes back as a failed exchange, never as a sample). The
+command line builds that sender from ``--keys`` (``llmseal audit run``).
+
+The loop, one probe at a time:
+
+* families take turns (round robin), each drawing from its own probe iterator in
+  a private order (``rng``), so probes of different families are interleaved;
+* after every exchange each family's ``verify`` is recomputed over the whole
+  history (pure, so the report verifier gets the same verdicts); a family that
+  decided stops sending;
+* the audit stops at the first DIFF (any DIFF decides it), when every family has
+  decided, when every family is out of probes, or at ``budget`` queries.
+
+Each family runs at its share of the false-DIFF budget
+(:meth:`~llmseal.audit.sequential.ErrorRates.split`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from llmseal.audit.exchange import ObservedExchange
+from llmseal.audit.family import Family, Probe
+from llmseal.audit.reference import Reference
+from llmseal.audit.sequential import ErrorRates
+from llmseal.audit.verdict import Outcome, Verdict, combine
+from llmseal.errors import AuditError
+
+__all__ = ["AuditRun", "Sender", "pick_references", "recompute", "run_audit"]
+
+Sender = Callable[[Probe], ObservedExchange]
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRun:
+    """What an audit found: the verdicts and every exchange they rest on."""
+
+    outcome: Outcome
+    verdicts: tuple[Verdict, ...]
+    exchanges: tuple[ObservedExchange, ...]
+    references: Mapping[str, str]
+    """Family name → the reference id its verdict is computed against."""
+    rates: ErrorRates
+    budget: int
+
+    @property
+    def queries(self) -> int:
+        return len(self.exchanges)
+
+
+def pick_references(
+    references: Sequence[Reference], model_id: str, families: Sequence[str] = ()
+) -> dict[str, Reference]:
+    """For each family, the newest reference naming ``model_id`` that has a section for it.
+
+    ``families`` empty: every family some such reference has (except ``replay``,
+    which needs the weights and runs with ``llmseal audit replay``).
+    """
+    matching = sorted((r for r in references if r.names(model_id)),
+                      key=lambda r: r.created_at, reverse=True)  # fmt: skip
+    if not matching:
+        raise AuditError(f"no reference in the pack is for model {model_id!r}")
+    wanted = list(families) or sorted({f for r in matching for f in r.families} - {"replay"})
+    picked: dict[str, Reference] = {}
+    for name in wanted:
+        for reference in matching:
+            if reference.section(name) is not None:
+                picked[name] = reference
+                break
+    if not picked:
+        raise AuditError(f"the references for {model_id!r} have none of {', '.join(wanted)}")
+    return picked
+
+
+def recompute(
+    families: Sequence[Family],
+    references: Mapping[str, Reference],
+    exchanges: Sequence[ObservedExchange],
+    rates: ErrorRates,
+) -> tuple[Verdict, ...]:
+    """Every family's verdict over ``exchanges`` (what ``report verify`` recomputes)."""
+    share = rates.split(len(families))
+    return tuple(f.verify(references[f.name], exchanges, share) for f in families)
+
+
+def run_audit(
+    families: Sequence[Family],
+    references: Mapping[str, Reference],
+    send: Sender,
+    *,
+    budget: int,
+    rates: ErrorRates,
+    rng: random.Random,
+) -> AuditRun:
+    """Probe until decided or out of budget (see the module docstring)."""
+    if budget < 1:
+        raise AuditError("the query budget must be at least 1")
+    missing = [f.name for f in families if f.name not in references]
+    if missing:
+        raise AuditError(f"no reference for families {', '.join(missing)}")
+    history: list[ObservedExchange] = []
+    queues: dict[str, Iterator[Probe]] = {
+        f.name: f.probes(references[f.name], rng=random.Random(rng.random()), history=history)  # noqa: S311 - a seeded, reproducible order
+        for f in families
+    }
+    verdicts = recompute(families, references, history, rates)
+    open_ = [f.name for f in families]
+    while open_ and len(history) < budget:
+        for name in list(open_):
+            if len(history) >= budget:
+                break
+            probe = next(queues[name], None)
+            if probe is None:
+                open_.remove(name)
+                continue
+            history.append(send(probe))
+            verdicts = recompute(families, references, history, rates)
+            decided = {v.family for v in verdicts if v.outcome is not Outcome.UNDETERMINED}
+            open_ = [n for n in open_ if n not in decided]
+            if any(v.outcome is Outcome.DIFF for v in verdicts):
+                open_ = []
+                break
+    return AuditRun(
+        outcome=combine(verdicts), verdicts=verdicts, exchanges=tuple(history),
+        references={n: r.reference_id for n, r in references.items()}, rates=rates,
+        budget=budget,
+    )  # fmt: skip

@@ -1,0 +1,152 @@
+"""The audit test bed: our gateway claims smollm2-135m-instruct in front of real models.
+
+Model servers and gateways are shared by the whole session (each starts once); the
+reference is enrolled once from the honest gateway and the SmolLM2 weights (four
+local engine settings) and cached on disk beside the requantized models, keyed by
+the probe-bank version, so a rerun skips the minutes enrollment takes here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from llmseal.audit.enroll import EndpointSource, enroll, weight_sources
+from llmseal.audit.family import EnrollOptions, Source, registry
+from llmseal.audit.reference import Reference
+from llmseal.devmodels import cache_dir, gemma_path, requantized, smollm2_path
+from llmseal.devserver import MODEL_ALIAS, ModelServer
+from llmseal.errors import Error
+from llmseal.gateway.app import Gateway
+from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from tests.helpers import ThreadedUvicorn
+
+CLAIM = MODEL_ALIAS
+FAMILIES = ("kbf", "logprob", "stack")
+OPTIONS = EnrollOptions(model_id=CLAIM, seed=11, probes=12, repeats=2)
+BANK = "v2"  # bump when the probe banks or the families' enrollment change
+# A reduced set of engine settings (the machine is two shared cores): the noisiest kernel
+# path (n_batch=1) and the prompt cache, one thread each (ggml's spinning threads crawl on
+# an oversubscribed machine). `llmseal audit enroll --weights` runs all of VARIATIONS.
+LOCAL = ({"n_batch": 1, "n_threads": 1}, {"n_batch": 512, "n_threads": 1, "prompt_cache": True})
+HIDDEN = "You are Mira, a cheerful assistant for a travel company. Keep answers short."
+
+
+@contextlib.contextmanager
+def gateway(upstream: str, tmp: Path) -> Iterator[str]:
+    """A sealing gateway claiming ``CLAIM`` in front of ``upstream``; yields its base URL."""
+    config = prepare_data_dir(
+        GatewayConfig(upstream=upstream, data_dir=str(tmp), model_id=CLAIM), at=datetime.now(UTC)
+    )
+    with ThreadedUvicorn(Gateway(config)) as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def hidden_prompt(upstream: str) -> Iterator[str]:
+    """An upstream that puts a hidden system prompt in front of every chat request."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    client = httpx.AsyncClient(timeout=600)
+
+    async def chat(request: Request) -> Response:
+        body: dict[str, Any] = await request.json()
+        body["messages"] = [{"role": "system", "content": HIDDEN}, *body.get("messages", [])]
+        answer = await client.post(f"{upstream}/v1/chat/completions", json=body)
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+    async def models(request: Request) -> Response:
+        answer = await client.get(f"{upstream}/v1/models")
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
+                            Route("/v1/models", models)])  # fmt: skip
+    with ThreadedUvicorn(app) as server:
+        yield server.url
+
+
+@contextlib.contextmanager
+def router(honest: str, substitute: str, share: float, seed: int) -> Iterator[str]:
+    """An upstream that sends ``share`` of the chat requests to ``substitute``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    rng = random.Random(seed)
+    client = httpx.AsyncClient(timeout=600)
+
+    async def chat(request: Request) -> Response:
+        target = substitute if rng.random() < share else honest
+        answer = await client.post(f"{target}/v1/chat/completions", content=await request.body(),
+                                   headers={"content-type": "application/json"})  # fmt: skip
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+    async def models(request: Request) -> Response:
+        answer = await client.get(f"{honest}/v1/models")
+        return Response(answer.content, answer.status_code, media_type="application/json")
+
+    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
+                            Route("/v1/models", models)])  # fmt: skip
+    with ThreadedUvicorn(app) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """One llama.cpp server per model, every one serving under the claimed alias."""
+    logs = tmp_path_factory.mktemp("audit-servers")
+    models: dict[str, tuple[Path, str | None]] = {
+        "honest": (smollm2_path(), None), "q4_0": (requantized("Q4_0"), None),
+        "q2_k": (requantized("Q2_K"), None), "gemma": (gemma_path(), "gemma"),
+    }  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        urls = {}
+        for name, (path, fmt) in models.items():
+            server = ModelServer(model=path, chat_format=fmt, threads=1, log=logs / f"{name}.log")
+            urls[name] = stack.enter_context(server).url
+        yield urls
+
+
+@pytest.fixture(scope="session")
+def honest_gateway(
+    servers: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    with gateway(servers["honest"], tmp_path_factory.mktemp("gw-honest")) as url:
+        yield url
+
+
+def _cache_key() -> str:
+    weights = hashlib.sha256(smollm2_path().read_bytes()).hexdigest()[:16]
+    return f"audit-ref-{BANK}-{OPTIONS.seed}-{OPTIONS.probes}-{OPTIONS.repeats}-{weights}.json"
+
+
+@pytest.fixture(scope="session")
+def reference(honest_gateway: str) -> Reference:
+    """Enrolled from the honest gateway (two passes) and two local runs of the weights."""
+    path = cache_dir() / _cache_key()
+    if path.is_file():
+        with contextlib.suppress(OSError, Error):
+            return Reference.from_json(path.read_bytes())
+    sources: list[Source] = [
+        EndpointSource(f"{honest_gateway}/v1"),
+        *weight_sources(smollm2_path()),
+    ]
+    try:
+        ref = enroll(sources, registry().resolve(FAMILIES), OPTIONS, at=datetime.now(UTC))
+    finally:
+        for source in sources:
+            source.close()  # type: ignore[attr-defined]
+    path.write_bytes(ref.to_json())
+    return ref

@@ -1,0 +1,128 @@
+"""The transparency log in PostgreSQL: indices in a transaction, one integrator, takeover."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from llmseal.core.keyset import KeySet
+from llmseal.devpostgres import PgCluster
+from llmseal.errors import KeyManagementError
+from llmseal.log.merkle import leaf_hash, verify_consistency, verify_inclusion
+from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.log.pgservice import init_pg_log, open_pg_log
+from llmseal.log.replicated import ReplicatedSequencer
+from llmseal.log.service import TransparencyLog
+from llmseal.log.storage import PendingEntry
+from llmseal.log.tilereader import TileLog
+from llmseal.trust.keydir import write_private
+from tests.helpers import eventually
+
+ORIGIN = "log.test.example/pg"
+
+
+def entry(n: int) -> PendingEntry:
+    data = f'{{"receipt_id":"r{n}"}}'.encode()
+    return PendingEntry(data, leaf_hash(data), f"r{n}")
+
+
+@pytest.fixture
+def fresh(pg_cluster: PgCluster) -> Iterator[str]:
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+def replica(url: str, key_dir: Path) -> TransparencyLog:
+    return open_pg_log(url, key_dir, keys=KeySet([]), batch_age=0.01, lead_interval=0.1)
+
+
+def seq(tlog: TransparencyLog) -> ReplicatedSequencer:
+    assert isinstance(tlog.sequencer, ReplicatedSequencer)
+    return tlog.sequencer
+
+
+def test_replicas_sequence_into_one_tree_with_one_integrator(fresh: str, tmp_path: Path) -> None:
+    init_pg_log(fresh, ORIGIN, tmp_path)
+    a, b = replica(fresh, tmp_path), replica(fresh, tmp_path)
+    try:
+        assert eventually(lambda: seq(a).leading or seq(b).leading)
+        assert not (seq(a).leading and seq(b).leading)
+        fa = a.submit_entries([entry(i) for i in range(300)])
+        fb = b.submit_entries([entry(i) for i in range(200, 500)])  # 100 overlap
+        got = [f.result(30) for f in fa + fb]
+        indices = sorted(s.index for s in got if not s.duplicate)
+        assert indices == list(range(500))  # contiguous, every leaf once
+        assert sum(s.duplicate for s in got) == 100
+        by_leaf = {s.leaf_hash: s.index for s in got if not s.duplicate}
+        assert all(by_leaf[s.leaf_hash] == s.index for s in got)
+        for tlog in (a, b):  # both serve the same published tree
+            cp = tlog.sequencer.wait_published(500, timeout=30)
+            assert cp.size == 500
+        proof = b.prove(got[0].index)
+        assert proof is not None
+        verify_inclusion(got[0].leaf_hash, got[0].index, 500, list(proof.path),
+                         a.checkpoint().root)  # fmt: skip
+        assert (
+            a.locate("r7") is not None
+            and b.lookup("r250")[0].index == by_leaf[entry(250).leaf_hash]
+        )
+        tiles = TileLog(a.read, ORIGIN, [a.verifier])
+        assert tiles.verify_entries(tiles.checkpoint()) == 500  # bundles match the tiles
+    finally:
+        a.close()
+        b.close()
+
+
+def test_when_the_integrator_goes_another_continues_the_same_tree(
+    fresh: str, tmp_path: Path
+) -> None:
+    init_pg_log(fresh, ORIGIN, tmp_path)
+    a, b = replica(fresh, tmp_path), replica(fresh, tmp_path)
+    try:
+        assert eventually(lambda: seq(a).leading or seq(b).leading)
+        leader, other = (a, b) if seq(a).leading else (b, a)
+        [f.result(30) for f in other.submit_entries([entry(i) for i in range(100)])]
+        first = other.sequencer.wait_published(100, timeout=30)
+        leader.close()  # its session ends: the lock is free
+        assert eventually(lambda: seq(other).leading, timeout=5)
+        [f.result(30) for f in other.submit_entries([entry(i) for i in range(100, 150)])]
+        second = other.sequencer.wait_published(150, timeout=30)
+        path = TileLog(other.read, ORIGIN, [other.verifier]).check_consistency(first, second)
+        verify_consistency(first.size, second.size, first.root, second.root, path)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_replica_with_another_log_key_refuses_to_join(fresh: str, tmp_path: Path) -> None:
+    init_pg_log(fresh, ORIGIN, tmp_path / "one")
+    with pytest.raises(KeyManagementError, match=r"cannot read the log key .*two/log\.key"):
+        init_pg_log(fresh, ORIGIN, tmp_path / "two")
+    other = tmp_path / "two"
+    other.mkdir()
+    write_private(other / "log.key", Ed25519NoteSigner.generate(ORIGIN).skey().encode())
+    with pytest.raises(KeyManagementError, match="is not the key of the log"):
+        open_pg_log(fresh, other, keys=KeySet([]))
+
+
+def test_a_stale_integrator_cannot_publish(fresh: str, tmp_path: Path) -> None:
+    init_pg_log(fresh, ORIGIN, tmp_path)
+    a = replica(fresh, tmp_path)
+    try:
+        assert eventually(lambda: seq(a).leading)
+        [f.result(30) for f in a.submit_entries([entry(i) for i in range(10)])]
+        a.sequencer.wait_published(10, timeout=30)
+        with psycopg.connect(fresh, autocommit=True) as conn:  # cut its session
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name LIKE 'llmseal-log-%'"
+            )
+        # it notices, steps down and (nobody else being there) takes over again
+        [f.result(30) for f in a.submit_entries([entry(i) for i in range(10, 20)])]
+        assert a.sequencer.wait_published(20, timeout=30).size == 20
+    finally:
+        a.close()
