@@ -66,12 +66,13 @@ class Issuer:
         parents: list[Mapping[str, Any]] | None = None,
         **claims: Any,
     ) -> Receipt:
+        receipt_id = claims.pop("receipt_id", None)
         extra: dict[str, Any] = {"issuer": self.name, **claims}
         if parents:
             extra["parents"] = list(parents)
         return issue_receipt(
             self.signer, model_id="smollm2", prompt_hash=hash_json(request),
-            output_hash=hash_response(response), at=at, claims=extra,
+            output_hash=hash_response(response), at=at, claims=extra, receipt_id=receipt_id,
         )  # fmt: skip
 
 

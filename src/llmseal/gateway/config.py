@@ -104,6 +104,7 @@ class GatewayConfig:
     weights: str | None = None  # a weights manifest: weight_hash in every receipt
     weights_file: str | None = None  # the committed GGUF, whose chunks the gateway serves
     inference: dict[str, Any] | None = None  # the `inference` claim (engine, n_batch, threads)
+    upstream_keys: str | None = None  # a hop: the upstream's receipts must verify with these
 
     def __post_init__(self) -> None:
         try:

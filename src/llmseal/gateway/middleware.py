@@ -133,11 +133,12 @@ class ReceiptMiddleware:
             return
         try:
             parents = header(scope, b"x-receipt-parents")
-            info = self.sealer.inspect_request(scope["path"], body, started, parents)
+            commit = header(scope, b"x-receipt-commit")
+            info = self.sealer.inspect_request(scope["path"], body, started, parents, commit)
         except ContentError as exc:
             await send_error(send, 400, f"request body: {exc}", "invalid_request")
             return
-        except InputError as exc:  # a malformed X-Receipt-Parents
+        except InputError as exc:  # a malformed X-Receipt-Parents or X-Receipt-Commit
             await send_error(send, 400, str(exc), "invalid_request")
             return
         exchange = _Exchange(self.sealer, info, send)
