@@ -95,7 +95,7 @@ def test_two_seeds_give_unrelated_commitments_and_bad_input_is_refused() -> None
 
 
 def _independent_root(leaves: list[bytes]) -> bytes:
-    """RFC 9162 §2.1.1 MTH, written out again from the RFC (not llmseal.log.merkle)."""
+    """RFC 9162 §2.1.1 MTH, written out again from the RFC (not llmseal.log.tree.merkle)."""
     import hashlib
 
     if len(leaves) == 1:
