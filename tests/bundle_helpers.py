@@ -14,11 +14,11 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import issue_receipt
-from llmseal.log.cosignature import CosignatureSigner
 from llmseal.log.entry import receipt_entry
-from llmseal.log.merkle import inclusion_proof, leaf_hash, memory_reader
-from llmseal.log.proof import LogProof
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, memory_reader
+from llmseal.log.tree.proof import LogProof
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from tests.logtree import TreeLog
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -66,12 +66,13 @@ class Issuer:
         parents: list[Mapping[str, Any]] | None = None,
         **claims: Any,
     ) -> Receipt:
+        receipt_id = claims.pop("receipt_id", None)
         extra: dict[str, Any] = {"issuer": self.name, **claims}
         if parents:
             extra["parents"] = list(parents)
         return issue_receipt(
             self.signer, model_id="smollm2", prompt_hash=hash_json(request),
-            output_hash=hash_response(response), at=at, claims=extra,
+            output_hash=hash_response(response), at=at, claims=extra, receipt_id=receipt_id,
         )  # fmt: skip
 
 

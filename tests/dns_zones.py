@@ -24,7 +24,7 @@ import dns.rrset
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 
-from llmseal.trust.dnssec import TrustAnchor
+from llmseal.trust.dns.dnssec import TrustAnchor
 
 NOW = float(int(time.time()))
 

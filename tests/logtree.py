@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from llmseal.log.addcheckpoint import AddCheckpoint
-from llmseal.log.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
-from llmseal.log.merkle import consistency_proof, leaf_hash, memory_reader, root_of
-from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.log.note.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.merkle import consistency_proof, leaf_hash, memory_reader, root_of
+from llmseal.log.witness.addcheckpoint import AddCheckpoint
 
 
 @dataclass

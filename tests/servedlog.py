@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmseal.errors import LogError
-from llmseal.log.checkpoint import SignedCheckpoint
+from llmseal.log.note.checkpoint import SignedCheckpoint
 from tests.logtree import TreeLog
 from tests.unit.log.spec_tiles import build
 

@@ -15,9 +15,9 @@ from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer, Signer
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import sign_exchange
-from llmseal.trust import x509profile as profile
-from llmseal.trust.x509 import ChainValidator, TrustAnchors
-from llmseal.trust.x509pem import chain_to_pem
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.chain import ChainValidator, TrustAnchors
+from llmseal.trust.x509.pem import chain_to_pem
 
 DOMAIN = "lab.example"
 MODEL = "smollm2"

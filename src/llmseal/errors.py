@@ -211,7 +211,7 @@ class ChainValidationError(VerificationError):
 
     ``failure`` is a short machine-readable code (``expired``, ``wrong_name``,
     ``untrusted_root``, ``not_ca``, ``key_mismatch``, ``revoked``...): see
-    :class:`llmseal.trust.x509.ChainFailure`.
+    :class:`llmseal.trust.x509.chain.ChainFailure`.
     """
 
     def __init__(self, message: str, *, failure: str) -> None:

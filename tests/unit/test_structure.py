@@ -32,6 +32,7 @@ LAYER = {
     "__main__": 6,
     "devserver": 6,
     "devmodels": 6,
+    "integrations": 6,
     "devpostgres": 6,
 }
 

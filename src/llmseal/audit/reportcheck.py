@@ -101,6 +101,11 @@ def check_report(
             code="missing_reference",
         )
     stated = report.verdicts
+    unnamed = sorted({v.family for v in stated} - set(named))
+    if unnamed:
+        raise AuditIntegrityError(
+            f"the report names no reference for {', '.join(unnamed)}", code="missing_reference"
+        )
     found = families or registry()
     chosen = [found.get(v.family) for v in stated]
     recomputed = recompute(chosen, {n: by_id[rid] for n, rid in named.items()}, exchanges,

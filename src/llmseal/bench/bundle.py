@@ -26,11 +26,17 @@ from llmseal.core.keys import Ed25519Signer, decode_signature
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import issue_receipt
-from llmseal.log.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from llmseal.log.entry import receipt_entry
-from llmseal.log.merkle import inclusion_proof, leaf_hash, memory_reader, root_of, verify_inclusion
-from llmseal.log.notekeys import Ed25519NoteSigner
-from llmseal.log.proof import LogProof
+from llmseal.log.note.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.merkle import (
+    inclusion_proof,
+    leaf_hash,
+    memory_reader,
+    root_of,
+    verify_inclusion,
+)
+from llmseal.log.tree.proof import LogProof
 from llmseal.log.trust import LogTrust
 
 __all__ = ["run"]

@@ -46,9 +46,9 @@ def _dns(seconds: float, *, lookups: int) -> dict[str, Any]:
              "resolve_keyset_ns": None, "cold_lookup_ms": None}  # fmt: skip
     if not bind_available():
         return empty
-    from llmseal.trust.dns import DnsKeySource
-    from llmseal.trust.dnsrecord import zone_line
-    from llmseal.trust.dnssec import load_trust_anchors
+    from llmseal.trust.dns.dnssec import load_trust_anchors
+    from llmseal.trust.dns.record import zone_line
+    from llmseal.trust.dns.source import DnsKeySource
 
     signer = Ed25519Signer.generate("bench.test/m1/2026q1")
     entry = KeyEntry(signer.key_id, signer.public_key())
@@ -146,7 +146,7 @@ def _hsm(seconds: float) -> dict[str, Any]:
 
 def _token_signers() -> tuple[str, str, dict[str, Any], Any] | None:
     """``(module, token, {"ed25519": signer[, "p256": signer]}, cleanup)`` or None."""
-    from llmseal.trust.pkcs11 import generate_pkcs11_key, open_pkcs11_signer
+    from llmseal.trust.pkcs11.token import generate_pkcs11_key, open_pkcs11_signer
 
     configured = [
         os.environ.get(f"LLMSEAL_PKCS11_{n}") for n in ("MODULE", "TOKEN", "KEY_LABEL", "PIN")

@@ -37,11 +37,11 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import sign_exchange
-from llmseal.log.checkpoint import SignedCheckpoint
-from llmseal.log.edge import TreeEdge
-from llmseal.log.merkle import inclusion_proof, leaf_hash, verify_inclusion
+from llmseal.log.note.checkpoint import SignedCheckpoint
 from llmseal.log.service import TransparencyLog, init_log
-from llmseal.log.tilereader import TileCache, TileHashReader
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, verify_inclusion
+from llmseal.log.tree.tilereader import TileCache, TileHashReader
 
 __all__ = ["run", "signed_receipts"]
 

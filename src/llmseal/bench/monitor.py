@@ -23,14 +23,14 @@ from llmseal.bench._procs import process as _process
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
-from llmseal.log.checkpoint import Checkpoint, sign_checkpoint
-from llmseal.log.edge import TreeEdge
 from llmseal.log.entry import receipt_entry
-from llmseal.log.httpfetch import HttpFetch
-from llmseal.log.merkle import leaf_hash
-from llmseal.log.monitor import Monitor
-from llmseal.log.monitorstate import MonitorState
-from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.log.monitor.monitor import Monitor
+from llmseal.log.monitor.monitorstate import MonitorState
+from llmseal.log.note.checkpoint import Checkpoint, sign_checkpoint
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.httpfetch import HttpFetch
+from llmseal.log.tree.merkle import leaf_hash
 
 __all__ = ["run"]
 

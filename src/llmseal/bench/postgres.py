@@ -111,10 +111,10 @@ def _log(url: str, work: Path, entries: int) -> dict[str, Any]:
     import psycopg
 
     from llmseal.core.keyset import KeySet
-    from llmseal.log.merkle import leaf_hash
     from llmseal.log.pgservice import init_pg_log, open_pg_log
     from llmseal.log.replicated import ReplicatedSequencer
     from llmseal.log.storage import PendingEntry
+    from llmseal.log.tree.merkle import leaf_hash
 
     init_pg_log(url, "bench.example/log", work / "logkey")
     a = open_pg_log(url, work / "logkey", keys=KeySet([]), lead_interval=0.05)

@@ -25,17 +25,17 @@ from typing import Any, TypeVar
 
 from llmseal.bench._procs import process as _process
 from llmseal.bench._timing import ops_per_second
-from llmseal.log.addcheckpoint import AddCheckpoint
-from llmseal.log.checkpoint import Checkpoint, sign_checkpoint
-from llmseal.log.cosignature import CosignatureSigner
-from llmseal.log.merkle import (
+from llmseal.log.note.checkpoint import Checkpoint, sign_checkpoint
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.merkle import (
     consistency_proof,
     leaf_hash,
     memory_reader,
     tree_root,
     verify_consistency,
 )
-from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.log.witness.addcheckpoint import AddCheckpoint
 
 __all__ = ["run"]
 

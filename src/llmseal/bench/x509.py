@@ -4,7 +4,7 @@ Both sides validate an X.509 chain (leaf + intermediate under a private root,
 ECDSA P-256 as Web PKI issues it) and check signatures over the same ~2 KB chat
 exchange:
 
-* ``verify_chain``: ours = :func:`~llmseal.trust.x509source.verify_receipt_x509`
+* ``verify_chain``: ours = :func:`~llmseal.trust.x509.source.verify_receipt_x509`
   (chain path validation at ``issued_at``, key binding, signature, prompt and
   output hashes); llm_sign = ``client.verify_openai_response(resp,
   trust_anchors=[root], expected_host=HOST)`` (and with ``request=``);
@@ -37,10 +37,10 @@ from llmseal.bench._timing import ops_per_second
 from llmseal.compat.llm_sign import LlmSignIssuer, verify_llm_sign
 from llmseal.core.keys import EcdsaP256Signer
 from llmseal.core.sign import sign_exchange
-from llmseal.trust import x509profile as profile
-from llmseal.trust.x509 import ChainValidator, TrustAnchors
-from llmseal.trust.x509pem import chain_to_pem
-from llmseal.trust.x509source import verify_receipt_x509
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.chain import ChainValidator, TrustAnchors
+from llmseal.trust.x509.pem import chain_to_pem
+from llmseal.trust.x509.source import verify_receipt_x509
 
 __all__ = ["run"]
 

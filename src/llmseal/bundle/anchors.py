@@ -31,10 +31,10 @@ from cryptography import x509
 from llmseal.core.keyset import KeyEntry, KeyResolver, KeySet
 from llmseal.errors import BundleError, KeyLookupError, KeySetError
 from llmseal.log.trust import LogTrust
-from llmseal.log.witnesspolicy import WitnessPolicy
-from llmseal.trust.dnssec import TrustAnchor
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
+from llmseal.trust.dns.dnssec import TrustAnchor
 from llmseal.trust.keysource import KeySources
-from llmseal.trust.x509 import ChainValidator, TrustAnchors
+from llmseal.trust.x509.chain import ChainValidator, TrustAnchors
 
 __all__ = ["Anchors", "SnapshotChecked"]
 

@@ -38,7 +38,13 @@ from typing import Any
 from llmseal.core.canonical import canonicalize
 from llmseal.core.receipt import Receipt
 from llmseal.errors import BundleError, ContentError, LogError
-from llmseal.log.merkle import inclusion_proof, leaf_hash, memory_reader, root_of, verify_inclusion
+from llmseal.log.tree.merkle import (
+    inclusion_proof,
+    leaf_hash,
+    memory_reader,
+    root_of,
+    verify_inclusion,
+)
 
 __all__ = ["SCHEME", "Disclosed", "check_disclosure", "commit_request", "disclose"]
 

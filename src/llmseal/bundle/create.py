@@ -23,8 +23,8 @@ from llmseal.core.keyset import KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.errors import BundleError, KeyLookupError
 from llmseal.store.evidence import EvidenceStore
-from llmseal.trust.dns import DnsKeySource
-from llmseal.trust.dnssec import TrustAnchor
+from llmseal.trust.dns.dnssec import TrustAnchor
+from llmseal.trust.dns.source import DnsKeySource
 
 __all__ = ["item_from_response", "items_from_store", "make_bundle", "record_dnssec"]
 

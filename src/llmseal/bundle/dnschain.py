@@ -3,7 +3,7 @@
 RFC 9102 serializes, for a TLS server, every RRset and RRSIG from the root down
 to a TLSA record so a client validates without asking DNS. A bundle does the same
 for a receipt key's ``v=llmsig1`` TXT record: :class:`DnsRecorder` wraps the
-questions a :class:`~llmseal.trust.dns.DnsKeySource` asks while it validates the
+questions a :class:`~llmseal.trust.dns.source.DnsKeySource` asks while it validates the
 key live (the TXT RRset, the zone's DNSKEY RRset, DS RRsets up to the anchor), and
 keeps each answer's records with their RRSIGs::
 
@@ -34,8 +34,8 @@ import dns.rrset
 import dns.zonefile
 
 from llmseal.errors import BundleError
-from llmseal.trust.dns import DnsKeySource, Query
-from llmseal.trust.dnssec import TrustAnchor
+from llmseal.trust.dns.dnssec import TrustAnchor
+from llmseal.trust.dns.source import DnsKeySource, Query
 
 __all__ = ["DnsRecorder", "replay_source"]
 
@@ -44,7 +44,7 @@ _MAX_RECORDS = 64
 
 
 class DnsRecorder:
-    """A :data:`~llmseal.trust.dns.Query` that asks ``upstream`` and keeps every answer."""
+    """A :data:`~llmseal.trust.dns.source.Query` that asks ``upstream`` and keeps every answer."""
 
     def __init__(self, upstream: Query) -> None:
         self._upstream = upstream

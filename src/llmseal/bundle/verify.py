@@ -34,7 +34,7 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_receipt
 from llmseal.errors import BundleError, Error, LogError
 from llmseal.log.entry import receipt_entry
-from llmseal.log.quorum import verify_witnessed_proof
+from llmseal.log.witness.quorum import verify_witnessed_proof
 
 __all__ = ["BundleResult", "ItemResult", "verify_bundle", "verify_item"]
 
@@ -142,15 +142,24 @@ def _with_embedded(bundle: Bundle) -> Bundle:
     the verifier's anchors) and its link checked (identity: the same hashes).
     """
     known = set(bundle.by_digest())
+    ids = {item.receipt.receipt_id for item in bundle.items}
     extra: list[BundleItem] = []
     for item in bundle.items:
         for data in embedded(item):
             try:
-                parent = BundleItem(Receipt.from_dict(data))
+                receipt = Receipt.from_dict(data)
             except Error:
                 continue  # not a receipt after all: its link reports it missing
-            if parent.digest not in known and len(bundle.items) + len(extra) < MAX_ITEMS:
+            # Passed through unchanged: where the hashes agree, the content is the child's.
+            mine = item.receipt
+            request = item.request if receipt.prompt_hash == mine.prompt_hash else None
+            response = item.response if receipt.output_hash == mine.output_hash else None
+            parent = BundleItem(receipt, request, response)
+            if parent.digest in known or receipt.receipt_id in ids:
+                continue  # listed already (or a twin of a listed id: its link will not match)
+            if len(bundle.items) + len(extra) < MAX_ITEMS:
                 known.add(parent.digest)
+                ids.add(receipt.receipt_id)
                 extra.append(parent)
     if not extra:
         return bundle
@@ -199,7 +208,6 @@ def _log(
             False,
             ("no trusted log key was given"),
         )
-    entry = receipt_entry(item.receipt)
     try:
         if anchors.witnesses is None:
             proven = anchors.logs.check(item.receipt.to_dict(), proof)
@@ -207,6 +215,7 @@ def _log(
                       "tree_size": proven.tree_size}  # fmt: skip
             return report, None, False, None
         keys = [key for keys in anchors.logs.logs.values() for key in keys]
+        entry = receipt_entry(item.receipt)
         judged = verify_witnessed_proof(
             proof, entry, policy=anchors.witnesses, log_verifiers=keys, at=at
         )
@@ -251,7 +260,7 @@ def _key_and_receipt(
 def _x509(
     item: BundleItem, anchors: Anchors, at: datetime, proven_at: datetime | None
 ) -> Verification:
-    from llmseal.trust.x509source import verify_receipt_x509
+    from llmseal.trust.x509.source import verify_receipt_x509
 
     validator = anchors.validator(_strings(item.evidence.get("crls")), at=at)
     assert validator is not None  # only called with CA roots

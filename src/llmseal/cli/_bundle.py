@@ -9,6 +9,7 @@ evidence store (``--data-dir D --receipt-id ID``). ``verify`` and ``show`` are i
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -73,7 +74,12 @@ def bundle() -> None:
     metavar="N",
     help="Disclose only message N of the (last) request (repeatable).",
 )
-@click.option("--seed", "seed_path", metavar="FILE", help="The commitment seed for --disclose.")
+@click.option(
+    "--seed",
+    "seed_path",
+    metavar="FILE",
+    help="The commitment seed for --disclose [the response's own].",
+)
 @click.option("--audit", "audits", multiple=True, metavar="REPORT.json", help="Audit reports.")
 @click.option("--subject", metavar="RECEIPT_ID", help="The answer it is about [the last one].")
 @click.option("--out", "out_path", required=True, metavar="FILE", help="Where to write it.")
@@ -85,8 +91,6 @@ def create(responses: tuple[str, ...], **o: Any) -> None:  # fmt: skip
         raise click.UsageError("give one --request per RESPONSE.json, in the same order")
     if o["proofs"] and len(o["proofs"]) != len(responses):
         raise click.UsageError("give one --proof per RESPONSE.json, in the same order")
-    if o["disclosed"] and not o["seed_path"]:
-        raise click.UsageError("--disclose needs --seed FILE (the commitment seed)")
     keyset = load_keyset(o["keys_source"]) if o["keys_source"] else None
     if o["data_dir"]:
         items = _from_store(o["data_dir"], o["receipt_ids"], keyset)
@@ -116,13 +120,26 @@ def _from_file(n: int, path: str, keyset: KeySet | None, o: Mapping[str, Any]) -
     disclosure = None
     last = n == len(o["requests"]) - 1 if o["requests"] else True
     if o["disclosed"] and last:
-        seed = read_input(o["seed_path"], "seed")
-        disclosure = disclose(request, seed, o["disclosed"])
+        disclosure = disclose(request, _seed(o["seed_path"], document), o["disclosed"])
     built = item_from_response(
         document, request=request, keyset=keyset, log_proof=proof, dnssec=dnssec, crls=crls,
         disclosure=disclosure,
     )  # fmt: skip
     return replace(built, response=None) if bare else built
+
+
+def _seed(path: str | None, document: Mapping[str, Any]) -> bytes:
+    """The commitment seed: --seed FILE, else the one the gateway sent the caller."""
+    if path:
+        return read_input(path, "seed")
+    beside = document.get("receipt_evidence")
+    text = beside.get("commitment_seed") if isinstance(beside, Mapping) else None
+    if not isinstance(text, str):
+        raise click.UsageError("--disclose needs --seed FILE (or a response with its seed)")
+    try:
+        return base64.urlsafe_b64decode(text)
+    except ValueError:
+        raise InputError("the response's commitment_seed is not base64url") from None
 
 
 def _from_store(data_dir: str, ids: tuple[str, ...], keyset: KeySet | None) -> list[BundleItem]:
@@ -148,7 +165,7 @@ def _from_store(data_dir: str, ids: tuple[str, ...], keyset: KeySet | None) -> l
 
 
 def _dnssec(receipt: Receipt, o: Mapping[str, Any]) -> dict[str, Any]:
-    from llmseal.trust.dnssec import load_trust_anchors
+    from llmseal.trust.dns.dnssec import load_trust_anchors
 
     if not o["trust_anchor"]:
         raise click.UsageError("--dns needs --trust-anchor FILE (the chain is validated first)")

@@ -72,13 +72,13 @@ def _anchors(o: Mapping[str, Any], policy: Policy | None) -> Anchors:
         keys += policy_sources(policy, cached=False)
     dns: dict[Any, Any] = {}
     if o["trust_anchor"]:
-        from llmseal.trust.dnssec import load_trust_anchors
+        from llmseal.trust.dns.dnssec import load_trust_anchors
 
         dns = load_trust_anchors(o["trust_anchor"])
     roots, crls = None, tuple[Any, ...]()
     if o["ca_files"]:
-        from llmseal.trust.x509 import TrustAnchors
-        from llmseal.trust.x509pem import load_anchor_file, load_crl_file
+        from llmseal.trust.x509.chain import TrustAnchors
+        from llmseal.trust.x509.pem import load_anchor_file, load_crl_file
 
         certs = [cert for file in o["ca_files"] for cert in load_anchor_file(file)]
         roots = TrustAnchors(certs, source=", ".join(o["ca_files"]))
@@ -89,7 +89,7 @@ def _anchors(o: Mapping[str, Any], policy: Policy | None) -> Anchors:
     witness_path = o["witness_policy"] or (policy.witness_policy if policy else None)
     witnesses = None
     if witness_path:
-        from llmseal.log.witnesspolicy import WitnessPolicy
+        from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
         witnesses = WitnessPolicy.load(witness_path)
     return Anchors(

@@ -9,7 +9,7 @@ from rich.text import Text
 from llmseal.cli._common import out_console, parse_time, print_json, print_table
 from llmseal.core import _time
 from llmseal.trust.keydir import KeyDirectory
-from llmseal.trust.x509ca import CertificateAuthority
+from llmseal.trust.x509.ca import CertificateAuthority
 
 __all__ = ["ca"]
 

@@ -20,10 +20,27 @@ __all__ = ["evidence"]
 
 _DATA_DIR = click.option(
     "--data-dir",
-    required=True,
     type=click.Path(file_okay=False, exists=True),
-    help="The client's data_dir.",
+    help="The client's data_dir (its evidence, or its samples with --store).",
 )
+_STORE = click.option(
+    "--store",
+    metavar="URL",
+    help="The evidence store the client was given (postgresql://…), shared by callers.",
+)
+
+
+def _open(data_dir: str | None, store: str | None) -> EvidenceStore:
+    if store is not None:
+        from llmseal.store.pg import is_postgres_url
+        from llmseal.store.pgevidence import PostgresEvidenceStore
+
+        if not is_postgres_url(store):
+            raise InputError(f"--store must be a postgresql:// URL, not {store!r}")
+        return PostgresEvidenceStore(store, data_dir)
+    if data_dir is None:
+        raise InputError("give --data-dir (or --store URL)")
+    return EvidenceStore(data_dir)
 
 
 @click.group()
@@ -42,11 +59,14 @@ _add_prove()
 
 @evidence.command("list")
 @_DATA_DIR
+@_STORE
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per receipt.")
 @click.option("--limit", type=click.IntRange(1), help="At most this many records.")
-def list_evidence(data_dir: str, as_json: bool, limit: int | None) -> None:
+def list_evidence(
+    data_dir: str | None, store: str | None, as_json: bool, limit: int | None
+) -> None:
     """One line per checked receipt: status, issuer, model, time."""
-    records = list(EvidenceStore(data_dir).list(limit=limit))
+    records = list(_open(data_dir, store).list(limit=limit))
     if as_json:
         print_json([
             {k: v for k, v in r.to_dict().items() if k != "receipt"} for r in records
@@ -66,32 +86,34 @@ def list_evidence(data_dir: str, as_json: bool, limit: int | None) -> None:
 @evidence.command("show")
 @click.argument("receipt_id")
 @_DATA_DIR
-def show(receipt_id: str, data_dir: str) -> None:
+@_STORE
+def show(receipt_id: str, data_dir: str | None, store: str | None) -> None:
     """Everything recorded about RECEIPT_ID (JSON), with its sample directory if any."""
-    store = EvidenceStore(data_dir)
-    record = store.get(receipt_id)
+    evidence_store = _open(data_dir, store)
+    record = evidence_store.get(receipt_id)
     if record is None:
-        raise InputError(f"no evidence for receipt {receipt_id!r} in {data_dir}")
+        raise InputError(f"no evidence for receipt {receipt_id!r} in {data_dir or 'the store'}")
     out = record.to_dict()
-    out["log_proof"] = store.log_proof(receipt_id)
-    sample = store.sample_path(record)
+    out["log_proof"] = evidence_store.log_proof(receipt_id)
+    sample = evidence_store.sample_path(record)
     out["sample_dir"] = str(sample) if sample else None
     print_json(out)
 
 
 @evidence.command("export")
 @_DATA_DIR
+@_STORE
 @click.option(
     "--out", "out_path", required=True, type=click.Path(dir_okay=False), help="FILE.tar.gz"
 )
-def export(data_dir: str, out_path: str) -> None:
+def export(data_dir: str | None, store: str | None, out_path: str) -> None:
     """A tar.gz of all records (evidence.jsonl) and every complete sample directory."""
-    store = EvidenceStore(data_dir)
-    records = list(store.list())
+    evidence_store = _open(data_dir, store)
+    records = list(evidence_store.list())
     target = Path(out_path)
     tmp = target.with_name(f".{target.name}.tmp")
     try:
-        samples = _write_archive(tmp, store, records)
+        samples = _write_archive(tmp, evidence_store, records)
         tmp.replace(target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)

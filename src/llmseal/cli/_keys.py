@@ -12,7 +12,7 @@ from rich.text import Text
 from llmseal.cli._common import out_console, parse_time, print_json, print_table
 from llmseal.core import _time
 from llmseal.errors import ConfigError, KeyManagementError
-from llmseal.trust.dnsrecord import dns_name_for_key_id, zone_line
+from llmseal.trust.dns.record import dns_name_for_key_id, zone_line
 from llmseal.trust.keydir import KeyDirectory
 
 __all__ = ["keys"]
@@ -91,8 +91,8 @@ def _new_token_key(
     key_label: str | None,
 ) -> None:
     try:  # python-pkcs11 is the optional [hsm] extra
-        from llmseal.trust.pkcs11 import pin_from_env
-        from llmseal.trust.pkcs11ref import create_token_key
+        from llmseal.trust.pkcs11.ref import create_token_key
+        from llmseal.trust.pkcs11.token import pin_from_env
     except ImportError as exc:
         raise ConfigError(
             f"PKCS#11 needs python-pkcs11: pip install 'llmseal[hsm]' ({exc})"

@@ -85,9 +85,9 @@ def monitor(url: str, vkeys: tuple[str, ...], state_dir: str, keysets: tuple[str
             watch: tuple[str, ...], witnesses: tuple[str, ...], mode: str | None,
             interval: float, workers: int, as_json: bool) -> None:  # fmt: skip
     """Check a log's checkpoints, tiles, entries and witnesses; alarms exit 1."""
-    from llmseal.log.httpfetch import HttpFetch
-    from llmseal.log.monitor import Monitor
-    from llmseal.log.monitorstate import MonitorState
+    from llmseal.log.monitor.monitor import Monitor
+    from llmseal.log.monitor.monitorstate import MonitorState
+    from llmseal.log.tree.httpfetch import HttpFetch
 
     if mode is None:
         raise click.UsageError("give --once or --follow")
@@ -120,7 +120,7 @@ def _keys(keysets: tuple[str, ...]) -> KeySet | None:
 
 def _one_round(job: Any, state_path: Path, url: str, as_json: bool) -> bool:
     """Run a round, report it; True if it raised an alarm."""
-    from llmseal.log.monitorstate import write_evidence
+    from llmseal.log.monitor.monitorstate import write_evidence
 
     with Progress(TextColumn("[bold]entries"), BarColumn(), MofNCompleteColumn(),
                   console=err_console, transient=True, disable=as_json) as bar:  # fmt: skip

@@ -133,6 +133,11 @@ __all__ = ["serve"]
     help="Also forward this request header to the upstream (repeatable; see docs/gateway.md).",
 )
 @click.option(
+    "--upstream-keys",
+    metavar="KEYSET",
+    help="Act as a hop: the upstream's receipts must verify with this key set (else 502).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -170,6 +175,7 @@ def serve(
     dashboard_listen: str | None,
     verify_page: bool,
     forward_headers: tuple[str, ...],
+    upstream_keys: str | None,
     log_level: str,
     **log_opts: Any,
 ) -> None:
@@ -204,6 +210,7 @@ def serve(
         dashboard=_dashboard_wanted(dashboard, dashboard_listen, host),
         dashboard_listen=dashboard_listen,
         forward_headers=forward_headers,
+        upstream_keys=upstream_keys,
         **log_settings(log_opts),
     )
     if llm_sign_cert and llm_sign_key:

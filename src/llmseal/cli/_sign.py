@@ -107,8 +107,8 @@ def _signer(keydir: KeyDirectory, key_id: str, pin_env: str | None) -> Signer:
     if pin_env is None:
         return keydir.signer(key_id)
     try:  # python-pkcs11 is the optional [hsm] extra
-        from llmseal.trust.pkcs11 import pin_from_env
-        from llmseal.trust.pkcs11ref import open_directory_signer
+        from llmseal.trust.pkcs11.ref import open_directory_signer
+        from llmseal.trust.pkcs11.token import pin_from_env
     except ImportError as exc:
         raise ConfigError(
             f"PKCS#11 needs python-pkcs11: pip install 'llmseal[hsm]' ({exc})"

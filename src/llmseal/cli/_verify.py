@@ -265,8 +265,8 @@ def _dns_source(
     name: str | None, resolver: str | None, trust_anchor: str | None, dnssec: str
 ) -> KeyResolver:
     try:  # dnspython is the optional [dns] extra
-        from llmseal.trust.dns import DnsKeySource
-        from llmseal.trust.dnssec import load_trust_anchors
+        from llmseal.trust.dns.dnssec import load_trust_anchors
+        from llmseal.trust.dns.source import DnsKeySource
     except ImportError as exc:
         raise ConfigError(f"--dns needs dnspython: pip install 'llmseal[dns]' ({exc})") from exc
 

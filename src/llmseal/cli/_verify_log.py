@@ -22,8 +22,8 @@ from llmseal.cli._verify_witness import load_witness_policy, witness_required, w
 from llmseal.core.policy import Policy
 from llmseal.errors import LogError, NetworkError
 from llmseal.log.entry import receipt_entry, receipt_leaf_hash
-from llmseal.log.quorum import Witnessed, verify_witnessed_proof
 from llmseal.log.trust import LogTrust
+from llmseal.log.witness.quorum import Witnessed, verify_witnessed_proof
 
 __all__ = ["LogOutcome", "check_log", "log_verify_options"]
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from llmseal.core.policy import Policy
-from llmseal.log.quorum import Witnessed
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.quorum import Witnessed
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 __all__ = ["load_witness_policy", "witness_required", "witness_summary"]
 

@@ -13,9 +13,9 @@ from llmseal.compat.llm_sign import LlmSignVerification, verify_llm_sign
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Content
 from llmseal.errors import InputError
-from llmseal.trust.x509 import ChainValidator, TrustAnchors
-from llmseal.trust.x509pem import chain_from_evidence, load_anchor_file, load_crl_file
-from llmseal.trust.x509source import X509Verification, verify_receipt_x509
+from llmseal.trust.x509.chain import ChainValidator, TrustAnchors
+from llmseal.trust.x509.pem import chain_from_evidence, load_anchor_file, load_crl_file
+from llmseal.trust.x509.source import X509Verification, verify_receipt_x509
 
 __all__ = ["build_validator", "print_llm_sign", "print_x509", "run_llm_sign", "run_x509"]
 

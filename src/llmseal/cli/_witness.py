@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from llmseal.errors import ConfigError, LogFormatError
-from llmseal.log.note import NoteVerifier
-from llmseal.log.notekeys import SIG_COSIGNATURE, VerifierKey, load_verifier
+from llmseal.log.note.note import NoteVerifier
+from llmseal.log.note.notekeys import SIG_COSIGNATURE, VerifierKey, load_verifier
 
 __all__ = ["read_vkeys", "witness"]
 
@@ -24,7 +24,7 @@ def witness() -> None:
 @click.option("--name", required=True, help="The witness's key name (e.g. witness.example.com).")
 def init(directory: str, name: str) -> None:
     """Create DIR with a new witness key (0600) and print the witness vkey."""
-    from llmseal.log.witnessdir import init_witness_dir
+    from llmseal.log.witness.witnessdir import init_witness_dir
 
     signer = init_witness_dir(directory, name)
     click.echo(signer.vkey())
@@ -44,10 +44,10 @@ def init(directory: str, name: str) -> None:
 )
 def serve(directory: str, host: str, port: int, log_vkeys: tuple[str, ...]) -> None:
     """Serve POST /add-checkpoint and the monitoring reads until interrupted."""
-    from llmseal.log.witness import Witness
-    from llmseal.log.witnessdir import load_witness_key
-    from llmseal.log.witnessserver import serve_witness, wall_clock
-    from llmseal.log.witnessstore import WitnessStore
+    from llmseal.log.witness.witness import Witness
+    from llmseal.log.witness.witnessdir import load_witness_key
+    from llmseal.log.witness.witnessserver import serve_witness, wall_clock
+    from llmseal.log.witness.witnessstore import WitnessStore
 
     signer = load_witness_key(directory)
     keys = read_vkeys(log_vkeys, "--log-vkey")

@@ -16,10 +16,10 @@ from typing import Any
 
 from llmseal.errors import LogError, PolicyError, VerificationError
 from llmseal.log.entry import receipt_entry
-from llmseal.log.proof import ProvenEntry
-from llmseal.log.quorum import verify_witnessed_proof
+from llmseal.log.tree.proof import ProvenEntry
 from llmseal.log.trust import LogTrust
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.quorum import verify_witnessed_proof
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 __all__ = ["LogCheck"]
 

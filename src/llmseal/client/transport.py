@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -44,9 +44,10 @@ from llmseal.client.ndjson import NdjsonVerifier
 from llmseal.client.stream import StreamVerifier
 from llmseal.client.verifier import DEFAULT_FRESHNESS, Expectations, ResponseVerifier
 from llmseal.core.keyset import KeyResolver, KeySet
+from llmseal.core.receipt import Receipt
 from llmseal.errors import BindingError, ConfigError
 from llmseal.log.trust import LogTrust
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from llmseal.store.evidence import EvidenceStore
 from llmseal.trust.keysource import BoundIssuer, CachedKeySet, KeySources
 
@@ -83,6 +84,7 @@ def build_verifier(
     require_logged: bool = False,
     witness_policy: str | Path | WitnessPolicy | None = None,
     require_witnessed: bool = False,
+    on_result: Callable[[Receipt, str, str], None] | None = None,
     store: str | None = None,
 ) -> ResponseVerifier:
     """The verifier both transports use (evidence under ``data_dir``, if given).
@@ -93,7 +95,8 @@ def build_verifier(
     ``require_logged``: an answer without a verifying proof fails. ``witness_policy``
     (a C2SP tlog-policy, file or parsed): the proof's checkpoint is judged by its
     witness quorum, and ``require_witnessed`` fails an answer the quorum has not
-    cosigned.
+    cosigned. ``on_result(receipt, endpoint, status)`` is told every checked
+    receipt's verdict (:func:`llmseal.integrations.otel.span_annotator`).
     """
     evidence: EvidenceStore | None = None
     if store is not None:  # postgresql://…: one evidence store (and replay check) for a fleet
@@ -108,6 +111,7 @@ def build_verifier(
         sample_rate=sample_rate,
         freshness=freshness,
         log_check=_log_check(log_vkeys, require_logged, witness_policy, require_witnessed),
+        on_result=on_result,
     )
 
 
@@ -335,6 +339,7 @@ def verifying_http_client(
     require_logged: bool = False,
     witness_policy: str | Path | WitnessPolicy | None = None,
     require_witnessed: bool = False,
+    on_result: Callable[[Receipt, str, str], None] | None = None,
     store: str | None = None,
     library: str = "httpx",
     **client_options: Any,
@@ -355,6 +360,7 @@ def verifying_http_client(
         expect_models=expect_models, sample_rate=sample_rate, sample_cap=sample_cap,
         freshness=freshness, log_vkeys=log_vkeys, require_logged=require_logged,
         witness_policy=witness_policy, require_witnessed=require_witnessed, store=store,
+        on_result=on_result,
     )  # fmt: skip
     return _client(library, verifier, asynchronous=False, options=client_options)
 
@@ -365,7 +371,7 @@ def verifying_async_http_client(**options: Any) -> Any:
     library = options.pop("library", "httpx")
     names = ("keys", "data_dir", "require_receipt", "expect_issuer", "expect_models",
              "sample_rate", "sample_cap", "freshness", "log_vkeys", "require_logged",
-             "witness_policy", "require_witnessed", "store")  # fmt: skip
+             "witness_policy", "require_witnessed", "store", "on_result")  # fmt: skip
     verifier = build_verifier(**{k: options.pop(k) for k in names if k in options})
     return _client(library, verifier, asynchronous=True, options=options)
 

@@ -92,8 +92,12 @@ class ResponseVerifier:
         sampler: Callable[[], float] = random.random,
         freshness: timedelta | None = DEFAULT_FRESHNESS,
         log_check: LogCheck | None = None,
+        on_result: Callable[[Receipt, str, str], None] | None = None,
     ) -> None:
         self.log_check = log_check
+        # Told (receipt, endpoint, status) of every checked receipt, before a failure
+        # is raised: where tracing hooks in (llmseal.integrations.otel).
+        self.on_result = on_result
         if freshness is not None and freshness < timedelta(0):
             raise ConfigError("freshness must not be negative")
         self.freshness = freshness
@@ -183,6 +187,9 @@ class ResponseVerifier:
         if failure is None and self.log_check is not None:
             logged, failure = self.log_check.check(receipt_obj, evidence)
         self._record(result, endpoint, failure, sample)
+        if self.on_result is not None:
+            verdict = "valid" if failure is None else (failure.status or "invalid")
+            self.on_result(receipt, endpoint, verdict)
         if logged is not None and self.evidence is not None:
             store, proof = self.evidence, evidence["log"]
             store.submit_job(lambda: store.put_log_proof(

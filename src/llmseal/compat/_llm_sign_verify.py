@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmseal.compat import _llm_sign_wire as wire
 from llmseal.errors import ContentError, InputError
-from llmseal.trust.x509 import ChainFailure, ValidatedChain
+from llmseal.trust.x509.chain import ChainFailure, ValidatedChain
 
 if TYPE_CHECKING:
     from llmseal.compat.llm_sign import LlmSignStatus

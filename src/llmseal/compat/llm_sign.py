@@ -5,7 +5,7 @@
   expected_host=HOST, request=req)`` accepts: a two-block chain (request,
   response) signed with a certificate key, the chain PEMs beside it.
 * :func:`verify_llm_sign` checks such a response with our
-  :class:`~llmseal.trust.x509.ChainValidator` (trust store loaded once, chains
+  :class:`~llmseal.trust.x509.chain.ChainValidator` (trust store loaded once, chains
   cached) and closes the gaps of llm_sign's own client (notes §7):
 
   - the expected issuer is **pinned by the verifier**; the artifact's claim
@@ -34,9 +34,9 @@ from cryptography.hazmat.primitives import serialization
 from llmseal.compat import _llm_sign_wire as wire
 from llmseal.errors import ChainValidationError, KeyManagementError
 from llmseal.trust.keydir import read_private_key
-from llmseal.trust.x509 import ChainFailure, ChainValidator, ValidatedChain
-from llmseal.trust.x509pem import chain_to_pem, parse_pem_bundle
-from llmseal.trust.x509profile import spki_key_id
+from llmseal.trust.x509.chain import ChainFailure, ChainValidator, ValidatedChain
+from llmseal.trust.x509.pem import chain_to_pem, parse_pem_bundle
+from llmseal.trust.x509.profile import spki_key_id
 
 __all__ = ["LlmSignIssuer", "LlmSignStatus", "LlmSignVerification", "verify_llm_sign"]
 

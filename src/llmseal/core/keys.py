@@ -7,7 +7,7 @@ ECDSA P-256 exists for HSMs and Web PKI certificates that cannot hold Ed25519.
   32 bytes for Ed25519, the 65-byte uncompressed SEC1 point for P-256), with a
   cached ``cryptography`` verifier object.
 * :class:`Signer` — the interface every signer implements: a software key here,
-  a PKCS#11 token in :mod:`llmseal.trust.pkcs11`. Signatures are always 64 bytes
+  a PKCS#11 token in :mod:`llmseal.trust.pkcs11.token`. Signatures are always 64 bytes
   (Ed25519, or P-256 as the IEEE P1363 ``r || s`` pair).
 """
 

@@ -83,7 +83,7 @@ class NdjsonSeal:
             "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
         }
         if self._parents:
-            claims["parents"] = self._parents
+            claims["parents"] = [*claims.get("parents", ()), *self._parents]
         receipt, receipt_json, evidence = await self._sealer.issue(
             self._info, self._hasher.hexdigest(), self._last.get("model"), claims
         )

@@ -60,9 +60,11 @@ from llmseal.gateway.upstream import (
 )
 from llmseal.gateway.web import gateway_routes
 from llmseal.gateway.weights import WeightsApi, WeightsBinding
+from llmseal.gateway.weights_log import ensure_commitment
 from llmseal.store.base import ReceiptStore
 from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter
+from llmseal.trust.keysource import load_keyset
 
 __all__ = ["SIGNED_ENDPOINTS", "Gateway", "create_app"]
 
@@ -114,10 +116,19 @@ class Gateway:
             weight_hash=self.weights.manifest.weight_hash if self.weights else None,
             inference=self.weights.inference if self.weights else None,
             logger=self.logger,
+            upstream_keys=load_keyset(config.upstream_keys) if config.upstream_keys else None,
         )
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
-        self.weights_api = WeightsApi(self.weights) if self.weights else None
+        self.weights_api = None
+        if self.weights is not None:
+            commitment = None
+            if self.logger is not None:  # logged: the commitment is public and timestamped
+                commitment = ensure_commitment(
+                    self.store, signer, self.weights.manifest, at=clock(), issuer=config.issuer,
+                    model_id=config.model_id, inference=self.weights.inference,
+                )  # fmt: skip
+            self.weights_api = WeightsApi(self.weights, commitment, self.logger)
         self.web = gateway_routes(config, signer.key_id, clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -186,10 +197,11 @@ class Gateway:
             return await self._passthrough(scope, receive, send, body)
         try:
             parents = header(scope, b"x-receipt-parents")
-            info = self.sealer.inspect_request(path, body, started, parents)
+            commit = header(scope, b"x-receipt-commit")
+            info = self.sealer.inspect_request(path, body, started, parents, commit)
         except ContentError as exc:
             return await send_error(send, 400, f"request body: {exc}", "invalid_request")
-        except InputError as exc:  # a malformed X-Receipt-Parents
+        except InputError as exc:  # a malformed X-Receipt-Parents or X-Receipt-Commit
             return await send_error(send, 400, str(exc), "invalid_request")
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)

@@ -15,7 +15,7 @@ config through one environment variable (they are separate processes).
 
 With a PKCS#11 token (``pkcs11_module``/``pkcs11_token``/``pkcs11_key_label``) no
 key file is made: the token's key is published in ``keys/keys.json`` with a
-reference beside it (:mod:`llmseal.trust.pkcs11ref`), and each worker logs in to
+reference beside it (:mod:`llmseal.trust.pkcs11.ref`), and each worker logs in to
 the token itself with the PIN from the environment variable ``pin_env`` — the PIN
 is never part of the configuration.
 """
@@ -104,6 +104,7 @@ class GatewayConfig:
     weights: str | None = None  # a weights manifest: weight_hash in every receipt
     weights_file: str | None = None  # the committed GGUF, whose chunks the gateway serves
     inference: dict[str, Any] | None = None  # the `inference` claim (engine, n_batch, threads)
+    upstream_keys: str | None = None  # a hop: the upstream's receipts must verify with these
 
     def __post_init__(self) -> None:
         try:
@@ -187,7 +188,7 @@ class GatewayConfig:
         """``{"x5c": [...]}`` for a certificate key, after checking the leaf is that key."""
         if self.cert_chain is None:
             return None
-        from llmseal.trust.x509pem import chain_to_pem, parse_pem_bundle
+        from llmseal.trust.x509.pem import chain_to_pem, parse_pem_bundle
 
         try:
             data = Path(self.cert_chain).read_bytes()
@@ -208,8 +209,8 @@ class GatewayConfig:
         if self.key_id is None:
             raise ConfigError("no signing key configured (run prepare_data_dir first)")
         if self.pin_env is not None:  # the key is in a PKCS#11 token
-            from llmseal.trust.pkcs11 import pin_from_env
-            from llmseal.trust.pkcs11ref import open_directory_signer
+            from llmseal.trust.pkcs11.ref import open_directory_signer
+            from llmseal.trust.pkcs11.token import pin_from_env
 
             pin = pin_from_env(self.pin_env)
             return open_directory_signer(KeyDirectory(self.keys_dir), self.key_id, pin)
@@ -255,8 +256,8 @@ def ensure_signing_key(root: Path, key_id: str | None, *, at: datetime) -> str:
 
 def ensure_token_key(config: GatewayConfig, *, at: datetime) -> str:
     """Publish (or check) the PKCS#11 token key of ``config``; returns its key id."""
-    from llmseal.trust.pkcs11 import pin_from_env
-    from llmseal.trust.pkcs11ref import adopt_token_key
+    from llmseal.trust.pkcs11.ref import adopt_token_key
+    from llmseal.trust.pkcs11.token import pin_from_env
 
     root = Path(config.data_dir)
     key_id = config.key_id or config.pkcs11_key_label

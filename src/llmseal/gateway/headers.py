@@ -94,6 +94,7 @@ REQUEST_NEVER: frozenset[bytes] = frozenset(
         b"if-unmodified-since",
         b"x-receipt-request",  # for the gateway, not the upstream
         b"x-receipt-parents",  # signed into the receipt (llmseal.bundle.declare)
+        b"x-receipt-commit",  # salted commitments (llmseal.bundle.commit)
         b"cookie",
         b"forwarded",
         b"x-forwarded-for",

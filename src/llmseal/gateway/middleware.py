@@ -6,7 +6,8 @@ vLLM (like Starlette's ``add_middleware``) constructs the class with the app
 only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_DATA_DIR`` (required; created with a key on first use, like
 ``llmseal serve --data-dir``), ``LLMSEAL_KEY_ID``, ``LLMSEAL_ISSUER``,
-``LLMSEAL_MODEL_ID``, ``LLMSEAL_RECEIPTS`` (``always`` | ``on-request``), and
+``LLMSEAL_MODEL_ID``, ``LLMSEAL_RECEIPTS`` (``always`` | ``on-request``),
+``LLMSEAL_STORE`` (``postgresql://…``: receipts in PostgreSQL, shared by every process), and
 ``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too.
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
@@ -48,7 +49,7 @@ from llmseal.gateway.sealing import (
     UpstreamProtocolError,
 )
 from llmseal.store.base import ReceiptStore
-from llmseal.store.sharded import ShardedReceiptStore
+from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter
 
 __all__ = ["ReceiptMiddleware"]
@@ -96,8 +97,9 @@ class ReceiptMiddleware:
                 signer = prepare_signing_dir(
                     directory, key_id or env.get("LLMSEAL_KEY_ID"), at=clock()
                 )
-            self.store = store or ShardedReceiptStore(directory / "receipts")
-            self.writer = BatchWriter(self.store)
+            location = env.get("LLMSEAL_STORE") or str(directory / "receipts")
+            self.store = store or open_receipt_store(location)
+            self.writer = BatchWriter(self.store, offload=commits_block(location, store=self.store))
             self.sealer = Sealer(
                 signer, self.writer, clock=clock, issuer=issuer or env.get("LLMSEAL_ISSUER"),
                 model_id=model_id or env.get("LLMSEAL_MODEL_ID"), llm_sign=_llm_sign_from_env(env),
@@ -131,11 +133,12 @@ class ReceiptMiddleware:
             return
         try:
             parents = header(scope, b"x-receipt-parents")
-            info = self.sealer.inspect_request(scope["path"], body, started, parents)
+            commit = header(scope, b"x-receipt-commit")
+            info = self.sealer.inspect_request(scope["path"], body, started, parents, commit)
         except ContentError as exc:
             await send_error(send, 400, f"request body: {exc}", "invalid_request")
             return
-        except InputError as exc:  # a malformed X-Receipt-Parents
+        except InputError as exc:  # a malformed X-Receipt-Parents or X-Receipt-Commit
             await send_error(send, 400, str(exc), "invalid_request")
             return
         exchange = _Exchange(self.sealer, info, send)

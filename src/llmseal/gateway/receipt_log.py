@@ -35,9 +35,9 @@ from llmseal.core.receipt import Receipt
 from llmseal.errors import Error, LogError, LogUnavailableError, NetworkError
 from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.http import LogApp
-from llmseal.log.merkle import leaf_hash
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import PendingEntry, Sequenced
+from llmseal.log.tree.merkle import leaf_hash
 from llmseal.store.base import LogOutbox, StoredReceipt
 from llmseal.store.pg import is_postgres_url
 
@@ -63,6 +63,10 @@ class LogClient(Protocol):
 
     async def proof(self, sequenced: Sequenced, timeout: float) -> str:
         """The tlog-proof text once a checkpoint covers the entry (LogError if not in time)."""
+        ...
+
+    async def proof_of(self, leaf: bytes, timeout: float) -> str:
+        """The tlog-proof of the entry with this leaf hash (LogError if none in time)."""
         ...
 
     async def aclose(self) -> None: ...
@@ -95,6 +99,12 @@ class EmbeddedLog:
         if proof is None:  # pragma: no cover - the awaited checkpoint covers the index
             raise LogUnavailableError(f"entry {sequenced.index} is not published")
         return proof.text()
+
+    async def proof_of(self, leaf: bytes, timeout: float) -> str:
+        ref = await asyncio.to_thread(self.tlog.locate, leaf.hex())
+        if ref is None:
+            raise LogUnavailableError(f"no entry with leaf hash {leaf.hex()} yet")
+        return await self.proof(Sequenced(ref.index, ref.leaf_hash, True), timeout)
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.tlog.close)
@@ -130,6 +140,9 @@ class RemoteLog:
     async def proof(self, sequenced: Sequenced, timeout: float) -> str:
         path = f"/proof/{sequenced.leaf_hash.hex()}?wait={timeout:g}"
         return (await self._request("GET", path)).text
+
+    async def proof_of(self, leaf: bytes, timeout: float) -> str:
+        return await self.proof(Sequenced(-1, leaf, True), timeout)  # found by leaf hash
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -203,6 +216,14 @@ class ReceiptLogger:
                 "log: no proof for %s within %s s: %s", receipt.receipt_id, self.timeout, exc
             )
             return {}
+
+    async def proof_of(self, record: StoredReceipt, timeout: float) -> str | None:
+        """The tlog-proof of a stored receipt once logged and published; None if not yet."""
+        leaf = leaf_hash(canonicalize(orjson.loads(record.body)))
+        try:
+            return await asyncio.wait_for(self.client.proof_of(leaf, timeout), timeout + 1.0)
+        except (Error, TimeoutError):
+            return None
 
     def _forget(self, receipt_id: str) -> None:
         self._done.append(receipt_id)
@@ -280,7 +301,7 @@ def open_log_link(config: Any, store: Any) -> tuple[ReceiptLogger | None, LogApp
 def _witness_policy(config: Any) -> Any:
     if config.log_witness_policy is None:
         return None
-    from llmseal.log.witnesspolicy import WitnessPolicy
+    from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
     return WitnessPolicy.load(config.log_witness_policy)
 

@@ -17,7 +17,9 @@ chat and text completion streams, after the terminal event on Anthropic
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +28,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.bundle.commit import commit_request
 from llmseal.bundle.declare import parse_parents
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
@@ -40,12 +43,14 @@ from llmseal.core.hashing import (
     wants_stream,
 )
 from llmseal.core.keys import Signer
+from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
-from llmseal.errors import ContentError, MalformedReceiptError
+from llmseal.errors import ContentError, InputError, MalformedReceiptError
 from llmseal.gateway._ndjson import NdjsonSeal
 from llmseal.gateway._protocol import UpstreamProtocolError
+from llmseal.gateway.hop import upstream_failure
 from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
@@ -73,6 +78,8 @@ class RequestInfo:
     started: float  # perf_counter() when the request arrived
     request: dict[str, Any] | None = None  # the parsed body (llm_sign signs it again)
     parents: tuple[dict[str, Any], ...] = ()  # declared by the caller (X-Receipt-Parents)
+    commit_seed: bytes | None = None  # X-Receipt-Commit: messages (llmseal.bundle.commit)
+    commitments: dict[str, Any] | None = None  # the signed claim made from that seed
 
 
 class Sealer:
@@ -92,8 +99,10 @@ class Sealer:
         weight_hash: str | None = None,
         inference: dict[str, Any] | None = None,
         logger: ReceiptLogger | None = None,
+        upstream_keys: KeyResolver | None = None,
     ) -> None:
         self.signer = signer
+        self.upstream_keys = upstream_keys  # a hop: the upstream's receipts must verify
         self.weight_hash = weight_hash  # the v0.3 member: the weights the issuer commits to
         self.inference = inference  # what ran them (engine, settings that change outputs)
         self.logger = logger  # the transparency log (receipt_log.py)
@@ -109,14 +118,22 @@ class Sealer:
         self._on_receipt = on_receipt
 
     def inspect_request(
-        self, endpoint: str, body: bytes, started: float, parents: bytes | None = None
+        self,
+        endpoint: str,
+        body: bytes,
+        started: float,
+        parents: bytes | None = None,
+        commit: bytes | None = None,
     ) -> RequestInfo:
         """Parse and hash the request exactly as received; ContentError if it is not JSON.
 
         ``parents``: the ``X-Receipt-Parents`` header, signed into the receipt as given
-        (InputError when it is not that header's form).
+        (InputError when it is not that header's form). ``commit``: the
+        ``X-Receipt-Commit`` header; ``messages`` adds salted per-message commitments
+        and hands the caller their seed in ``receipt_evidence.commitment_seed``.
         """
         declared = tuple(parse_parents(parents)) if parents is not None else ()
+        seed = _commit_seed(commit)
         parsed = loads(body)
         if not isinstance(parsed, dict):
             raise ContentError("the request body must be a JSON object")
@@ -129,6 +146,9 @@ class Sealer:
             started=started,
             request=parsed,
             parents=declared,
+            commit_seed=seed,
+            # Made now: a request without messages is refused before it goes upstream.
+            commitments=commit_request(parsed, seed) if seed is not None else None,
         )
 
     async def seal_body(
@@ -153,6 +173,7 @@ class Sealer:
             output_hash = hashlib.sha256(canonicalize(content)).hexdigest()
         except ContentError as exc:  # NaN-free JSON can still hold an unsafe integer
             raise UpstreamProtocolError(f"upstream JSON cannot be hashed: {exc}") from exc
+        self.check_upstream(parsed.get("receipt"), info, output_hash)
         receipt, receipt_json, evidence = await self.issue(
             info, output_hash, content.get("model"), claims
         )
@@ -172,6 +193,17 @@ class Sealer:
                 spliced += b',"llm_sign":' + orjson.dumps(envelope)
             delivered = _splice(body, spliced, empty=not parsed)
         return delivered, receipt
+
+    def check_upstream(self, receipt: Any, info: RequestInfo, output_hash: str) -> None:
+        """As a hop (``upstream_keys``): UpstreamProtocolError unless the upstream's
+        receipt verifies over the forwarded request and this answer."""
+        if self.upstream_keys is None:
+            return
+        why = upstream_failure(
+            receipt, self.upstream_keys, prompt_hash=info.prompt_hash, output_hash=output_hash
+        )
+        if why is not None:
+            raise UpstreamProtocolError(why)
 
     def _llm_sign_envelope(
         self, info: RequestInfo, status: int, content: dict[str, Any]
@@ -210,6 +242,8 @@ class Sealer:
             claims["inference"] = self.inference
         if info.parents:
             claims["parents"] = [dict(p) for p in info.parents]
+        if info.commitments is not None:
+            claims["commitments"] = info.commitments
         claims["timing"] = {
             "upstream_us": int(upstream_s * 1e6),
             "gateway_us": int((time.perf_counter() - info.started) * 1e6),
@@ -234,12 +268,15 @@ class Sealer:
         if self._on_receipt is not None:
             self._on_receipt(time.perf_counter() - start)
         await self.writer.put(StoredReceipt.of(receipt, receipt_json))
-        if self.logger is None:
+        logged = None
+        if self.logger is not None:
+            logged = await self.logger.logged_evidence(receipt, receipt_json)
+        if not logged and info.commit_seed is None:
             return receipt, receipt_json, self._evidence_json
-        logged = await self.logger.logged_evidence(receipt, receipt_json)
-        if not logged:
-            return receipt, receipt_json, self._evidence_json
-        return receipt, receipt_json, orjson.dumps({**self._static_evidence, **logged})
+        evidence = {**self._static_evidence, **(logged or {})}
+        if info.commit_seed is not None:  # for the caller only: never stored by the gateway
+            evidence["commitment_seed"] = base64.urlsafe_b64encode(info.commit_seed).decode()
+        return receipt, receipt_json, orjson.dumps(evidence)
 
     def _model_id(self, info: RequestInfo, served: Any) -> str:
         # The configured model id wins; else what the upstream says it served; else
@@ -251,6 +288,15 @@ class Sealer:
             if isinstance(candidate, str) and _usable_id(candidate):
                 return candidate
         return "unknown"
+
+
+def _commit_seed(header: bytes | None) -> bytes | None:
+    """A fresh seed when the caller asked for ``X-Receipt-Commit: messages``."""
+    if header is None:
+        return None
+    if header.strip().lower() != b"messages":
+        raise InputError("x-receipt-commit takes the value 'messages'")
+    return os.urandom(32)
 
 
 def _usable_id(value: str) -> bool:
@@ -351,6 +397,9 @@ class StreamSeal:
             "chunks": self._hasher.count,
             "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
         }
+        self._sealer.check_upstream(
+            self._parents[-1] if self._parents else None, self._info, self._hasher.hexdigest()
+        )
         if self._parents:
             claims["parents"] = [*claims.get("parents", ()), *self._parents]
         receipt, receipt_json, evidence = await self._sealer.issue(

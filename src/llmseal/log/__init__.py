@@ -1,24 +1,46 @@
 """The transparency log layer: RFC 9162 Merkle trees and the C2SP formats over them.
 
-Sits above ``store`` and below ``gateway``/``client``/``audit`` (design.md).
+Sits above ``store`` and below ``gateway``/``client``/``audit`` (design.md). One
+subpackage per concept: ``tree`` (hashing, tiles, proofs), ``note`` (signed notes,
+checkpoints, cosignatures), ``witness``, ``monitor``; the running log (service,
+sequencer, storage, admission, HTTP) is at this level.
 
-* :mod:`.merkle` — RFC 9162 hashing, inclusion and consistency proofs.
-* :mod:`.note`, :mod:`.notekeys` — C2SP signed notes, key IDs, vkeys, Ed25519 (0x01).
-* :mod:`.checkpoint` — C2SP tlog-checkpoint.
-* :mod:`.tiles` — C2SP tlog-tiles paths, tiles and entry bundles.
-* :mod:`.tilereader` — reading any tile log (directory or HTTP) into proofs.
-* :mod:`.proof` — C2SP tlog-proof@v1, the offline proof of one entry.
+* :mod:`.tree.merkle` — RFC 9162 hashing, inclusion and consistency proofs.
+* :mod:`.note.note`, :mod:`.note.notekeys` — C2SP signed notes, key IDs, vkeys, Ed25519 (0x01).
+* :mod:`.note.checkpoint` — C2SP tlog-checkpoint.
+* :mod:`.tree.tiles` — C2SP tlog-tiles paths, tiles and entry bundles.
+* :mod:`.tree.tilereader` — reading any tile log (directory or HTTP) into proofs.
+* :mod:`.tree.proof` — C2SP tlog-proof@v1, the offline proof of one entry.
 * :mod:`.entry` — what an llmseal log entry is (the receipt's RFC 8785 bytes).
-* :mod:`.cosignature` — C2SP tlog-cosignature, timestamped Ed25519 (0x04).
-* :mod:`.witnesspolicy`, :mod:`.quorum` — C2SP tlog-policy, quorums, proven time.
+* :mod:`.note.cosignature` — C2SP tlog-cosignature, timestamped Ed25519 (0x04).
+* :mod:`.witness.witnesspolicy`, :mod:`.witness.quorum` — C2SP tlog-policy, quorums, proven time.
 """
 
 from __future__ import annotations
 
-from llmseal.log.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
-from llmseal.log.cosignature import CosignatureSigner, CosignatureVerifier, cosignature_time
 from llmseal.log.entry import receipt_entry, receipt_leaf_hash
-from llmseal.log.merkle import (
+from llmseal.log.note.checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    open_checkpoint,
+    sign_checkpoint,
+)
+from llmseal.log.note.cosignature import CosignatureSigner, CosignatureVerifier, cosignature_time
+from llmseal.log.note.note import (
+    Note,
+    NoteSignature,
+    NoteSigner,
+    NoteVerifier,
+    parse_note,
+    verify_note,
+)
+from llmseal.log.note.notekeys import (
+    Ed25519NoteSigner,
+    Ed25519NoteVerifier,
+    VerifierKey,
+    load_verifier,
+)
+from llmseal.log.tree.merkle import (
     EMPTY_ROOT,
     leaf_hash,
     node_hash,
@@ -26,18 +48,11 @@ from llmseal.log.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from llmseal.log.note import Note, NoteSignature, NoteSigner, NoteVerifier, parse_note, verify_note
-from llmseal.log.notekeys import (
-    Ed25519NoteSigner,
-    Ed25519NoteVerifier,
-    VerifierKey,
-    load_verifier,
-)
-from llmseal.log.proof import LogProof, ProvenEntry, verify_log_proof
-from llmseal.log.quorum import Witnessed, check_quorum, open_witnessed
-from llmseal.log.tilereader import TileHashReader, TileLog
-from llmseal.log.tiles import TileRef
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.tree.proof import LogProof, ProvenEntry, verify_log_proof
+from llmseal.log.tree.tilereader import TileHashReader, TileLog
+from llmseal.log.tree.tiles import TileRef
+from llmseal.log.witness.quorum import Witnessed, check_quorum, open_witnessed
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 __all__ = [
     "EMPTY_ROOT",

@@ -23,9 +23,9 @@ from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ContentError, InputError, LogAdmissionError
-from llmseal.log.merkle import leaf_hash
 from llmseal.log.storage import PendingEntry
-from llmseal.log.tiles import MAX_ENTRY_SIZE
+from llmseal.log.tree.merkle import leaf_hash
+from llmseal.log.tree.tiles import MAX_ENTRY_SIZE
 
 __all__ = ["MAX_SUBMISSION_BYTES", "Admission"]
 

@@ -14,7 +14,7 @@ import heapq
 import itertools
 
 from llmseal.errors import LogUnavailableError
-from llmseal.log.checkpoint import SignedCheckpoint
+from llmseal.log.note.checkpoint import SignedCheckpoint
 from llmseal.log.sequencer import Sequencer
 
 __all__ = ["PublicationAwaiter"]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from llmseal.errors import LogUnavailableError
 from llmseal.log.storage import EntryRef, PendingEntry, Sequenced
-from llmseal.log.tilereader import directory_fetch
+from llmseal.log.tree.tilereader import directory_fetch
 
 __all__ = ["DirectoryStorage"]
 

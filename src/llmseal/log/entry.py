@@ -13,8 +13,8 @@ from typing import Any
 from llmseal.core.canonical import canonicalize
 from llmseal.core.receipt import Receipt
 from llmseal.errors import LogFormatError
-from llmseal.log.merkle import leaf_hash
-from llmseal.log.tiles import MAX_ENTRY_SIZE
+from llmseal.log.tree.merkle import leaf_hash
+from llmseal.log.tree.tiles import MAX_ENTRY_SIZE
 
 __all__ = ["receipt_entry", "receipt_leaf_hash"]
 

@@ -4,7 +4,7 @@ Routes (below ``prefix``, "" standalone, ``/log`` inside the gateway):
 
 * ``GET /checkpoint`` — ``text/plain; charset=utf-8``, cacheable for 2 s at most;
 * ``GET /checkpoint.witnessed`` — the newest checkpoint witnesses cosigned (404 until
-  one is; see :mod:`llmseal.log.witnessing`);
+  one is; see :mod:`llmseal.log.witness.witnessing`);
 * ``GET /tile/<L>/<N>[.p/<W>]``, ``GET /tile/entries/<N>[.p/<W>]`` —
   ``application/octet-stream``, immutable (a path's bytes never change); bundles
   gzip-compressed when the client accepts it (tlog-tiles, "Log entries");
@@ -37,7 +37,7 @@ from llmseal.log._asgi import read_body as _read_body
 from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import EntryRef, Sequenced
-from llmseal.log.tiles import parse_tile_path
+from llmseal.log.tree.tiles import parse_tile_path
 
 __all__ = ["LogApp"]
 

@@ -4,10 +4,12 @@ The second :class:`~llmseal.log.storage.LogStorage` (the first is the directory)
 Any number of processes sequence into it; one of them, the *integrator*, publishes.
 
 * **Sequencing** (any replica) is one call of ``llmseal_log_sequence(leaves, ids,
-  entries)``: a PL/pgSQL function that locks the single ``log_next`` row, gives each
-  new leaf the next index (a leaf already logged keeps its own), inserts the entries
-  and moves ``log_next`` — one statement, one transaction, as in Tessera's MySQL and
-  Spanner drivers. Because every sequencer holds that row lock until it commits, the
+  entries)``: a PL/pgSQL function that locks the single ``log_next`` row, numbers the
+  batch's new leaves in order (a leaf already logged, or earlier in the batch, keeps
+  that index), inserts them set-wise and moves ``log_next`` — one statement, one
+  transaction, as in Tessera's MySQL and Spanner drivers. Parameters and results
+  travel in PostgreSQL's binary format (bytea as text is hex: 5× slower here).
+  Because every sequencer holds that row lock until it commits, the
   committed indices are always a contiguous prefix ``0 … next-1``.
 * **Integration** (one replica) runs on a connection holding the session advisory
   lock ``llmseal:log``: that connection is the only one :meth:`publish` writes on,
@@ -61,20 +63,31 @@ MIGRATIONS = (
     LANGUAGE plpgsql AS $$
     DECLARE
         nxt bigint;
-        known bigint;
     BEGIN
         SELECT next INTO nxt FROM log_next WHERE id = 1 FOR UPDATE;
-        FOR i IN 1 .. coalesce(array_length(p_leaves, 1), 0) LOOP
-            SELECT e.idx INTO known FROM log_entries e WHERE e.leaf = p_leaves[i];
-            IF FOUND THEN
-                o_pos := i; o_idx := known; o_dup := true;
-            ELSE
-                INSERT INTO log_entries VALUES (nxt, p_leaves[i], p_ids[i], p_data[i]);
-                o_pos := i; o_idx := nxt; o_dup := false;
-                nxt := nxt + 1;
-            END IF;
-            RETURN NEXT;
-        END LOOP;
+        RETURN QUERY
+        WITH input AS (
+            SELECT t.pos::integer AS pos, t.leaf, t.rid, t.data
+            FROM unnest(p_leaves, p_ids, p_data) WITH ORDINALITY AS t(leaf, rid, data, pos)
+        ), known AS (
+            SELECT i.pos, e.idx FROM input i JOIN log_entries e ON e.leaf = i.leaf
+        ), firsts AS (  -- a leaf twice in the batch: its first place gets the index
+            SELECT DISTINCT ON (i.leaf) i.pos, i.leaf, i.rid, i.data FROM input i
+            WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.pos = i.pos)
+            ORDER BY i.leaf, i.pos
+        ), numbered AS (
+            SELECT f.*, nxt + row_number() OVER (ORDER BY f.pos) - 1 AS idx FROM firsts f
+        ), ins AS (
+            INSERT INTO log_entries (idx, leaf, receipt_id, data)
+            SELECT n.idx, n.leaf, n.rid, n.data FROM numbered n RETURNING 1
+        )
+        SELECT i.pos, coalesce(k.idx, n.idx, f.idx), n.pos IS NULL
+        FROM input i
+        LEFT JOIN known k ON k.pos = i.pos
+        LEFT JOIN numbered n ON n.pos = i.pos
+        LEFT JOIN numbered f ON f.leaf = i.leaf AND k.pos IS NULL
+        ORDER BY i.pos;
+        SELECT coalesce(max(e.idx) + 1, nxt) INTO nxt FROM log_entries e WHERE e.idx >= nxt;
         UPDATE log_next SET next = nxt WHERE id = 1;
         PERFORM pg_notify('llmseal_log', nxt::text);
     END $$;
@@ -110,7 +123,7 @@ class PostgresLogStorage:
 
         try:
             with self._pool.connection() as conn:
-                cur = conn.execute(sql, args)
+                cur = conn.execute(sql, args, binary=True)
                 return cur.fetchall() if cur.description is not None else []
         except (PoolTimeout, psycopg.Error) as exc:
             raise _unavailable(what, exc) from exc
@@ -127,13 +140,13 @@ class PostgresLogStorage:
 
         try:
             with self._pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key("log-init"),))
+                conn.execute("SELECT pg_advisory_xact_lock(%b)", (advisory_key("log-init"),))
                 row = conn.execute("SELECT origin, vkey FROM log_info").fetchone()
                 if row is not None:
                     return row[0], row[1]
-                conn.execute("INSERT INTO log_info VALUES (1, %s, %s)", (origin, vkey))
+                conn.execute("INSERT INTO log_info VALUES (1, %b, %b)", (origin, vkey))
                 conn.execute(
-                    "INSERT INTO log_checkpoints VALUES ('checkpoint', 0, %s)", (checkpoint,)
+                    "INSERT INTO log_checkpoints VALUES ('checkpoint', 0, %b)", (checkpoint,)
                 )
                 return origin, vkey
         except psycopg.Error as exc:
@@ -142,10 +155,10 @@ class PostgresLogStorage:
     # --- reading --------------------------------------------------------------------
     def read(self, path: str) -> bytes:
         if path.startswith("checkpoint"):
-            rows = self._rows("SELECT body FROM log_checkpoints WHERE name = %s", (path,),
+            rows = self._rows("SELECT body FROM log_checkpoints WHERE name = %b", (path,),
                               what=f"read {path}")  # fmt: skip
         else:
-            rows = self._rows("SELECT data FROM log_files WHERE path = %s", (path,),
+            rows = self._rows("SELECT data FROM log_files WHERE path = %b", (path,),
                               what=f"read {path}")  # fmt: skip
         if not rows:
             raise LogError(f"log resource {path} does not exist")
@@ -155,20 +168,20 @@ class PostgresLogStorage:
         return int(self._rows("SELECT next FROM log_next", what="read the log size")[0][0])
 
     def unintegrated(self, start: int, limit: int | None = None) -> list[bytes]:
-        sql = "SELECT data FROM log_entries WHERE idx >= %s ORDER BY idx"
+        sql = "SELECT data FROM log_entries WHERE idx >= %b ORDER BY idx"
         args: tuple[int, ...] = (start,)
         if limit is not None:
-            sql, args = sql + " LIMIT %s", (start, limit)
+            sql, args = sql + " LIMIT %b", (start, limit)
         return [bytes(r[0]) for r in self._rows(sql, args, what="read sequenced entries")]
 
     def find_leaf(self, leaf_hash: bytes) -> int | None:
-        rows = self._rows("SELECT idx FROM log_entries WHERE leaf = %s", (leaf_hash,),
+        rows = self._rows("SELECT idx FROM log_entries WHERE leaf = %b", (leaf_hash,),
                           what="read the log index")  # fmt: skip
         return int(rows[0][0]) if rows else None
 
     def find_receipt(self, receipt_id: str) -> list[EntryRef]:
         rows = self._rows(
-            "SELECT idx, leaf FROM log_entries WHERE receipt_id = %s ORDER BY idx",
+            "SELECT idx, leaf FROM log_entries WHERE receipt_id = %b ORDER BY idx",
             (receipt_id,),
             what="read the log index",
         )
@@ -179,7 +192,7 @@ class PostgresLogStorage:
         if not batch:
             return []
         rows = self._rows(
-            "SELECT o_idx, o_dup FROM llmseal_log_sequence(%s, %s, %s) ORDER BY o_pos",
+            "SELECT o_idx, o_dup FROM llmseal_log_sequence(%b, %b, %b) ORDER BY o_pos",
             ([e.leaf_hash for e in batch], [e.receipt_id for e in batch], [e.data for e in batch]),
             what=f"sequence {len(batch)} entries",
         )
@@ -211,7 +224,7 @@ class PostgresLogStorage:
             except psycopg.Error:
                 return False
             try:
-                row = conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK,)).fetchone()
+                row = conn.execute("SELECT pg_try_advisory_lock(%b)", (_LOCK,)).fetchone()
                 if row is None or not row[0]:
                     conn.close()
                     return False
@@ -257,24 +270,27 @@ class PostgresLogStorage:
             with conn.transaction():
                 if tiles:
                     conn.execute(
-                        "INSERT INTO log_files SELECT * FROM unnest(%s::text[], %s::bytea[])"
+                        "INSERT INTO log_files SELECT * FROM unnest(%b::text[], %b::bytea[])"
                         " ON CONFLICT (path) DO NOTHING",
                         (list(tiles), list(tiles.values())),
+                        binary=True,
                     )
                 for name, data in named.items():
                     conn.execute(
-                        "INSERT INTO log_checkpoints VALUES (%s, %s, %s) ON CONFLICT (name)"
+                        "INSERT INTO log_checkpoints VALUES (%b, %b, %b) ON CONFLICT (name)"
                         " DO UPDATE SET size = EXCLUDED.size, body = EXCLUDED.body",
                         (name, size, data),
+                        binary=True,
                     )
                 done = conn.execute(
-                    "UPDATE log_checkpoints SET size = %s, body = %s"
-                    " WHERE name = 'checkpoint' AND size <= %s",
+                    "UPDATE log_checkpoints SET size = %b, body = %b"
+                    " WHERE name = 'checkpoint' AND size <= %b",
                     (size, checkpoint, size),
+                    binary=True,
                 )
                 if done.rowcount != 1:
                     raise LogCorruptError(f"a larger checkpoint than {size} is published already")
-                conn.execute("SELECT pg_notify(%s, %s)", (CHECKPOINT_CHANNEL, str(size)))
+                conn.execute("SELECT pg_notify(%b, %b)", (CHECKPOINT_CHANNEL, str(size)))
         except psycopg.Error as exc:
             self.step_down()
             raise _unavailable(f"publish size {size}", exc) from exc

@@ -29,12 +29,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from llmseal.errors import LogCorruptError, LogError, LogFormatError, ProofError
-from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.edge import TreeEdge
-from llmseal.log.note import NoteSigner, NoteVerifier
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
+from llmseal.log.note.note import NoteSigner, NoteVerifier
 from llmseal.log.pgstore import CHECKPOINT_CHANNEL, PostgresLogStorage
 from llmseal.log.sequencer import Sequencer
-from llmseal.log.tilereader import TileCache
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.tilereader import TileCache
 
 if TYPE_CHECKING:
     from llmseal.log.sequencer import _Item
@@ -156,8 +156,8 @@ class ReplicatedSequencer(Sequencer):
                         self.integrations += 1
                     else:
                         self._pg.wait_sequenced(self._batch_age * 4)
-            except LogError as exc:
-                log.error("log: integration stopped, stepping down: %s", exc)
+            except LogError as exc:  # its session broke, or the tree failed a check
+                log.warning("log: this process stops integrating (another may take over): %s", exc)
                 self._pg.step_down()
                 self._pause(self._retry)
         self._pg.step_down()

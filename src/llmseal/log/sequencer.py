@@ -10,7 +10,7 @@ Per batch (closed at ``batch_size`` entries or when its oldest entry is
    :meth:`LogStorage.publish` writes tiles, bundles, then the checkpoint.
 
 Startup is recovery: the published checkpoint is verified with the log's own
-key, every tile checked against it (:func:`~llmseal.log.integrity.check_tree`;
+key, every tile checked against it (:func:`~llmseal.log.tree.integrity.check_tree`;
 damage stops the log), and entries that were sequenced but not published — the
 half-done batch of a crash — are integrated before anything new. A write that
 fails (full disk) leaves the last published state in force; the sequencer stops
@@ -33,13 +33,18 @@ from llmseal.errors import (
     LogUnavailableError,
     ProofError,
 )
-from llmseal.log.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
-from llmseal.log.edge import TreeEdge
-from llmseal.log.integrity import check_tree
-from llmseal.log.merkle import consistency_proof, verify_consistency
-from llmseal.log.note import NoteSigner, NoteVerifier
+from llmseal.log.note.checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    open_checkpoint,
+    sign_checkpoint,
+)
+from llmseal.log.note.note import NoteSigner, NoteVerifier
 from llmseal.log.storage import LogStorage, PendingEntry, Sequenced
-from llmseal.log.tilereader import TileCache, TileHashReader
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.integrity import check_tree
+from llmseal.log.tree.merkle import consistency_proof, verify_consistency
+from llmseal.log.tree.tilereader import TileCache, TileHashReader
 
 __all__ = ["WITNESSED", "Sequencer"]
 

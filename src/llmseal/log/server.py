@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from llmseal.core.keyset import KeyResolver
-from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.integrity import check_tree
-from llmseal.log.notekeys import load_verifier
+from llmseal.log.note.checkpoint import open_checkpoint
+from llmseal.log.note.notekeys import load_verifier
 from llmseal.log.service import TransparencyLog, read_log_info
-from llmseal.log.tilereader import directory_fetch
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.tree.integrity import check_tree
+from llmseal.log.tree.tilereader import directory_fetch
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from llmseal.trust.keysource import CachedKeySet, KeySources
 
 __all__ = ["check_directory", "key_sources", "run"]

@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING, Any
 from llmseal.core.keyset import KeyResolver
 from llmseal.errors import KeyManagementError, LogError, LogUnavailableError
 from llmseal.log.admission import Admission
-from llmseal.log.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
 from llmseal.log.dirstore import DirectoryStorage
-from llmseal.log.merkle import EMPTY_ROOT, inclusion_proof
-from llmseal.log.note import check_key_name
-from llmseal.log.notekeys import Ed25519NoteSigner, Ed25519NoteVerifier
-from llmseal.log.proof import LogProof
+from llmseal.log.note.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
+from llmseal.log.note.note import check_key_name
+from llmseal.log.note.notekeys import Ed25519NoteSigner, Ed25519NoteVerifier
 from llmseal.log.sequencer import Sequencer
 from llmseal.log.storage import EntryRef, LogStorage, PendingEntry, Sequenced
+from llmseal.log.tree.merkle import EMPTY_ROOT, inclusion_proof
+from llmseal.log.tree.proof import LogProof
 from llmseal.trust.keydir import write_atomic, write_private
 
 if TYPE_CHECKING:
-    from llmseal.log.witnessing import Witnessing
-    from llmseal.log.witnesspolicy import WitnessPolicy
+    from llmseal.log.witness.witnessing import Witnessing
+    from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 __all__ = ["LOG_FORMAT", "TransparencyLog", "init_log", "load_log_signer", "read_log_info"]
 
@@ -186,8 +186,8 @@ class TransparencyLog:
 
     def witness(self, policy: WitnessPolicy, *, interval: float = 10.0) -> Witnessing:
         """Have the policy's witnesses cosign our checkpoints, every ``interval`` s, until
-        :meth:`close` (:mod:`llmseal.log.witnessing`)."""
-        from llmseal.log.witnessing import witnessing_for
+        :meth:`close` (:mod:`llmseal.log.witness.witnessing`)."""
+        from llmseal.log.witness.witnessing import witnessing_for
 
         self._witnessing = witnessing_for(self, policy, interval=interval)
         self._witnessing.start()

@@ -16,9 +16,9 @@ from typing import Any
 
 from llmseal.errors import LogFormatError, ProofError
 from llmseal.log.entry import receipt_entry
-from llmseal.log.note import NoteVerifier, parse_note
-from llmseal.log.notekeys import load_verifier
-from llmseal.log.proof import LogProof, ProvenEntry, verify_log_proof
+from llmseal.log.note.note import NoteVerifier, parse_note
+from llmseal.log.note.notekeys import load_verifier
+from llmseal.log.tree.proof import LogProof, ProvenEntry, verify_log_proof
 
 __all__ = ["LogTrust"]
 

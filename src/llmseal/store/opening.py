@@ -24,7 +24,12 @@ def open_receipt_store(
     return ShardedReceiptStore(location, durable=durable, outbox=outbox)
 
 
-def commits_block(location: str | Path | None, *, durable: bool = False) -> bool:
+def commits_block(
+    location: str | Path | None, *, durable: bool = False, store: object = None
+) -> bool:
     """Whether a commit waits for something slow (an fsync, a network round trip), so
-    the group commit should run it off the event loop."""
+    the group commit should run it off the event loop. ``store``: one given ready-made
+    (a store over the network says so with ``remote = True``)."""
+    if store is not None and getattr(store, "remote", False):
+        return True
     return durable or (isinstance(location, str) and is_postgres_url(location))

@@ -103,7 +103,7 @@ class PostgresEvidenceStore(EvidenceStore):
 
         try:
             with self._pool.connection() as conn:
-                cur = conn.execute(sql, args)
+                cur = conn.execute(sql, args, binary=True)
                 return cur.fetchall() if cur.description is not None else []
         except (PoolTimeout, psycopg.Error) as exc:
             raise StoreError(f"cannot {what}: {str(exc).strip()}") from exc
@@ -111,7 +111,7 @@ class PostgresEvidenceStore(EvidenceStore):
     def record(self, rec: EvidenceRecord) -> None:
         import psycopg
 
-        marks = ", ".join(["%s"] * 15)
+        marks = ", ".join(["%b"] * 15)
         try:
             self._rows(f"INSERT INTO evidence ({_FIELDS}) VALUES ({marks})",  # noqa: S608
                        _row(rec), what="record evidence")  # fmt: skip
@@ -122,7 +122,7 @@ class PostgresEvidenceStore(EvidenceStore):
 
     def seen(self, key_id: str, nonce: str) -> bool:
         rows = self._rows(
-            "SELECT 1 FROM evidence WHERE key_id = %s AND nonce = %s AND status = 'valid'",
+            "SELECT 1 FROM evidence WHERE key_id = %b AND nonce = %b AND status = 'valid'",
             (key_id, nonce),
             what="read evidence",
         )
@@ -132,7 +132,7 @@ class PostgresEvidenceStore(EvidenceStore):
         self, receipt_id: str, proof: str, *, origin: str, index: int, tree_size: int
     ) -> None:
         self._rows(
-            "INSERT INTO evidence_log_proofs VALUES (%s, %s, %s, %s, %s) ON CONFLICT"
+            "INSERT INTO evidence_log_proofs VALUES (%b, %b, %b, %b, %b) ON CONFLICT"
             " (receipt_id) DO UPDATE SET proof = EXCLUDED.proof, origin = EXCLUDED.origin,"
             " idx = EXCLUDED.idx, tree_size = EXCLUDED.tree_size",
             (receipt_id, proof, origin, index, tree_size),
@@ -140,7 +140,7 @@ class PostgresEvidenceStore(EvidenceStore):
         )
 
     def log_proof(self, receipt_id: str) -> str | None:
-        rows = self._rows("SELECT proof FROM evidence_log_proofs WHERE receipt_id = %s",
+        rows = self._rows("SELECT proof FROM evidence_log_proofs WHERE receipt_id = %b",
                           (receipt_id,), what="read evidence")  # fmt: skip
         return str(rows[0][0]) if rows else None
 
@@ -151,19 +151,19 @@ class PostgresEvidenceStore(EvidenceStore):
         )
         args: tuple[int, ...] = ()
         if limit is not None:
-            sql, args = sql + " LIMIT %s", (limit,)
+            sql, args = sql + " LIMIT %b", (limit,)
         return [_record(r) for r in self._rows(sql, args, what="read evidence")]
 
     def list(self, *, limit: int | None = None) -> Iterator[EvidenceRecord]:
         sql = f"SELECT {_FIELDS} FROM evidence ORDER BY seq"  # noqa: S608
         args: tuple[int, ...] = ()
         if limit is not None:
-            sql, args = sql + " LIMIT %s", (limit,)
+            sql, args = sql + " LIMIT %b", (limit,)
         yield from (_record(r) for r in self._rows(sql, args, what="read evidence"))
 
     def get(self, receipt_id: str) -> EvidenceRecord | None:
         rows = self._rows(
-            f"SELECT {_FIELDS} FROM evidence WHERE receipt_id = %s ORDER BY seq DESC LIMIT 1",  # noqa: S608
+            f"SELECT {_FIELDS} FROM evidence WHERE receipt_id = %b ORDER BY seq DESC LIMIT 1",  # noqa: S608
             (receipt_id,),
             what="read evidence",
         )

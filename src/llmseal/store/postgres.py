@@ -66,14 +66,14 @@ MIGRATIONS = (
 )
 _COLUMNS = "receipt_id, key_id, model_id, issued_at, nonce, body"
 _UNNEST = (
-    "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-    " %s::bytea[], %s::date[])"
+    "SELECT * FROM unnest(%b::text[], %b::text[], %b::text[], %b::text[], %b::text[],"
+    " %b::bytea[], %b::date[])"
 )
 _INSERT = f"INSERT INTO receipts ({_COLUMNS}, month) {_UNNEST}"
 _INSERT_OUTBOX = (
     f"WITH r AS ({_INSERT} RETURNING receipt_id) "  # noqa: S608
     "INSERT INTO receipt_log_outbox (receipt_id, owner, queued_at)"
-    " SELECT receipt_id, %s, %s FROM r"
+    " SELECT receipt_id, %b, %b FROM r"
 )
 
 
@@ -89,6 +89,8 @@ def _next_month(month: str) -> str:
 
 class PostgresReceiptStore:
     """A :class:`~llmseal.store.base.ReceiptStore` (and log outbox) in PostgreSQL."""
+
+    remote = True  # commits are network round trips: the group commit runs them off the loop
 
     def __init__(
         self,
@@ -125,7 +127,7 @@ class PostgresReceiptStore:
 
         try:
             with self._pool.connection() as conn:
-                cur = conn.execute(sql, args)
+                cur = conn.execute(sql, args, binary=True)
                 self.round_trips += 1
                 return cur.fetchall() if cur.description is not None else []
         except PoolTimeout as exc:
@@ -162,7 +164,7 @@ class PostgresReceiptStore:
         wanted = months | {_next_month(m) for m in months}
         try:
             with self._pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (advisory_key("partitions"),))
+                conn.execute("SELECT pg_advisory_xact_lock(%b)", (advisory_key("partitions"),))
                 for month in sorted(wanted):
                     name = f"receipts_y{month[:4]}m{month[5:7]}"
                     conn.execute(
@@ -177,7 +179,7 @@ class PostgresReceiptStore:
     # --- reading -----------------------------------------------------------------
     def get(self, receipt_id: str) -> StoredReceipt | None:
         rows = self._execute(
-            f"SELECT {_COLUMNS} FROM receipts WHERE receipt_id = %s LIMIT 1",  # noqa: S608
+            f"SELECT {_COLUMNS} FROM receipts WHERE receipt_id = %b LIMIT 1",  # noqa: S608
             (receipt_id,),
             what="read the receipt store",
         )
@@ -210,8 +212,8 @@ class PostgresReceiptStore:
         rows = self._execute(
             f"SELECT {', '.join('r.' + c for c in _COLUMNS.split(', '))}"  # noqa: S608
             " FROM receipt_log_outbox o JOIN receipts r ON r.receipt_id = o.receipt_id"
-            " WHERE (o.owner = %s AND o.queued_at <= %s) OR o.queued_at < %s"
-            " ORDER BY o.seq LIMIT %s",
+            " WHERE (o.owner = %b AND o.queued_at <= %b) OR o.queued_at < %b"
+            " ORDER BY o.seq LIMIT %b",
             (self.owner, before, time.time() - self._orphan_after, limit),
             what="read the log outbox",
         )
@@ -220,7 +222,7 @@ class PostgresReceiptStore:
     def outbox_done(self, receipt_ids: Sequence[str]) -> None:
         if receipt_ids:
             self._execute(
-                "DELETE FROM receipt_log_outbox WHERE receipt_id = ANY(%s)",
+                "DELETE FROM receipt_log_outbox WHERE receipt_id = ANY(%b)",
                 (list(receipt_ids),),
                 what="update the log outbox",
             )

@@ -152,7 +152,7 @@ class KeyDirectory:
         """Store an existing private key 0600 and publish its public half as active.
 
         Used for keys made elsewhere, e.g. the key of an X.509 model certificate
-        (:mod:`llmseal.trust.x509ca`).
+        (:mod:`llmseal.trust.x509.ca`).
         """
         if not key_id or _has_control(key_id):
             raise KeyManagementError("a key id must be non-empty, without control characters")

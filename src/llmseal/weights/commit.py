@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from llmseal.errors import WeightsError, WeightsMismatchError
-from llmseal.log.merkle import root_of
+from llmseal.log.tree.merkle import root_of
 from llmseal.weights._gguf import GgufHeader, read_header
 from llmseal.weights.manifest import (
     DEFAULT_CHUNK_SIZE,

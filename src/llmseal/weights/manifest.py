@@ -7,7 +7,7 @@ Each region is cut into ``chunk_size`` chunks, the last one shorter. Cutting at 
 boundaries means a tensor's hash is the RFC 9162 root of its own chunks, known for
 free while the file is hashed once, and a failed chunk names its tensor.
 
-``weight_hash`` is the RFC 9162 Merkle root (``llmseal.log.merkle``) over all chunks
+``weight_hash`` is the RFC 9162 Merkle root (``llmseal.log.tree.merkle``) over all chunks
 in file order, leaf ``i`` = ``SHA-256(0x00 || chunk_i)``. The wire format is in
 ``docs/spec/weights.md``; :meth:`WeightManifest.from_dict` checks that a manifest
 from the network is self-consistent (regions tile the file, chunk counts add up)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmseal.errors import ProofError, WeightsError, WeightsMismatchError
-from llmseal.log.merkle import (
+from llmseal.log.tree.merkle import (
     HashReader,
     inclusion_proof,
     leaf_hash,

@@ -23,8 +23,8 @@ from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry
 from llmseal.core.sign import sign_exchange
-from llmseal.log.cosignature import CosignatureSigner
-from llmseal.trust.dnsrecord import zone_line
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.trust.dns.record import zone_line
 from tests.bundle_helpers import Log
 
 pytestmark = pytest.mark.slow

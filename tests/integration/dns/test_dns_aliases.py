@@ -20,9 +20,9 @@ from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.policy import Policy
 from llmseal.core.sign import sign_exchange
 from llmseal.core.verify import Status, verify_receipt
-from llmseal.trust.dns import DnsKeySource
-from llmseal.trust.dnsrecord import zone_line
-from llmseal.trust.dnssec import load_trust_anchors
+from llmseal.trust.dns.dnssec import load_trust_anchors
+from llmseal.trust.dns.record import zone_line
+from llmseal.trust.dns.source import DnsKeySource
 from llmseal.trust.keysource import KeySources
 
 pytestmark = pytest.mark.slow

@@ -32,9 +32,9 @@ from llmseal.core.keyset import KeyEntry
 from llmseal.core.sign import sign_exchange
 from llmseal.core.verify import Status, Verification, verify_receipt
 from llmseal.errors import KeyLookupError, NetworkError
-from llmseal.trust.dns import DnsKeySource
-from llmseal.trust.dnsrecord import zone_line
-from llmseal.trust.dnssec import load_trust_anchors, parse_trust_anchors
+from llmseal.trust.dns.dnssec import load_trust_anchors, parse_trust_anchors
+from llmseal.trust.dns.record import zone_line
+from llmseal.trust.dns.source import DnsKeySource
 
 pytestmark = pytest.mark.slow
 

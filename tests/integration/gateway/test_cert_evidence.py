@@ -14,7 +14,7 @@ import pytest
 from llmseal.errors import ConfigError
 from llmseal.gateway.app import Gateway
 from llmseal.trust.keydir import KeyDirectory
-from llmseal.trust.x509ca import CertificateAuthority
+from llmseal.trust.x509.ca import CertificateAuthority
 
 REQUEST = {"model": "smollm2", "messages": [{"role": "user", "content": "hi"}]}
 

@@ -43,6 +43,7 @@ def test_request_fields_reaching_the_upstream_are_exactly_the_allowed_ones(
     sent.update({name: "unlisted" for name in UNLISTED})
     sent["x-fake"] = ""  # the test gateway's one extra forwarded field
     sent["x-receipt-parents"] = "input=" + "ab" * 32  # the gateway's: well-formed, not forwarded
+    sent["x-receipt-commit"] = "messages"
     response = httpx.post(f"{url}/v1/chat/completions", json=REQUEST, headers=sent)
     assert response.status_code == 200, response.text
     arrived = dict(fake[0].headers[-1])

@@ -22,7 +22,7 @@ from llmseal.errors import ConfigError, TokenError
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from llmseal.trust.keydir import KeyDirectory
-from llmseal.trust.pkcs11 import generate_pkcs11_key
+from llmseal.trust.pkcs11.token import generate_pkcs11_key
 from tests.helpers import ServeProcess, recording_client
 from tests.integration.gateway.conftest import keyset_of
 from tests.integration.gateway.fake_upstream import FakeUpstream

@@ -18,8 +18,8 @@ from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig
-from llmseal.trust.x509 import ChainValidator, TrustAnchors
-from llmseal.trust.x509ca import CertificateAuthority
+from llmseal.trust.x509.ca import CertificateAuthority
+from llmseal.trust.x509.chain import ChainValidator, TrustAnchors
 from tests.integration.gateway.conftest import keyset_of
 from tests.spec_verifier import body_output, sha256_jcs, spec_verify, stream_output
 

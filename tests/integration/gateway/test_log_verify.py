@@ -14,7 +14,7 @@ import pytest
 from llmseal.client import verifying_http_client
 from llmseal.errors import PolicyError, VerificationError
 from llmseal.gateway.app import Gateway
-from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.log.note.notekeys import Ed25519NoteSigner
 from llmseal.log.service import read_log_info
 from llmseal.store.evidence import EvidenceStore
 from tests.conftest import CliResult

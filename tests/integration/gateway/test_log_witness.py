@@ -12,15 +12,15 @@ import pytest
 from llmseal.client import build_verifier, verifying_http_client
 from llmseal.errors import ConfigError, PolicyError
 from llmseal.gateway.app import Gateway
-from llmseal.log.cosignature import CosignatureSigner
 from llmseal.log.entry import receipt_entry
-from llmseal.log.notekeys import load_verifier
-from llmseal.log.quorum import verify_witnessed_proof
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.note.notekeys import load_verifier
 from llmseal.log.service import init_log
-from llmseal.log.witness import Witness
-from llmseal.log.witnesspolicy import WitnessPolicy
-from llmseal.log.witnessserver import WitnessApp, wall_clock
-from llmseal.log.witnessstore import WitnessStore
+from llmseal.log.witness.quorum import verify_witnessed_proof
+from llmseal.log.witness.witness import Witness
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.witnessserver import WitnessApp, wall_clock
+from llmseal.log.witness.witnessstore import WitnessStore
 from tests.helpers import ThreadedUvicorn, eventually
 
 REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}

@@ -22,13 +22,13 @@ from llmseal.core.sign import sign_exchange
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import KeyManagementError, TokenError
 from llmseal.trust.keydir import KeyDirectory
-from llmseal.trust.pkcs11 import (
+from llmseal.trust.pkcs11.ref import Pkcs11KeyRef, create_token_key, open_directory_signer
+from llmseal.trust.pkcs11.token import (
     generate_pkcs11_key,
     module_lock,
     open_pkcs11_signer,
     require_mechanism,
 )
-from llmseal.trust.pkcs11ref import Pkcs11KeyRef, create_token_key, open_directory_signer
 
 pytestmark = pytest.mark.slow
 MAIN = "llmseal-main"

@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from llmseal.log.entry import receipt_entry
-from llmseal.log.notekeys import load_verifier
-from llmseal.log.proof import verify_log_proof
+from llmseal.log.note.notekeys import load_verifier
 from llmseal.log.service import read_log_info
+from llmseal.log.tree.proof import verify_log_proof
 from tests.helpers import ServeProcess, ThreadedUvicorn, eventually
 from tests.integration.gateway.fake_upstream import FakeUpstream
 from tests.integration.log.load import Load, open_log

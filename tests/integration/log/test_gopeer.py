@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from llmseal.log.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
-from llmseal.log.merkle import consistency_proof, leaf_hash, root_of
-from llmseal.log.notekeys import Ed25519NoteSigner, load_verifier
-from llmseal.log.proof import LogProof
-from llmseal.log.tilereader import TileLog
+from llmseal.log.note.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
+from llmseal.log.note.notekeys import Ed25519NoteSigner, load_verifier
+from llmseal.log.tree.merkle import consistency_proof, leaf_hash, root_of
+from llmseal.log.tree.proof import LogProof
+from llmseal.log.tree.tilereader import TileLog
 from tests.integration.log.gopeer import GoPeer
 from tests.unit.log import spec_tiles
 

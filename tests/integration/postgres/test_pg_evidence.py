@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -101,3 +102,24 @@ def test_an_answer_replayed_to_another_caller_is_refused(
         assert store.sample_path(kept) is not None  # the sample is a file on machine A
     finally:
         store.close()
+
+
+def test_the_evidence_cli_reads_a_postgres_store(
+    pg_url: str, cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    store = PostgresEvidenceStore(pg_url)
+    try:
+        store.record(rec("cli-nonce"))
+    finally:
+        store.close()
+    listed = cli("evidence", "list", "--store", pg_url, "--json")
+    assert listed.status == 0 and "id-cli-nonce" in [r["receipt_id"] for r in listed.json()]
+    shown = cli("evidence", "show", "id-cli-nonce", "--store", pg_url)
+    assert shown.status == 0 and shown.json()["status"] == "valid"
+    missing = cli("evidence", "list")
+    assert missing.status == 2 and "give --data-dir (or --store URL)" in missing.stderr
+    wrong = cli("evidence", "list", "--store", "mysql://x")
+    assert wrong.status == 2 and "must be a postgresql:// URL" in wrong.stderr
+    out = tmp_path / "all.tar.gz"
+    assert cli("evidence", "export", "--store", pg_url, "--out", out).status == 0
+    assert out.stat().st_size > 0

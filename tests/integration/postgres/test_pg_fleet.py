@@ -12,10 +12,10 @@ import httpx
 import psycopg
 import pytest
 
-from llmseal.log.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.notekeys import load_verifier
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
+from llmseal.log.note.notekeys import load_verifier
 from llmseal.log.pgstore import PostgresLogStorage
-from llmseal.log.tilereader import TileLog
+from llmseal.log.tree.tilereader import TileLog
 from llmseal.store.postgres import PostgresReceiptStore
 from tests.helpers import eventually
 from tests.integration.postgres.fleet import REQUEST, integrator_pid, replicas

@@ -10,14 +10,15 @@ import pytest
 
 from llmseal.core.keyset import KeySet
 from llmseal.devpostgres import PgCluster
-from llmseal.errors import KeyManagementError
-from llmseal.log.merkle import leaf_hash, verify_consistency, verify_inclusion
-from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.errors import KeyManagementError, LogCorruptError, LogUnavailableError
+from llmseal.log.note.notekeys import Ed25519NoteSigner
 from llmseal.log.pgservice import init_pg_log, open_pg_log
+from llmseal.log.pgstore import PostgresLogStorage
 from llmseal.log.replicated import ReplicatedSequencer
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import PendingEntry
-from llmseal.log.tilereader import TileLog
+from llmseal.log.tree.merkle import leaf_hash, verify_consistency, verify_inclusion
+from llmseal.log.tree.tilereader import TileLog
 from llmseal.trust.keydir import write_private
 from tests.helpers import eventually
 
@@ -126,3 +127,41 @@ def test_a_stale_integrator_cannot_publish(fresh: str, tmp_path: Path) -> None:
         assert a.sequencer.wait_published(20, timeout=30).size == 20
     finally:
         a.close()
+
+
+def test_publishing_needs_the_lock_and_never_goes_back(fresh: str, tmp_path: Path) -> None:
+    init_pg_log(fresh, ORIGIN, tmp_path)
+    one, two = PostgresLogStorage(fresh), PostgresLogStorage(fresh)
+    try:
+        with pytest.raises(LogUnavailableError, match="not the log's integrator"):
+            one.publish({}, b"checkpoint text", 1)  # nobody elected it
+        assert one.try_lead("llmseal-log-1") and not two.try_lead("llmseal-log-2")
+        one.publish({"tile/0/000.p/5": b"x" * 160}, b"size five", 5)
+        with pytest.raises(LogCorruptError, match="larger checkpoint than 3"):
+            one.publish({}, b"size three", 3)
+        assert one.read("checkpoint") == b"size five"
+        one.step_down()  # the lock is free: the other may lead now, and only it
+        assert two.try_lead("llmseal-log-2")
+        with pytest.raises(LogUnavailableError):
+            one.publish({}, b"stale", 6)
+        assert two.read("checkpoint") == b"size five"
+    finally:
+        one.close()
+        two.close()
+
+
+def test_a_leaf_twice_in_one_batch_or_again_later_keeps_its_index(
+    fresh: str, tmp_path: Path
+) -> None:
+    init_pg_log(fresh, ORIGIN, tmp_path)
+    storage = PostgresLogStorage(fresh)
+    try:
+        first = storage.sequence([entry(0), entry(1), entry(0), entry(2)])
+        assert [(s.index, s.duplicate) for s in first] == [(0, False), (1, False),
+                                                           (0, True), (2, False)]  # fmt: skip
+        again = storage.sequence([entry(3), entry(1), entry(3)])
+        assert [(s.index, s.duplicate) for s in again] == [(3, False), (1, True), (3, True)]
+        assert storage.sequenced_size() == 4 and storage.sequence([]) == []
+        assert storage.unintegrated(2) == [entry(2).data, entry(3).data]
+    finally:
+        storage.close()

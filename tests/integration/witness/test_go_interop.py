@@ -11,15 +11,15 @@ import pytest
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import issue_receipt
-from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.cosignature import CosignatureSigner, cosignature_time
-from llmseal.log.note import Note, NoteSignature, parse_note
-from llmseal.log.notekeys import load_verifier
-from llmseal.log.quorum import open_witnessed
+from llmseal.log.note.checkpoint import open_checkpoint
+from llmseal.log.note.cosignature import CosignatureSigner, cosignature_time
+from llmseal.log.note.note import Note, NoteSignature, parse_note
+from llmseal.log.note.notekeys import load_verifier
 from llmseal.log.service import TransparencyLog, init_log
-from llmseal.log.witnessclient import merge_cosignatures
-from llmseal.log.witnesspolicy import WitnessPolicy
-from llmseal.log.witnessstore import origin_hash
+from llmseal.log.witness.quorum import open_witnessed
+from llmseal.log.witness.witnessclient import merge_cosignatures
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.witnessstore import origin_hash
 from tests.integration.log.gopeer import GoPeer
 from tests.integration.witness.gopeer import WitnessPeer
 from tests.logtree import TreeLog

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from llmseal.bench.static_files import StaticFiles
-from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.tiles import encode_bundle
-from llmseal.log.witnessstore import origin_hash
+from llmseal.log.note.checkpoint import open_checkpoint
+from llmseal.log.tree.tiles import encode_bundle
+from llmseal.log.witness.witnessstore import origin_hash
 from tests.helpers import ThreadedUvicorn
 from tests.logtree import TreeLog
 from tests.servedlog import ServedLog

@@ -22,8 +22,8 @@ import pytest
 
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.log.entry import receipt_entry
-from llmseal.log.quorum import verify_witnessed_proof
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.quorum import verify_witnessed_proof
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from tests.helpers import eventually
 from tests.witnessproc import WitnessProcess, start_log, start_witness
 

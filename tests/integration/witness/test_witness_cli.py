@@ -10,11 +10,11 @@ from typing import Any
 
 import httpx
 
-from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.cosignature import cosignature_time
-from llmseal.log.note import parse_note, verify_note
-from llmseal.log.notekeys import load_verifier
-from llmseal.log.witnessstore import origin_hash
+from llmseal.log.note.checkpoint import open_checkpoint
+from llmseal.log.note.cosignature import cosignature_time
+from llmseal.log.note.note import parse_note, verify_note
+from llmseal.log.note.notekeys import load_verifier
+from llmseal.log.witness.witnessstore import origin_hash
 from tests.logtree import TreeLog
 from tests.witnessproc import running_witness
 

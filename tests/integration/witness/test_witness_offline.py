@@ -17,8 +17,8 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import issue_receipt
 from llmseal.log.entry import receipt_entry
-from llmseal.log.quorum import check_quorum, open_witnessed, verify_witnessed_proof
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.quorum import check_quorum, open_witnessed, verify_witnessed_proof
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 from tests.helpers import eventually
 from tests.witnessproc import start_log, start_witness
 

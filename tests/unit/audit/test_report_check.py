@@ -155,6 +155,7 @@ def _drop_last(data: dict[str, Any]) -> None:
         (lambda d: d["rates"].update(alpha=1e-9), "verdict_mismatch"),
         (_drop_last, "verdict_mismatch"),
         (lambda d: d["references"].update(kbf="sha256:" + "0" * 64), "missing_reference"),
+        (lambda d: d["references"].pop("kbf"), "missing_reference"),
     ],
 )
 def test_every_edit_is_caught(

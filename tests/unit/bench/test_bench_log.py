@@ -8,7 +8,7 @@ from pathlib import Path
 from llmseal.bench import GROUPS
 from llmseal.bench import log as bench_log
 from llmseal.core.keyset import KeyEntry, KeySet
-from llmseal.log.tilereader import TileLog
+from llmseal.log.tree.tilereader import TileLog
 
 
 def test_log_is_a_group() -> None:
@@ -21,7 +21,7 @@ def test_sequencing_rows_publish_every_entry(tmp_path: Path) -> None:
     keys = KeySet([KeyEntry(issuer.key_id, issuer.public_key())])
     row = bench_log._sequence(tmp_path / "a", keys, receipts, 60.0, batch=256)
     assert row["entries"] == 600 and row["pool_exhausted"] and row["ops_per_s"] > 0
-    from llmseal.log.notekeys import load_verifier
+    from llmseal.log.note.notekeys import load_verifier
     from llmseal.log.service import read_log_info
 
     info = read_log_info(tmp_path / "a")

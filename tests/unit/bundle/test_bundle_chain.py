@@ -266,3 +266,11 @@ def test_a_reserialization_may_not_turn_true_into_1() -> None:
     transform = {"response": {"op": "reserialize", "preserves": ["/choices/0/logprobs"]}}
     result = _verify(parent, _hop(parent, changed, transform))
     assert not result and "differ" in " ".join(result.reasons()), up
+
+
+def test_an_embedded_parent_reusing_a_listed_receipt_id_is_not_a_crash() -> None:
+    up = _upstream()
+    twin = UPSTREAM.seal(REQ, UP, receipt_id=up.receipt.receipt_id)  # same id, other receipt
+    hop = RELAY.seal(REQ, UP, parents=[twin.to_dict()])
+    result = _verify(up, item(hop, REQ, UP))
+    assert not result and "is not in the bundle" in " ".join(result.reasons())

@@ -92,3 +92,103 @@ def test_two_seeds_give_unrelated_commitments_and_bad_input_is_refused() -> None
         commit_request({"prompt": "no messages"}, b"a" * 32)
     with pytest.raises(ContentError):
         disclose(REQUEST, b"a" * 32, [3])
+
+
+def _independent_root(leaves: list[bytes]) -> bytes:
+    """RFC 9162 §2.1.1 MTH, written out again from the RFC (not llmseal.log.tree.merkle)."""
+    import hashlib
+
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    left, right = _independent_root(leaves[:k]), _independent_root(leaves[k:])
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def test_the_commitment_is_exactly_the_spec_formula() -> None:
+    import base64
+    import hashlib
+    import hmac
+
+    import rfc8785
+
+    seed = bytes(range(32))
+
+    def salt(label: str) -> str:
+        digest = hmac.new(seed, label.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+    leaves = [
+        hashlib.sha256(
+            b"\x00" + rfc8785.dumps({"index": i, "message": m, "salt": salt(f"message:{i}")})
+        ).digest()
+        for i, m in enumerate(REQUEST["messages"])
+    ]
+    rest = {k: v for k, v in REQUEST.items() if k != "messages"}
+    expected = {
+        "scheme": "llmseal-salted-merkle/1",
+        "count": 3,
+        "messages": _independent_root(leaves).hex(),
+        "rest": hashlib.sha256(rfc8785.dumps({"request": rest, "salt": salt("rest")})).hexdigest(),
+    }
+    assert commit_request(REQUEST, seed) == expected
+    opened = disclose(REQUEST, seed, [2])["messages"]
+    assert [(o["index"], o["salt"], o["message"]) for o in opened] == [
+        (2, salt("message:2"), REQUEST["messages"][2])
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda o: o.update(index=True), "index must be"),
+        (lambda o: o.update(index=-1), "index must be"),
+        (lambda o: o.update(index=3), "index must be"),
+        (lambda o: o.update(salt=5), "needs message, salt and path"),
+        (lambda o: o.update(path="AAAA"), "needs message, salt and path"),
+        (lambda o: o.pop("message"), "needs message, salt and path"),
+        (lambda o: o.update(path=["not base64!"]), "must be base64"),
+        (lambda o: o.update(path=[7]), "must be base64"),
+    ],
+)
+def test_a_malformed_opening_is_named(change: Any, message: str) -> None:
+    data = Bundle.from_json(_disclosing([1])).to_dict()
+    change(data["items"][0]["disclosure"]["messages"][0])
+    result = _verify(data)
+    assert not result and message in " ".join(result.reasons())
+
+
+@pytest.mark.parametrize(
+    ("claim", "message"),
+    [
+        ({"scheme": "other/1"}, "no llmseal-salted-merkle/1 commitment"),
+        ({"scheme": "llmseal-salted-merkle/1", "count": 0, "messages": "00"}, "no usable count"),
+        ({"scheme": "llmseal-salted-merkle/1", "count": 3, "messages": 7}, "no usable count"),
+        ({"scheme": "llmseal-salted-merkle/1", "count": 5000, "messages": "00"}, "no usable count"),
+    ],
+)
+def test_a_receipt_commitment_that_cannot_be_used_is_named(
+    claim: dict[str, Any], message: str
+) -> None:
+    seed = os.urandom(32)
+    receipt = ISSUER.seal(REQUEST, RESPONSE, commitments=claim)
+    response = {**RESPONSE, "receipt": receipt.to_dict()}
+    built = item_from_response(response, disclosure=disclose(REQUEST, seed, [1]))
+    result = _verify(make_bundle([built], at=NOW).to_json())
+    assert not result and message in " ".join(result.reasons())
+
+
+def test_an_empty_disclosure_is_refused() -> None:
+    data = Bundle.from_json(_disclosing([1])).to_dict()
+    data["items"][0]["disclosure"]["messages"] = []
+    result = _verify(data)
+    assert not result and "at least one message" in " ".join(result.reasons())
+
+
+def test_two_messages_disclosed_both_verify() -> None:
+    result = _verify(_disclosing([0, 2]))
+    assert result and result.items[0].disclosed is not None
+    assert result.items[0].disclosed.describe() == "message(s) 0, 2 of 3"
+    assert set(result.items[0].disclosed.messages) == {0, 2}

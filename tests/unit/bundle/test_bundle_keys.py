@@ -21,8 +21,8 @@ from llmseal.core.keyset import KeyEntry
 from llmseal.core.sign import sign_exchange
 from llmseal.core.verify import Status
 from llmseal.errors import KeyLookupError
-from llmseal.trust.dnsrecord import format_record
-from llmseal.trust.x509 import TrustAnchors
+from llmseal.trust.dns.record import format_record
+from llmseal.trust.x509.chain import TrustAnchors
 from tests.dns_zones import NOW, Zone, ZoneServer
 from tests.x509_helpers import DOMAIN, Lab
 
@@ -175,3 +175,26 @@ def test_the_bundles_crl_revokes_the_leaf() -> None:
     roots = TrustAnchors([lab.root], source="lab root")
     result = verify_bundle(bundle, Anchors(ca_roots=roots, x509_domain=DOMAIN), at=at)
     assert result.items[0].verification.status is Status.REVOKED
+
+
+def test_the_verifiers_own_crl_revokes_and_makes_revocation_checking_required() -> None:
+    lab = Lab(T0)
+    bundle, at = _x509_bundle(lab, revoked=False)
+    leaf_pem = bundle.items[0].evidence["x5c"][0]
+    leaf = x509.load_pem_x509_certificate(leaf_pem.encode())
+    roots = TrustAnchors([lab.root], source="lab root")
+    mine = x509.load_pem_x509_crl(_crl(lab, [leaf], T0 + timedelta(days=6)).encode())
+    stripped = bundle.to_dict()
+    del stripped["items"][0]["evidence"]["crls"]
+    result = verify_bundle(
+        Bundle.from_dict(stripped), Anchors(ca_roots=roots, x509_domain=DOMAIN, crls=(mine,)), at=at
+    )
+    assert result.items[0].verification.status is Status.REVOKED
+    # A CRL of another CA: none covers this chain, and the verifier's CRLs make one required.
+    other = Lab(T0)
+    theirs = x509.load_pem_x509_crl(_crl(other, [], T0 + timedelta(days=6)).encode())
+    required = verify_bundle(
+        Bundle.from_dict(stripped), Anchors(ca_roots=roots, x509_domain=DOMAIN, crls=(theirs,)),
+        at=at,
+    )  # fmt: skip
+    assert required.items[0].verification.status is Status.UNKNOWN_KEY, required.reasons()

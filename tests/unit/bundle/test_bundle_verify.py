@@ -12,11 +12,11 @@ from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.create import item_from_response, make_bundle
 from llmseal.bundle.format import Bundle
 from llmseal.bundle.verify import verify_bundle
-from llmseal.core.keyset import KeySet
+from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.policy import Policy
 from llmseal.core.verify import Status
 from llmseal.errors import BundleError
-from llmseal.log.cosignature import CosignatureSigner
+from llmseal.log.note.cosignature import CosignatureSigner
 from llmseal.log.trust import LogTrust
 from tests.bundle_helpers import T0, Issuer, Log, item, later, mutate
 
@@ -207,3 +207,56 @@ def test_required_witnesses_refuse_an_unwitnessed_or_missing_proof() -> None:
         assert bool(result) is ok, result.reasons()
         if not ok:
             assert "witness quorum" in " ".join(result.reasons())
+
+
+@pytest.mark.parametrize(
+    ("pinned_at", "snapshot_at", "status"),
+    [
+        (None, later(-1), Status.REVOKED),  # only the snapshot knows: it counts
+        (later(-1), None, Status.REVOKED),  # only the pinned set knows
+        (later(30), later(-1), Status.REVOKED),  # both: the earliest wins
+        (later(-1), later(30), Status.REVOKED),
+        (later(30), later(40), Status.VALID),  # both after issuance: valid then
+        ("always", None, Status.REVOKED),  # revoked with no timeline: for every receipt
+        (None, "always", Status.REVOKED),
+    ],
+)
+def test_revocation_from_pinned_set_and_snapshot_the_earliest_wins(
+    pinned_at: Any, snapshot_at: Any, status: Status
+) -> None:
+    def entry(at: Any) -> Any:
+        if at is None:
+            return ISSUER.entry
+        if at == "always":
+            return KeyEntry(ISSUER.entry.key_id, ISSUER.entry.public_key, status="revoked")
+        return ISSUER.entry.revoked(at)
+
+    data = _one().to_dict()
+    data["items"][0]["evidence"]["keyset"] = KeySet([entry(snapshot_at)]).to_dict()
+    pinned = KeySet([entry(pinned_at)])
+    result = verify_bundle(_roundtrip(data), Anchors(keys=(pinned,)), at=NOW)
+    assert result.items[0].verification.status is status, result.reasons()
+    if status is Status.REVOKED and pinned_at not in (None, "always") and snapshot_at:
+        # The reason names the earliest of the two times.
+        earliest = min(t for t in (pinned_at, snapshot_at) if t != "always")
+        assert earliest.isoformat() in " ".join(result.reasons())
+
+
+def test_the_snapshot_mismatch_names_the_key() -> None:
+    other = Issuer("x")
+    data = _one().to_dict()
+    data["items"][0]["evidence"]["keyset"]["keys"][0]["public_key"] = (
+        other.signer.public_key().b64()
+    )
+    result = verify_bundle(_roundtrip(data), Anchors(keys=(ISSUER.keyset(),)), at=NOW)
+    assert "another public key than the verifier's pinned key set" in " ".join(result.reasons())
+
+
+def test_pinned_keys_and_dnssec_together_use_whichever_knows_the_key() -> None:
+    from tests.dns_zones import Zone
+
+    zone = Zone("lab.example.")
+    anchors = Anchors(keys=(ISSUER.keyset(),), dns=zone.anchor())
+    assert verify_bundle(_one(), anchors, at=NOW)
+    assert not verify_bundle(_one(), Anchors(keys=(Issuer("y").keyset(),), dns=zone.anchor()),
+                             at=NOW)  # fmt: skip

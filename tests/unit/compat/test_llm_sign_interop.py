@@ -15,8 +15,8 @@ from llm_sign.vendor.tls import TLSCertificateCredential
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.compat.llm_sign import LlmSignIssuer, LlmSignStatus, verify_llm_sign
 from llmseal.errors import ContentError, InputError, KeyManagementError
-from llmseal.trust import x509profile as profile
-from llmseal.trust.x509 import ChainFailure
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.chain import ChainFailure
 from tests.x509_helpers import Lab
 
 HOST = "api.lab.example"

@@ -25,8 +25,8 @@ from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import issue_receipt
 from llmseal.log import Checkpoint, Ed25519NoteSigner, LogProof, sign_checkpoint
 from llmseal.log.entry import receipt_leaf_hash
-from llmseal.log.merkle import inclusion_proof, memory_reader, tree_root
-from llmseal.log.notekeys import SIG_COSIGNATURE, key_id
+from llmseal.log.note.notekeys import SIG_COSIGNATURE, key_id
+from llmseal.log.tree.merkle import inclusion_proof, memory_reader, tree_root
 from tests.unit.js.python_vectors import OUT as SIGNED
 
 __all__ = ["OUT", "build", "main"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from llmseal.errors import LogError
-from llmseal.log.merkle import leaf_hash, root_of
+from llmseal.log.tree.merkle import leaf_hash, root_of
 
 
 def _path_index(n: int) -> str:

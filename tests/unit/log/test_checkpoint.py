@@ -7,9 +7,9 @@ import hashlib
 import pytest
 
 from llmseal.errors import LogFormatError, NoteSignatureError, ProofError
-from llmseal.log.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from llmseal.log.note import sign_note
-from llmseal.log.notekeys import Ed25519NoteSigner
+from llmseal.log.note.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from llmseal.log.note.note import sign_note
+from llmseal.log.note.notekeys import Ed25519NoteSigner
 
 ROOT = hashlib.sha256(b"root").digest()
 LOG = Ed25519NoteSigner.generate("example.com/log")

@@ -12,15 +12,15 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from llmseal.errors import LogFormatError, NoteSignatureError
-from llmseal.log.checkpoint import Checkpoint, sign_checkpoint
-from llmseal.log.cosignature import (
+from llmseal.log.note.checkpoint import Checkpoint, sign_checkpoint
+from llmseal.log.note.cosignature import (
     MAX_TIMESTAMP,
     CosignatureSigner,
     CosignatureVerifier,
     cosignature_time,
 )
-from llmseal.log.note import Note, NoteSignature, parse_note, verify_note
-from llmseal.log.notekeys import Ed25519NoteSigner, load_verifier
+from llmseal.log.note.note import Note, NoteSignature, parse_note, verify_note
+from llmseal.log.note.notekeys import Ed25519NoteSigner, load_verifier
 
 VECTORS = Path(__file__).parents[2] / "vectors" / "tlog"
 SUNLIGHT_WITNESS = "witness.example.org+b8a2cf20+BFLN3yikSfFkVAJtrnh/CiY3Zozkoy7clp+P7XB28qUN"

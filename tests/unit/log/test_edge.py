@@ -7,8 +7,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from llmseal.errors import LogCorruptError, LogFormatError
-from llmseal.log.edge import TreeEdge
-from llmseal.log.merkle import EMPTY_ROOT, leaf_hash, root_of
+from llmseal.log.tree.edge import TreeEdge
+from llmseal.log.tree.merkle import EMPTY_ROOT, leaf_hash, root_of
 from tests.unit.log import spec_tiles
 
 

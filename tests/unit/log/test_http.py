@@ -13,9 +13,9 @@ import pytest
 
 from llmseal.log.entry import receipt_entry
 from llmseal.log.http import LogApp
-from llmseal.log.proof import verify_log_proof
 from llmseal.log.service import TransparencyLog
-from llmseal.log.tilereader import TileLog
+from llmseal.log.tree.proof import verify_log_proof
+from llmseal.log.tree.tilereader import TileLog
 from tests.helpers import ThreadedUvicorn
 from tests.unit.log.conftest import ORIGIN
 

@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.cosignature import CosignatureSigner
 from llmseal.log.entry import receipt_entry
-from llmseal.log.quorum import check_quorum, verify_witnessed_proof
+from llmseal.log.note.checkpoint import open_checkpoint
+from llmseal.log.note.cosignature import CosignatureSigner
 from llmseal.log.sequencer import WITNESSED
 from llmseal.log.service import TransparencyLog
-from llmseal.log.witness import Witness
-from llmseal.log.witnesspolicy import WitnessPolicy
-from llmseal.log.witnessserver import WitnessApp, wall_clock
-from llmseal.log.witnessstore import WitnessStore
+from llmseal.log.witness.quorum import check_quorum, verify_witnessed_proof
+from llmseal.log.witness.witness import Witness
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.witnessserver import WitnessApp, wall_clock
+from llmseal.log.witness.witnessstore import WitnessStore
 from tests.helpers import ThreadedUvicorn, eventually
 
 
@@ -26,7 +26,7 @@ class Witnesses:
     """Two in-process witnesses on sockets bound now; ``b`` listens only once started."""
 
     def __init__(self, tmp: Path, log_vkey: str) -> None:
-        from llmseal.log.notekeys import load_verifier
+        from llmseal.log.note.notekeys import load_verifier
 
         self.signers = [CosignatureSigner.generate(f"w{i}.example") for i in range(2)]
         self.stores = [WitnessStore(tmp / f"w{i}") for i in range(2)]
@@ -116,8 +116,8 @@ def test_cosignatures_of_a_tree_we_did_not_sign_are_refused(
     open_log: Callable[..., TransparencyLog], make_receipt: Callable[..., dict[str, Any]]
 ) -> None:
     from llmseal.errors import NoteSignatureError
-    from llmseal.log.checkpoint import Checkpoint, sign_checkpoint
-    from llmseal.log.notekeys import Ed25519NoteSigner
+    from llmseal.log.note.checkpoint import Checkpoint, sign_checkpoint
+    from llmseal.log.note.notekeys import Ed25519NoteSigner
 
     tlog = open_log()
     tlog.add(make_receipt(0))

@@ -12,7 +12,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from llmseal.errors import ProofError
-from llmseal.log.merkle import (
+from llmseal.log.tree.merkle import (
     EMPTY_ROOT,
     consistency_proof,
     inclusion_proof,
@@ -155,7 +155,7 @@ def test_no_consistency_proof_for_bad_sizes(old: int, new: int) -> None:
 
 
 def test_consistency_failures_say_why() -> None:
-    from llmseal.log.merkle import (
+    from llmseal.log.tree.merkle import (
         consistency_proof,
         leaf_hash,
         memory_reader,

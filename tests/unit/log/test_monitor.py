@@ -10,14 +10,14 @@ from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
-from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.cosignature import CosignatureSigner
 from llmseal.log.entry import receipt_entry
-from llmseal.log.monitor import Monitor, Round
-from llmseal.log.monitorstate import MonitorState, write_evidence
-from llmseal.log.notekeys import Ed25519NoteSigner
-from llmseal.log.tiles import encode_bundle
-from llmseal.log.witnessstore import origin_hash
+from llmseal.log.monitor.monitor import Monitor, Round
+from llmseal.log.monitor.monitorstate import MonitorState, write_evidence
+from llmseal.log.note.checkpoint import open_checkpoint
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.tiles import encode_bundle
+from llmseal.log.witness.witnessstore import origin_hash
 from tests.logtree import TreeLog
 from tests.servedlog import ServedLog
 

@@ -12,8 +12,8 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from llmseal.errors import LogFormatError, NoteSignatureError
-from llmseal.log import notekeys
-from llmseal.log.note import (
+from llmseal.log.note import notekeys
+from llmseal.log.note.note import (
     MAX_SIGNATURES,
     Note,
     NoteSignature,
@@ -21,7 +21,7 @@ from llmseal.log.note import (
     sign_note,
     verify_note,
 )
-from llmseal.log.notekeys import (
+from llmseal.log.note.notekeys import (
     SIG_COSIGNATURE,
     Ed25519NoteSigner,
     Ed25519NoteVerifier,

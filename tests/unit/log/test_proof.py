@@ -9,10 +9,10 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from llmseal.errors import LogFormatError, NoteSignatureError, ProofError
-from llmseal.log.checkpoint import Checkpoint, sign_checkpoint
-from llmseal.log.merkle import inclusion_proof, leaf_hash, memory_reader, root_of
-from llmseal.log.notekeys import Ed25519NoteSigner
-from llmseal.log.proof import HEADER, LogProof, verify_log_proof
+from llmseal.log.note.checkpoint import Checkpoint, sign_checkpoint
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, memory_reader, root_of
+from llmseal.log.tree.proof import HEADER, LogProof, verify_log_proof
 
 ORIGIN = "example.com/log"
 LOG = Ed25519NoteSigner.generate(ORIGIN)

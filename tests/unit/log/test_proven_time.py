@@ -19,13 +19,13 @@ from llmseal.core.receipt import Receipt
 from llmseal.core.sign import sign_exchange
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ProofError
-from llmseal.log.cosignature import CosignatureSigner
 from llmseal.log.entry import receipt_entry
-from llmseal.log.merkle import inclusion_proof, leaf_hash, memory_reader
-from llmseal.log.proof import LogProof
-from llmseal.log.quorum import verify_witnessed_proof
-from llmseal.log.witnesspolicy import WitnessPolicy
-from llmseal.trust.x509source import verify_receipt_x509
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, memory_reader
+from llmseal.log.tree.proof import LogProof
+from llmseal.log.witness.quorum import verify_witnessed_proof
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
+from llmseal.trust.x509.source import verify_receipt_x509
 from tests.logtree import TreeLog
 from tests.x509_helpers import Lab, receipt_at
 

@@ -10,9 +10,9 @@ from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
-from llmseal.log import receiptcheck
 from llmseal.log.entry import receipt_entry
-from llmseal.log.receiptcheck import ReceiptChecker, judge_entries
+from llmseal.log.monitor import receiptcheck
+from llmseal.log.monitor.receiptcheck import ReceiptChecker, judge_entries
 
 AT = datetime(2026, 3, 1, tzinfo=UTC)
 

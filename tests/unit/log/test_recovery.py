@@ -13,10 +13,10 @@ from llmseal.core.keyset import KeySet
 from llmseal.errors import LogCorruptError, LogUnavailableError
 from llmseal.log.dirstore import DirectoryStorage
 from llmseal.log.entry import receipt_entry
-from llmseal.log.merkle import leaf_hash
 from llmseal.log.service import TransparencyLog
 from llmseal.log.storage import PendingEntry
-from llmseal.log.tilereader import TileLog
+from llmseal.log.tree.merkle import leaf_hash
+from llmseal.log.tree.tilereader import TileLog
 from tests.unit.log.conftest import ORIGIN
 
 Maker = Callable[..., dict[str, Any]]

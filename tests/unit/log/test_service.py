@@ -14,11 +14,11 @@ import pytest
 from llmseal.core.canonical import canonicalize
 from llmseal.errors import KeyManagementError, LogAdmissionError
 from llmseal.log.entry import receipt_entry
-from llmseal.log.merkle import leaf_hash
-from llmseal.log.notekeys import Ed25519NoteSigner
-from llmseal.log.proof import verify_log_proof
+from llmseal.log.note.notekeys import Ed25519NoteSigner
 from llmseal.log.service import TransparencyLog, init_log, read_log_info
-from llmseal.log.tilereader import TileLog
+from llmseal.log.tree.merkle import leaf_hash
+from llmseal.log.tree.proof import verify_log_proof
+from llmseal.log.tree.tilereader import TileLog
 from tests.unit.log.conftest import ORIGIN
 
 Maker = Callable[..., dict[str, Any]]
@@ -42,7 +42,7 @@ def test_init_writes_a_private_key_and_an_empty_signed_tree(log_dir: Path) -> No
 
 
 def _verifier(vkey: str):  # type: ignore[no-untyped-def]
-    from llmseal.log.notekeys import load_verifier
+    from llmseal.log.note.notekeys import load_verifier
 
     return load_verifier(vkey)
 

@@ -10,7 +10,8 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from llmseal.errors import LogError, LogFormatError, NoteSignatureError, ProofError
-from llmseal.log.merkle import (
+from llmseal.log.note.notekeys import Ed25519NoteSigner, load_verifier
+from llmseal.log.tree.merkle import (
     EMPTY_ROOT,
     consistency_proof,
     inclusion_proof,
@@ -19,8 +20,7 @@ from llmseal.log.merkle import (
     root_of,
     tree_root,
 )
-from llmseal.log.notekeys import Ed25519NoteSigner, load_verifier
-from llmseal.log.tilereader import TileHashReader, TileLog, directory_fetch
+from llmseal.log.tree.tilereader import TileHashReader, TileLog, directory_fetch
 from tests.unit.log import spec_tiles
 
 TESSERA = Path(__file__).parents[2] / "vectors" / "tlog" / "tessera-log"

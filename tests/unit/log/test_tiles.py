@@ -7,7 +7,7 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from llmseal.errors import LogFormatError
-from llmseal.log.tiles import (
+from llmseal.log.tree.tiles import (
     ENTRIES,
     MAX_ENTRY_SIZE,
     TileRef,

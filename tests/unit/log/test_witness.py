@@ -12,14 +12,14 @@ import orjson
 import pytest
 
 from llmseal.errors import ConfigError
-from llmseal.log.addcheckpoint import AddCheckpoint, parse_cosignature_lines, parse_size
-from llmseal.log.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from llmseal.log.cosignature import CosignatureSigner, cosignature_time
-from llmseal.log.merkle import EMPTY_ROOT
-from llmseal.log.note import parse_note, verify_note
-from llmseal.log.notekeys import Ed25519NoteSigner
-from llmseal.log.witness import Witness, WitnessAnswer
-from llmseal.log.witnessstore import WitnessStore, origin_hash
+from llmseal.log.note.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from llmseal.log.note.cosignature import CosignatureSigner, cosignature_time
+from llmseal.log.note.note import parse_note, verify_note
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.tree.merkle import EMPTY_ROOT
+from llmseal.log.witness.addcheckpoint import AddCheckpoint, parse_cosignature_lines, parse_size
+from llmseal.log.witness.witness import Witness, WitnessAnswer
+from llmseal.log.witness.witnessstore import WitnessStore, origin_hash
 from tests.logtree import TreeLog
 
 T = 1_780_000_000

@@ -9,15 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmseal.log.checkpoint import SignedCheckpoint
-from llmseal.log.cosignature import CosignatureSigner
-from llmseal.log.quorum import check_quorum
-from llmseal.log.witness import Witness
-from llmseal.log.witnessclient import WitnessClient
-from llmseal.log.witnessing import Witnessing
-from llmseal.log.witnesspolicy import WitnessPolicy
-from llmseal.log.witnessserver import WitnessApp
-from llmseal.log.witnessstore import WitnessStore
+from llmseal.log.note.checkpoint import SignedCheckpoint
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.witness.quorum import check_quorum
+from llmseal.log.witness.witness import Witness
+from llmseal.log.witness.witnessclient import WitnessClient
+from llmseal.log.witness.witnessing import Witnessing
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
+from llmseal.log.witness.witnessserver import WitnessApp
+from llmseal.log.witness.witnessstore import WitnessStore
 from tests.helpers import eventually
 from tests.logtree import TreeLog
 

@@ -11,12 +11,17 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from llmseal.errors import ConfigError, NoteSignatureError, ProofError
-from llmseal.log.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
-from llmseal.log.cosignature import CosignatureSigner
-from llmseal.log.note import Note, NoteSignature, parse_note
-from llmseal.log.notekeys import Ed25519NoteSigner
-from llmseal.log.quorum import check_quorum, open_witnessed, quorum_time, witness_times
-from llmseal.log.witnesspolicy import WitnessPolicy
+from llmseal.log.note.checkpoint import (
+    Checkpoint,
+    SignedCheckpoint,
+    open_checkpoint,
+    sign_checkpoint,
+)
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.note.note import Note, NoteSignature, parse_note
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.witness.quorum import check_quorum, open_witnessed, quorum_time, witness_times
+from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 VECTORS = Path(__file__).parents[2] / "vectors" / "tlog"
 ORIGIN = "example.com/log"

@@ -9,14 +9,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmseal.log.addcheckpoint import MAX_REQUEST_BYTES, AddCheckpoint
-from llmseal.log.checkpoint import open_checkpoint
-from llmseal.log.cosignature import CosignatureSigner
-from llmseal.log.note import verify_note
-from llmseal.log.notekeys import Ed25519NoteSigner
-from llmseal.log.witness import Witness
-from llmseal.log.witnessserver import WitnessApp
-from llmseal.log.witnessstore import WitnessStore, origin_hash
+from llmseal.log.note.checkpoint import open_checkpoint
+from llmseal.log.note.cosignature import CosignatureSigner
+from llmseal.log.note.note import verify_note
+from llmseal.log.note.notekeys import Ed25519NoteSigner
+from llmseal.log.witness.addcheckpoint import MAX_REQUEST_BYTES, AddCheckpoint
+from llmseal.log.witness.witness import Witness
+from llmseal.log.witness.witnessserver import WitnessApp
+from llmseal.log.witness.witnessstore import WitnessStore, origin_hash
 from tests.logtree import TreeLog
 
 SIGNER = CosignatureSigner.generate("witness.example/http")

@@ -15,8 +15,8 @@ from llmseal.core.policy import Policy
 from llmseal.core.sign import issue_receipt
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError, KeyLookupError, NetworkError
-from llmseal.trust.dns import DnsKeySource, parse_nameserver
-from llmseal.trust.dnsrecord import format_record
+from llmseal.trust.dns.record import format_record
+from llmseal.trust.dns.source import DnsKeySource, parse_nameserver
 from tests.dns_zones import NOW, Zone, ZoneServer
 
 HEX = "ab" * 32

@@ -12,15 +12,15 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer
 from llmseal.core.keyset import KeyEntry
 from llmseal.errors import ConfigError, KeyLookupError, KeySetError
-from llmseal.trust.dns import DnsKeySource, parse_nameserver
-from llmseal.trust.dnsrecord import (
+from llmseal.trust.dns.dnssec import closest_anchor, parse_trust_anchors
+from llmseal.trust.dns.record import (
     dns_name_for_key_id,
     format_record,
     normalize_name,
     parse_record,
     zone_line,
 )
-from llmseal.trust.dnssec import closest_anchor, parse_trust_anchors
+from llmseal.trust.dns.source import DnsKeySource, parse_nameserver
 
 
 @pytest.mark.parametrize(
@@ -217,7 +217,7 @@ def test_key_id_without_dns_name_is_unknown_not_an_error() -> None:
 def test_malformed_records_say_what_is_wrong(text: str, message: str) -> None:
     from llmseal.core.keys import Ed25519Signer
     from llmseal.errors import KeySetError
-    from llmseal.trust.dnsrecord import parse_record
+    from llmseal.trust.dns.record import parse_record
 
     key = Ed25519Signer.generate("k").public_key().b64()
     with pytest.raises(KeySetError) as info:
@@ -227,7 +227,7 @@ def test_malformed_records_say_what_is_wrong(text: str, message: str) -> None:
 
 def test_the_version_tag_may_hold_blanks_but_must_come_first() -> None:
     from llmseal.core.keys import Ed25519Signer
-    from llmseal.trust.dnsrecord import parse_record
+    from llmseal.trust.dns.record import parse_record
 
     key = Ed25519Signer.generate("k").public_key()
     for text in (f"v = llmsig1; p={key.b64()}", f"v=\tllmsig1 ;p={key.b64()};"):

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
 
 from llmseal.errors import KeyLookupError
-from llmseal.trust.dnssec import (
+from llmseal.trust.dns.dnssec import (
     TrustAnchor,
     authenticate_dnskeys,
     closest_anchor,
@@ -245,7 +245,7 @@ def test_signature_time_boundaries(tokyo: None) -> None:
 
 def test_trust_anchor_files(tmp_path: Path) -> None:
     from llmseal.errors import ConfigError
-    from llmseal.trust.dnssec import load_trust_anchors
+    from llmseal.trust.dns.dnssec import load_trust_anchors
 
     _, key = _key(KSK)
     path = tmp_path / "anchor.txt"

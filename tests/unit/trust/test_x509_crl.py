@@ -9,9 +9,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from llmseal.core.verify import Status
-from llmseal.trust import x509profile as profile
-from llmseal.trust.x509 import ChainFailure
-from llmseal.trust.x509source import verify_receipt_x509
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.chain import ChainFailure
+from llmseal.trust.x509.source import verify_receipt_x509
 from tests.x509_helpers import NAME, Lab, receipt_at
 
 
@@ -110,7 +110,7 @@ def _path(lab: Lab) -> list[x509.Certificate]:
 @pytest.mark.parametrize("order", ["genuine first", "forged first"])
 def test_a_forged_crl_beside_a_genuine_one_is_invalid(lab: Lab, t0: datetime, order: str) -> None:
     from llmseal.errors import ChainValidationError
-    from llmseal.trust.x509crl import RevocationIndex
+    from llmseal.trust.x509.crl import RevocationIndex
 
     path = _path(lab)
     genuine = _crl(lab, at=t0)
@@ -134,7 +134,7 @@ def test_a_crl_whose_signature_type_does_not_match_the_ca_key_is_invalid(
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
     from llmseal.errors import ChainValidationError
-    from llmseal.trust.x509crl import RevocationIndex
+    from llmseal.trust.x509.crl import RevocationIndex
 
     path = _path(lab)
     forged = (
@@ -156,7 +156,7 @@ def test_an_issuer_key_that_cannot_check_signatures_makes_the_crl_invalid(
     from cryptography.hazmat.primitives.asymmetric import x25519
 
     from llmseal.errors import ChainValidationError
-    from llmseal.trust.x509crl import RevocationIndex
+    from llmseal.trust.x509.crl import RevocationIndex
 
     leaf, _ = lab.leaf()
     # A certificate for the intermediate's name holding a key-agreement key: nothing it

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from llmseal.core.verify import Status
-from llmseal.trust import x509profile as profile
-from llmseal.trust.x509source import X509Verification, verify_receipt_x509
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.source import X509Verification, verify_receipt_x509
 from tests.x509_helpers import NAME, Lab, receipt_at
 
 

@@ -11,10 +11,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from llmseal.core.keys import EcdsaP256Signer
 from llmseal.core.verify import Status
-from llmseal.trust import x509profile as profile
-from llmseal.trust.x509 import ChainFailure
-from llmseal.trust.x509pem import chain_to_pem
-from llmseal.trust.x509source import verify_receipt_x509
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.chain import ChainFailure
+from llmseal.trust.x509.pem import chain_to_pem
+from llmseal.trust.x509.source import verify_receipt_x509
 from tests.x509_helpers import NAME, Lab, raw_cert, receipt_at
 
 

@@ -8,8 +8,8 @@ import pytest
 
 from llmseal.core.policy import Policy
 from llmseal.core.verify import Status
-from llmseal.trust.x509 import ChainFailure
-from llmseal.trust.x509source import verify_receipt_x509
+from llmseal.trust.x509.chain import ChainFailure
+from llmseal.trust.x509.source import verify_receipt_x509
 from tests.x509_helpers import DOMAIN, MODEL, NAME, Lab, receipt_at
 
 

@@ -10,10 +10,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ChainValidationError
-from llmseal.trust import x509profile as profile
-from llmseal.trust.x509 import ChainFailure, ChainValidator, TrustAnchors
-from llmseal.trust.x509pem import chain_to_pem
-from llmseal.trust.x509source import X509KeySource, verify_receipt_x509
+from llmseal.trust.x509 import profile
+from llmseal.trust.x509.chain import ChainFailure, ChainValidator, TrustAnchors
+from llmseal.trust.x509.pem import chain_to_pem
+from llmseal.trust.x509.source import X509KeySource, verify_receipt_x509
 from tests.x509_helpers import DOMAIN, MODEL, NAME, Lab, raw_cert, receipt_at
 
 
@@ -183,7 +183,7 @@ def test_cache_is_keyed_by_chain_and_name(lab: Lab, t0: datetime) -> None:
 
 
 def test_system_trust_store_is_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from llmseal.trust import x509pem
+    from llmseal.trust.x509 import pem as x509pem
 
     x509pem._load_system.cache_clear()
     calls = []

@@ -14,8 +14,8 @@ from cryptography.x509.verification import PolicyBuilder, Store
 from llmseal.core.keyset import KeySet
 from llmseal.errors import ConfigError, InputError, KeyManagementError
 from llmseal.trust.keydir import KeyDirectory
-from llmseal.trust.x509ca import CertificateAuthority
-from llmseal.trust.x509pem import load_anchor_file, load_crl_file
+from llmseal.trust.x509.ca import CertificateAuthority
+from llmseal.trust.x509.pem import load_anchor_file, load_crl_file
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from llmseal.errors import CertificateError
-from llmseal.trust.x509pem import MAX_CHAIN, chain_from_evidence, parse_chain
+from llmseal.trust.x509.pem import MAX_CHAIN, chain_from_evidence, parse_chain
 from tests.helpers import examples
 from tests.x509_helpers import Lab
 
@@ -94,8 +94,8 @@ def test_a_pem_bundle_holds_at_most_max_chain(pems: list[str]) -> None:
 def test_crl_files(tmp_path: Any, t0: datetime) -> None:
     from cryptography.hazmat.primitives.serialization import Encoding as Enc
 
-    from llmseal.trust import x509profile as profile
-    from llmseal.trust.x509pem import load_crl_file
+    from llmseal.trust.x509 import profile
+    from llmseal.trust.x509.pem import load_crl_file
 
     lab = Lab(t0)
     crl = profile.build_crl(lab.inter, lab.inter_key, [], at=t0, number=4)
@@ -121,7 +121,7 @@ def test_crl_files(tmp_path: Any, t0: datetime) -> None:
 def test_the_system_trust_store_is_read_from_the_ssl_paths(
     tmp_path: Any, t0: datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmseal.trust.x509 import TrustAnchors
+    from llmseal.trust.x509.chain import TrustAnchors
 
     lab = Lab(t0)
     bundle = tmp_path / "roots.pem"

@@ -11,7 +11,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from llmseal.errors import WeightsError, WeightsMismatchError
-from llmseal.log.merkle import leaf_hash, root_of
+from llmseal.log.tree.merkle import leaf_hash, root_of
 from llmseal.weights import WeightManifest, check_file, commit_file, differences
 from llmseal.weights._gguf import read_header
 from tests.unit.weights.conftest import TENSORS, write_gguf
