@@ -74,7 +74,13 @@ def _probes(reference: Reference) -> list[Probe]:
     rng = random.Random(0)  # noqa: S311 - the order is irrelevant: every probe is asked
     out: list[Probe] = []
     for family in registry().resolve(FAMILIES):
-        out += [p for p in family.probes(reference, rng=rng) if p.body is not None]
+        seen: set[str] = set()
+        for probe in family.probes(reference, rng=rng):  # kbf/logprob cycle without end
+            if probe.id in seen:
+                break
+            seen.add(probe.id)
+            if probe.body is not None:
+                out.append(probe)
     return out
 
 
