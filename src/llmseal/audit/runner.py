@@ -12,7 +12,8 @@ The loop, one probe at a time:
   a private order (``rng``), so probes of different families are interleaved;
 * after every exchange each family's ``verify`` is recomputed over the whole
   history (pure, so the report verifier gets the same verdicts); a family that
-  decided stops sending;
+  decided stops sending, unless every undecided family is out of probes — then
+  decided families keep sending, since ``stack`` reads every exchange;
 * the audit stops at the first DIFF (any DIFF decides it), when every family has
   decided, when every family is out of probes, or at ``budget`` queries.
 
@@ -111,21 +112,25 @@ def run_audit(
         for f in families
     }
     verdicts = recompute(families, references, history, rates)
-    open_ = [f.name for f in families]
-    while open_ and len(history) < budget:
-        for name in list(open_):
+    live = [f.name for f in families]  # families that still have probes to send
+    while len(history) < budget and live:
+        undecided = {v.family for v in verdicts if v.outcome is Outcome.UNDETERMINED}
+        if not undecided or any(v.outcome is Outcome.DIFF for v in verdicts):
+            break
+        # Undecided families first; once they are out of probes, decided families' probes
+        # still feed those that read every exchange (stack). A decided verdict is fixed:
+        # it stops at its first decision, so later exchanges do not change it.
+        turn = [n for n in live if n in undecided] or list(live)
+        for name in turn:
             if len(history) >= budget:
                 break
             probe = next(queues[name], None)
             if probe is None:
-                open_.remove(name)
+                live.remove(name)
                 continue
             history.append(send(probe))
             verdicts = recompute(families, references, history, rates)
-            decided = {v.family for v in verdicts if v.outcome is not Outcome.UNDETERMINED}
-            open_ = [n for n in open_ if n not in decided]
             if any(v.outcome is Outcome.DIFF for v in verdicts):
-                open_ = []
                 break
     return AuditRun(
         outcome=combine(verdicts), verdicts=verdicts, exchanges=tuple(history),
