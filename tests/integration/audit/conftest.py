@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -70,33 +69,6 @@ def hidden_prompt(upstream: str) -> Iterator[str]:
 
     async def models(request: Request) -> Response:
         answer = await client.get(f"{upstream}/v1/models")
-        return Response(answer.content, answer.status_code, media_type="application/json")
-
-    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
-                            Route("/v1/models", models)])  # fmt: skip
-    with ThreadedUvicorn(app) as server:
-        yield server.url
-
-
-@contextlib.contextmanager
-def router(honest: str, substitute: str, share: float, seed: int) -> Iterator[str]:
-    """An upstream that sends ``share`` of the chat requests to ``substitute``."""
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    rng = random.Random(seed)
-    client = httpx.AsyncClient(timeout=600)
-
-    async def chat(request: Request) -> Response:
-        target = substitute if rng.random() < share else honest
-        answer = await client.post(f"{target}/v1/chat/completions", content=await request.body(),
-                                   headers={"content-type": "application/json"})  # fmt: skip
-        return Response(answer.content, answer.status_code, media_type="application/json")
-
-    async def models(request: Request) -> Response:
-        answer = await client.get(f"{honest}/v1/models")
         return Response(answer.content, answer.status_code, media_type="application/json")
 
     app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),

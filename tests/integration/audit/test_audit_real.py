@@ -19,7 +19,8 @@ from llmseal.audit.reference import Reference
 from llmseal.audit.report import load_report
 from llmseal.store.evidence import EvidenceStore
 from tests.conftest import CliResult
-from tests.integration.audit.conftest import CLAIM, gateway, hidden_prompt, router
+from tests.integration.audit.conftest import CLAIM, gateway, hidden_prompt
+from tests.integration.weights.replay_helpers import mixing_router
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 BUDGET = 150
@@ -38,7 +39,9 @@ def scenario(name: str, servers: dict[str, str], tmp: Path) -> Iterator[str]:
         if name == "hidden":
             upstream = stack.enter_context(hidden_prompt(servers["honest"]))
         elif name == "router":
-            upstream = stack.enter_context(router(servers["honest"], servers["gemma"], 0.2, 5))
+            upstream = stack.enter_context(
+                mixing_router(servers["honest"], servers["gemma"], 0.2, 5)
+            )
         else:
             upstream = servers[name]
         yield stack.enter_context(gateway(upstream, tmp / "gw"))

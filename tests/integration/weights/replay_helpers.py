@@ -101,7 +101,7 @@ def mixing_router(honest: str, substitute: str, share: float, seed: int) -> Iter
     from starlette.routing import Route
 
     rng = random.Random(seed)
-    client = httpx.AsyncClient(timeout=300)
+    client = httpx.AsyncClient(timeout=600)
 
     async def chat(request: Request) -> Response:
         target = substitute if rng.random() < share else honest
