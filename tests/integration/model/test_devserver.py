@@ -37,7 +37,9 @@ def test_serves_smollm2_until_interrupted() -> None:
         ).json()  # fmt: skip
         assert answer["choices"][0]["message"]["content"]
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0
+        # A hang guard, not a timing check: on a loaded machine the model server may take its
+        # whole SIGTERM grace (15 s) and more to free the model.
+        assert proc.wait(timeout=180) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
