@@ -52,7 +52,7 @@ from typing import Any
 
 from llmseal.errors import ReplayError, StoreError
 
-__all__ = ["EvidenceRecord", "EvidenceStore", "Sample"]
+__all__ = ["EvidenceRecord", "EvidenceStore", "Sample", "record_from_row"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evidence (
@@ -265,7 +265,7 @@ class EvidenceStore:
             query += " LIMIT ?"
             args = (limit,)
         try:
-            return [_record(r) for r in self._conn().execute(query, args).fetchall()]
+            return [record_from_row(r) for r in self._conn().execute(query, args).fetchall()]
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read evidence: {exc}") from exc
 
@@ -339,7 +339,7 @@ class EvidenceStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read evidence: {exc}") from exc
         for row in rows:
-            yield _record(row)
+            yield record_from_row(row)
 
     def get(self, receipt_id: str) -> EvidenceRecord | None:
         try:
@@ -352,7 +352,7 @@ class EvidenceStore:
             )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read evidence: {exc}") from exc
-        return None if row is None else _record(row)
+        return None if row is None else record_from_row(row)
 
     def sample_path(self, rec: EvidenceRecord) -> Path | None:
         """The record's complete sample folder, or None."""
@@ -391,7 +391,8 @@ def replay_error(rec: EvidenceRecord) -> ReplayError:
     )
 
 
-def _record(row: tuple[Any, ...]) -> EvidenceRecord:
+def record_from_row(row: tuple[Any, ...]) -> EvidenceRecord:
+    """An evidence row in the column order both stores select (SQLite and PostgreSQL)."""
     return EvidenceRecord(
         receipt_id=row[0], status=row[1], issuer=row[2], key_id=row[3], model_id=row[4],
         issued_at=row[5], verified_at=row[6], nonce=row[7], prompt_hash=row[8],

@@ -22,7 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from llmseal.errors import StoreError
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore, flush_at_exit, replay_error
+from llmseal.store.evidence import (
+    EvidenceRecord,
+    EvidenceStore,
+    flush_at_exit,
+    record_from_row,
+    replay_error,
+)
 from llmseal.store.pg import migrate, open_pool
 
 __all__ = ["MIGRATIONS", "PostgresEvidenceStore"]
@@ -152,14 +158,14 @@ class PostgresEvidenceStore(EvidenceStore):
         args: tuple[int, ...] = ()
         if limit is not None:
             sql, args = sql + " LIMIT %b", (limit,)
-        return [_record(r) for r in self._rows(sql, args, what="read evidence")]
+        return [record_from_row(r) for r in self._rows(sql, args, what="read evidence")]
 
     def list(self, *, limit: int | None = None) -> Iterator[EvidenceRecord]:
         sql = f"SELECT {_FIELDS} FROM evidence ORDER BY seq"  # noqa: S608
         args: tuple[int, ...] = ()
         if limit is not None:
             sql, args = sql + " LIMIT %b", (limit,)
-        yield from (_record(r) for r in self._rows(sql, args, what="read evidence"))
+        yield from (record_from_row(r) for r in self._rows(sql, args, what="read evidence"))
 
     def get(self, receipt_id: str) -> EvidenceRecord | None:
         rows = self._rows(
@@ -167,7 +173,7 @@ class PostgresEvidenceStore(EvidenceStore):
             (receipt_id,),
             what="read evidence",
         )
-        return _record(rows[0]) if rows else None
+        return record_from_row(rows[0]) if rows else None
 
     def close(self) -> None:
         writer = self._writer
@@ -183,13 +189,4 @@ def _row(rec: EvidenceRecord) -> tuple[Any, ...]:
         rec.receipt_id, rec.status, rec.issuer, rec.key_id, rec.model_id, rec.issued_at,
         rec.verified_at, rec.nonce, rec.prompt_hash, rec.output_hash, rec.endpoint,
         json.dumps(list(rec.reasons)), rec.receipt, rec.sampled, rec.sample,
-    )  # fmt: skip
-
-
-def _record(row: tuple[Any, ...]) -> EvidenceRecord:
-    return EvidenceRecord(
-        receipt_id=row[0], status=row[1], issuer=row[2], key_id=row[3], model_id=row[4],
-        issued_at=row[5], verified_at=row[6], nonce=row[7], prompt_hash=row[8],
-        output_hash=row[9], endpoint=row[10], reasons=tuple(json.loads(row[11])),
-        receipt=bytes(row[12]), sampled=bool(row[13]), sample=row[14],
     )  # fmt: skip
