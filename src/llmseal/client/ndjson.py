@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from llmseal.client._sample import StreamSample
 from llmseal.core.canonical import loads
 from llmseal.core.hashing import StreamHasher
 from llmseal.core.ndjson import LineSplitter, line_receipt
 from llmseal.core.verify import Verification
 from llmseal.errors import BindingError, ContentError, ReceiptRequiredError, VerificationError
-from llmseal.store.evidence import Sample
 
 if TYPE_CHECKING:
     from llmseal.client.verifier import ResponseVerifier
@@ -40,8 +40,8 @@ class NdjsonVerifier:
         self._request = request
         self._splitter = LineSplitter()
         self._hasher = StreamHasher()
-        self._chunks: list[bytes] | None = [] if owner.evidence is not None else None
-        self._kept = len(request)
+        cap = owner.evidence.sample_cap if owner.evidence is not None else None
+        self._evidence = StreamSample(request, cap)
         self._pending: tuple[bytes, Any] | None = None
         self.result: Verification | None = None
 
@@ -68,7 +68,7 @@ class NdjsonVerifier:
             receipt = found.receipt
             self.result = self._owner._verify(
                 self._endpoint, receipt, self._prompt_hash, self._hasher.hexdigest(),
-                lambda: self._sample(receipt), status=200, evidence=found.evidence,
+                lambda: self._evidence.sample(receipt), status=200, evidence=found.evidence,
             )  # fmt: skip
             verdict = {"status": "valid", "key_id": self.result.key_id, "verified": True}
             extra: dict[str, Any] = {"receipt": receipt, "llmseal": verdict}
@@ -77,8 +77,7 @@ class NdjsonVerifier:
             self._release(out, extra)
             return
         self._hasher.add(value)
-        if self._chunks is not None:
-            self._keep(line)
+        self._evidence.keep(line)
         self._release(out)
         self._pending = (line, value)
 
@@ -90,20 +89,6 @@ class NdjsonVerifier:
         if extra and isinstance(value, dict):
             line = orjson.dumps({**value, **extra})
         out.append(line + b"\n")
-
-    def _keep(self, line: bytes) -> None:
-        assert self._chunks is not None and self._owner.evidence is not None
-        self._kept += len(line) + 1
-        if self._kept > self._owner.evidence.sample_cap:
-            self._chunks = None
-        else:
-            self._chunks.append(line)
-
-    def _sample(self, receipt: Any) -> Sample | None:
-        if self._chunks is None:
-            return None
-        transcript = b"[" + b",".join(self._chunks) + b"]"
-        return Sample(self._request, transcript, orjson.dumps(receipt))
 
     def finish(self) -> bytes:
         """The stream ended: release what is held, or fail closed."""

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from llmseal.client._sample import StreamSample
 from llmseal.core.canonical import loads
 from llmseal.core.framing import StreamReceipt, comment_receipt, legacy_receipt
 from llmseal.core.hashing import TERMINAL_EVENTS, StreamHasher
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.core.verify import Verification
 from llmseal.errors import BindingError, ContentError, ReceiptRequiredError, VerificationError
-from llmseal.store.evidence import Sample
 
 if TYPE_CHECKING:
     from llmseal.client.verifier import ResponseVerifier
@@ -53,10 +53,8 @@ class StreamVerifier:
         self._named = endpoint in TERMINAL_EVENTS
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
-        # Kept for an evidence sample, but never past the sample cap: the hash is
-        # incremental, so a long stream costs memory only up to the cap.
-        self._chunks: list[bytes] | None = [] if owner.evidence is not None else None
-        self._kept = len(request)
+        cap = owner.evidence.sample_cap if owner.evidence is not None else None
+        self._evidence = StreamSample(request, cap)
         self._pending: tuple[bytes, Any] | None = None  # hashed, not yet released
         self._legacy: tuple[bytes, Any, StreamReceipt] | None = None  # not hashed
         self._done = False
@@ -114,25 +112,10 @@ class StreamVerifier:
 
     def _content(self, payload: bytes, chunk: Any, out: list[bytes]) -> None:
         self._hasher.add(chunk)
-        if self._chunks is not None:
-            self._keep(payload)
+        self._evidence.keep(payload)
         if self._pending is not None:
             out.append(self._emit(*self._pending))
         self._pending = (payload, chunk)
-
-    def _keep(self, payload: bytes) -> None:
-        assert self._chunks is not None and self._owner.evidence is not None
-        self._kept += len(payload) + 1
-        if self._kept > self._owner.evidence.sample_cap:
-            self._chunks = None  # over the cap: this stream's sample will be skipped
-        else:
-            self._chunks.append(payload)
-
-    def _sample(self, receipt: Any) -> Sample | None:
-        if self._chunks is None:
-            return None
-        transcript = b"[" + b",".join(self._chunks) + b"]"
-        return Sample(self._request, transcript, orjson.dumps(receipt))
 
     def _emit(self, payload: bytes, chunk: Any, extra: dict[str, Any] | None = None) -> bytes:
         if extra and isinstance(chunk, dict):
@@ -153,7 +136,7 @@ class StreamVerifier:
         receipt = found.receipt
         self.result = self._owner._verify(
             self._endpoint, receipt, self._prompt_hash, self._hasher.hexdigest(),
-            lambda: self._sample(receipt), status=200,
+            lambda: self._evidence.sample(receipt), status=200,
             evidence=found.evidence,
         )  # fmt: skip
         # The last covered event carries the verdict (streams are verified when they end).
