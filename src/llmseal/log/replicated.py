@@ -24,9 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from llmseal.errors import LogCorruptError, LogError, LogFormatError, ProofError
 from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
@@ -34,10 +32,6 @@ from llmseal.log.note.note import NoteSigner, NoteVerifier
 from llmseal.log.pgstore import CHECKPOINT_CHANNEL, PostgresLogStorage
 from llmseal.log.sequencer import Sequencer
 from llmseal.log.tree.edge import TreeEdge
-from llmseal.log.tree.tilereader import TileCache
-
-if TYPE_CHECKING:
-    from llmseal.log.sequencer import _Item
 
 __all__ = ["ReplicatedSequencer"]
 
@@ -63,25 +57,12 @@ class ReplicatedSequencer(Sequencer):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # Not Sequencer.__init__: that one owns the storage alone and publishes inline.
-        self._storage = storage
+        self._setup_queue(storage, signer, verifier, origin, batch_size=batch_size,
+                          batch_age=batch_age, max_pending=max_pending,
+                          retry_interval=retry_interval, clock=clock)  # fmt: skip
         self._pg = storage
-        self._signer = signer
-        self._verifier = verifier
-        self._origin = origin
-        self._batch_size = batch_size
-        self._batch_age = batch_age
-        self._max_pending = max_pending
-        self._retry = retry_interval
         self._lead_interval = lead_interval
         self._integrate_batch = integrate_batch
-        self._clock = clock
-        self.cache = TileCache()
-        self._queue: deque[_Item] = deque()
-        self._cond = threading.Condition()
-        self._stopping = False
-        self.failure: LogError | None = None
-        self._listeners: list[Callable[[SignedCheckpoint], None]] = []
-        self._publish_lock = threading.Lock()
         self._published = self._load_checkpoint()
         self._edge = TreeEdge(0)
         self.witnessed = None
@@ -125,20 +106,7 @@ class ReplicatedSequencer(Sequencer):
             if batch is None:
                 return
             if batch:
-                self._sequence_only(batch)
-
-    def _sequence_only(self, batch: list[_Item]) -> None:
-        try:
-            results = self._storage.sequence([entry for entry, _, _ in batch])
-        except LogError as exc:
-            log.error("log: sequencing %d entries failed: %s", len(batch), exc)
-            for _, future, _ in batch:
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(exc)
-            return
-        for (_, future, _), result in zip(batch, results, strict=True):
-            if future.set_running_or_notify_cancel():
-                future.set_result(result)
+                self._sequence_durably(batch)  # the integrator thread publishes
 
     # --- integrating --------------------------------------------------------------------
     def _integrate(self) -> None:

@@ -69,8 +69,44 @@ class Sequencer:
         retry_interval: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        self._setup_queue(storage, signer, verifier, origin, batch_size=batch_size,
+                          batch_age=batch_age, max_pending=max_pending,
+                          retry_interval=retry_interval, clock=clock)  # fmt: skip
+        try:
+            published = open_checkpoint(
+                storage.read("checkpoint"), origin=origin, verifiers=[verifier]
+            )
+        except (LogFormatError, ProofError) as exc:
+            raise LogCorruptError(f"the published checkpoint is not this log's: {exc}") from exc
+        self._edge = check_tree(storage.read, published)
+        self._published = published
+        self.witnessed = self._read_witnessed(published)
+        """The newest checkpoint witnesses cosigned (``checkpoint.witnessed``), if any."""
+        self._complete_unpublished()
+        self._thread = threading.Thread(target=self._run, name="llmseal-log-sequencer", daemon=True)
+        self._thread.start()
+
+    def _setup_queue(
+        self,
+        storage: LogStorage,
+        signer: NoteSigner,
+        verifier: NoteVerifier,
+        origin: str,
+        *,
+        batch_size: int,
+        batch_age: float,
+        max_pending: int,
+        retry_interval: float,
+        clock: Callable[[], float],
+    ) -> None:
+        """The state every sequencer has: settings, the queue, its condition, listeners.
+
+        Shared with :class:`~llmseal.log.replicated.ReplicatedSequencer`, whose
+        ``__init__`` differs only in how it loads and publishes the tree.
+        """
         self._storage = storage
         self._signer = signer
+        self._verifier = verifier
         self._origin = origin
         self._batch_size = batch_size
         self._batch_age = batch_age
@@ -83,21 +119,7 @@ class Sequencer:
         self._stopping = False
         self.failure: LogError | None = None
         self._listeners: list[Callable[[SignedCheckpoint], None]] = []
-        try:
-            published = open_checkpoint(
-                storage.read("checkpoint"), origin=origin, verifiers=[verifier]
-            )
-        except (LogFormatError, ProofError) as exc:
-            raise LogCorruptError(f"the published checkpoint is not this log's: {exc}") from exc
-        self._edge = check_tree(storage.read, published)
-        self._published = published
         self._publish_lock = threading.Lock()  # the sequencer and cosignatures both publish
-        self._verifier = verifier
-        self.witnessed = self._read_witnessed(published)
-        """The newest checkpoint witnesses cosigned (``checkpoint.witnessed``), if any."""
-        self._complete_unpublished()
-        self._thread = threading.Thread(target=self._run, name="llmseal-log-sequencer", daemon=True)
-        self._thread.start()
 
     # --- the public face -----------------------------------------------------------
     @property
@@ -214,7 +236,8 @@ class Sequencer:
             n = min(len(self._queue), self._batch_size)
             return [self._queue.popleft() for _ in range(n)]
 
-    def _sequence(self, batch: list[_Item]) -> None:
+    def _sequence_durably(self, batch: list[_Item]) -> list[Sequenced] | None:
+        """Index a batch durably and resolve its futures; None when the storage failed."""
         try:
             results = self._storage.sequence([entry for entry, _, _ in batch])
         except LogError as exc:
@@ -222,10 +245,16 @@ class Sequencer:
             for _, future, _ in batch:
                 if future.set_running_or_notify_cancel():
                     future.set_exception(LogUnavailableError(str(exc)))
-            return
+            return None
         for (_, future, _), result in zip(batch, results, strict=True):
             if future.set_running_or_notify_cancel():  # False: the caller gave up waiting
                 future.set_result(result)  # the index is durable: tell the caller
+        return results
+
+    def _sequence(self, batch: list[_Item]) -> None:
+        results = self._sequence_durably(batch)
+        if results is None:
+            return
         new = [
             entry.data for (entry, _, _), r in zip(batch, results, strict=True) if not r.duplicate
         ]
