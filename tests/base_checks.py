@@ -42,14 +42,14 @@ def vector_cases(folder: Path) -> list[VectorCase]:
     for case in attest["cases"]:
         path = folder / f"{case['receipt']['receipt_id']}.json"
         path.write_text(json.dumps(case["receipt"]))
-        args = (path.name, "--keys", "attest-keys.json")
+        args: tuple[str, ...] = (path.name, "--keys", "attest-keys.json")
         expected = case["expected"]
         cases.append(VectorCase(f"v0.3 {expected}", args, expected, EXIT[expected]))
     signed = json.loads((VECTORS / "llmseal" / "python-signed.json").read_text())
     (folder / "py-keys.json").write_text(json.dumps(signed["keyset"]))
     for i, case in enumerate(signed["cases"]):
         (folder / f"signed-{i}.txt").write_text(_text(case["input"]))
-        args: tuple[str, ...] = (f"signed-{i}.txt", "--keys", "py-keys.json")
+        args = (f"signed-{i}.txt", "--keys", "py-keys.json")
         for option in ("prompt", "output"):
             if option in case["options"]:
                 (folder / f"signed-{i}.{option}.json").write_text(_text(case["options"][option]))

@@ -24,7 +24,7 @@ import llmseal
 from llmseal import _extras
 from llmseal.cli import cli
 from llmseal.cli._needs import NEEDS, find_command
-from tests.base_checks import check_base_cli, one_line_error
+from tests.base_checks import Run, check_base_cli, one_line_error
 from tests.conftest import VECTORS
 
 ROOT = Path(__file__).parents[2]
@@ -83,7 +83,7 @@ def _allowed_modules() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def hidden_run(tmp_path_factory: pytest.TempPathFactory) -> object:
+def hidden_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     launcher = tmp_path_factory.mktemp("launcher") / "base_llmseal.py"
     launcher.write_text(LAUNCHER)
     allowed = ",".join(sorted(_allowed_modules()))
@@ -105,8 +105,8 @@ def test_the_allowed_set_is_the_base_and_nothing_else() -> None:
         assert extra_module not in allowed, extra_module
 
 
-def test_the_cli_with_only_the_base_install(hidden_run: object, tmp_path: Path) -> None:
-    check_base_cli(hidden_run, tmp_path, llmseal.__version__)  # type: ignore[arg-type]
+def test_the_cli_with_only_the_base_install(hidden_run: Run, tmp_path: Path) -> None:
+    check_base_cli(hidden_run, tmp_path, llmseal.__version__)
 
 
 @pytest.mark.parametrize(
@@ -124,11 +124,11 @@ def test_the_cli_with_only_the_base_install(hidden_run: object, tmp_path: Path) 
     ],
 )
 def test_a_missing_extra_is_one_line_naming_it(
-    hidden_run: object, tmp_path: Path, command: str, extra: str
+    hidden_run: Run, tmp_path: Path, command: str, extra: str
 ) -> None:
     attest = json.loads((VECTORS / "attest-v0.3" / "vectors.json").read_text())
     (tmp_path / "r.json").write_text(json.dumps(attest["cases"][0]["receipt"]))
-    done = hidden_run(*command.split(), cwd=tmp_path)  # type: ignore[operator]
+    done = hidden_run(*command.split(), cwd=tmp_path)
     line = one_line_error(done)
     assert f"pip install 'llmseal[{extra}]'" in line, line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"], "nothing may be written"
@@ -160,7 +160,7 @@ def test_missing_extra_only_names_modules_an_extra_provides() -> None:
     assert hinted is not None and hinted.extra == "gateway"
     assert str(hinted) == ("`llmseal serve` needs the 'gateway' extra (httptools is not "
                            "installed): pip install 'llmseal[gateway]'")  # fmt: skip
-    assert isinstance(hinted, ImportError) and isinstance(hinted, llmseal.Error)
+    assert {ImportError, llmseal.Error} <= set(type(hinted).__mro__)  # `except ImportError` too
     assert _extras.missing_extra(ModuleNotFoundError("x", name="nosuchthing")) is None
     assert _extras.missing_extra(ImportError("cannot import name 'x'", name="dns")) is None
 

@@ -47,7 +47,7 @@ class FreshVenv:
 
 def run(args: list[str | Path], **kwargs: object) -> subprocess.CompletedProcess[str]:
     kwargs.setdefault("env", CLEAN_ENV)
-    done = subprocess.run(
+    done: subprocess.CompletedProcess[str] = subprocess.run(
         [str(a) for a in args], capture_output=True, text=True, timeout=BUILD_TIMEOUT,
         check=False, **kwargs,  # type: ignore[call-overload]
     )  # fmt: skip
