@@ -15,6 +15,7 @@ import json
 import subprocess
 import sys
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,12 +31,15 @@ from tests.conftest import VECTORS
 ROOT = Path(__file__).parents[2]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
-# Runs `python -m llmseal ARGS` with a meta-path finder in front that refuses every
-# top-level module outside the allowed set (argv[1], comma-separated).
-LAUNCHER = """\
-import sys
+# A worker process: a meta-path finder in front refuses every top-level module outside
+# the allowed set (argv[1], comma-separated); then each stdin line {"args", "cwd"} is one
+# `llmseal ARGS` run through the CLI's own entry point, answered by one stdout line
+# {"rc", "out", "err"}. One interpreter for all the runs (each would otherwise pay the
+# CLI's import time); tests/integration/packaging/ runs real processes.
+WORKER = """\
+import contextlib, io, json, os, sys, traceback
 
-ALLOWED = set(sys.argv.pop(1).split(","))
+ALLOWED = set(sys.argv[1].split(","))
 
 
 class Hide:
@@ -49,10 +53,23 @@ class Hide:
 
 
 sys.meta_path.insert(0, Hide())
-import runpy
+for line in sys.stdin:
+    request = json.loads(line)
+    os.chdir(request["cwd"])
+    out, err, rc = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            from llmseal.cli import main  # an import error here is the test's failure
 
-sys.argv[0] = "llmseal"
-runpy.run_module("llmseal", run_name="__main__", alter_sys=True)
+            main(request["args"])
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        except BaseException:
+            traceback.print_exc()
+            rc = 1
+    sys.__stdout__.write(json.dumps({"rc": rc, "out": out.getvalue(), "err": err.getvalue()}))
+    sys.__stdout__.write("\\n")
+    sys.__stdout__.flush()
 """
 
 
@@ -83,18 +100,27 @@ def _allowed_modules() -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def hidden_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    launcher = tmp_path_factory.mktemp("launcher") / "base_llmseal.py"
-    launcher.write_text(LAUNCHER)
+def hidden_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    script = tmp_path_factory.mktemp("worker") / "base_worker.py"
+    script.write_text(WORKER)
     allowed = ",".join(sorted(_allowed_modules()))
+    worker = subprocess.Popen(
+        [sys.executable, str(script), allowed], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True, cwd=tmp_path_factory.getbasetemp(),
+    )  # fmt: skip
+    assert worker.stdin is not None and worker.stdout is not None
+    stdin, stdout = worker.stdin, worker.stdout
 
     def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(launcher), allowed, *args], cwd=cwd, capture_output=True,
-            text=True, timeout=120, check=False,
-        )  # fmt: skip
+        stdin.write(json.dumps({"args": list(args), "cwd": str(cwd)}) + "\n")
+        stdin.flush()
+        answer = json.loads(stdout.readline())
+        return subprocess.CompletedProcess(["llmseal", *args], answer["rc"], answer["out"],
+                                           answer["err"])  # fmt: skip
 
-    return run
+    yield run
+    stdin.close()
+    assert worker.wait(timeout=60) == 0
 
 
 def test_the_allowed_set_is_the_base_and_nothing_else() -> None:
