@@ -10,7 +10,7 @@ export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 LLAMA := llama-cpp-python[server]==0.3.36
 
-.PHONY: demo test bench lint typecheck unit js-test clean mutation fuzz
+.PHONY: demo test bench lint typecheck unit js-test clean mutation fuzz dist
 
 .venv: $(STAMP)
 
@@ -61,5 +61,10 @@ mutation: .venv
 	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e '.[mutation]'
 	$(BIN)/python scripts/mutation.py $(ARGS)
 
+# The sdist and the wheel, as a release builds them (docs/install.md); `LLMSEAL_NO_EXT=1
+# make dist` for a pure-Python wheel without the C accelerator.
+dist: .venv
+	$(BIN)/python -m build --outdir dist
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis mutants
+	rm -rf $(VENV) build dist src/*.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis mutants

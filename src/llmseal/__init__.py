@@ -12,6 +12,8 @@ id, signed with Ed25519 over RFC 8785 canonical JSON. Anyone verifies it offline
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from llmseal.core.canonical import canonicalize
 from llmseal.core.hashing import StreamHasher, hash_json, hash_response
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer, PublicKey, Signer
@@ -37,7 +39,16 @@ from llmseal.errors import (
     VerificationError,
 )
 
-__version__ = "0.1.0"
+
+def _installed_version() -> str:
+    """The version pip installed (pyproject.toml is its one source)."""
+    try:
+        return _metadata.version("llmseal")
+    except _metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
+
+
+__version__ = _installed_version()
 
 __all__ = [
     "BindingError",

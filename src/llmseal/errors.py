@@ -21,6 +21,8 @@ are caught where they happen and re-raised as one of these, chained with ``from`
                                (DNS: no record, DNSSEC bogus/expired/unsigned);
                                verification reports ``unknown_key`` with its reason
   * ConfigError                a setting that cannot work
+  * MissingExtraError          a feature whose optional extra is not installed (also an
+                               ImportError; the message names the `pip install` to run)
   * NetworkError               fetching a key set or talking to an upstream
   * StoreError                 the receipt or evidence store failed
   * VerificationError          fail-closed verification refused a response
@@ -67,6 +69,7 @@ __all__ = [
     "LogFormatError",
     "LogUnavailableError",
     "MalformedReceiptError",
+    "MissingExtraError",
     "NetworkError",
     "NoteSignatureError",
     "PolicyError",
@@ -152,6 +155,18 @@ class KeyLookupError(Error):
 
 class ConfigError(Error):
     """A configuration value that cannot work."""
+
+
+class MissingExtraError(Error, ImportError):
+    """A feature needs an optional extra that is not installed (``pip install 'llmseal[x]'``).
+
+    An :class:`ImportError` too, so code that guards an optional import with
+    ``except ImportError`` treats it as the missing import it is.
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
 
 
 class NetworkError(Error):

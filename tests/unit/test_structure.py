@@ -13,9 +13,11 @@ import llmseal
 
 SRC = Path(llmseal.__file__).parent
 # design.md, "Components and layers": core -> trust -> store -> log -> compat
-# (and weights, bundle) -> gateway/client/audit -> cli/bench. errors.py sits under everything.
+# (and weights, bundle) -> gateway/client/audit -> cli/bench. errors.py (and _extras.py, the
+# optional-extras table) sits under everything.
 LAYER = {
     "errors": 0,
+    "_extras": 0,
     "__init__": 0,
     "core": 0,
     "trust": 1,

@@ -24,17 +24,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import dns.name
 from cryptography import x509
 
 from llmseal.core.keyset import KeyEntry, KeyResolver, KeySet
 from llmseal.errors import BundleError, KeyLookupError, KeySetError
 from llmseal.log.trust import LogTrust
 from llmseal.log.witness.witnesspolicy import WitnessPolicy
-from llmseal.trust.dns.dnssec import TrustAnchor
 from llmseal.trust.keysource import KeySources
 from llmseal.trust.x509.chain import ChainValidator, TrustAnchors
+
+if TYPE_CHECKING:  # dnspython is the optional [dns] extra: only DNSSEC anchors need it
+    import dns.name
+
+    from llmseal.trust.dns.dnssec import TrustAnchor
 
 __all__ = ["Anchors", "SnapshotChecked"]
 

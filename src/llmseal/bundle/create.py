@@ -11,11 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import dns.name
-
-from llmseal.bundle.dnschain import DnsRecorder
 from llmseal.bundle.format import Bundle, BundleItem
 from llmseal.core import _time
 from llmseal.core.hashing import strip_gateway_members
@@ -23,8 +20,11 @@ from llmseal.core.keyset import KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.errors import BundleError, KeyLookupError
 from llmseal.store.evidence import EvidenceStore
-from llmseal.trust.dns.dnssec import TrustAnchor
-from llmseal.trust.dns.source import DnsKeySource
+
+if TYPE_CHECKING:  # dnspython is the optional [dns] extra: bundles without DNSSEC need none
+    import dns.name
+
+    from llmseal.trust.dns.dnssec import TrustAnchor
 
 __all__ = ["item_from_response", "items_from_store", "make_bundle", "record_dnssec"]
 
@@ -98,6 +98,9 @@ def record_dnssec(
             would only fail later).
         NetworkError: the resolver cannot be reached.
     """
+    from llmseal.bundle.dnschain import DnsRecorder
+    from llmseal.trust.dns.source import DnsKeySource
+
     live = DnsKeySource(nameserver, trust_anchors=anchors, name=name)
     recorder = DnsRecorder(live.ask)
     stamp = at.timestamp()

@@ -1,9 +1,14 @@
 """The ``llmseal`` command line. Thin: every command calls the library.
 
 One error boundary (:func:`main`): an :class:`llmseal.Error` becomes one line on
-stderr and exit status 2; anything unexpected becomes one line too (the
-traceback only with ``LLMSEAL_DEBUG=1``). Commands that judge something (verify)
-exit 1 for a negative verdict themselves.
+stderr and exit status 2; so does a feature whose optional extra is not installed
+(the line names the ``pip install 'llmseal[...]'`` to run); anything unexpected
+becomes one line too (the traceback only with ``LLMSEAL_DEBUG=1``). Commands that
+judge something (verify) exit 1 for a negative verdict themselves.
+
+Every command module imports with the base install (``pip install llmseal``):
+optional packages are imported inside the commands that use them
+(``tests/unit/test_base_install.py`` runs the CLI with every extra hidden).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import sys
 import click
 
 from llmseal import __version__
+from llmseal._extras import missing_extra
 from llmseal.cli._common import err_console, terminal_safe
+from llmseal.cli._needs import guard_commands
 from llmseal.errors import Error
 
 __all__ = ["cli", "main"]
@@ -92,6 +99,7 @@ def _attach_audit_tools() -> None:
 
 
 _attach_audit_tools()
+guard_commands(cli)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,11 +118,33 @@ def main(argv: list[str] | None = None) -> None:
         _fail(exc.diagnostics(), 2)
     except KeyboardInterrupt:
         sys.exit(130)
+    except ImportError as exc:  # an optional package a command imported is not installed
+        missing = missing_extra(exc, f"`{_command_path(argv)}`")
+        if missing is None:
+            _internal(exc)
+        else:
+            _fail(missing.diagnostics(), 2)
     except Exception as exc:  # the last boundary: never a traceback for users
-        if os.environ.get("LLMSEAL_DEBUG"):
-            raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set LLMSEAL_DEBUG=1 for details)", 3)
+        _internal(exc)
     sys.exit(0)
+
+
+def _command_path(argv: list[str] | None) -> str:
+    """``llmseal bundle verify``: the (sub)command the arguments name, for messages."""
+    words = ["llmseal"]
+    command: click.Command = cli
+    for arg in sys.argv[1:] if argv is None else argv:
+        if not isinstance(command, click.Group) or arg not in command.commands:
+            break
+        command = command.commands[arg]
+        words.append(arg)
+    return " ".join(words)
+
+
+def _internal(exc: Exception) -> None:
+    if os.environ.get("LLMSEAL_DEBUG"):
+        raise exc
+    _fail(f"internal error: {type(exc).__name__}: {exc} (set LLMSEAL_DEBUG=1 for details)", 3)
 
 
 def _fail(message: str, status: int) -> None:

@@ -14,7 +14,8 @@ See :mod:`llmseal.client.transport` for how failures surface through the SDKs.
 
 from __future__ import annotations
 
-from llmseal.client.admission import Admission, ReceiptGate
+from typing import TYPE_CHECKING, Any
+
 from llmseal.client.stream import StreamVerifier
 from llmseal.client.transport import (
     AsyncVerifyingTransport,
@@ -24,6 +25,9 @@ from llmseal.client.transport import (
     verifying_http_client,
 )
 from llmseal.client.verifier import Expectations, ResponseVerifier
+
+if TYPE_CHECKING:
+    from llmseal.client.admission import Admission, ReceiptGate
 
 __all__ = [
     "Admission",
@@ -37,3 +41,13 @@ __all__ = [
     "verifying_async_http_client",
     "verifying_http_client",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The admission gate on first use (PEP 562): it needs Starlette, the ``client`` extra;
+    the verifying transports need only the base install."""
+    if name in ("Admission", "ReceiptGate"):
+        from llmseal.client import admission
+
+        return getattr(admission, name)
+    raise AttributeError(f"module 'llmseal.client' has no attribute {name!r}")

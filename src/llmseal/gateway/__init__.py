@@ -6,12 +6,35 @@ receipt, committed to the receipt store before it is sent::
     llmseal serve --upstream http://127.0.0.1:8000 --data-dir ./issuer
 
 or in-process, e.g. ``vllm serve MODEL --middleware llmseal.gateway.middleware.ReceiptMiddleware``.
+
+The names below are imported on first use (PEP 562): the proxy needs the
+``gateway`` extra (``pip install 'llmseal[gateway]'``), while the configuration
+and the verify page (``llmseal web``) work with the base install.
 """
 
 from __future__ import annotations
 
-from llmseal.gateway.app import Gateway, create_app
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
-from llmseal.gateway.middleware import ReceiptMiddleware
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llmseal.gateway.app import Gateway, create_app
+    from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+    from llmseal.gateway.middleware import ReceiptMiddleware
 
 __all__ = ["Gateway", "GatewayConfig", "ReceiptMiddleware", "create_app", "prepare_data_dir"]
+
+_HOME = {
+    "Gateway": "app",
+    "create_app": "app",
+    "GatewayConfig": "config",
+    "prepare_data_dir": "config",
+    "ReceiptMiddleware": "middleware",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'llmseal.gateway' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"llmseal.gateway.{home}"), name)
