@@ -1,0 +1,102 @@
+"""``llmseal serve --check``: open every key and file a configuration names, change nothing.
+
+Keys load (a token key logs in with its PIN), certificate chains parse and certify
+their keys, a model mapping is consistent, the llm_sign pair and a weights
+manifest or upstream key set file can be read. Nothing is created, and neither the
+upstream, the store nor a log is contacted: those are met at the start. Returns
+one line per key, as notes for the printed configuration; raises the first problem.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from llmseal.core.keys import Signer
+from llmseal.errors import ConfigError, KeyManagementError
+from llmseal.gateway.config import GatewayConfig
+from llmseal.gateway.keymap import chain_evidence, inspect_model_key
+from llmseal.trust.keydir import KeyDirectory
+
+__all__ = ["preflight"]
+
+
+def preflight(config: GatewayConfig) -> list[str]:
+    """Validate ``config`` read-only; notes such as ``key smollm2: key directory ...``."""
+    if config.models:
+        settings = config.key_settings()
+        notes = []
+        for key in config.models:
+            notes.append(
+                f"model {key.model}: key {key.key_id} ({inspect_model_key(settings, key)})"
+            )
+            if key.dns:
+                from llmseal.trust.dns.record import dns_name_for_key_id
+
+                notes.append(f"model {key.model}: DNS name {dns_name_for_key_id(key.key_id)}")
+    else:
+        notes = [_single_key(config)]
+    if config.llm_sign_issuer() is not None:
+        notes.append(f"llm_sign: {config.llm_sign_cert}")
+    if config.weights is not None:
+        from llmseal.weights.manifest import WeightManifest
+
+        try:
+            manifest = WeightManifest.from_json(Path(config.weights).read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"cannot read --weights {config.weights}: {exc.strerror}") from exc
+        notes.append(f"weights: {manifest.weight_hash}")
+    if config.upstream_keys is not None and "://" not in config.upstream_keys:
+        from llmseal.trust.keysource import load_keyset
+
+        load_keyset(config.upstream_keys)
+    return notes
+
+
+def _single_key(config: GatewayConfig) -> str:
+    keydir = KeyDirectory(config.keys_dir)
+    signer: Signer | None = None
+    if config.pkcs11_module is not None:
+        from llmseal.trust.pkcs11.token import open_pkcs11_signer, pin_from_env
+
+        assert config.pkcs11_token is not None and config.pin_env is not None  # GatewayConfig
+        label = config.pkcs11_key_label or config.key_id
+        key_id = config.key_id or label
+        assert label is not None and key_id is not None
+        pin = pin_from_env(config.pin_env)
+        signer = open_pkcs11_signer(config.pkcs11_module, config.pkcs11_token, label, pin, key_id)
+        where = f"token {config.pkcs11_token!r}, label {label!r}"
+    else:
+        key_id = config.key_id or _recorded(Path(config.data_dir) / "gateway.json")
+        if key_id is not None and keydir.load_keyset().resolve(key_id) is not None:
+            if config.pin_env is not None:
+                from llmseal.trust.pkcs11.ref import open_directory_signer
+                from llmseal.trust.pkcs11.token import pin_from_env
+
+                signer = open_directory_signer(keydir, key_id, pin_from_env(config.pin_env))
+            else:
+                signer = keydir.signer(key_id)
+            where = f"key directory {keydir.path}"
+        elif config.pin_env is not None:
+            raise ConfigError(f"--pin-env: no token key {key_id!r} in {keydir.path}")
+        else:
+            where = "new: created at the first start"
+    if config.cert_chain is not None:
+        if signer is None:
+            raise KeyManagementError(f"no key {key_id!r} in {keydir.path} for --cert-chain")
+        chain_evidence(config.cert_chain, signer, "--cert-chain")
+    close = getattr(signer, "close", None)
+    if close is not None:  # a token session
+        close()
+    return f"key {key_id or '(new)'} ({where})"
+
+
+def _recorded(path: Path) -> str | None:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} is unreadable: {exc}") from exc
+    found = data.get("key_id") if isinstance(data, dict) else None
+    return found if isinstance(found, str) else None
