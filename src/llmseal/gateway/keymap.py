@@ -157,6 +157,13 @@ def chain_evidence(path: str, signer: Signer, what: str) -> dict[str, Any]:
     # (rightly) refuse every receipt, and it would misattribute them.
     if leaf_key.raw != signer.public_key().raw:
         raise ConfigError(f"{what}: the leaf certificate is not for the signing key")
+    from llmseal.trust.x509.profile import spki_key_id
+
+    # A verifier recomputes the key id from the leaf (docs/x509.md): any other
+    # spelling makes every receipt fail with key_mismatch.
+    expected = spki_key_id(chain[0].public_key())
+    if signer.key_id != expected:
+        raise ConfigError(f"{what}: a certificate key's key id must be {expected}")
     return {"x5c": chain_to_pem(chain)}
 
 

@@ -241,3 +241,36 @@ def test_the_middleware_picks_keys_by_served_model_from_the_environment(
     assert refused.status_code == 400 and refused.json()["error"]["code"] == "unmapped_model"
     assert served_odd.status_code == 502 and "choices" not in served_odd.json()
     assert {"lab.example/smollm2/2026q2", "g-key"} <= {e.key_id for e in keys}
+
+
+def test_key_files_are_imported_and_chains_must_name_their_key(
+    gateway_factory: Callable[..., tuple[Gateway, str]],
+    two: tuple[TwoModels, str],
+    lab: dict[str, Any],
+    tmp_path: Path,
+    t0: Any,
+) -> None:
+    from llmseal.errors import ConfigError
+
+    phi = lab["ca"].issue("phi", at=t0 - timedelta(days=1))  # key file only, not in DATA/keys
+    models = (
+        ModelKey("phi", key_id=phi.key_id, key_file=str(phi.key_path),
+                 cert_chain=str(phi.chain_path)),
+        ModelKey("gemma3", key_id="lab.example/gemma3/2026q2"),  # new: created on start
+    )  # fmt: skip
+    _, url = gateway_factory(upstream=two[1], data_dir=str(tmp_path / "k"), models=models)
+    body = httpx.post(f"{url}/v1/chat/completions", json=ask("phi")).json()
+    assert body["receipt"]["key_id"] == phi.key_id and "x5c" in body["receipt_evidence"]
+    other = httpx.post(f"{url}/v1/chat/completions", json=ask("gemma3")).json()
+    assert other["receipt"]["key_id"] == "lab.example/gemma3/2026q2"
+    assert "receipt_evidence" not in other  # no chain for that model
+    published = {k["key_id"] for k in httpx.get(f"{url}/v1/receipts/keys").json()["keys"]}
+    assert {phi.key_id, "lab.example/gemma3/2026q2"} <= published
+    renamed = (ModelKey("phi", key_id="lab.example/phi/2026q2", key_file=str(phi.key_path),
+                        cert_chain=str(phi.chain_path)),)  # fmt: skip
+    with pytest.raises(ConfigError, match="key id must be spki-sha256:"):
+        gateway_factory(upstream=two[1], data_dir=str(tmp_path / "r"), models=renamed)
+    crossed = (ModelKey("smollm2", key_id=lab["issued"]["smollm2"].key_id,
+                        cert_chain=str(lab["issued"]["gemma3"].chain_path)),)  # fmt: skip
+    with pytest.raises(ConfigError, match="not for the signing key"):
+        gateway_factory(upstream=two[1], data_dir=str(lab["data"]), models=crossed)
