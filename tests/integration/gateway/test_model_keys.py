@@ -1,5 +1,5 @@
 """One gateway, two models: each is signed with its own key and certificate, chosen by
-the model the upstream served (docs/spec/receipt.md §7.3), never another model's."""
+the model the upstream served (docs/spec/receipt.md §7), never another model's."""
 
 from __future__ import annotations
 
