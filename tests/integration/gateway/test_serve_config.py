@@ -4,6 +4,9 @@ line (in that rising order), ``--check``, and the effective configuration with s
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -160,8 +163,7 @@ def test_check_masks_every_secret(cli: Any, tmp_path: Path) -> None:
 
 
 def test_check_opens_token_keys_and_never_shows_the_pin(
-    cli: Any, softhsm: SoftHsm, pin_env: str, label: Callable[[str], str], tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    cli: Any, softhsm: SoftHsm, pin_env: str, label: Callable[[str], str], tmp_path: Path
 ) -> None:  # fmt: skip
     one, two = label("cfg-a"), label("cfg-b")
     for name in (one, two):
@@ -183,9 +185,14 @@ def test_check_opens_token_keys_and_never_shows_the_pin(
     assert mapped.stdout.count(f"token {TOKEN!r}") == 2
     for result in (single, mapped):
         assert softhsm.pin not in result.stdout + result.stderr
-    monkeypatch.setenv(pin_env, "0000-wrong")
-    wrong = check(cli, "--config", config, *token)
-    assert wrong.status == 2 and wrong.stderr == f"llmseal: error: wrong PIN for token {TOKEN!r}\n"
+    # A fresh process: login is per process and token, and this one may be logged in.
+    wrong = subprocess.run(
+        [sys.executable, "-m", "llmseal", "serve", "--config", str(config), *token, "--check"],
+        capture_output=True, text=True, timeout=60, check=False,
+        env={**os.environ, pin_env: "0000-wrong"},
+    )  # fmt: skip
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert wrong.stderr == f"llmseal: error: wrong PIN for token {TOKEN!r}\n"
     assert not (tmp_path / "d").exists()
 
 
