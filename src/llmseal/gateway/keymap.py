@@ -1,14 +1,14 @@
 """The keys a gateway signs with: one for everything, or one per served model.
 
-docs/spec/receipt.md §7.3: with a mapping, the key (and the ``x5c`` chain beside
+docs/spec/receipt.md §7: with a mapping, the key (and the ``x5c`` chain beside
 the receipt) is chosen by the model the upstream *served* — the answer's own
 ``model`` — and by the requested model only when the answer names none. A model
 without a key is refused (:class:`~llmseal.errors.UnmappedModelError`) or passed
 unsigned, as configured; it is never signed with another model's key.
 
 :func:`prepare_model_keys` makes the key directory match a mapping (creating,
-importing or adopting keys); :func:`open_keymap` opens the signers in a worker;
-:func:`inspect_model_key` opens one key without changing anything (``serve --check``).
+importing or adopting keys); :func:`open_keymap` opens the signers in a worker
+(``serve --check`` opens them without changing anything: :mod:`llmseal.gateway.preflight`).
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ __all__ = [
     "SigningKey",
     "StreamKey",
     "chain_evidence",
-    "inspect_model_key",
+    "directory_signer",
     "keymap_from_env",
     "open_keymap",
     "prepare_model_keys",
+    "token_settings",
 ]
 
 
@@ -185,7 +186,7 @@ def _prepare_locked(config: KeySettings, at: datetime) -> None:
             from llmseal.trust.pkcs11.ref import adopt_token_key
             from llmseal.trust.pkcs11.token import pin_from_env
 
-            module, token, pin_env = _token(config, key)
+            module, token, pin_env = token_settings(config, key)
             adopt_token_key(
                 keydir, key.key_id, module=module, token=token, key_label=key.key_label,
                 pin=pin_from_env(pin_env), at=at,
@@ -215,7 +216,7 @@ def open_keymap(config: KeySettings) -> KeyMap:
     keydir = KeyDirectory(config.keys_dir)
     models = {}
     for key in config.models:
-        signer = _directory_signer(keydir, key.key_id, config.pin_env, key.model)
+        signer = directory_signer(keydir, key.key_id, config.pin_env, key.model)
         evidence = None
         if key.cert_chain is not None:
             evidence = chain_evidence(key.cert_chain, signer, f"models.{key.model}.cert_chain")
@@ -223,37 +224,8 @@ def open_keymap(config: KeySettings) -> KeyMap:
     return KeyMap(models=models, unmapped=config.unmapped)
 
 
-def inspect_model_key(config: KeySettings, key: ModelKey) -> str:
-    """Open one mapped key and check its chain, changing nothing; says where it is."""
-    keydir = KeyDirectory(config.keys_dir)
-    signer: Signer | None
-    if key.key_label is not None:
-        from llmseal.trust.pkcs11.token import open_pkcs11_signer, pin_from_env
-
-        module, token, pin_env = _token(config, key)
-        signer = open_pkcs11_signer(module, token, key.key_label, pin_from_env(pin_env), key.key_id)
-        where = f"token {token!r}, label {key.key_label!r}"
-    elif key.key_file is not None:
-        signer = load_private_key(Path(key.key_file), key.key_id)
-        where = f"file {key.key_file}"
-    elif keydir.load_keyset().resolve(key.key_id) is not None:
-        signer = _directory_signer(keydir, key.key_id, config.pin_env, key.model)
-        where = f"key directory {keydir.path}"
-    else:
-        signer, where = None, "new: created at the first start"
-    if key.cert_chain is not None:
-        if signer is None:
-            raise KeyManagementError(
-                f"models.{key.model}: no key {key.key_id!r} in {keydir.path} for its cert_chain"
-            )
-        chain_evidence(key.cert_chain, signer, f"models.{key.model}.cert_chain")
-    close = getattr(signer, "close", None)
-    if close is not None:  # a token session: --check must not keep it
-        close()
-    return where
-
-
-def _directory_signer(keydir: KeyDirectory, key_id: str, pin_env: str | None, model: str) -> Signer:
+def directory_signer(keydir: KeyDirectory, key_id: str, pin_env: str | None, model: str) -> Signer:
+    """The signer of a published key: its PEM file, or its token (reference file)."""
     if keydir.token_ref_path(key_id).exists():
         if pin_env is None:
             raise ConfigError(f"models.{model}: key {key_id!r} is in a token: give --pin-env")
@@ -264,7 +236,7 @@ def _directory_signer(keydir: KeyDirectory, key_id: str, pin_env: str | None, mo
     return keydir.signer(key_id)
 
 
-def _token(config: KeySettings, key: ModelKey) -> tuple[str, str, str]:
+def token_settings(config: KeySettings, key: ModelKey) -> tuple[str, str, str]:
     if not (config.pkcs11_module and config.pkcs11_token and config.pin_env):
         raise ConfigError(
             f"models.{key.model}: key_label needs --pkcs11-module, --token and --pin-env"

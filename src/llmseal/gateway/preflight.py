@@ -15,8 +15,14 @@ from pathlib import Path
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, KeyManagementError
 from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.keymap import chain_evidence, inspect_model_key
-from llmseal.trust.keydir import KeyDirectory
+from llmseal.gateway.keymap import (
+    KeySettings,
+    chain_evidence,
+    directory_signer,
+    token_settings,
+)
+from llmseal.gateway.modelkeys import ModelKey
+from llmseal.trust.keydir import KeyDirectory, load_private_key
 
 __all__ = ["preflight"]
 
@@ -27,9 +33,7 @@ def preflight(config: GatewayConfig) -> list[str]:
         settings = config.key_settings()
         notes = []
         for key in config.models:
-            notes.append(
-                f"model {key.model}: key {key.key_id} ({inspect_model_key(settings, key)})"
-            )
+            notes.append(f"model {key.model}: key {key.key_id} ({_model_key(settings, key)})")
             if key.dns:
                 from llmseal.trust.dns.record import dns_name_for_key_id
 
@@ -51,6 +55,42 @@ def preflight(config: GatewayConfig) -> list[str]:
 
         load_keyset(config.upstream_keys)
     return notes
+
+
+def _model_key(config: KeySettings, key: ModelKey) -> str:
+    """Open one mapped key and check its chain, changing nothing; says where it is."""
+    keydir = KeyDirectory(config.keys_dir)
+    signer: Signer | None
+    if key.key_label is not None:
+        from llmseal.trust.pkcs11.token import open_pkcs11_signer, pin_from_env
+
+        module, token, pin_env = token_settings(config, key)
+        signer = open_pkcs11_signer(module, token, key.key_label, pin_from_env(pin_env), key.key_id)
+        where = f"token {token!r}, label {key.key_label!r}"
+    elif key.key_file is not None:
+        signer = load_private_key(Path(key.key_file), key.key_id)
+        published = keydir.load_keyset().resolve(key.key_id)
+        if published is not None and published.public_key != signer.public_key():
+            raise ConfigError(
+                f"models.{key.model}: key_file {key.key_file} is not the published"
+                f" key {key.key_id!r}"
+            )
+        where = f"file {key.key_file}"
+    elif keydir.load_keyset().resolve(key.key_id) is not None:
+        signer = directory_signer(keydir, key.key_id, config.pin_env, key.model)
+        where = f"key directory {keydir.path}"
+    else:
+        signer, where = None, "new: created at the first start"
+    if key.cert_chain is not None:
+        if signer is None:
+            raise KeyManagementError(
+                f"models.{key.model}: no key {key.key_id!r} in {keydir.path} for its cert_chain"
+            )
+        chain_evidence(key.cert_chain, signer, f"models.{key.model}.cert_chain")
+    close = getattr(signer, "close", None)
+    if close is not None:  # a token session: --check must not keep it
+        close()
+    return where
 
 
 def _single_key(config: GatewayConfig) -> str:

@@ -221,6 +221,14 @@ def test_check_validates_each_models_certificate(
 ) -> None:
     good = lab_config(tmp_path / "good.toml", lab, "http://127.0.0.1:9", {})
     assert check(cli, "--config", good).stdout.count("(key directory") == 2
+    phi = lab["ca"].issue("phi", at=datetime.now(UTC) - timedelta(hours=1))  # a key file only
+    text = (f'upstream = "http://127.0.0.1:9"\ndata_dir = "{tmp_path / "fresh"}"\n'
+            f'[models."phi"]\nkey_id = "{phi.key_id}"\nkey_file = "{phi.key_path}"\n'
+            f'cert_chain = "{phi.chain_path}"\n')  # fmt: skip
+    from_file = check(cli, "--config", write(tmp_path / "file.toml", text))
+    assert f"(file {phi.key_path})" in from_file.stdout and not (tmp_path / "fresh").exists()
+    renamed = write(tmp_path / "renamed.toml", text.replace(phi.key_id, "lab.example/phi/2026q2"))
+    assert "key id must be spki-sha256:" in check(cli, "--config", renamed).stderr
     crossed = lab_config(tmp_path / "crossed.toml", lab, "http://127.0.0.1:9",
                          {"smollm2": "gemma3"})  # fmt: skip
     result = check(cli, "--config", crossed)
