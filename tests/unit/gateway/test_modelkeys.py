@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import time
 from typing import Any
 
 import pytest
@@ -11,6 +14,7 @@ from llmseal.errors import ConfigError, UnmappedModelError
 from llmseal.gateway.keymap import KeyMap, SigningKey
 from llmseal.gateway.modelkeys import ModelKey, parse_model_key, served_model
 from llmseal.gateway.redact import mask_secrets
+from llmseal.gateway.sealing import Sealer, UpstreamProtocolError
 
 
 def test_the_command_line_form() -> None:
@@ -79,3 +83,39 @@ def test_choosing_by_served_then_requested_model() -> None:
 )  # fmt: skip
 def test_mask_secrets(value: str, shown: str) -> None:
     assert mask_secrets(value) == shown
+
+
+def _typed(kind: str, **members: Any) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **members})}\n\n".encode()
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.stored: list[Any] = []
+
+    async def put(self, record: Any) -> None:
+        self.stored.append(record)
+
+
+def test_a_responses_stream_is_signed_by_the_model_its_created_event_names(t0: Any) -> None:
+    a, b = (SigningKey(Ed25519Signer.generate(k)) for k in ("ka", "kb"))
+    writer = _Writer()
+    sealer = Sealer(None, writer, clock=lambda: t0, keys=KeyMap(models={"a": a, "b": b}))  # type: ignore[arg-type]
+    request = json.dumps({"model": "a", "input": "hi", "stream": True}).encode()
+    info = sealer.inspect_request("/v1/responses", request, time.perf_counter())
+    seal = sealer.open_stream(info)
+    events = [
+        _typed("response.created", response={"id": "r1", "model": "b"}),
+        _typed("response.output_text.delta", delta="yo"),
+        _typed("response.completed", response={"id": "r1", "model": "b"}),
+    ]
+    assert seal.feed(b"".join(events)) == b"".join(events) and seal.done
+    _, receipt = asyncio.run(seal.finish(200, 0.1))
+    assert receipt is not None and receipt.key_id == "kb" and receipt.model_id == "b"
+    assert len(writer.stored) == 1
+    switched = sealer.open_stream(info)  # a later event naming another model
+    with pytest.raises(UpstreamProtocolError, match="changed model"):
+        switched.feed(events[0] + _typed("response.completed", response={"model": "a"}))
+    unmapped = sealer.open_stream(info)
+    with pytest.raises(UnmappedModelError, match="'c' \\(served\\)"):
+        unmapped.feed(_typed("response.created", response={"model": "c"}))
