@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, KeyManagementError
 from llmseal.gateway.headers import REQUEST_ALLOWED, check_forward_headers
-from llmseal.gateway.modelkeys import ModelKey, Unmapped, check_model_keys
+from llmseal.gateway.modelkeys import ModelKey, Unmapped, check_model_keys, check_one_key_options
 from llmseal.store.pg import is_postgres_url
 from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
 
@@ -151,15 +151,10 @@ class GatewayConfig:
         if not models:
             return
         check_model_keys(models)
-        # One key for everything and one key per model contradict each other; a
-        # fixed model_id would name every model alike; a weights commitment binds one.
-        for given, option in (
-            (self.key_id, "--key-id"), (self.cert_chain, "--cert-chain"),
-            (self.pkcs11_key_label, "--key-label"), (self.model_id, "--model-id"),
-            (self.weights, "--weights"),
-        ):  # fmt: skip
-            if given is not None:
-                raise ConfigError(f"{option} is for one key; with per-model keys set it per model")
+        check_one_key_options(
+            key_id=self.key_id, cert_chain=self.cert_chain, key_label=self.pkcs11_key_label,
+            model_id=self.model_id, weights=self.weights,
+        )  # fmt: skip
 
     @property
     def request_fields(self) -> frozenset[bytes]:

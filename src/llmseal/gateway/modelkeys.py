@@ -1,4 +1,4 @@
-"""One gateway, many models: which key signs which served model (docs/spec/receipt.md §7.3).
+"""One gateway, many models: which key signs which served model (docs/spec/receipt.md §7).
 
 A :class:`ModelKey` says how one model is signed: the key (``key_id`` in the data
 directory's key directory, optionally imported from ``key_file`` or adopted from a
@@ -27,6 +27,7 @@ __all__ = [
     "ModelKey",
     "Unmapped",
     "check_model_keys",
+    "check_one_key_options",
     "model_keys_from_table",
     "parse_model_key",
     "served_model",
@@ -150,6 +151,18 @@ def check_model_keys(keys: tuple[ModelKey, ...]) -> None:
                     f"models.{key.model}: key id {key.key_id!r} has no DNS name"
                     " (use DOMAIN/MODEL/PERIOD, see docs/dns-and-hsm.md)"
                 )
+
+
+def check_one_key_options(**given: str | None) -> None:
+    """ConfigError for a one-key option set beside a mapping (``key_id=``, ``model_id=``...).
+
+    One key for everything and one key per model contradict each other; a fixed
+    model_id would name every model alike; a weights commitment binds one model.
+    """
+    for name, value in given.items():
+        if value is not None:
+            option = "--" + name.replace("_", "-")
+            raise ConfigError(f"{option} is for one key; with per-model keys set it per model")
 
 
 def served_model(endpoint: str, value: Any) -> Any:

@@ -128,7 +128,9 @@ def _single_key(config: GatewayConfig) -> str:
     close = getattr(signer, "close", None)
     if close is not None:  # a token session
         close()
-    return f"key {key_id or '(new)'} ({where})"
+    if key_id is None:
+        return "key: a new Ed25519 key, created at the first start"
+    return f"key {key_id} ({where})"
 
 
 def _recorded(path: Path) -> str | None:
