@@ -137,9 +137,11 @@ def keymap_from_env(
     if not models:
         return None
     check_model_keys(models)
+    # The same names as `llmseal serve`'s variables for its token settings.
     settings = KeySettings(
-        directory, models, cast(Unmapped, rule), pin_env=env.get("LLMSEAL_PIN_ENV")
-    )
+        directory, models, cast(Unmapped, rule), env.get("LLMSEAL_PKCS11_MODULE"),
+        env.get("LLMSEAL_PKCS11_TOKEN"), env.get("LLMSEAL_PIN_ENV"),
+    )  # fmt: skip
     prepare_model_keys(settings, at=at)
     return open_keymap(settings)
 

@@ -11,7 +11,8 @@ only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too, and
 ``LLMSEAL_MODEL_KEY`` (``MODEL=KEY_ID[,cert_chain=FILE...]``, space-separated) with
 ``LLMSEAL_UNMAPPED`` (``refuse`` | ``unsigned``) to sign each served model with its own
-key (:mod:`llmseal.gateway.keymap`, docs/spec/receipt.md §7.3).
+key (:mod:`llmseal.gateway.keymap`, docs/spec/receipt.md §7; token keys with
+``LLMSEAL_PKCS11_MODULE``, ``LLMSEAL_PKCS11_TOKEN``, ``LLMSEAL_PIN_ENV``).
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
 SSE streams gain a receipt comment, Ollama's NDJSON streams a receipt line

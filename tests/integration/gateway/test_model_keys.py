@@ -274,3 +274,27 @@ def test_key_files_are_imported_and_chains_must_name_their_key(
                         cert_chain=str(lab["issued"]["gemma3"].chain_path)),)  # fmt: skip
     with pytest.raises(ConfigError, match="not for the signing key"):
         gateway_factory(upstream=two[1], data_dir=str(lab["data"]), models=crossed)
+
+
+def test_the_middleware_signs_with_per_model_token_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, softhsm: Any, pin_env: str, label: Any
+) -> None:
+    from starlette.middleware import Middleware
+
+    from llmseal.gateway.middleware import ReceiptMiddleware
+    from llmseal.trust.pkcs11.token import generate_pkcs11_key
+
+    name = label("mw-model")
+    generate_pkcs11_key(softhsm.module, "llmseal-gateway", name, softhsm.pin, "ed25519")
+    monkeypatch.setenv("LLMSEAL_DATA_DIR", str(tmp_path / "inproc"))
+    monkeypatch.setenv("LLMSEAL_MODEL_KEY", f"smollm2=lab.example/smollm2/2026q3,key_label={name}")
+    monkeypatch.setenv("LLMSEAL_PKCS11_MODULE", softhsm.module)
+    monkeypatch.setenv("LLMSEAL_PKCS11_TOKEN", "llmseal-gateway")
+    monkeypatch.setenv("LLMSEAL_PIN_ENV", pin_env)
+    upstream = TwoModels()
+    upstream.app.user_middleware.insert(0, Middleware(ReceiptMiddleware))
+    with ThreadedUvicorn(upstream.app) as server:
+        body = httpx.post(f"{server.url}/v1/chat/completions", json=ask("smollm2")).json()
+    assert body["receipt"]["key_id"] == "lab.example/smollm2/2026q3"
+    keys = tmp_path / "inproc" / "keys"
+    assert not list(keys.glob("*.pem"))  # the private key stayed in the token
