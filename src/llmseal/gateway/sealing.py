@@ -351,7 +351,6 @@ class StreamSeal:
         self._info = info
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
-        self._last: dict[str, Any] = {}
         self._usage: Any = None
         self._parents: list[Any] = []
         # Anthropic and Responses streams end with a terminal event, the others with [DONE].
@@ -405,7 +404,6 @@ class StreamSeal:
         if not isinstance(chunk, dict):
             return {}
         self.key.see(chunk)  # before the event is forwarded: refusing delivers nothing of it
-        self._last = chunk
         if isinstance(chunk.get("usage"), dict):
             self._usage = chunk["usage"]
         return chunk
