@@ -227,7 +227,7 @@ def serve(
     if check:
         from llmseal.gateway.preflight import preflight
 
-        click.echo(effective_config(ctx, preflight(settings)), nl=False)
+        click.echo(effective_config(ctx, preflight(settings, workers=workers)), nl=False)
         return
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer

@@ -27,8 +27,11 @@ from llmseal.trust.keydir import KeyDirectory, load_private_key
 __all__ = ["preflight"]
 
 
-def preflight(config: GatewayConfig) -> list[str]:
+def preflight(config: GatewayConfig, *, workers: int = 1) -> list[str]:
     """Validate ``config`` read-only; notes such as ``key smollm2: key directory ...``."""
+    from llmseal.gateway.server import check_workers
+
+    check_workers(config, workers)
     if config.models:
         settings = config.key_settings()
         notes = []

@@ -20,7 +20,7 @@ from llmseal.gateway.redact import mask_secrets
 from llmseal.gateway.weights import prepare_weights
 from llmseal.store.pg import describe
 
-__all__ = ["run"]
+__all__ = ["check_workers", "run"]
 
 log = logging.getLogger("llmseal.gateway")
 
@@ -134,17 +134,23 @@ def _prepare_store(config: GatewayConfig) -> None:
         open_receipt_store(config.store_location).close()
 
 
-def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
-    """Create the embedded log if new; one process owns a log, so one worker."""
+def check_workers(config: GatewayConfig, workers: int) -> None:
+    """ConfigError when an embedded log (one owner process) meets several workers."""
     from llmseal.store.pg import is_postgres_url
 
-    if config.log_dir is None:
-        return None
-    if workers > 1 and not is_postgres_url(config.log_dir):
+    if config.log_dir is not None and workers > 1 and not is_postgres_url(config.log_dir):
         raise ConfigError(
             "--log DIR runs the log inside the gateway process: use --workers 1, or run"
             " `llmseal log serve` and give --log-url"
         )
+
+
+def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
+    """Create the embedded log if new; one process owns a log, so one worker."""
+
+    if config.log_dir is None:
+        return None
+    check_workers(config, workers)
     from llmseal.gateway.receipt_log import prepare_log_dir
 
     return prepare_log_dir(config)

@@ -144,6 +144,17 @@ def test_bad_environment_values_stop_with_one_line(
         assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
 
 
+def test_check_refuses_what_the_start_would(cli: Any, tmp_path: Path) -> None:
+    up = ("--upstream", "http://127.0.0.1:9", "--data-dir", tmp_path / "d")
+    several = check(cli, *up, "--log", tmp_path / "log", "--workers", "2")
+    assert several.status == 2 and "use --workers 1" in several.stderr
+    contradiction = check(cli, *up, "--model-key", "m=k", "--model-id", "x")
+    assert contradiction.stderr == (
+        "llmseal: error: --model-id is for one key; with per-model keys set it per model\n"
+    )
+    assert not (tmp_path / "d").exists() and not (tmp_path / "log").exists()
+
+
 SECRETS = ("Sup3rSecretPw", "AlsoSecret77", "t0kenInUrl99", "qu3ryT0ken")
 
 
