@@ -15,6 +15,8 @@ are caught where they happen and re-raised as one of these, chained with ``from`
       * WeightsMismatchError   weights (file, chunk, upstream) that are not the committed ones
     * BundleError              an evidence bundle that cannot be read (not JSON, unknown
                                version, a member of the wrong shape)
+    * UnmappedModelError       a model the gateway has no signing key for (refused: HTTP 400
+                               before forwarding, 502 when the upstream served it)
   * KeyManagementError         keys on disk or in a token: missing, revoked, exists
     * TokenError               a PKCS#11 module, token, PIN or mechanism problem
   * KeyLookupError             a key source has no key it can trust for a key_id
@@ -78,6 +80,7 @@ __all__ = [
     "ReplayError",
     "StoreError",
     "TokenError",
+    "UnmappedModelError",
     "VerificationError",
     "WeightsError",
     "WeightsMismatchError",
@@ -126,6 +129,17 @@ class WeightsMismatchError(WeightsError):
 
 class BundleError(InputError):
     """An evidence bundle that cannot be read: not JSON, an unknown version, a bad member."""
+
+
+class UnmappedModelError(InputError):
+    """A model with no signing key at a gateway that refuses unmapped models.
+
+    ``model`` is the name (as asked for or as served; None when there was none).
+    """
+
+    def __init__(self, message: str, model: object = None) -> None:
+        super().__init__(message)
+        self.model = model
 
 
 class KeyManagementError(Error):

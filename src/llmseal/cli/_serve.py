@@ -7,13 +7,15 @@ from typing import Any
 
 import click
 
+from llmseal.cli._serve_config import ServeCommand, effective_config, settings_options
 from llmseal.cli._serve_log import log_options, log_settings
 from llmseal.gateway.config import GatewayConfig
 
 __all__ = ["serve"]
 
 
-@click.command()
+@click.command(cls=ServeCommand)
+@settings_options
 @click.option(
     "--upstream",
     required=True,
@@ -145,6 +147,10 @@ __all__ = ["serve"]
 )
 @log_options
 def serve(
+    config: str | None,
+    check: bool,
+    model_key: tuple[Any, ...],
+    unmapped: str,
     upstream: str,
     host: str,
     port: int,
@@ -179,10 +185,12 @@ def serve(
     log_level: str,
     **log_opts: Any,
 ) -> None:
-    """Run the signing gateway: every response leaves with a stored receipt."""
-    from llmseal.gateway.server import run
+    """Run the signing gateway: every response leaves with a stored receipt.
 
-    config = GatewayConfig(
+    Every option can also come from the environment (LLMSEAL_<NAME>, shown below)
+    or a TOML file (--config); the command line wins, then the environment.
+    """
+    settings = GatewayConfig(
         upstream=upstream,
         data_dir=data_dir,
         key_id=key_id,
@@ -211,13 +219,27 @@ def serve(
         dashboard_listen=dashboard_listen,
         forward_headers=forward_headers,
         upstream_keys=upstream_keys,
+        models=model_key,
+        unmapped=unmapped,  # type: ignore[arg-type]
         **log_settings(log_opts),
     )
+    ctx = click.get_current_context()
+    if check:
+        from llmseal.gateway.preflight import preflight
+
+        click.echo(effective_config(ctx, preflight(settings, workers=workers)), nl=False)
+        return
     if llm_sign_cert and llm_sign_key:
         from llmseal.compat.llm_sign import LlmSignIssuer
 
         LlmSignIssuer.from_files(llm_sign_cert, llm_sign_key)  # fail now, not in every worker
-    run(config, host=host, port=port, workers=workers, log_level=log_level)
+    from llmseal.gateway.server import run
+
+    def announce(prepared: GatewayConfig) -> None:
+        keys = [f"key {prepared.key_id}"] if prepared.key_id else []
+        click.echo(effective_config(ctx, keys), nl=False, err=True)
+
+    run(settings, host=host, port=port, workers=workers, log_level=log_level, announce=announce)
 
 
 def _inference(pairs: tuple[str, ...]) -> dict[str, str | int]:

@@ -20,6 +20,7 @@ from llmseal.core.ndjson import LineSplitter, line_receipt, receipt_line
 from llmseal.core.receipt import Receipt
 from llmseal.errors import ContentError
 from llmseal.gateway._protocol import UpstreamProtocolError
+from llmseal.gateway.keymap import StreamKey
 
 if TYPE_CHECKING:
     from llmseal.gateway.sealing import RequestInfo, Sealer
@@ -41,6 +42,7 @@ class NdjsonSeal:
         self._hasher = StreamHasher()
         self._last: dict[str, Any] = {}
         self._parents: list[Any] = []
+        self.key = StreamKey(sealer.keys, info.endpoint, info.model)
         self.done = False
         self.first_chunk_s: float | None = None
 
@@ -61,6 +63,7 @@ class NdjsonSeal:
             if found is not None:
                 self._parents.append(found.receipt)
                 continue
+            self.key.see(value)  # before the line is forwarded
             self._hasher.add(value)
             forward.append(line + b"\n")
             if isinstance(value, dict):
@@ -72,10 +75,14 @@ class NdjsonSeal:
             self.first_chunk_s = time.perf_counter() - self._info.started
         return b"".join(forward)
 
-    async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt]:
-        """The receipt line; call only when ``done``."""
+    async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt | None]:
+        """The receipt line; call only when ``done``. Nothing for an unmapped model
+        passed unsigned."""
         if not self.done:
             raise UpstreamProtocolError('upstream stream ended early (no "done": true line)')
+        model, key = self.key.final()
+        if key is None:
+            return b"", None
         usage = {k: self._last[k] for k in ("prompt_eval_count", "eval_count") if k in self._last}
         claims = self._sealer.claims(self._info, status, upstream_s, usage or None)
         claims["stream"] = {
@@ -85,8 +92,9 @@ class NdjsonSeal:
         if self._parents:
             claims["parents"] = [*claims.get("parents", ()), *self._parents]
         receipt, receipt_json, evidence = await self._sealer.issue(
-            self._info, self._hasher.hexdigest(), self._last.get("model"), claims
-        )
+            self._info, self._hasher.hexdigest(), claims, key,
+            self.key.served if model is None else model,
+        )  # fmt: skip
         return receipt_line(receipt_json, evidence), receipt
 
     @staticmethod

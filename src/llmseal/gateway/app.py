@@ -25,7 +25,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.core.keys import Signer
-from llmseal.errors import ContentError, InputError, LogUnavailableError, StoreError
+from llmseal.errors import (
+    ContentError,
+    InputError,
+    LogUnavailableError,
+    StoreError,
+    UnmappedModelError,
+)
 from llmseal.gateway._http import (
     BodyTooLarge,
     ClientDisconnected,
@@ -40,6 +46,7 @@ from llmseal.gateway._ndjson import NDJSON, NdjsonSeal
 from llmseal.gateway._types import Receive, Scope, Send
 from llmseal.gateway.config import GatewayConfig
 from llmseal.gateway.headers import request_headers, response_headers
+from llmseal.gateway.keymap import open_keymap
 from llmseal.gateway.metrics import Metrics
 from llmseal.gateway.openapi import OPENAPI_JSON
 from llmseal.gateway.receipt_log import open_log_link
@@ -99,7 +106,9 @@ class Gateway:
         offload = commits_block(config.store_location, durable=config.durable)
         self.writer = BatchWriter(committed, offload=offload)
         self.metrics = Metrics(data / "metrics")
-        signer = signer or config.load_signer()
+        # Per-model keys (keymap.py), or the one key of this gateway.
+        keys = open_keymap(config.key_settings()) if config.models else None
+        signer = keys.default.signer if keys else signer or config.load_signer()
         self.weights = WeightsBinding.load(config)
         self.upstream = Upstream(
             config.upstream, timeout=config.upstream_timeout, connect_timeout=config.connect_timeout
@@ -112,11 +121,12 @@ class Gateway:
             model_id=config.model_id,
             on_receipt=self.metrics.signed,
             llm_sign=config.llm_sign_issuer(),
-            evidence=config.certificate_evidence(signer),
+            evidence=None if keys else config.certificate_evidence(signer),
             weight_hash=self.weights.manifest.weight_hash if self.weights else None,
             inference=self.weights.inference if self.weights else None,
             logger=self.logger,
             upstream_keys=load_keyset(config.upstream_keys) if config.upstream_keys else None,
+            keys=keys,
         )
         self._request_fields = config.request_fields
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
@@ -203,6 +213,10 @@ class Gateway:
             return await send_error(send, 400, f"request body: {exc}", "invalid_request")
         except InputError as exc:  # a malformed X-Receipt-Parents or X-Receipt-Commit
             return await send_error(send, 400, str(exc), "invalid_request")
+        if not self.sealer.keys.admits(info.model):  # refused before the upstream works
+            return await send_error(
+                send, 400, f"model {info.model!r} has no signing key here", "unmapped_model"
+            )
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)
         try:
@@ -261,6 +275,9 @@ class Gateway:
             delivered, receipt = await self.sealer.seal_body(
                 info, response.status, raw, time.perf_counter() - forwarded
             )
+        except UnmappedModelError as exc:  # served a model without a key: not delivered
+            self.metrics.upstream_error("unmapped_model")
+            return await send_error(send, 502, str(exc), "unmapped_model")
         except UpstreamProtocolError as exc:
             self.metrics.upstream_error("invalid_response")
             return await send_error(send, 502, str(exc), "upstream_invalid_response")
@@ -277,7 +294,8 @@ class Gateway:
             log.error("transparency log failed: %s", exc)
             return await send_error(send, 503, str(exc), "log_unavailable")
         headers = response_headers(response.headers, sealed=True)
-        headers.append((b"x-receipt-id", receipt.receipt_id.encode()))
+        if receipt is not None:
+            headers.append((b"x-receipt-id", receipt.receipt_id.encode()))
         await send_bytes(send, response.status, delivered, headers=headers)
         return response.status
 
@@ -308,6 +326,9 @@ class Gateway:
             if watch.gone:
                 return 499
             tail, _ = await seal.finish(200, time.perf_counter() - forwarded)
+        except UnmappedModelError as exc:
+            self.metrics.upstream_error("unmapped_model")
+            tail = seal.error_event(f"{exc}; the stream is not delivered")
         except (UpstreamProtocolError, UpstreamUnreachable, UpstreamTimeout) as exc:
             self.metrics.upstream_error("stream_cut")
             tail = seal.error_event(f"upstream stream failed, no receipt: {exc}")

@@ -18,6 +18,9 @@ key file is made: the token's key is published in ``keys/keys.json`` with a
 reference beside it (:mod:`llmseal.trust.pkcs11.ref`), and each worker logs in to
 the token itself with the PIN from the environment variable ``pin_env`` — the PIN
 is never part of the configuration.
+
+With ``models`` (one :class:`~llmseal.gateway.modelkeys.ModelKey` per served model)
+the gateway signs each model with its own key instead (:mod:`llmseal.gateway.keymap`).
 """
 
 from __future__ import annotations
@@ -33,14 +36,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from llmseal.core.keys import PublicKey, Signer
+from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, KeyManagementError
 from llmseal.gateway.headers import REQUEST_ALLOWED, check_forward_headers
+from llmseal.gateway.modelkeys import ModelKey, Unmapped, check_model_keys, check_one_key_options
 from llmseal.store.pg import is_postgres_url
 from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
 
 if TYPE_CHECKING:
     from llmseal.compat.llm_sign import LlmSignIssuer
+    from llmseal.gateway.keymap import KeySettings
 
 __all__ = [
     "ENV_VAR",
@@ -105,6 +110,8 @@ class GatewayConfig:
     weights_file: str | None = None  # the committed GGUF, whose chunks the gateway serves
     inference: dict[str, Any] | None = None  # the `inference` claim (engine, n_batch, threads)
     upstream_keys: str | None = None  # a hop: the upstream's receipts must verify with these
+    models: tuple[ModelKey, ...] = ()  # one key per served model (keymap.py), else one key
+    unmapped: Unmapped = "refuse"  # a model without a key: refused, or passed unsigned
 
     def __post_init__(self) -> None:
         try:
@@ -118,7 +125,7 @@ class GatewayConfig:
         if self.pkcs11_module or self.pkcs11_token or self.pkcs11_key_label:
             if not (self.pkcs11_module and self.pkcs11_token and self.pin_env):
                 raise ConfigError("a token key needs --pkcs11-module, --token and --pin-env")
-            if not (self.pkcs11_key_label or self.key_id):
+            if not (self.pkcs11_key_label or self.key_id or self.models):
                 raise ConfigError("a token key needs --key-label (or --key-id)")
         if not self.upstream.startswith(("http://", "https://")):
             raise ConfigError(f"--upstream must be an http(s) URL, not {self.upstream!r}")
@@ -133,6 +140,21 @@ class GatewayConfig:
                 raise ConfigError("--dashboard-listen needs the dashboard enabled")
             listen_address(self.dashboard_listen)
         self._check_log()
+        self._check_models()
+
+    def _check_models(self) -> None:
+        # JSON (the workers' environment) turns each ModelKey into an object.
+        models = tuple(ModelKey.from_dict(m) for m in self.models)
+        object.__setattr__(self, "models", models)
+        if self.unmapped not in ("refuse", "unsigned"):
+            raise ConfigError("--unmapped must be 'refuse' or 'unsigned'")
+        if not models:
+            return
+        check_model_keys(models)
+        check_one_key_options(
+            key_id=self.key_id, cert_chain=self.cert_chain, key_label=self.pkcs11_key_label,
+            model_id=self.model_id, weights=self.weights,
+        )  # fmt: skip
 
     @property
     def request_fields(self) -> frozenset[bytes]:
@@ -162,6 +184,15 @@ class GatewayConfig:
     def keys_dir(self) -> Path:
         return Path(self.data_dir) / "keys"
 
+    def key_settings(self) -> KeySettings:
+        """The per-model key settings (:mod:`llmseal.gateway.keymap`)."""
+        from llmseal.gateway.keymap import KeySettings
+
+        return KeySettings(
+            Path(self.data_dir), self.models, self.unmapped,
+            self.pkcs11_module, self.pkcs11_token, self.pin_env,
+        )  # fmt: skip
+
     def to_env(self) -> str:
         return json.dumps(dataclasses.asdict(self))
 
@@ -188,21 +219,9 @@ class GatewayConfig:
         """``{"x5c": [...]}`` for a certificate key, after checking the leaf is that key."""
         if self.cert_chain is None:
             return None
-        from llmseal.trust.x509.pem import chain_to_pem, parse_pem_bundle
+        from llmseal.gateway.keymap import chain_evidence
 
-        try:
-            data = Path(self.cert_chain).read_bytes()
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read --cert-chain {self.cert_chain}: {exc.strerror}"
-            ) from exc
-        chain = parse_pem_bundle(data, "--cert-chain")
-        leaf_key = PublicKey.from_cryptography(chain[0].public_key())
-        # Never send a chain that does not certify the signing key: verifiers would
-        # (rightly) refuse every receipt, and it would misattribute them.
-        if leaf_key.raw != signer.public_key().raw:
-            raise ConfigError("--cert-chain: the leaf certificate is not for the signing key")
-        return {"x5c": chain_to_pem(chain)}
+        return chain_evidence(self.cert_chain, signer, "--cert-chain")
 
     def load_signer(self) -> Signer:
         """The signer recorded for this gateway."""
@@ -219,6 +238,11 @@ class GatewayConfig:
 
 def prepare_data_dir(config: GatewayConfig, *, at: datetime) -> GatewayConfig:
     """Create the data directory and key on first run; return the config with its key id."""
+    if config.models:
+        from llmseal.gateway.keymap import prepare_model_keys
+
+        prepare_model_keys(config.key_settings(), at=at)
+        return config
     if config.pkcs11_module:
         key_id = ensure_token_key(config, at=at)
     elif config.pin_env:  # a token key made by `llmseal keys new --pkcs11-module`

@@ -16,7 +16,7 @@ __all__ = ["Metrics"]
 
 _ROUTES = ("signed", "passthrough", "receipts_api", "other")
 _CLASSES = ("2xx", "3xx", "4xx", "5xx")
-_UPSTREAM_ERRORS = ("unreachable", "timeout", "invalid_response", "stream_cut")
+_UPSTREAM_ERRORS = ("unreachable", "timeout", "invalid_response", "stream_cut", "unmapped_model")
 _BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1)
 # Whole sealed exchanges, upstream included (a model answers in 0.1-60 s).
 _REQUEST_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

@@ -7,8 +7,12 @@ only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_DATA_DIR`` (required; created with a key on first use, like
 ``llmseal serve --data-dir``), ``LLMSEAL_KEY_ID``, ``LLMSEAL_ISSUER``,
 ``LLMSEAL_MODEL_ID``, ``LLMSEAL_RECEIPTS`` (``always`` | ``on-request``),
-``LLMSEAL_STORE`` (``postgresql://…``: receipts in PostgreSQL, shared by every process), and
-``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too.
+``LLMSEAL_STORE`` (``postgresql://…``: receipts in PostgreSQL, shared by every process),
+``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too, and
+``LLMSEAL_MODEL_KEY`` (``MODEL=KEY_ID[,cert_chain=FILE...]``, space-separated) with
+``LLMSEAL_UNMAPPED`` (``refuse`` | ``unsigned``) to sign each served model with its own
+key (:mod:`llmseal.gateway.keymap`, docs/spec/receipt.md §7; token keys with
+``LLMSEAL_PKCS11_MODULE``, ``LLMSEAL_PKCS11_TOKEN``, ``LLMSEAL_PIN_ENV``).
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
 SSE streams gain a receipt comment, Ollama's NDJSON streams a receipt line
@@ -35,11 +39,20 @@ from pathlib import Path
 
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
-from llmseal.errors import ConfigError, ContentError, Error, InputError, StoreError
+from llmseal.errors import (
+    ConfigError,
+    ContentError,
+    Error,
+    InputError,
+    StoreError,
+    UnmappedModelError,
+)
 from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, header, read_body, send_error
 from llmseal.gateway._ndjson import NdjsonSeal
 from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
 from llmseal.gateway.config import prepare_signing_dir
+from llmseal.gateway.keymap import keymap_from_env
+from llmseal.gateway.modelkeys import ModelKey
 from llmseal.gateway.receipts_api import ReceiptsApi
 from llmseal.gateway.sealing import (
     SIGNED_ENDPOINTS,
@@ -77,6 +90,8 @@ class ReceiptMiddleware:
         store: ReceiptStore | None = None,
         max_request_bytes: int = 8 << 20,
         clock: Callable[[], datetime] = _now,
+        model_keys: tuple[ModelKey, ...] | None = None,
+        unmapped: str | None = None,
     ) -> None:
         self.app = app
         self.max_request_bytes = max_request_bytes
@@ -93,7 +108,8 @@ class ReceiptMiddleware:
             self.mode = receipts or env.get("LLMSEAL_RECEIPTS", "always")
             if self.mode not in ("always", "on-request"):
                 raise ConfigError(f"LLMSEAL_RECEIPTS must be always or on-request, not {self.mode}")
-            if signer is None:
+            keys = keymap_from_env(directory, model_keys, unmapped, env, at=clock())
+            if signer is None and keys is None:
                 signer = prepare_signing_dir(
                     directory, key_id or env.get("LLMSEAL_KEY_ID"), at=clock()
                 )
@@ -103,6 +119,7 @@ class ReceiptMiddleware:
             self.sealer = Sealer(
                 signer, self.writer, clock=clock, issuer=issuer or env.get("LLMSEAL_ISSUER"),
                 model_id=model_id or env.get("LLMSEAL_MODEL_ID"), llm_sign=_llm_sign_from_env(env),
+                keys=keys,
             )  # fmt: skip
             self.api = ReceiptsApi(self.store, directory / "keys", max_body=max_request_bytes)
         except Error as exc:
@@ -140,6 +157,10 @@ class ReceiptMiddleware:
             return
         except InputError as exc:  # a malformed X-Receipt-Parents or X-Receipt-Commit
             await send_error(send, 400, str(exc), "invalid_request")
+            return
+        if not self.sealer.keys.admits(info.model):  # refused before the app works
+            message = f"model {info.model!r} has no signing key here"
+            await send_error(send, 400, message, "unmapped_model")
             return
         exchange = _Exchange(self.sealer, info, send)
         await self.app(scope, _replay(body, receive), exchange.send)
@@ -244,6 +265,9 @@ class _Exchange:
         status = int(start["status"])
         try:
             body, receipt = await self.sealer.seal_body(self.info, status, raw, self._elapsed())
+        except UnmappedModelError as exc:  # the app served a model without a key
+            await send_error(self._send, 502, str(exc), "unmapped_model")
+            return
         except UpstreamProtocolError:
             log.warning(
                 "response of %s is not a JSON object; delivered unsigned", self.info.endpoint
@@ -256,7 +280,7 @@ class _Exchange:
             )
             return
         else:
-            extra = [(b"x-receipt-id", receipt.receipt_id.encode())]
+            extra = [] if receipt is None else [(b"x-receipt-id", receipt.receipt_id.encode())]
         headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
         headers += [(b"content-length", str(len(body)).encode()), *extra]
         await self._send({**start, "headers": headers})
@@ -272,6 +296,8 @@ class _Exchange:
             if not self._stream.done and more:
                 return
             tail, _ = await self._stream.finish(self._status, self._elapsed())
+        except UnmappedModelError as exc:
+            tail = self._stream.error_event(f"{exc}; the stream is not delivered")
         except UpstreamProtocolError as exc:
             tail = self._stream.error_event(f"stream not sealed: {exc}")
         except StoreError:

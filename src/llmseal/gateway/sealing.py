@@ -51,6 +51,8 @@ from llmseal.errors import ContentError, InputError, MalformedReceiptError
 from llmseal.gateway._ndjson import NdjsonSeal
 from llmseal.gateway._protocol import UpstreamProtocolError
 from llmseal.gateway.hop import upstream_failure
+from llmseal.gateway.keymap import KeyMap, SigningKey, StreamKey
+from llmseal.gateway.modelkeys import served_model
 from llmseal.gateway.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
@@ -83,11 +85,11 @@ class RequestInfo:
 
 
 class Sealer:
-    """Signs and stores receipts for one issuer key."""
+    """Signs and stores receipts with the issuer's key, or the served model's (``keys``)."""
 
     def __init__(
         self,
-        signer: Signer,
+        signer: Signer | None,
         writer: BatchWriter,
         *,
         clock: Callable[[], datetime],
@@ -100,17 +102,19 @@ class Sealer:
         inference: dict[str, Any] | None = None,
         logger: ReceiptLogger | None = None,
         upstream_keys: KeyResolver | None = None,
+        keys: KeyMap | None = None,
     ) -> None:
-        self.signer = signer
+        if keys is None:
+            if signer is None:
+                raise ValueError("a Sealer needs a signer or a key map")
+            keys = KeyMap(single=SigningKey(signer, evidence))
+        self.keys = keys
+        self.signer = keys.default.signer
         self.upstream_keys = upstream_keys  # a hop: the upstream's receipts must verify
         self.weight_hash = weight_hash  # the v0.3 member: the weights the issuer commits to
         self.inference = inference  # what ran them (engine, settings that change outputs)
         self.logger = logger  # the transparency log (receipt_log.py)
         self.llm_sign = llm_sign
-        # Static evidence that travels beside every receipt (the certificate chain of
-        # a certificate key), serialized once: design.md keeps it outside the receipt.
-        self._evidence_json = orjson.dumps(evidence) if evidence else None
-        self._static_evidence = dict(evidence or {})
         self.writer = writer
         self.clock = clock
         self.issuer = issuer
@@ -153,8 +157,12 @@ class Sealer:
 
     async def seal_body(
         self, info: RequestInfo, status: int, body: bytes, upstream_s: float
-    ) -> tuple[bytes, Receipt]:
-        """Seal a complete JSON response; returns the body to deliver and its receipt."""
+    ) -> tuple[bytes, Receipt | None]:
+        """Seal a complete JSON response; returns the body to deliver and its receipt.
+
+        The receipt is None (and the body the upstream's) for an unmapped model at a
+        gateway that passes those unsigned; UnmappedModelError when it refuses them.
+        """
         try:
             parsed = loads(body)
         except ContentError as exc:
@@ -165,6 +173,8 @@ class Sealer:
         content = (
             {k: v for k, v in parsed.items() if k not in GATEWAY_MEMBERS} if carried else parsed
         )
+        served = served_model(info.endpoint, content)
+        model, key = self.keys.choose(served, info.model)  # before anything is signed
         claims = self.claims(info, status, upstream_s, content.get("usage"))
         if isinstance(parsed.get("receipt"), dict):
             # Chained gateways: the upstream's own receipt is kept, inside what we sign.
@@ -174,8 +184,10 @@ class Sealer:
         except ContentError as exc:  # NaN-free JSON can still hold an unsafe integer
             raise UpstreamProtocolError(f"upstream JSON cannot be hashed: {exc}") from exc
         self.check_upstream(parsed.get("receipt"), info, output_hash)
+        if key is None:
+            return body, None
         receipt, receipt_json, evidence = await self.issue(
-            info, output_hash, content.get("model"), claims
+            info, output_hash, claims, key, served if model is None else model
         )
         envelope = self._llm_sign_envelope(info, status, content)
         if carried:
@@ -251,13 +263,19 @@ class Sealer:
         return claims
 
     async def issue(
-        self, info: RequestInfo, output_hash: str, served_model: Any, claims: dict[str, Any]
+        self,
+        info: RequestInfo,
+        output_hash: str,
+        claims: dict[str, Any],
+        key: SigningKey,
+        served_model: Any,
     ) -> tuple[Receipt, bytes, bytes | None]:
-        """Sign, commit to the store, log; the receipt, its JSON and the evidence JSON."""
+        """Sign with ``key``, commit to the store, log; the receipt, its JSON and the
+        evidence JSON. ``served_model``: the mapped model, else what the answer names."""
         start = time.perf_counter()
         receipt = issue_receipt(
-            self.signer,
-            model_id=self._model_id(info, served_model),
+            key.signer,
+            model_id=key.model_id or self._model_id(info, served_model),
             prompt_hash=info.prompt_hash,
             output_hash=output_hash,
             at=self.clock(),
@@ -272,8 +290,10 @@ class Sealer:
         if self.logger is not None:
             logged = await self.logger.logged_evidence(receipt, receipt_json)
         if not logged and info.commit_seed is None:
-            return receipt, receipt_json, self._evidence_json
-        evidence = {**self._static_evidence, **(logged or {})}
+            # Static evidence of the key (a certificate chain), serialized once;
+            # design.md keeps it beside the receipt, never inside.
+            return receipt, receipt_json, key.evidence_json
+        evidence = {**(key.evidence or {}), **(logged or {})}
         if info.commit_seed is not None:  # for the caller only: never stored by the gateway
             evidence["commitment_seed"] = base64.urlsafe_b64encode(info.commit_seed).decode()
         return receipt, receipt_json, orjson.dumps(evidence)
@@ -331,11 +351,11 @@ class StreamSeal:
         self._info = info
         self._splitter = SseSplitter()
         self._hasher = StreamHasher()
-        self._last: dict[str, Any] = {}
         self._usage: Any = None
         self._parents: list[Any] = []
         # Anthropic and Responses streams end with a terminal event, the others with [DONE].
         self._terminal = TERMINAL_EVENTS.get(info.endpoint)
+        self.key = StreamKey(sealer.keys, info.endpoint, info.model)
         self.done = False
         self.first_chunk_s: float | None = None
 
@@ -383,15 +403,17 @@ class StreamSeal:
             raise UpstreamProtocolError(f"upstream stream carried a non-JSON event: {exc}") from exc
         if not isinstance(chunk, dict):
             return {}
-        self._last = chunk
+        self.key.see(chunk)  # before the event is forwarded: refusing delivers nothing of it
         if isinstance(chunk.get("usage"), dict):
             self._usage = chunk["usage"]
         return chunk
 
-    async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt]:
-        """The receipt comment (and ``[DONE]``); call only when ``done``."""
+    async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt | None]:
+        """The receipt comment (and ``[DONE]``); call only when ``done``. No receipt
+        (and no comment) for an unmapped model passed unsigned."""
         if not self.done:
             raise UpstreamProtocolError("upstream stream ended early (no end-of-stream event)")
+        model, key = self.key.final()
         claims = self._sealer.claims(self._info, status, upstream_s, self._usage)
         claims["stream"] = {
             "chunks": self._hasher.count,
@@ -402,9 +424,12 @@ class StreamSeal:
         )
         if self._parents:
             claims["parents"] = [*claims.get("parents", ()), *self._parents]
+        if key is None:
+            return (b"" if self._terminal is not None else DONE_EVENT), None
         receipt, receipt_json, evidence = await self._sealer.issue(
-            self._info, self._hasher.hexdigest(), self._last.get("model"), claims
-        )
+            self._info, self._hasher.hexdigest(), claims, key,
+            self.key.served if model is None else model,
+        )  # fmt: skip
         comment = receipt_comment(receipt_json, evidence)
         return (comment if self._terminal is not None else comment + DONE_EVENT), receipt
 

@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,24 +16,37 @@ from typing import Any
 from llmseal.errors import ConfigError
 from llmseal.gateway._logging import log_config
 from llmseal.gateway.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
+from llmseal.gateway.redact import mask_secrets
 from llmseal.gateway.weights import prepare_weights
 from llmseal.store.pg import describe
 
-__all__ = ["run"]
+__all__ = ["check_workers", "run"]
 
 log = logging.getLogger("llmseal.gateway")
 
 
 def run(
-    config: GatewayConfig, *, host: str, port: int, workers: int, log_level: str = "info"
+    config: GatewayConfig,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str = "info",
+    announce: Callable[[GatewayConfig], None] | None = None,
 ) -> None:
-    """Serve until SIGINT/SIGTERM; in-flight requests finish, pending receipts are committed."""
+    """Serve until SIGINT/SIGTERM; in-flight requests finish, pending receipts are committed.
+
+    ``announce`` is called with the prepared configuration once everything that can
+    refuse the start has passed (``llmseal serve`` prints the effective configuration).
+    """
     import uvicorn
 
     config = prepare_data_dir(config, at=datetime.now(UTC))
     config = prepare_weights(config)  # refuses to start on weights other than the committed
     _prepare_store(config)
     log_vkey = _prepare_log(config, workers)
+    if announce is not None:
+        announce(config)
     # Counters (and recent receipts) of a previous run are not this run's; workers
     # recreate their files.
     for name in ("metrics", "recent"):
@@ -41,7 +55,8 @@ def run(
     logging.config.dictConfig(log_config(log_level))
     log.info(
         "llmseal gateway on http://%s:%d -> %s (key %s, receipts %s, %d worker(s), data %s)",
-        host, port, config.upstream, config.key_id, config.receipts, workers, config.data_dir,
+        host, port, mask_secrets(config.upstream), config.key_id or "per model", config.receipts,
+        workers, config.data_dir,
     )  # fmt: skip
     if log_vkey:
         where = describe(config.log_dir) if config.log_dir else ""
@@ -119,17 +134,23 @@ def _prepare_store(config: GatewayConfig) -> None:
         open_receipt_store(config.store_location).close()
 
 
-def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
-    """Create the embedded log if new; one process owns a log, so one worker."""
+def check_workers(config: GatewayConfig, workers: int) -> None:
+    """ConfigError when an embedded log (one owner process) meets several workers."""
     from llmseal.store.pg import is_postgres_url
 
-    if config.log_dir is None:
-        return None
-    if workers > 1 and not is_postgres_url(config.log_dir):
+    if config.log_dir is not None and workers > 1 and not is_postgres_url(config.log_dir):
         raise ConfigError(
             "--log DIR runs the log inside the gateway process: use --workers 1, or run"
             " `llmseal log serve` and give --log-url"
         )
+
+
+def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
+    """Create the embedded log if new; one process owns a log, so one worker."""
+
+    if config.log_dir is None:
+        return None
+    check_workers(config, workers)
     from llmseal.gateway.receipt_log import prepare_log_dir
 
     return prepare_log_dir(config)
