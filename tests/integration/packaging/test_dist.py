@@ -41,7 +41,15 @@ def _package_files() -> set[str]:
 def test_the_sdist_has_the_sources_and_no_junk(dist: Dist) -> None:
     with tarfile.open(dist.sdist) as tar:
         names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
-    top = {"PKG-INFO", "README.md", "CHANGELOG.md", "pyproject.toml", "setup.py", "MANIFEST.in"}
+    top = {
+        "PKG-INFO",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        "pyproject.toml",
+        "setup.py",
+        "MANIFEST.in",
+    }
     assert top <= names, top - names
     assert "src/llmseal/core/_jcs.c" in names  # the accelerator builds from the sdist
     missing = {f"src/{f}" for f in _package_files()} - names
@@ -62,8 +70,9 @@ def test_the_wheel_is_the_package_the_compiled_accelerator_and_metadata(dist: Di
     assert modules - compiled == _package_files()
     assert "llmseal/py.typed" in modules and "llmseal/gateway/static/js/verify.js" in modules
     assert {n.rsplit("/", 1)[1] for n in info} == {
-        "METADATA", "WHEEL", "RECORD", "entry_points.txt", "top_level.txt"
+        "METADATA", "WHEEL", "RECORD", "entry_points.txt", "top_level.txt", "LICENSE"
     }  # fmt: skip
+    assert "llmseal-0.1.0.dist-info/licenses/LICENSE" in info  # PEP 639: the licence text
     assert (
         "llmseal = llmseal.cli:main"
         in zipfile.ZipFile(dist.wheel).read("llmseal-0.1.0.dist-info/entry_points.txt").decode()
