@@ -49,6 +49,7 @@ from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.errors import ContentError, InputError, MalformedReceiptError
 from llmseal.gateway._ndjson import NdjsonSeal
+from llmseal.gateway._otel import inference_spans
 from llmseal.gateway._protocol import UpstreamProtocolError
 from llmseal.gateway.hop import upstream_failure
 from llmseal.gateway.receipt_log import ReceiptLogger
@@ -116,6 +117,7 @@ class Sealer:
         self.issuer = issuer
         self.model_id = model_id
         self._on_receipt = on_receipt
+        self.spans = inference_spans()  # None unless opentelemetry is installed (_otel.py)
 
     def inspect_request(
         self,
@@ -271,6 +273,9 @@ class Sealer:
         logged = None
         if self.logger is not None:
             logged = await self.logger.logged_evidence(receipt, receipt_json)
+        if self.spans is not None:  # committed (and logged): now the trace may name it
+            self.spans(info.endpoint, info.started, info.model, served_model, receipt,
+                       claims.get("usage"), claims["status_code"])  # fmt: skip
         if not logged and info.commit_seed is None:
             return receipt, receipt_json, self._evidence_json
         evidence = {**self._static_evidence, **(logged or {})}
