@@ -118,6 +118,9 @@ class Sealer:
         self.model_id = model_id
         self._on_receipt = on_receipt
         self.spans = inference_spans()  # None unless opentelemetry is installed (_otel.py)
+        # A hop around another app (llmseal.integrations.litellm): the upstream receipts it
+        # verified, as parents entries; it raises UpstreamProtocolError to refuse the seal.
+        self.hop: Callable[[RequestInfo, int], list[dict[str, Any]]] | None = None
 
     def inspect_request(
         self,
@@ -244,6 +247,8 @@ class Sealer:
             claims["inference"] = self.inference
         if info.parents:
             claims["parents"] = [dict(p) for p in info.parents]
+        if self.hop is not None and (verified := self.hop(info, status)):
+            claims["parents"] = [*claims.get("parents", ()), *verified]
         if info.commitments is not None:
             claims["commitments"] = info.commitments
         claims["timing"] = {
