@@ -23,6 +23,7 @@ from llmseal.core.framing import read_stream
 from llmseal.gateway import _otel
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.middleware import ReceiptMiddleware
+from llmseal.integrations.otel import trace_sealing
 from tests.integration.gateway.fake_upstream import completion
 
 REQUEST = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}
@@ -120,7 +121,7 @@ def test_the_middleware_span_is_a_child_of_the_current_span(
 ) -> None:
     app = Starlette(routes=[Route("/v1/chat/completions", _chat, methods=["POST"])])
     sealed = ReceiptMiddleware(app, data_dir=tmp_path / "signer", issuer="inproc.example")
-    sealed.sealer.spans = _otel.inference_spans(traced[0])
+    trace_sealing(sealed, traced[0])
 
     async def call() -> Any:
         transport = httpx.ASGITransport(app=sealed)
