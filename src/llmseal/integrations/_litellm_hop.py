@@ -28,7 +28,13 @@ error event instead of a receipt (stream). An upstream answer that fails
 verification makes LiteLLM's call fail, so the client gets LiteLLM's error,
 sealed without a parent. In hop mode every OpenAI-provider upstream of the proxy
 must be sealed, and LiteLLM's own response cache must be off (a cached answer
-has no upstream receipt, so it is refused).
+has no upstream receipt, so it is refused). Tested on chat completions, plain
+and streamed (tests/integration/model/test_litellm_hop.py); by LiteLLM's source
+its text completions and embeddings use the same client. Routes whose upstream
+calls bypass it (LiteLLM's Anthropic and Responses handlers build their own httpx
+clients) have no verified upstream receipt, so their 2xx answers are not sealed.
+A stream's ``reserialize`` declares no preserved response pointers: the hop
+compares plain bodies only.
 """
 
 from __future__ import annotations
