@@ -244,10 +244,8 @@ class _Exchange:
         status = int(start["status"])
         try:
             body, receipt = await self.sealer.seal_body(self.info, status, raw, self._elapsed())
-        except UpstreamProtocolError:
-            log.warning(
-                "response of %s is not a JSON object; delivered unsigned", self.info.endpoint
-            )
+        except UpstreamProtocolError as exc:  # not a JSON object, or a hop refused the seal
+            log.warning("response of %s delivered unsigned: %s", self.info.endpoint, exc)
             body, extra = raw, []
         except StoreError as exc:
             log.error("receipt store failed: %s", exc)
