@@ -37,6 +37,7 @@ EXTRAS: Mapping[str, tuple[str, ...]] = {
     "litellm": ("litellm",),
     "otel": ("opentelemetry",),
     "agents": ("agents",),
+    "langchain": ("langchain_openai", "langchain_core"),
 }
 """Extra -> the top-level modules its features import (what :func:`require` checks)."""
 

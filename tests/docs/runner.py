@@ -16,7 +16,7 @@ from llmseal.bench._procs import free_port
 from tests.docs.pages import ROOT, Block, Command, output_matches
 
 # Ports the pages name; each page gets free ones instead, so runs never collide.
-DOC_PORTS = ("8000", "8080", "5353", "8012", "5432")
+DOC_PORTS = ("8000", "8080", "5353", "8012", "5432", "4000")
 _PORT = re.compile(r"(?:(?<=:)|(?<=--port )|(?<=port=)|(?<=port ))(" + "|".join(DOC_PORTS) + r")\b")
 # Commands this suite cannot run from inside itself.
 RUN_ELSEWHERE = {

@@ -20,7 +20,7 @@ to bottom in a fresh directory that is also ``$HOME``, with the project's
 * any block with ``file=PATH`` in its info string (```` ```toml file=policy.toml ````)
   is written to PATH when the page reaches it; GitHub shows it as usual.
 * anything else (``json``, ``text``, a bare fence) is an illustration, not run.
-* ports 8000, 8080, 5353 and 8012 are replaced by free ones while testing, so
+* ports 8000, 8080, 5353, 8012, 5432 and 4000 are replaced by free ones while testing, so
   pages can say the usual ports and runs never collide: commands that start a
   server name its port (``--port 8080``) even when it is the default.
 * ``tests/vectors/`` of the checkout is there (read it, copy from it; never

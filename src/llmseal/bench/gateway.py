@@ -23,6 +23,7 @@ from typing import Any
 
 import orjson
 
+from llmseal.bench._otel import tracing_overhead
 from llmseal.bench._payload import REQUEST
 from llmseal.bench._procs import process as _process
 
@@ -63,6 +64,7 @@ def run(*, quick: bool) -> dict[str, Any]:
                     wrk, work, direct, upstream, plain, stream, seconds, workers=1
                 )
                 results["one_worker"] = {k: one[k] for k in ("signed_rps_32", "added_p50_ms_1")}
+    results["tracing"] = tracing_overhead(quick=quick)  # the inference span, in-process
     return {"gateway": results}
 
 

@@ -83,9 +83,22 @@ def parents(item: BundleItem) -> list[Mapping[str, Any]]:
 
 
 def embedded(item: BundleItem) -> list[Mapping[str, Any]]:
-    """The upstream receipts the item's ``parents`` claim embeds whole."""
+    """The upstream receipts the item's ``parents`` claim embeds whole.
+
+    Either as the entry itself (a chained gateway, identity) or as the ``receipt``
+    member of an ``upstream`` link that declares a transform (a hop that rebuilds
+    the answer, such as the LiteLLM proxy): the link still names it by digest.
+    """
     value = item.receipt.claims.get("parents", [])
-    return [p for p in value if _is_receipt(p)] if isinstance(value, list) else []
+    if not isinstance(value, list):
+        return []
+    found: list[Mapping[str, Any]] = []
+    for entry in value:
+        if _is_receipt(entry):
+            found.append(entry)
+        elif isinstance(entry, Mapping) and _is_receipt(entry.get("receipt")):
+            found.append(entry["receipt"])
+    return found
 
 
 def _is_receipt(value: Any) -> bool:

@@ -268,10 +268,8 @@ class _Exchange:
         except UnmappedModelError as exc:  # the app served a model without a key
             await send_error(self._send, 502, str(exc), "unmapped_model")
             return
-        except UpstreamProtocolError:
-            log.warning(
-                "response of %s is not a JSON object; delivered unsigned", self.info.endpoint
-            )
+        except UpstreamProtocolError as exc:  # not a JSON object, or a hop refused the seal
+            log.warning("response of %s delivered unsigned: %s", self.info.endpoint, exc)
             body, extra = raw, []
         except StoreError as exc:
             log.error("receipt store failed: %s", exc)

@@ -49,6 +49,7 @@ from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.errors import ContentError, InputError, MalformedReceiptError
 from llmseal.gateway._ndjson import NdjsonSeal
+from llmseal.gateway._otel import inference_spans
 from llmseal.gateway._protocol import UpstreamProtocolError
 from llmseal.gateway.hop import upstream_failure
 from llmseal.gateway.keymap import KeyMap, SigningKey, StreamKey
@@ -120,6 +121,10 @@ class Sealer:
         self.issuer = issuer
         self.model_id = model_id
         self._on_receipt = on_receipt
+        self.spans = inference_spans()  # None unless opentelemetry is installed (_otel.py)
+        # A hop around another app (llmseal.integrations.litellm): the upstream receipts it
+        # verified, as parents entries; it raises UpstreamProtocolError to refuse the seal.
+        self.hop: Callable[[RequestInfo, int], list[dict[str, Any]]] | None = None
 
     def inspect_request(
         self,
@@ -254,6 +259,8 @@ class Sealer:
             claims["inference"] = self.inference
         if info.parents:
             claims["parents"] = [dict(p) for p in info.parents]
+        if self.hop is not None and (verified := self.hop(info, status)):
+            claims["parents"] = [*claims.get("parents", ()), *verified]
         if info.commitments is not None:
             claims["commitments"] = info.commitments
         claims["timing"] = {
@@ -289,6 +296,9 @@ class Sealer:
         logged = None
         if self.logger is not None:
             logged = await self.logger.logged_evidence(receipt, receipt_json)
+        if self.spans is not None:  # committed (and logged): now the trace may name it
+            self.spans(info.endpoint, info.started, info.model, served_model, receipt,
+                       claims.get("usage"), claims["status_code"])  # fmt: skip
         if not logged and info.commit_seed is None:
             # Static evidence of the key (a certificate chain), serialized once;
             # design.md keeps it beside the receipt, never inside.

@@ -274,3 +274,25 @@ def test_an_embedded_parent_reusing_a_listed_receipt_id_is_not_a_crash() -> None
     hop = RELAY.seal(REQ, UP, parents=[twin.to_dict()])
     result = _verify(up, item(hop, REQ, UP))
     assert not result and "is not in the bundle" in " ".join(result.reasons())
+
+
+def test_a_hop_link_may_carry_its_parent_receipt_whole() -> None:
+    """The LiteLLM hop's form: the upstream receipt rides in the link, named by digest."""
+    up = _upstream()
+    kept = {"request": ["/messages"], "response": ["/choices/0/message"]}
+    transform = {side: {"op": "reserialize", "preserves": p} for side, p in kept.items()}
+    carried = link(up.receipt, "upstream", transform=transform, receipt=up.receipt.to_dict())
+    rebuilt = _rebuilt(UP)
+    hop = item(RELAY.seal(REQ, rebuilt, parents=[carried]), REQ, rebuilt)
+    result = _verify(hop)  # the upstream is not listed: its receipt comes from the link
+    assert result, result.reasons()
+    (checked,) = result.links
+    assert (checked.parent, checked.ops) == (up.receipt.receipt_id, ("reserialize", "reserialize"))
+    # Same request: recomputed; the upstream's own answer is not in the bundle: declared only.
+    assert checked.notes == (
+        "response transform reserialize declared by the hop, not recomputed (content absent)",
+    )
+    other = UPSTREAM.seal(REQ, answer("Lyon."))  # a genuine receipt, but not the one named
+    swapped = {**carried, "receipt": other.to_dict()}
+    result = _verify(item(RELAY.seal(REQ, rebuilt, parents=[swapped]), REQ, rebuilt))
+    assert not result and "is not in the bundle" in " ".join(result.reasons())
