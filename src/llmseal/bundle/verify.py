@@ -25,16 +25,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from llmseal.bundle._logcheck import LogChecker
 from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.chain import Link, check_links, embedded
 from llmseal.bundle.commit import Disclosed, check_disclosure
 from llmseal.bundle.format import MAX_ITEMS, Bundle, BundleItem
+from llmseal.core.canonical import canonicalize
+from llmseal.core.hashing import hash_bytes
 from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_receipt
-from llmseal.errors import BundleError, Error, LogError
-from llmseal.log.entry import receipt_entry
-from llmseal.log.witness.quorum import verify_witnessed_proof
+from llmseal.errors import BundleError, Error
 
 __all__ = ["BundleResult", "ItemResult", "verify_bundle", "verify_item"]
 
@@ -126,9 +127,17 @@ def verify_bundle(
 ) -> BundleResult:
     """Verify every part of ``bundle`` against ``anchors`` (and ``policy``) at time ``at``."""
     bundle = _with_embedded(bundle)
-    results = [verify_item(item, anchors, at=at, policy=policy) for item in bundle.items]
+    # One verification's shared work: each receipt's JCS bytes (its log entry and,
+    # hashed, the digest its children name) and each distinct checkpoint, once.
+    entries = [canonicalize(item.receipt.to_dict()) for item in bundle.items]
+    checker = LogChecker(anchors, at=at)
+    results = [
+        verify_item(item, anchors, at=at, policy=policy, checker=checker, entry=entry)
+        for item, entry in zip(bundle.items, entries, strict=True)
+    ]
     disclosed = {r.receipt_id: r.disclosed.messages for r in results if r.disclosed is not None}
-    links = tuple(check_links(bundle, disclosed))
+    by_digest = {hash_bytes(e): item for e, item in zip(entries, bundle.items, strict=True)}
+    links = tuple(check_links(bundle, disclosed, by_digest=by_digest))
     failures: list[str] = []
     if policy is not None:
         failures += _chain_policy(bundle, links, policy)
@@ -167,15 +176,31 @@ def _with_embedded(bundle: Bundle) -> Bundle:
 
 
 def verify_item(
-    item: BundleItem, anchors: Anchors, *, at: datetime, policy: Policy | None = None
+    item: BundleItem,
+    anchors: Anchors,
+    *,
+    at: datetime,
+    policy: Policy | None = None,
+    checker: LogChecker | None = None,
+    entry: bytes | None = None,
 ) -> ItemResult:
-    """Verify one receipt with the evidence and content beside it."""
+    """Verify one receipt with the evidence and content beside it.
+
+    ``checker`` and ``entry`` (the receipt's JCS bytes) let :func:`verify_bundle`
+    share one verification's work between items; alone, the item gets its own.
+    """
     failures: list[str] = []
-    log, proven_at, witnessed, log_reason = _log(item, anchors, at, failures)
-    if anchors.require_witnessed and not witnessed:
+    checker = checker or LogChecker(anchors, at=at)
+    if entry is None:
+        entry = canonicalize(item.receipt.to_dict())
+    log = checker.check(entry, item.evidence.get("log"))
+    if log.failure:
+        failures.append(log.failure)
+    if anchors.require_witnessed and not log.witnessed:
         failures.append(
             "no log proof cosigned by the witness quorum (--witness-policy requires one)"
         )
+    proven_at = log.proven_at
     judged_at = proven_at or item.receipt.issued_at_datetime
     verification, source = _key_and_receipt(item, anchors, at, judged_at, proven_at)
     disclosed = None
@@ -186,49 +211,13 @@ def verify_item(
             failures.append(str(exc))
     verdict = None
     if policy is not None:
+        logged = log.report is not None and log.report.get("verified") is True
+        unwitnessed = None if log.witnessed else "the checkpoint is not cosigned by the quorum"
         verdict = policy.check(
-            verification, at=at, logged=log is not None and log.get("verified") is True,
-            log_reason=log_reason, witnessed=witnessed,
-            witness_reason=None if witnessed else "the checkpoint is not cosigned by the quorum",
+            verification, at=at, logged=logged, log_reason=log.reason, witnessed=log.witnessed,
+            witness_reason=unwitnessed,
         )  # fmt: skip
-    return ItemResult(verification, source, log, tuple(failures), disclosed, verdict)
-
-
-def _log(
-    item: BundleItem, anchors: Anchors, at: datetime, failures: list[str]
-) -> tuple[dict[str, Any] | None, datetime | None, bool, str | None]:
-    """(report, proven time, witnessed, why not logged) for the item's tlog-proof."""
-    proof = item.evidence.get("log")
-    if not isinstance(proof, str):
-        return None, None, False, "the bundle has no log proof for this receipt"
-    if not anchors.logs and anchors.witnesses is None:
-        return (
-            {"verified": False, "reason": "no log key to check it against"},
-            None,
-            False,
-            ("no trusted log key was given"),
-        )
-    try:
-        if anchors.witnesses is None:
-            proven = anchors.logs.check(item.receipt.to_dict(), proof)
-            report = {"verified": True, "origin": proven.origin, "index": proven.index,
-                      "tree_size": proven.tree_size}  # fmt: skip
-            return report, None, False, None
-        keys = [key for keys in anchors.logs.logs.values() for key in keys]
-        entry = receipt_entry(item.receipt)
-        judged = verify_witnessed_proof(
-            proof, entry, policy=anchors.witnesses, log_verifiers=keys, at=at
-        )
-    except LogError as exc:
-        failures.append(f"its log proof does not verify: {exc}")
-        return {"verified": False, "reason": str(exc)}, None, False, str(exc)
-    witnessed = judged.witnessed
-    report = {"verified": True, "origin": judged.entry.origin, "index": judged.entry.index,
-              "tree_size": judged.entry.tree_size, "witnessed": bool(witnessed),
-              "cosigned_by": sorted(witnessed.cosigned)}  # fmt: skip
-    if witnessed.proven_at is not None:
-        report["proven_at"] = witnessed.proven_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return report, witnessed.proven_at, bool(witnessed), None
+    return ItemResult(verification, source, log.report, tuple(failures), disclosed, verdict)
 
 
 def _key_and_receipt(
