@@ -14,118 +14,47 @@ Per item, in this order:
    and a disclosure against the signed commitments (:mod:`llmseal.bundle.commit`).
 
 Then every ``parents`` link (:mod:`llmseal.bundle.chain`), then the policy for
-every receipt, including which hops and transforms it trusts. The bundle is
-``ok`` iff all of it holds.
+every receipt, including which hops and transforms it trusts, then the audit
+reports the bundle carries (:mod:`llmseal.bundle.audits`). The bundle is ``ok``
+iff all of it holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from llmseal.bundle._logcheck import LogChecker
 from llmseal.bundle.anchors import Anchors
+from llmseal.bundle.audits import AuditChecker, check_audits
 from llmseal.bundle.chain import Link, check_links, embedded
-from llmseal.bundle.commit import Disclosed, check_disclosure
+from llmseal.bundle.commit import check_disclosure
 from llmseal.bundle.format import MAX_ITEMS, Bundle, BundleItem
+from llmseal.bundle.result import BundleResult, ItemResult
 from llmseal.core.canonical import canonicalize
 from llmseal.core.hashing import hash_bytes
-from llmseal.core.policy import Policy, PolicyResult
+from llmseal.core.keyset import KeyResolver
+from llmseal.core.policy import Policy
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_receipt
 from llmseal.errors import BundleError, Error
+from llmseal.trust.keysource import KeySources
 
 __all__ = ["BundleResult", "ItemResult", "verify_bundle", "verify_item"]
 
 
-@dataclass(frozen=True)
-class ItemResult:
-    """One receipt of the bundle, as verified."""
-
-    verification: Verification
-    key_source: str
-    log: Mapping[str, Any] | None = None
-    failures: tuple[str, ...] = ()
-    disclosed: Disclosed | None = None
-    policy: PolicyResult | None = None
-
-    @property
-    def receipt_id(self) -> str:
-        return self.verification.receipt.receipt_id
-
-    @property
-    def ok(self) -> bool:
-        admitted = self.policy is None or bool(self.policy)
-        return bool(self.verification) and not self.failures and admitted
-
-    def to_dict(self) -> dict[str, Any]:
-        out = self.verification.to_dict()
-        out["key_source"] = self.key_source
-        out["failures"] = list(self.failures)
-        if self.log is not None:
-            out["log"] = dict(self.log)
-        if self.disclosed is not None:
-            out["disclosed"] = self.disclosed.describe()
-        if self.policy is not None:
-            out["policy"] = {"admitted": bool(self.policy), "failures": list(self.policy.failures)}
-        return out
-
-
-@dataclass(frozen=True)
-class BundleResult:
-    """The whole verdict. Truthy iff every item, link and policy rule holds."""
-
-    bundle: Bundle
-    items: tuple[ItemResult, ...]
-    links: tuple[Link, ...] = ()
-    failures: tuple[str, ...] = field(default=())
-
-    def __bool__(self) -> bool:
-        return all(i.ok for i in self.items) and all(self.links) and not self.failures
-
-    def reasons(self) -> list[str]:
-        """Every failure, each naming the receipt it is about."""
-        out = list(self.failures)
-        for item in self.items:
-            rid = item.receipt_id
-            if not item.verification:
-                out += [
-                    f"{rid}: {item.verification.status.value}: {r}"
-                    for r in item.verification.reasons
-                ]
-            out += [f"{rid}: {f}" for f in item.failures]
-            if item.policy is not None:
-                out += [f"{rid}: policy rule {f}" for f in item.policy.failures]
-        out += [f"{link.child}: {f}" for link in self.links for f in link.failures]
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": bool(self),
-            "subject": self.bundle.subject,
-            "items": [i.to_dict() for i in self.items],
-            "links": [_link_dict(link) for link in self.links],
-            "failures": self.reasons(),
-        }
-
-
-def _link_dict(link: Link) -> dict[str, Any]:
-    return {
-        "child": link.child,
-        "parent": link.parent,
-        "relation": link.relation,
-        "ops": list(link.ops),
-        "failures": list(link.failures),
-        "notes": list(link.notes),
-    }
-
-
 def verify_bundle(
-    bundle: Bundle, anchors: Anchors, *, at: datetime, policy: Policy | None = None
+    bundle: Bundle,
+    anchors: Anchors,
+    *,
+    at: datetime,
+    policy: Policy | None = None,
+    audits: AuditChecker | None = None,
 ) -> BundleResult:
-    """Verify every part of ``bundle`` against ``anchors`` (and ``policy``) at time ``at``."""
+    """Verify every part of ``bundle`` against ``anchors`` (and ``policy``) at time ``at``.
+
+    ``audits`` re-checks the audit reports the bundle carries (:mod:`.audits`);
+    without it a bundle that carries any is not ok.
+    """
     bundle = _with_embedded(bundle)
     # One verification's shared work: each receipt's JCS bytes (its log entry and,
     # hashed, the digest its children name) and each distinct checkpoint, once.
@@ -141,7 +70,11 @@ def verify_bundle(
     failures: list[str] = []
     if policy is not None:
         failures += _chain_policy(bundle, links, policy)
-    return BundleResult(bundle, tuple(results), links, tuple(failures))
+    pinned: KeyResolver | None = None
+    if anchors.keys:
+        pinned = anchors.keys[0] if len(anchors.keys) == 1 else KeySources(*anchors.keys)
+    carried = check_audits(bundle.audits, audits, keys=pinned, at=at)
+    return BundleResult(bundle, tuple(results), links, tuple(failures), carried)
 
 
 def _with_embedded(bundle: Bundle) -> Bundle:
