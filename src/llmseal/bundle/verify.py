@@ -161,7 +161,7 @@ def _key_and_receipt(
     prompt, output = item.request, item.response
     if item.evidence.get("x5c") and anchors.ca_roots is not None:
         try:
-            return _x509(item, anchors, now, proven_at), "x509"
+            return _x509(item, anchors, now, at, proven_at), "x509"
         except Error as exc:
             return Verification(Status.UNKNOWN_KEY, receipt, (exc.diagnostics(),)), "x509"
     try:
@@ -180,11 +180,17 @@ def _key_and_receipt(
 
 
 def _x509(
-    item: BundleItem, anchors: Anchors, at: datetime, proven_at: datetime | None
+    item: BundleItem,
+    anchors: Anchors,
+    now: datetime,
+    signed_at: datetime,
+    proven_at: datetime | None,
 ) -> Verification:
+    """Chain validity and revocation at ``signed_at`` (proven time, else ``issued_at``)."""
     from llmseal.trust.x509.source import verify_receipt_x509
 
-    validator = anchors.validator(_strings(item.evidence.get("crls")), at=at)
+    crls = _strings(item.evidence.get("crls"))
+    validator = anchors.validator(crls, at=now, signed_at=signed_at)
     assert validator is not None  # only called with CA roots
     if not (anchors.x509_name or anchors.x509_domain):
         why = "an X.509 chain needs a pinned name (--name or --domain); none was given"
