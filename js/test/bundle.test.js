@@ -1,0 +1,82 @@
+// Evidence bundles the Python code built (tests/vectors/llmseal/bundles.json, written
+// by tests/unit/js/bundle_vectors.py): verifyBundle must reach the Python verdict on
+// each — ok or not, every receipt's status, and the same receipts named as failing.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseBundle, verifyBundle } from '../src/index.js';
+import { readJson } from './support.js';
+
+const data = readJson('llmseal', 'bundles.json');
+
+function options(c) {
+  return c.witnessed
+    ? { keys: data.keys, witnessPolicy: data.witness_policy }
+    : { keys: data.keys, logVkeys: [data.log_vkey] };
+}
+
+function failing(result) {
+  const ids = new Set(result.items.filter((i) => !i.ok).map((i) => i.receipt_id));
+  for (const l of result.links) if (l.failures.length) ids.add(l.child);
+  return [...ids].sort();
+}
+
+for (const c of data.cases) {
+  test(`${c.name}: ${c.error ? 'error' : c.ok ? 'ok' : 'fails'}`, async () => {
+    const result = await verifyBundle(c.bundle, options(c));
+    if (c.error) {
+      assert.equal(result.ok, false);
+      assert.ok(result.error, 'an unreadable bundle is an error');
+      return;
+    }
+    assert.equal(result.error, null, result.error);
+    assert.equal(result.ok, c.ok, result.failures.join('\n'));
+    assert.deepEqual(Object.fromEntries(result.items.map((i) => [i.receipt_id, i.status])), c.statuses);
+    assert.deepEqual(failing(result), c.failing);
+    if (c.ok) assert.deepEqual(result.failures, []);
+    else assert.ok(result.failures.length > 0);
+  });
+}
+
+test('the cases include every kind of link and a disclosure', async () => {
+  const relations = new Set();
+  let disclosed = null;
+  for (const c of data.cases.filter((x) => x.ok)) {
+    const result = await verifyBundle(c.bundle, options(c));
+    for (const l of result.links) relations.add(l.relation);
+    disclosed ??= result.items.find((i) => i.disclosed)?.disclosed ?? null;
+  }
+  assert.deepEqual([...relations].sort(), ['input', 'previous', 'upstream']);
+  assert.equal(disclosed, 'message(s) 1 of 3');
+});
+
+test('the undisclosed messages are not in the file', () => {
+  const c = data.cases.find((x) => x.name === 'one message of three disclosed');
+  assert.ok(!c.bundle.includes('margin floor') && c.bundle.includes('part 7731'));
+});
+
+test('without a pinned key set nothing is trusted', async () => {
+  const c = data.cases[0];
+  const result = await verifyBundle(c.bundle, {});
+  assert.equal(result.ok, false);
+  assert.match(result.error, /no key set/);
+  const stranger = await verifyBundle(c.bundle, { keys: { keys: [] } });
+  assert.equal(stranger.ok, false);
+  assert.equal(stranger.items[0].status, 'unknown_key');
+});
+
+test('a carried audit report is not taken on trust', async () => {
+  const c = data.cases[0];
+  const bundle = JSON.parse(c.bundle);
+  bundle.audits = [{ report_id: 'sha256:00', verdict: 'SAME' }];
+  const result = await verifyBundle(JSON.stringify(bundle), options(c));
+  assert.equal(result.ok, false);
+  assert.match(result.failures.at(-1), /^audit report sha256:00: not re-checked/);
+});
+
+test('bytes, text and parsed objects read the same', async () => {
+  const c = data.cases[0];
+  const bytes = new TextEncoder().encode(c.bundle);
+  assert.equal((await verifyBundle(bytes, options(c))).ok, true);
+  assert.equal((await verifyBundle(JSON.parse(c.bundle), options(c))).ok, true);
+  assert.throws(() => parseBundle('[]'), /a bundle is a JSON object/);
+});
