@@ -80,3 +80,22 @@ test('bytes, text and parsed objects read the same', async () => {
   assert.equal((await verifyBundle(JSON.parse(c.bundle), options(c))).ok, true);
   assert.throws(() => parseBundle('[]'), /a bundle is a JSON object/);
 });
+
+test('the command line verifies a bundle file: exit 0, 1 or 2', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'llmseal-bundle-'));
+  writeFileSync(join(dir, 'keys.json'), JSON.stringify(data.keys));
+  const bin = new URL('../bin/llmseal-verify.js', import.meta.url).pathname;
+  const run = (c) => {
+    writeFileSync(join(dir, 'b.json'), c.bundle);
+    return spawnSync(process.execPath, [bin, '--bundle', join(dir, 'b.json'), '--keys', join(dir, 'keys.json'), '--log-vkey', data.log_vkey], { encoding: 'utf8' });
+  };
+  const good = run(data.cases.find((c) => c.ok && !c.witnessed));
+  assert.equal(good.status, 0, good.stderr);
+  assert.equal(JSON.parse(good.stdout).ok, true);
+  assert.equal(run(data.cases.find((c) => c.ok === false && !c.witnessed)).status, 1);
+  assert.equal(run(data.cases.find((c) => c.error)).status, 2);
+});
