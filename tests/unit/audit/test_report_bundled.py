@@ -17,7 +17,7 @@ import pytest
 
 from llmseal.audit.bundled import CarriedAudits
 from llmseal.audit.enroll import enroll
-from llmseal.audit.reference import Reference
+from llmseal.audit.reference import Reference, content_id
 from llmseal.audit.report import AuditReport
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.bundle.anchors import Anchors
@@ -186,3 +186,32 @@ def test_bundle_verify_cli_reports_carried_audits(
     bad = cli("bundle", "verify", tampered, "--keys", keys, "--at", at, "--references", ref)
     assert bad.status == 1 and "audit report FAILED" in bad.stdout
     assert "verdict_mismatch" in bad.stdout or "the report says" in bad.stdout
+
+
+@pytest.mark.parametrize(
+    ("member", "value"),
+    [
+        ("exchanges", "not a list"),
+        ("exchanges", [1]),
+        ("families", {"kbf": 3}),
+        ("verdict", "MAYBE"),
+        ("rates", {"alpha": "x"}),
+        ("references", [1]),
+        ("receipt_ids", 5),
+        ("signature", "forged"),
+    ],
+)
+def test_a_re_hashed_report_of_the_wrong_shape_fails_as_input_never_crashes(
+    diff_report: AuditReport, issuer_keys: KeySet, bundle_of: Any, t0: datetime,
+    member: str, value: Any,
+) -> None:  # fmt: skip
+    data = _edited(diff_report, lambda d: None).to_dict()
+    data[member] = value
+    data["report_id"] = content_id(data, exclude=("report_id", "signature"))
+    result = verify_bundle(bundle_of(data), Anchors(keys=(issuer_keys,)), at=t0,
+                           audits=CarriedAudits())  # fmt: skip
+    assert not result
+    (audit,) = result.audits
+    assert (
+        audit.failures[0].startswith("not an audit report:") and f"'{member}'" in audit.failures[0]
+    )
