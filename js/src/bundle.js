@@ -73,7 +73,7 @@ export function parseBundle(input) {
     throw new InputError("bundle 'created_at' must be an RFC 3339 UTC time");
   }
   if (typeof value.subject !== 'string') throw new InputError("bundle 'subject' must be a receipt_id");
-  const audits = value.audits ?? [];
+  const audits = Object.hasOwn(value, 'audits') ? value.audits : [];
   if (!Array.isArray(audits) || !audits.every(isObject)) throw new InputError("bundle 'audits' must be an array of objects");
   if (!value.items.length) throw new InputError('a bundle holds at least one receipt');
   if (value.items.length > MAX_ITEMS) throw new InputError(`a bundle holds at most ${MAX_ITEMS} receipts`);
@@ -94,11 +94,11 @@ function parseItem(data, index) {
     throw new InputError(`${where}: ${error.message}`);
   }
   if (data.disclosure != null && !isObject(data.disclosure)) throw new InputError(`${where}: disclosure must be an object`);
-  const evidence = data.evidence ?? {};
+  const evidence = Object.hasOwn(data, 'evidence') ? data.evidence : {};
   if (!isObject(evidence)) throw new InputError(`${where}: evidence must be an object`);
   refuseUnknown(evidence, EVIDENCE, `${where} evidence`);
   for (const name of ['x5c', 'crls']) {
-    const list = evidence[name] ?? [];
+    const list = Object.hasOwn(evidence, name) ? evidence[name] : [];
     if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) throw new InputError(`${where}: evidence '${name}' must be an array of PEM strings`);
   }
   if (Object.hasOwn(evidence, 'log') && typeof evidence.log !== 'string') throw new InputError(`${where}: evidence 'log' must be a tlog-proof text`);

@@ -30,7 +30,7 @@ export async function checkLinks(items, disclosed, digestOf) {
   for (const item of items) {
     const child = item.receipt.receipt_id;
     const raw = item.receipt.parents;
-    if (raw === undefined) continue;
+    if (raw === undefined || raw === null) continue; // as Python reads a null claim
     if (!Array.isArray(raw) || !raw.every(isObject)) {
       links.push(link(child, null, '?', ["the 'parents' claim is not a list of objects"]));
       continue;

@@ -25,7 +25,9 @@ from llmseal.bundle.create import make_bundle
 from llmseal.bundle.format import Bundle, BundleItem
 from llmseal.bundle.result import BundleResult
 from llmseal.bundle.verify import verify_bundle
+from llmseal.core.hashing import hash_json, hash_response
 from llmseal.core.keyset import KeySet
+from llmseal.core.sign import issue_receipt
 from llmseal.errors import BundleError
 from llmseal.log.note.cosignature import CosignatureSigner
 from llmseal.log.trust import LogTrust
@@ -152,6 +154,14 @@ def _embedded(w: _World) -> dict[str, Any]:
     return _bundle([item(hop, REQUEST, RESPONSE, log=w.log.prove(hop))])
 
 
+def _null_parents(w: _World) -> dict[str, Any]:
+    receipt = issue_receipt(
+        w.api.signer, model_id="smollm2", prompt_hash=hash_json(REQUEST),
+        output_hash=hash_response(RESPONSE), at=T0, claims={"issuer": "api", "parents": None},
+    )  # fmt: skip
+    return _bundle([item(receipt, REQUEST, RESPONSE)])
+
+
 def _edit(data: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
     out = copy.deepcopy(data)
     edit(out)
@@ -253,7 +263,15 @@ def _cases(w: _World) -> list[tuple[str, dict[str, Any], bool]]:
         ("an upstream receipt embedded by a chained gateway", _embedded(w), False),
         ("witnessed: proven before the key's revocation", witnessed_early, True),
         ("witnessed: dated before the revocation, first proven after it", witnessed_late, True),
+        ("a parents claim that is null", _null_parents(w), False),
         ("an unknown member", _edit(single, _set(("items", 0, "extra"), 1)), False),
+        ("evidence that is null", _edit(single, _set(("items", 0, "evidence"), None)), False),
+        ("audits that are null", _edit(single, _set(("audits",), None)), False),
+        (
+            "an x5c list that is null",
+            _edit(single, _set(("items", 0, "evidence", "x5c"), None)),
+            False,
+        ),
         ("another format version", _edit(single, _set(("bundle",), "llmseal-bundle/2")), False),
     ]
 
