@@ -154,6 +154,16 @@ def _embedded(w: _World) -> dict[str, Any]:
     return _bundle([item(hop, REQUEST, RESPONSE, log=w.log.prove(hop))])
 
 
+def _augmenting(w: _World, *, more: bool = False) -> dict[str, Any]:
+    upstream = w.api.seal(REQUEST, RESPONSE)
+    added = {**RESPONSE, "hop_note": {"via": "relay.example"}}
+    if more:
+        added["id"] = "rewritten"
+    spec = {"response": {"op": "augment", "added": ["/hop_note"]}}
+    hop = w.relay.seal(REQUEST, added, parents=[link(upstream, "upstream", transform=spec)])
+    return _bundle([item(upstream, REQUEST, RESPONSE), item(hop, REQUEST, added)])
+
+
 def _null_parents(w: _World) -> dict[str, Any]:
     receipt = issue_receipt(
         w.api.signer, model_id="smollm2", prompt_hash=hash_json(REQUEST),
@@ -264,6 +274,8 @@ def _cases(w: _World) -> list[tuple[str, dict[str, Any], bool]]:
         ("witnessed: proven before the key's revocation", witnessed_early, True),
         ("witnessed: dated before the revocation, first proven after it", witnessed_late, True),
         ("a parents claim that is null", _null_parents(w), False),
+        ("a hop that adds its own member", _augmenting(w), False),
+        ("a hop that adds a member and rewrites another", _augmenting(w, more=True), False),
         ("an unknown member", _edit(single, _set(("items", 0, "extra"), 1)), False),
         ("evidence that is null", _edit(single, _set(("items", 0, "evidence"), None)), False),
         ("audits that are null", _edit(single, _set(("audits",), None)), False),
