@@ -20,7 +20,7 @@ from llmseal.bundle.anchors import Anchors
 from llmseal.core import _time
 from llmseal.errors import LogError, LogFormatError, ProofError
 from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
-from llmseal.log.note.note import NoteVerifier, parse_note
+from llmseal.log.note.note import Note, NoteVerifier
 from llmseal.log.tree.merkle import leaf_hash, verify_inclusion
 from llmseal.log.tree.proof import LogProof
 from llmseal.log.tree.tiles import MAX_ENTRY_SIZE
@@ -70,7 +70,7 @@ class LogChecker:
             if len(entry) > MAX_ENTRY_SIZE:
                 raise LogFormatError(f"receipt is {len(entry)} bytes as a log entry, over 65535")
             parsed = LogProof.parse(proof)
-            opened = self._open(parsed.checkpoint)
+            opened = self._open(parsed)
             verify_inclusion(
                 leaf_hash(entry), parsed.index, opened.signed.size, parsed.path, opened.signed.root
             )
@@ -90,20 +90,19 @@ class LogChecker:
             report["proven_at"] = _time.format_utc(witnessed.proven_at)
         return LogOutcome(report, witnessed.proven_at, bool(witnessed))
 
-    def _open(self, checkpoint: bytes) -> _Opened:
-        known = self._opened.get(checkpoint)
+    def _open(self, proof: LogProof) -> _Opened:
+        known = self._opened.get(proof.checkpoint)
         if known is None:
             try:
-                known = self._verify(checkpoint)
+                known = self._verify(proof.note)
             except LogError as exc:
                 known = exc
-            self._opened[checkpoint] = known
+            self._opened[proof.checkpoint] = known
         if isinstance(known, LogError):
             raise known
         return known
 
-    def _verify(self, checkpoint: bytes) -> _Opened:
-        note = parse_note(checkpoint)
+    def _verify(self, note: Note) -> _Opened:
         # The origin is read unverified only to pick keys; the signature decides.
         origin = note.text.split("\n", 1)[0]
         anchors = self._anchors
