@@ -3,10 +3,11 @@ every chain link, and the policy — against the verifier's anchors only.
 
 Per item, in this order:
 
-1. the log proof (if any) against the verifier's log keys and witness policy; a
-   proof that does not verify fails the item, and a witnessed one gives the
-   *proven time* at which revocation, certificate validity and DNSSEC signatures
-   are judged (else ``issued_at``);
+1. the log proof (if any) against the verifier's log keys and witness policy
+   (:mod:`llmseal.bundle._logcheck`); a proof that does not verify fails the item,
+   and a witnessed one gives the *proven time*. That, else ``issued_at``, is the
+   signing time at which revocation, certificate validity, the bundle's CRLs and
+   DNSSEC signatures are judged (docs/spec/bundle.md, "Time");
 2. the key: pinned key set (checked against the snapshot), recorded DNSSEC chain
    from the verifier's trust anchor, or X.509 chain from the verifier's roots
    (:mod:`llmseal.bundle.anchors`); no anchor behind it → ``unknown_key``;
