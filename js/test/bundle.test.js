@@ -99,3 +99,35 @@ test('the command line verifies a bundle file: exit 0, 1 or 2', async () => {
   assert.equal(run(data.cases.find((c) => c.ok === false && !c.witnessed)).status, 1);
   assert.equal(run(data.cases.find((c) => c.error)).status, 2);
 });
+
+test('hostile shapes anywhere in a bundle give a verdict, never a throw', async () => {
+  const base = JSON.parse(data.cases.find((c) => c.name.startsWith('three hops: upstream')).bundle);
+  const digest = base.items[1].receipt.parents[0].digest;
+  const junk = [5, 'x', null, [], {}, [1], [null], [{}], [{ digest: 5 }], [{ relation: 'upstream', digest }],
+    [{ relation: 'upstream', digest, transform: 5 }], [{ relation: 'upstream', digest, transform: { response: 'redact' } }],
+    [{ relation: 'upstream', digest, transform: { response: { op: 'redact', paths: 'x' } } }],
+    [{ relation: 'upstream', digest, transform: { response: { op: 'reserialize', preserves: ['no-slash', '/~2', '/0/9/x'] } } }],
+    [{ relation: 'upstream', digest, transform: { response: { op: 'augment', added: ['', '/choices/0', '/choices/7'] } } }],
+    [{ relation: 'input', digest }], [{ relation: 'previous', digest }], [{ relation: '__proto__', digest }],
+    [{ signature: 'x', receipt_id: 'y' }]];
+  const places = [
+    (b, v) => { b.items[2].receipt.parents = v; },
+    (b, v) => { b.items[0].response = v; },
+    (b, v) => { b.items[1].request = v; },
+    (b, v) => { b.items[0].disclosure = { messages: v }; },
+    (b, v) => { b.items[0].evidence.log = typeof v === 'string' ? v : JSON.stringify(v); },
+  ];
+  let verdicts = 0;
+  for (const place of places) {
+    for (const value of junk) {
+      const bundle = structuredClone(base);
+      place(bundle, structuredClone(value));
+      const result = await verifyBundle(JSON.stringify(bundle), options({ witnessed: false }));
+      // Every change breaks a signature, a content hash, a proof or a disclosure.
+      assert.equal(result.ok, false);
+      assert.ok(result.failures.length > 0);
+      verdicts += 1;
+    }
+  }
+  assert.equal(verdicts, places.length * junk.length);
+});
