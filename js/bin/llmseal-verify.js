@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // llmseal-verify FILE --keys KEYSET.json [--prompt REQUEST.json] [--output RESPONSE]
 //                [--log-vkey VKEY]... [--witness-policy POLICY] [--raw]
-// Prints the verify() result as JSON. Exit 0 iff valid, 1 for another status, 2 for
-// input it cannot use (the same convention as `llmseal verify`).
+// llmseal-verify --bundle FILE --keys KEYSET.json [--log-vkey VKEY]... [--witness-policy POLICY]
+// Prints the verify() (or verifyBundle()) result as JSON. Exit 0 iff valid (ok), 1
+// otherwise, 2 for input it cannot use (the convention of `llmseal verify`).
 import { readFileSync } from 'node:fs';
-import { verify } from '../src/index.js';
+import { verify, verifyBundle } from '../src/index.js';
 
-const USAGE = 'usage: llmseal-verify FILE --keys KEYSET.json [--prompt FILE] [--output FILE] [--log-vkey VKEY]... [--witness-policy FILE] [--raw]';
+const USAGE = 'usage: llmseal-verify [--bundle] FILE --keys KEYSET.json [--prompt FILE] [--output FILE] [--log-vkey VKEY]... [--witness-policy FILE] [--raw]';
 
 function parseArgs(argv) {
   const options = { logVkeys: [] };
@@ -23,6 +24,7 @@ function parseArgs(argv) {
     else if (arg === '--log-vkey') options.logVkeys.push(value());
     else if (arg === '--witness-policy') options.witnessPolicy = read(value());
     else if (arg === '--raw') options.raw = true;
+    else if (arg === '--bundle') options.bundle = true;
     else if (arg.startsWith('-') && arg !== '-') throw new Error(`unknown option ${arg}`);
     else if (file === null) file = arg;
     else throw new Error('one input file only');
@@ -37,9 +39,15 @@ function read(path) {
 
 try {
   const { file, options } = parseArgs(process.argv.slice(2));
-  const result = await verify(read(file), options);
-  process.stdout.write(`${JSON.stringify(result)}\n`);
-  process.exitCode = result.status === 'valid' ? 0 : result.status === 'error' ? 2 : 1;
+  if (options.bundle) {
+    const result = await verifyBundle(read(file), options);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exitCode = result.ok ? 0 : result.error ? 2 : 1;
+  } else {
+    const result = await verify(read(file), options);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exitCode = result.status === 'valid' ? 0 : result.status === 'error' ? 2 : 1;
+  }
 } catch (error) {
   process.stderr.write(`llmseal-verify: error: ${error.message}\n`);
   process.exitCode = 2;

@@ -120,3 +120,67 @@ export function readStream(text) {
   }
   return { chunks, receipt: found };
 }
+
+// ---- NDJSON streams (Ollama's native API, docs/spec/stream.md §4) ---------------
+
+const RECEIPT_MARK = 'llmseal_receipt';
+const LINE_MEMBERS = [RECEIPT_MARK, 'message', 'response', 'receipt', 'receipt_evidence'];
+
+function ndjsonLines(text) {
+  return text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line)).filter((line) => line.trim());
+}
+
+// Two or more lines, the first two JSON objects: a saved NDJSON stream (as the
+// Python verifier decides; a single JSON document is read as JSON first).
+export function isNdjson(text) {
+  const lines = ndjsonLines(text);
+  if (lines.length < 2) return false;
+  try {
+    return lines.slice(0, 2).every((line) => isObject(parseJson(line)));
+  } catch {
+    return false;
+  }
+}
+
+// The receipt a parsed line carries, null for a content line; InputError for a
+// line that names itself a receipt line in any shape but the one (so no content
+// can hide in it).
+function lineReceipt(value) {
+  if (!isObject(value) || !Object.hasOwn(value, RECEIPT_MARK)) return null;
+  const version = value[RECEIPT_MARK];
+  if (version !== FRAMING) throw new InputError(`receipt line framing ${JSON.stringify(version)} is not supported (this verifier reads ${FRAMING})`);
+  const extra = Object.keys(value).filter((k) => !LINE_MEMBERS.includes(k)).sort();
+  if (extra.length) throw new InputError(`a receipt line carries other members: [${extra.map((k) => `'${k}'`).join(', ')}]`);
+  const message = Object.hasOwn(value, 'message') ? value.message : { role: 'assistant', content: '' };
+  const emptyMessage = isObject(message) && Object.keys(message).length === 2 && message.role === 'assistant' && message.content === '';
+  if (!emptyMessage || (Object.hasOwn(value, 'response') && value.response !== '')) throw new InputError('a receipt line must carry no content');
+  if (!isObject(value.receipt)) throw new InputError('a receipt line must hold "receipt": {...}');
+  const evidence = value.receipt_evidence ?? null;
+  if (evidence !== null && !isObject(evidence)) throw new InputError('receipt_evidence must be a JSON object');
+  return { receipt: value.receipt, evidence, framing: FRAMING };
+}
+
+// A saved NDJSON stream (`curl -N … > answer.ndjson`): the hashed lines, parsed,
+// and its receipt (or null). Throws InputError for a stream no gateway sealed.
+export function readNdjson(text) {
+  const chunks = [];
+  let found = null;
+  for (const line of ndjsonLines(text)) {
+    let value;
+    try {
+      value = parseJson(line);
+    } catch (error) {
+      throw new InputError(`the stream carries a non-JSON line: ${error.message}`);
+    }
+    const receipt = lineReceipt(value);
+    if (receipt !== null) {
+      if (found !== null) throw new InputError('the stream carries more than one receipt');
+      found = receipt;
+    } else if (found !== null) {
+      throw new InputError('the stream continues after its receipt');
+    } else {
+      chunks.push(value);
+    }
+  }
+  return { chunks, receipt: found };
+}

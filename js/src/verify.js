@@ -6,7 +6,7 @@
 // wrong. Input the verifier cannot use is the status "error", never a throw.
 import { fromUtf8, sameText, utf8 } from './bytes.js';
 import { decodeSignature, sha256Hex, verifySignature } from './crypto.js';
-import { hashJson, hashResponse, isEventStream, readStream } from './content.js';
+import { hashJson, hashResponse, isEventStream, isNdjson, readNdjson, readStream } from './content.js';
 import { InputError } from './errors.js';
 import { parseJson } from './json.js';
 import { quote, parseKeySet, revokedAsOf } from './keyset.js';
@@ -33,7 +33,13 @@ export function locate(input) {
   if (value instanceof Uint8Array) value = fromUtf8(value);
   if (typeof value === 'string') {
     if (isEventStream(value)) return fromStream(readStream(value));
-    value = parseJson(value);
+    try {
+      value = parseJson(value);
+    } catch (error) {
+      // Not one JSON document: maybe a saved NDJSON stream (Ollama's native API).
+      if (error instanceof InputError && isNdjson(value)) return fromStream(readNdjson(value));
+      throw error;
+    }
   }
   if (looksLikeReceipt(value)) return { receipt: value, output: undefined, evidence: null, kind: 'receipt' };
   if (isObject(value) && isObject(value.receipt)) {
@@ -128,7 +134,12 @@ export async function contentHash(content, response, raw = false) {
   let value = content instanceof Uint8Array ? fromUtf8(content) : content;
   if (typeof value === 'string') {
     if (response && isEventStream(value)) return hashJson(readStream(value).chunks);
-    value = parseJson(value);
+    try {
+      value = parseJson(value);
+    } catch (error) {
+      if (response && error instanceof InputError && isNdjson(value)) return hashJson(readNdjson(value).chunks);
+      throw error;
+    }
   }
   return response ? hashResponse(value) : hashJson(value);
 }

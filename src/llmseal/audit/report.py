@@ -173,6 +173,7 @@ def load_report(source: str | Path | bytes) -> AuditReport:
                            "rates") if m not in parsed]  # fmt: skip
     if missing:
         raise InputError(f"not an audit report: missing {', '.join(missing)}")
+    _check_shape(parsed)
     claimed = parsed["report_id"]
     actual = content_id(parsed, exclude=_UNHASHED)
     if not isinstance(claimed, str) or not hmac.compare_digest(claimed, actual):
@@ -180,3 +181,44 @@ def load_report(source: str | Path | bytes) -> AuditReport:
                                   code="hash_mismatch")  # fmt: skip
     body = {k: v for k, v in parsed.items() if k != "report_id"}
     return AuditReport(actual, MappingProxyType(body))
+
+
+def _check_shape(parsed: Mapping[str, Any]) -> None:
+    """InputError for members of the wrong JSON type: a report is hostile input.
+
+    Its id only proves the content is what was hashed, not that it is well formed,
+    so a re-hashed report with (say) a string for ``exchanges`` must still fail as
+    input, never as a crash in whoever re-checks it (``audit report verify``,
+    ``bundle verify``).
+    """
+
+    def objects(value: Any) -> bool:
+        return all(isinstance(v, Mapping) for v in value)
+
+    problems = []
+    if not isinstance(parsed["exchanges"], list) or not objects(parsed["exchanges"]):
+        problems.append("'exchanges' must be an array of objects")
+    families = parsed["families"]
+    if not isinstance(families, Mapping) or not objects(families.values()):
+        problems.append("'families' must be an object of objects")
+    if parsed["verdict"] not in {o.value for o in Outcome}:
+        problems.append(f"'verdict' must be one of {sorted(o.value for o in Outcome)}")
+    references = parsed["references"]
+    if not isinstance(references, Mapping) or not all(
+        isinstance(v, str) for v in references.values()
+    ):
+        problems.append("'references' must be an object of reference ids")
+    rates = parsed["rates"]
+    numbers = (int, float)
+    if not isinstance(rates, Mapping) or not all(
+        isinstance(rates.get(k), numbers) and not isinstance(rates.get(k), bool)
+        for k in ("alpha", "beta", "min_effect")
+    ):
+        problems.append("'rates' must give numbers alpha, beta and min_effect")
+    ids = parsed.get("receipt_ids", [])
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        problems.append("'receipt_ids' must be an array of strings")
+    if "signature" in parsed and not isinstance(parsed["signature"], Mapping):
+        problems.append("'signature' must be an object")
+    if problems:
+        raise InputError(f"not an audit report: {'; '.join(problems)}")

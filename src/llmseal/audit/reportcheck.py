@@ -37,7 +37,7 @@ from llmseal.core.keyset import KeyResolver
 from llmseal.core.verify import Status
 from llmseal.errors import AuditIntegrityError, Error
 
-__all__ = ["ReportCheck", "check_report", "record_report"]
+__all__ = ["ReportCheck", "check_receipts", "check_report", "check_signature", "record_report"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,32 +65,9 @@ def check_report(
     families: Registry | None = None,
 ) -> ReportCheck:
     """Reproduce ``report`` or raise :class:`~llmseal.errors.AuditIntegrityError`."""
-    auditor = _check_signature(report, auditors) if auditors is not None else None
+    auditor = check_signature(report, auditors) if auditors is not None else None
     exchanges = report.exchanges
-    receipts = 0
-    for number, exchange in enumerate(exchanges, 1):
-        if exchange.verification != VALID:
-            continue
-        try:
-            result = exchange.reverify(keys)
-        except Error as exc:
-            result = None
-            why = exc.diagnostics()
-        else:
-            why = "no receipt" if result is None else "; ".join(result.reasons) or "?"
-        if result is None or result.status is not Status.VALID:
-            status = "missing" if result is None else result.status.value
-            raise AuditIntegrityError(
-                f"exchange {number} ({exchange.probe_id}) is counted as signed but its receipt "
-                f"{exchange.receipt_id} is {status}: {why}",
-                code="receipt_invalid",
-            )
-        receipts += 1
-    signed_ids = [e.receipt_id for e in exchanges if e.signed]
-    if list(report.body.get("receipt_ids", ())) != signed_ids:
-        raise AuditIntegrityError(
-            "the report's receipt_ids are not its signed exchanges", code="receipt_invalid"
-        )
+    receipts = check_receipts(report, keys)
     by_id = {r.reference_id: r for r in references}
     named = report.references
     missing = sorted({rid for rid in named.values() if rid not in by_id})
@@ -129,7 +106,46 @@ def check_report(
     return ReportCheck(report, outcome, recomputed, receipts, failed, auditor)
 
 
-def _check_signature(report: AuditReport, auditors: KeyResolver) -> str:
+def check_receipts(report: AuditReport, keys: KeyResolver) -> int:
+    """Step 3: re-verify every exchange counted as signed; how many there were.
+
+    Raises:
+        AuditIntegrityError: ``receipt_invalid``.
+    """
+    exchanges = report.exchanges
+    receipts = 0
+    for number, exchange in enumerate(exchanges, 1):
+        if exchange.verification != VALID:
+            continue
+        try:
+            result = exchange.reverify(keys)
+        except Error as exc:
+            result = None
+            why = exc.diagnostics()
+        else:
+            why = "no receipt" if result is None else "; ".join(result.reasons) or "?"
+        if result is None or result.status is not Status.VALID:
+            status = "missing" if result is None else result.status.value
+            raise AuditIntegrityError(
+                f"exchange {number} ({exchange.probe_id}) is counted as signed but its receipt "
+                f"{exchange.receipt_id} is {status}: {why}",
+                code="receipt_invalid",
+            )
+        receipts += 1
+    signed_ids = [e.receipt_id for e in exchanges if e.signed]
+    if list(report.body.get("receipt_ids", ())) != signed_ids:
+        raise AuditIntegrityError(
+            "the report's receipt_ids are not its signed exchanges", code="receipt_invalid"
+        )
+    return receipts
+
+
+def check_signature(report: AuditReport, auditors: KeyResolver) -> str:
+    """Step 2: the key id of the trusted auditor whose signature verifies.
+
+    Raises:
+        AuditIntegrityError: ``bad_signature`` or ``untrusted_auditor``.
+    """
     signature: Mapping[str, object] | None = report.signature
     if signature is None:
         raise AuditIntegrityError("the report is not signed by an auditor", code="bad_signature")

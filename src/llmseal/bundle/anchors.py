@@ -12,7 +12,8 @@ evidence         what roots it
 ``dnssec``       the verifier's DNSSEC trust anchor: the recorded chain is
                  validated from it, at the receipt's proven time or issued_at
 ``x5c``/``crls`` the verifier's CA roots and a pinned name (``--name`` or
-                 ``--domain``); the bundle's CRLs join the verifier's own
+                 ``--domain``); the bundle's CRLs join the verifier's own,
+                 judged at the receipt's proven signing time
 ===============  ==========================================================
 
 A key the bundle brings with nothing of the verifier's behind it resolves to
@@ -64,18 +65,25 @@ class Anchors:
     def __bool__(self) -> bool:
         return bool(self.keys or self.dns or self.ca_roots)
 
-    def validator(self, pems: Sequence[str], *, at: datetime) -> ChainValidator | None:
+    def validator(
+        self, pems: Sequence[str], *, at: datetime, signed_at: datetime
+    ) -> ChainValidator | None:
         """A chain validator over the verifier's roots, its CRLs and the bundle's ``pems``.
 
-        CRL freshness is judged at ``at`` (the verification time): a bundle's CRL
-        that has passed its nextUpdate says nothing about revocations since.
+        The verifier's own CRLs are its current knowledge: their freshness is judged
+        at ``at`` (the verification time). The bundle's CRLs are evidence recorded
+        with the receipt: like its DNSSEC chain they are judged at ``signed_at``,
+        the receipt's proven signing time (docs/spec/bundle.md, "Time"), so a
+        bundle stays verifiable after its CRL's nextUpdate, and a CRL that was
+        already past it when the receipt was signed is refused (``crl_stale``).
         """
         if self.ca_roots is None:
             return None
-        crls = [*self.crls, *(_crl(pem) for pem in pems)]
+        recorded = [_crl(pem) for pem in pems]
         return ChainValidator(
-            self.ca_roots, crls=crls, require_crl=bool(self.crls), clock=lambda: at, cache_size=1
-        )
+            self.ca_roots, crls=self.crls, require_crl=bool(self.crls), clock=lambda: at,
+            cache_size=1, crl_evidence=recorded, crl_evidence_at=signed_at,
+        )  # fmt: skip
 
     def resolver_for(self, evidence: Mapping[str, object], *, at: datetime) -> KeyResolver | None:
         """A key resolver for one item (keys and DNSSEC); None if nothing can root it.

@@ -115,12 +115,19 @@ def _as_link(value: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"digest": digest, "relation": "upstream", "transform": {}}
 
 
-def check_links(bundle: Bundle, disclosed: Mapping[str, Mapping[int, Any]]) -> list[Link]:
+def check_links(
+    bundle: Bundle,
+    disclosed: Mapping[str, Mapping[int, Any]],
+    *,
+    by_digest: Mapping[str, BundleItem] | None = None,
+) -> list[Link]:
     """Every parent link of every item, checked against the bundle's content.
 
-    ``disclosed``: receipt_id -> the messages a disclosure proved (bundle.commit).
+    ``disclosed``: receipt_id -> the messages a disclosure proved (bundle.commit);
+    ``by_digest``: the bundle's items by receipt digest, if the caller has them.
     """
-    by_digest = bundle.by_digest()
+    if by_digest is None:
+        by_digest = bundle.by_digest()
     order = {item.receipt.receipt_id: n for n, item in enumerate(bundle.items)}
     links: list[Link] = []
     for item in bundle.items:

@@ -3,10 +3,11 @@ every chain link, and the policy — against the verifier's anchors only.
 
 Per item, in this order:
 
-1. the log proof (if any) against the verifier's log keys and witness policy; a
-   proof that does not verify fails the item, and a witnessed one gives the
-   *proven time* at which revocation, certificate validity and DNSSEC signatures
-   are judged (else ``issued_at``);
+1. the log proof (if any) against the verifier's log keys and witness policy
+   (:mod:`llmseal.bundle._logcheck`); a proof that does not verify fails the item,
+   and a witnessed one gives the *proven time*. That, else ``issued_at``, is the
+   signing time at which revocation, certificate validity, the bundle's CRLs and
+   DNSSEC signatures are judged (docs/spec/bundle.md, "Time");
 2. the key: pinned key set (checked against the snapshot), recorded DNSSEC chain
    from the verifier's trust anchor, or X.509 chain from the verifier's roots
    (:mod:`llmseal.bundle.anchors`); no anchor behind it → ``unknown_key``;
@@ -14,125 +15,67 @@ Per item, in this order:
    and a disclosure against the signed commitments (:mod:`llmseal.bundle.commit`).
 
 Then every ``parents`` link (:mod:`llmseal.bundle.chain`), then the policy for
-every receipt, including which hops and transforms it trusts. The bundle is
-``ok`` iff all of it holds.
+every receipt, including which hops and transforms it trusts, then the audit
+reports the bundle carries (:mod:`llmseal.bundle.audits`). The bundle is ``ok``
+iff all of it holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
+from llmseal.bundle._logcheck import LogChecker
 from llmseal.bundle.anchors import Anchors
+from llmseal.bundle.audits import AuditChecker, check_audits
 from llmseal.bundle.chain import Link, check_links, embedded
-from llmseal.bundle.commit import Disclosed, check_disclosure
+from llmseal.bundle.commit import check_disclosure
 from llmseal.bundle.format import MAX_ITEMS, Bundle, BundleItem
-from llmseal.core.policy import Policy, PolicyResult
+from llmseal.bundle.result import BundleResult, ItemResult
+from llmseal.core.canonical import canonicalize
+from llmseal.core.hashing import hash_bytes
+from llmseal.core.keyset import KeyResolver
+from llmseal.core.policy import Policy
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, Verification, verify_receipt
-from llmseal.errors import BundleError, Error, LogError
-from llmseal.log.entry import receipt_entry
-from llmseal.log.witness.quorum import verify_witnessed_proof
+from llmseal.errors import BundleError, Error
+from llmseal.trust.keysource import KeySources
 
 __all__ = ["BundleResult", "ItemResult", "verify_bundle", "verify_item"]
 
 
-@dataclass(frozen=True)
-class ItemResult:
-    """One receipt of the bundle, as verified."""
-
-    verification: Verification
-    key_source: str
-    log: Mapping[str, Any] | None = None
-    failures: tuple[str, ...] = ()
-    disclosed: Disclosed | None = None
-    policy: PolicyResult | None = None
-
-    @property
-    def receipt_id(self) -> str:
-        return self.verification.receipt.receipt_id
-
-    @property
-    def ok(self) -> bool:
-        admitted = self.policy is None or bool(self.policy)
-        return bool(self.verification) and not self.failures and admitted
-
-    def to_dict(self) -> dict[str, Any]:
-        out = self.verification.to_dict()
-        out["key_source"] = self.key_source
-        out["failures"] = list(self.failures)
-        if self.log is not None:
-            out["log"] = dict(self.log)
-        if self.disclosed is not None:
-            out["disclosed"] = self.disclosed.describe()
-        if self.policy is not None:
-            out["policy"] = {"admitted": bool(self.policy), "failures": list(self.policy.failures)}
-        return out
-
-
-@dataclass(frozen=True)
-class BundleResult:
-    """The whole verdict. Truthy iff every item, link and policy rule holds."""
-
-    bundle: Bundle
-    items: tuple[ItemResult, ...]
-    links: tuple[Link, ...] = ()
-    failures: tuple[str, ...] = field(default=())
-
-    def __bool__(self) -> bool:
-        return all(i.ok for i in self.items) and all(self.links) and not self.failures
-
-    def reasons(self) -> list[str]:
-        """Every failure, each naming the receipt it is about."""
-        out = list(self.failures)
-        for item in self.items:
-            rid = item.receipt_id
-            if not item.verification:
-                out += [
-                    f"{rid}: {item.verification.status.value}: {r}"
-                    for r in item.verification.reasons
-                ]
-            out += [f"{rid}: {f}" for f in item.failures]
-            if item.policy is not None:
-                out += [f"{rid}: policy rule {f}" for f in item.policy.failures]
-        out += [f"{link.child}: {f}" for link in self.links for f in link.failures]
-        return out
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": bool(self),
-            "subject": self.bundle.subject,
-            "items": [i.to_dict() for i in self.items],
-            "links": [_link_dict(link) for link in self.links],
-            "failures": self.reasons(),
-        }
-
-
-def _link_dict(link: Link) -> dict[str, Any]:
-    return {
-        "child": link.child,
-        "parent": link.parent,
-        "relation": link.relation,
-        "ops": list(link.ops),
-        "failures": list(link.failures),
-        "notes": list(link.notes),
-    }
-
-
 def verify_bundle(
-    bundle: Bundle, anchors: Anchors, *, at: datetime, policy: Policy | None = None
+    bundle: Bundle,
+    anchors: Anchors,
+    *,
+    at: datetime,
+    policy: Policy | None = None,
+    audits: AuditChecker | None = None,
 ) -> BundleResult:
-    """Verify every part of ``bundle`` against ``anchors`` (and ``policy``) at time ``at``."""
+    """Verify every part of ``bundle`` against ``anchors`` (and ``policy``) at time ``at``.
+
+    ``audits`` re-checks the audit reports the bundle carries (:mod:`.audits`);
+    without it a bundle that carries any is not ok.
+    """
     bundle = _with_embedded(bundle)
-    results = [verify_item(item, anchors, at=at, policy=policy) for item in bundle.items]
+    # One verification's shared work: each receipt's JCS bytes (its log entry and,
+    # hashed, the digest its children name) and each distinct checkpoint, once.
+    entries = [canonicalize(item.receipt.to_dict()) for item in bundle.items]
+    checker = LogChecker(anchors, at=at)
+    results = [
+        verify_item(item, anchors, at=at, policy=policy, checker=checker, entry=entry)
+        for item, entry in zip(bundle.items, entries, strict=True)
+    ]
     disclosed = {r.receipt_id: r.disclosed.messages for r in results if r.disclosed is not None}
-    links = tuple(check_links(bundle, disclosed))
+    by_digest = {hash_bytes(e): item for e, item in zip(entries, bundle.items, strict=True)}
+    links = tuple(check_links(bundle, disclosed, by_digest=by_digest))
     failures: list[str] = []
     if policy is not None:
         failures += _chain_policy(bundle, links, policy)
-    return BundleResult(bundle, tuple(results), links, tuple(failures))
+    pinned: KeyResolver | None = None
+    if anchors.keys:
+        pinned = anchors.keys[0] if len(anchors.keys) == 1 else KeySources(*anchors.keys)
+    carried = check_audits(bundle.audits, audits, keys=pinned, at=at)
+    return BundleResult(bundle, tuple(results), links, tuple(failures), carried)
 
 
 def _with_embedded(bundle: Bundle) -> Bundle:
@@ -167,15 +110,31 @@ def _with_embedded(bundle: Bundle) -> Bundle:
 
 
 def verify_item(
-    item: BundleItem, anchors: Anchors, *, at: datetime, policy: Policy | None = None
+    item: BundleItem,
+    anchors: Anchors,
+    *,
+    at: datetime,
+    policy: Policy | None = None,
+    checker: LogChecker | None = None,
+    entry: bytes | None = None,
 ) -> ItemResult:
-    """Verify one receipt with the evidence and content beside it."""
+    """Verify one receipt with the evidence and content beside it.
+
+    ``checker`` and ``entry`` (the receipt's JCS bytes) let :func:`verify_bundle`
+    share one verification's work between items; alone, the item gets its own.
+    """
     failures: list[str] = []
-    log, proven_at, witnessed, log_reason = _log(item, anchors, at, failures)
-    if anchors.require_witnessed and not witnessed:
+    checker = checker or LogChecker(anchors, at=at)
+    if entry is None:
+        entry = canonicalize(item.receipt.to_dict())
+    log = checker.check(entry, item.evidence.get("log"))
+    if log.failure:
+        failures.append(log.failure)
+    if anchors.require_witnessed and not log.witnessed:
         failures.append(
             "no log proof cosigned by the witness quorum (--witness-policy requires one)"
         )
+    proven_at = log.proven_at
     judged_at = proven_at or item.receipt.issued_at_datetime
     verification, source = _key_and_receipt(item, anchors, at, judged_at, proven_at)
     disclosed = None
@@ -186,49 +145,13 @@ def verify_item(
             failures.append(str(exc))
     verdict = None
     if policy is not None:
+        logged = log.report is not None and log.report.get("verified") is True
+        unwitnessed = None if log.witnessed else "the checkpoint is not cosigned by the quorum"
         verdict = policy.check(
-            verification, at=at, logged=log is not None and log.get("verified") is True,
-            log_reason=log_reason, witnessed=witnessed,
-            witness_reason=None if witnessed else "the checkpoint is not cosigned by the quorum",
+            verification, at=at, logged=logged, log_reason=log.reason, witnessed=log.witnessed,
+            witness_reason=unwitnessed,
         )  # fmt: skip
-    return ItemResult(verification, source, log, tuple(failures), disclosed, verdict)
-
-
-def _log(
-    item: BundleItem, anchors: Anchors, at: datetime, failures: list[str]
-) -> tuple[dict[str, Any] | None, datetime | None, bool, str | None]:
-    """(report, proven time, witnessed, why not logged) for the item's tlog-proof."""
-    proof = item.evidence.get("log")
-    if not isinstance(proof, str):
-        return None, None, False, "the bundle has no log proof for this receipt"
-    if not anchors.logs and anchors.witnesses is None:
-        return (
-            {"verified": False, "reason": "no log key to check it against"},
-            None,
-            False,
-            ("no trusted log key was given"),
-        )
-    try:
-        if anchors.witnesses is None:
-            proven = anchors.logs.check(item.receipt.to_dict(), proof)
-            report = {"verified": True, "origin": proven.origin, "index": proven.index,
-                      "tree_size": proven.tree_size}  # fmt: skip
-            return report, None, False, None
-        keys = [key for keys in anchors.logs.logs.values() for key in keys]
-        entry = receipt_entry(item.receipt)
-        judged = verify_witnessed_proof(
-            proof, entry, policy=anchors.witnesses, log_verifiers=keys, at=at
-        )
-    except LogError as exc:
-        failures.append(f"its log proof does not verify: {exc}")
-        return {"verified": False, "reason": str(exc)}, None, False, str(exc)
-    witnessed = judged.witnessed
-    report = {"verified": True, "origin": judged.entry.origin, "index": judged.entry.index,
-              "tree_size": judged.entry.tree_size, "witnessed": bool(witnessed),
-              "cosigned_by": sorted(witnessed.cosigned)}  # fmt: skip
-    if witnessed.proven_at is not None:
-        report["proven_at"] = witnessed.proven_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return report, witnessed.proven_at, bool(witnessed), None
+    return ItemResult(verification, source, log.report, tuple(failures), disclosed, verdict)
 
 
 def _key_and_receipt(
@@ -239,7 +162,7 @@ def _key_and_receipt(
     prompt, output = item.request, item.response
     if item.evidence.get("x5c") and anchors.ca_roots is not None:
         try:
-            return _x509(item, anchors, now, proven_at), "x509"
+            return _x509(item, anchors, now, at, proven_at), "x509"
         except Error as exc:
             return Verification(Status.UNKNOWN_KEY, receipt, (exc.diagnostics(),)), "x509"
     try:
@@ -258,11 +181,17 @@ def _key_and_receipt(
 
 
 def _x509(
-    item: BundleItem, anchors: Anchors, at: datetime, proven_at: datetime | None
+    item: BundleItem,
+    anchors: Anchors,
+    now: datetime,
+    signed_at: datetime,
+    proven_at: datetime | None,
 ) -> Verification:
+    """Chain validity and revocation at ``signed_at`` (proven time, else ``issued_at``)."""
     from llmseal.trust.x509.source import verify_receipt_x509
 
-    validator = anchors.validator(_strings(item.evidence.get("crls")), at=at)
+    crls = _strings(item.evidence.get("crls"))
+    validator = anchors.validator(crls, at=now, signed_at=signed_at)
     assert validator is not None  # only called with CA roots
     if not (anchors.x509_name or anchors.x509_domain):
         why = "an X.509 chain needs a pinned name (--name or --domain); none was given"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import click
@@ -19,6 +20,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from llmseal.bundle.anchors import Anchors
+from llmseal.bundle.audits import AuditChecker, AuditResult
 from llmseal.bundle.chain import parents
 from llmseal.bundle.format import Bundle, BundleItem
 from llmseal.bundle.verify import BundleResult, ItemResult, verify_bundle
@@ -46,6 +48,9 @@ __all__ = ["show", "verify"]
     help="C2SP tlog-policy: every log proof must satisfy its quorum (proven time).",
 )
 @click.option("--policy", "policy_path", metavar="POLICY.toml", help="Relying-party rules.")
+@click.option("--auditors", metavar="KEYSET", help="Carried audit reports must be signed by these.")
+@click.option("--references", "reference_paths", multiple=True, metavar="PACK_OR_REF.json",
+              help="References to recompute carried audit verdicts (repeatable).")  # fmt: skip
 @click.option("--at", "at", metavar="TIME", help="Verification time [now].")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(path: str, **o: Any) -> None:  # fmt: skip
@@ -58,12 +63,24 @@ def verify(path: str, **o: Any) -> None:  # fmt: skip
             "no anchor to check the bundle's keys against: give --keys, --trust-anchor, "
             "--anchors, or a --policy with keysets"
         )
-    result = verify_bundle(bundle, anchors, at=parse_time(o["at"], "--at"), policy=policy)
+    at = parse_time(o["at"], "--at")
+    checker = _audit_checker(o, at) if bundle.audits else None
+    result = verify_bundle(bundle, anchors, at=at, policy=policy, audits=checker)
     if o["as_json"]:
         print_json(result.to_dict())
     else:
         _print(result)
     sys.exit(0 if result else 1)
+
+
+def _audit_checker(o: Mapping[str, Any], at: datetime) -> AuditChecker:
+    # The audit layer sits above the bundle layer: its checker is handed in here.
+    from llmseal.audit.bundled import CarriedAudits
+    from llmseal.audit.pack import load_references
+
+    references = [r for p in o["reference_paths"] for r in load_references(p, trusted=None, at=at)]
+    auditors = load_keyset(o["auditors"]) if o["auditors"] else None
+    return CarriedAudits.of(auditors=auditors, references=references)
 
 
 def _anchors(o: Mapping[str, Any], policy: Policy | None) -> Anchors:
@@ -136,8 +153,28 @@ def _print(result: BundleResult) -> None:
     subject = bundle.subject_item
     grow(tree, subject, None, frozenset({subject.receipt.receipt_id}))
     out_console.print(tree)
+    for audit in result.audits:
+        out_console.print(_audit_line(audit))
     for reason in result.reasons():
         out_console.print(Text(terminal_safe(f"  - {reason}")))
+
+
+def _audit_line(audit: AuditResult) -> Text:
+    if not audit.ok:
+        state = ("FAILED", "bold red")
+    elif "verdicts" in audit.checked:
+        state = ("reproduced", "bold green")
+    else:
+        state = ("receipts re-verified", "bold yellow")
+    verdict = f"{audit.verdict} " if audit.verdict else ""
+    checked = ", ".join(audit.checked) or "nothing"
+    line = Text.assemble(
+        "audit report ", (state[0], state[1]),
+        terminal_safe(f"  {verdict}{audit.report_id}  (checked: {checked})"),
+    )  # fmt: skip
+    for note in audit.notes:
+        line.append(terminal_safe(f"\n  note: {note}"))
+    return line
 
 
 @click.command()

@@ -10,6 +10,11 @@ style can run, whatever a receipt contains). The page served at ``/verify``, the
 file ``llmseal web --save`` writes and a browser's "Save page as" are the same
 bytes, and they work the same way.
 
+The built script drops whole-line ``//`` comments (the sources in ``js/src`` keep
+them): every reader of the page downloads it, and the comments are a sixth of it.
+A line can only be inside a string if a template literal (or a line
+continuation) spans lines; a module with one is kept as it is.
+
 The module bundler is deliberately small: it supports the import/export forms
 the verifier uses (``import { a, b as c } from './x.js';``, ``export function``,
 ``export async function``, ``export const``, ``export class``,
@@ -38,6 +43,7 @@ _DECLARATION = re.compile(
 )
 _LEFTOVER = re.compile(r"^\s*(?:import|export)\b", re.M)
 _NAME = re.compile(r"^[A-Za-z_$][\w$]*$")
+_COMMENT_LINE = re.compile(r"^[ \t]*//[^\n]*\n", re.M)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +100,8 @@ class _Bundler:
             module = self.add(path.parent / target)
             exports += [f"{b}: {module}.{a}" for a, b in _names(names)]
         body = _DECLARATION.sub(r"\1 \2", _REEXPORT.sub("", _IMPORT.sub("", source)))
+        if all(line.count("`") % 2 == 0 and not line.endswith("\\") for line in body.splitlines()):
+            body = _COMMENT_LINE.sub("", body)
         if _LEFTOVER.search(body):
             raise ConfigError(f"{path.name}: an import/export form the page bundler does not know")
         ident = f"__m{len(self.ids)}"

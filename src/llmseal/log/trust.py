@@ -16,7 +16,7 @@ from typing import Any
 
 from llmseal.errors import LogFormatError, ProofError
 from llmseal.log.entry import receipt_entry
-from llmseal.log.note.note import NoteVerifier, parse_note
+from llmseal.log.note.note import NoteVerifier
 from llmseal.log.note.notekeys import load_verifier
 from llmseal.log.tree.proof import LogProof, ProvenEntry, verify_log_proof
 
@@ -54,7 +54,7 @@ class LogTrust:
         """
         parsed = proof if isinstance(proof, LogProof) else LogProof.parse(proof)
         # The origin is read unverified only to pick keys; the signature decides.
-        origin = parse_note(parsed.checkpoint).text.split("\n", 1)[0]
+        origin = parsed.note.text.split("\n", 1)[0]
         verifiers = self.logs.get(origin)
         if not verifiers:
             trusted = ", ".join(sorted(self.logs)) or "none"

@@ -293,3 +293,27 @@ def test_a_logged_receipts_proof(page: Page, web_url: str) -> None:
     assert run_verify(page, json.dumps(swapped), keys=logged["keyset"],
                       log_vkeys=logged["log_vkey"]) == "valid"  # fmt: skip
     assert "not proven" in page.inner_text("#result")
+
+
+def test_an_evidence_bundle(page: Page, web_url: str) -> None:
+    data = json.loads((VECTORS / "llmseal" / "bundles.json").read_text(encoding="utf-8"))
+    cases = {c["name"]: c for c in data["cases"]}
+    page.goto(web_url)
+
+    def check(name: str, **fields: str) -> str:
+        fields = fields or {"log_vkeys": data["log_vkey"]}
+        return run_verify(page, cases[name]["bundle"], keys=data["keys"], **fields)
+
+    assert check("three hops: upstream, re-serializing relay, redactor, each logged") == "valid"
+    text = page.inner_text("#result")
+    assert "bundle of 3 receipts" in text and "(subject)" in text
+    assert "upstream (identity, redact): holds" in text and "logged" in text
+    assert check("three hops, the redactor also changed another member") == "tampered"
+    assert "other members differ too" in page.inner_text("#result")
+    assert check("a bundle that brings its own key") == "unknown_key"
+    assert check("one message of three disclosed") == "valid"
+    assert "disclosed message(s) 1 of 3" in page.inner_text("#result")
+    late = "witnessed: dated before the revocation, first proven after it"
+    assert check(late, witness_policy=data["witness_policy"]) == "revoked"
+    assert check("an unknown member") == "error"
+    assert "unknown member(s)" in page.inner_text("#result")

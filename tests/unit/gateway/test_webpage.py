@@ -91,3 +91,16 @@ def test_the_bundler_refuses_forms_it_does_not_know(tmp_path: Path, source: str)
     _module(tmp_path, "x.js", "export const a = 1;\nexport const b = 2;\n")
     with pytest.raises(ConfigError):
         bundle(_module(tmp_path, "m.js", source))
+
+
+def test_whole_line_comments_are_dropped_unless_a_string_spans_lines(tmp_path: Path) -> None:
+    plain = _module(
+        tmp_path, "plain.js", "// why\n  // more\nconst a = 'x'; // kept\nconsole.log(a);\n"
+    )
+    built = bundle(plain)
+    assert "why" not in built and "more" not in built and "// kept" in built
+    spanning = "const t = `line one\n// not a comment\n`;\nconsole.log(t.length);\n"
+    out = tmp_path / "out.mjs"
+    out.write_text(bundle(_module(tmp_path, "spanning.js", spanning)))
+    done = subprocess.run(["node", str(out)], capture_output=True, text=True, timeout=30)
+    assert done.stdout.strip() == str(len("line one\n// not a comment\n")), done.stderr

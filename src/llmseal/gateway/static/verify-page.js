@@ -4,7 +4,7 @@
 // Everything a receipt carries is shown with textContent, never parsed as markup,
 // and the page's CSP lets no other script run. The only requests made are for the
 // key-set and proof addresses the user gave (or a link's ?receipt=&keys=&proof=).
-import { parseKeySet, revokedAsOf, verify } from './js/index.js';
+import { parseKeySet, revokedAsOf, verify, verifyBundle } from './js/index.js';
 import { parseLenient, parseStrict } from './js/time.js';
 
 const MAX_INPUT = 16 << 20; // characters; larger answers are for `llmseal verify`
@@ -205,6 +205,59 @@ function render(result, keys, ms) {
   box.dataset.status = result.status;
 }
 
+// ---- evidence bundles (docs/spec/bundle.md) -----------------------------------
+
+const BUNDLE_FORMAT = 'llmseal-bundle/1';
+// The status a failed bundle shows: its worst receipt, else (a link, a log proof,
+// a disclosure or a carried report failed) tampered.
+const WORST = ['unknown_key', 'revoked', 'tampered'];
+
+function looksLikeBundle(text) {
+  if (!text.includes(BUNDLE_FORMAT)) return false;
+  try {
+    const value = JSON.parse(text);
+    return value !== null && typeof value === 'object' && value.bundle !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+function bundleStatus(result) {
+  if (result.error) return 'error';
+  if (result.ok) return 'valid';
+  return WORST.find((s) => result.items.some((i) => i.status === s)) ?? 'tampered';
+}
+
+function renderBundle(result, ms) {
+  const status = bundleStatus(result);
+  const box = $('result');
+  const [word] = VERDICTS[status];
+  const count = result.items.length;
+  $('verdict').replaceChildren(badge(status, word), el('span', result.error ? 'evidence bundle' : `bundle of ${count} receipt${count === 1 ? '' : 's'}`));
+  $('summary').textContent = result.error ? VERDICTS.error[1]
+    : result.ok ? 'Every receipt in the bundle verifies with the key set you gave, with the content, log proofs and disclosures it carries, and every link between the receipts holds.'
+      : 'Something in the bundle does not hold:';
+  const details = $('details');
+  details.replaceChildren();
+  if (result.failures.length) details.appendChild(list(result.failures));
+  if (count) {
+    section(details, 'Receipts');
+    details.appendChild(table(result.items.map((i) => {
+      const cell = el('span');
+      cell.append(badge(i.status, i.status), el('span', `  ${i.key_source}${i.log ? (i.log.verified ? ', logged' : ', log proof not verified') : ''}${i.disclosed ? `, disclosed ${i.disclosed}` : ''}`));
+      return [i.receipt_id + (i.receipt_id === result.subject ? ' (subject)' : ''), cell];
+    })));
+  }
+  if (result.links.length) {
+    section(details, 'Links');
+    details.appendChild(table(result.links.map((l) => [`${l.child} → ${l.parent ?? 'missing'}`,
+      `${l.relation}${l.ops.length ? ` (${l.ops.join(', ')})` : ''}: ${l.failures.length ? l.failures.join('; ') : 'holds'}`])));
+  }
+  if (ms !== null) details.appendChild(el('p', `Verified in this page in ${ms.toFixed(1)} ms.`, 'help'));
+  box.hidden = false;
+  box.dataset.status = status;
+}
+
 function fail(message) {
   render({ status: 'error', reasons: [message], receipt: null, content_checked: [], log: null }, null, null);
 }
@@ -224,6 +277,11 @@ async function run() {
   try {
     const started = performance.now();
     const { input, options } = await readForm();
+    if (looksLikeBundle(input)) {
+      const result = await verifyBundle(input, options);
+      renderBundle(result, performance.now() - started);
+      return;
+    }
     let keys = null;
     try {
       keys = parseKeySet(options.keys);
@@ -346,6 +404,6 @@ function wire() {
 }
 
 // For the console and for tools driving the page: the same verify() the page uses.
-globalThis.llmseal = Object.freeze({ verify, parseKeySet, parseLenient });
+globalThis.llmseal = Object.freeze({ verify, verifyBundle, parseKeySet, parseLenient });
 wire();
 fromLink();

@@ -48,6 +48,8 @@ MAX_NOTE_BYTES = 1 << 20  # 100 ML-DSA-44 cosignatures are ~330 KB of base64
 _DASH = "\u2014 "
 # Below U+0020 other than LF (signed-note, "Format").
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f]")
+# For str patterns, \s is exactly str.isspace() (sre's UNI_SPACE category), in one C pass.
+_SPACE = re.compile(r"\s")
 
 
 class NoteVerifier(Protocol):
@@ -112,7 +114,7 @@ class Note:
 
 def check_key_name(name: str) -> str:
     """A key name: non-empty, no Unicode whitespace, no ``+`` (spec, "Format")."""
-    if not name or "+" in name or any(ch.isspace() for ch in name) or _CONTROL.search(name):
+    if not name or "+" in name or _SPACE.search(name) or _CONTROL.search(name):
         raise LogFormatError(f"invalid key name {name[:80]!r}")
     return name
 

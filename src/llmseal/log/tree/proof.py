@@ -21,11 +21,11 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llmseal.errors import LogFormatError
 from llmseal.log.note.checkpoint import MAX_TREE_SIZE, SignedCheckpoint, open_checkpoint
-from llmseal.log.note.note import MAX_NOTE_BYTES, NoteVerifier, decode_b64, parse_note
+from llmseal.log.note.note import MAX_NOTE_BYTES, Note, NoteVerifier, decode_b64, parse_note
 from llmseal.log.tree.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 
 __all__ = ["HEADER", "MAX_PROOF_BYTES", "LogProof", "ProvenEntry", "verify_log_proof"]
@@ -45,6 +45,8 @@ class LogProof:
     path: tuple[bytes, ...]
     checkpoint: bytes
     extra: bytes | None = None
+    note: Note = field(init=False, repr=False, compare=False)
+    """``checkpoint`` parsed (well-formed, not yet trusted): parsed once, here."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < MAX_TREE_SIZE:
@@ -53,7 +55,7 @@ class LogProof:
             raise LogFormatError("tlog-proof path must be at most 63 hashes of 32 bytes")
         if self.extra is not None and not 0 < len(self.extra) <= MAX_EXTRA:
             raise LogFormatError("tlog-proof extra data must be 1..65536 bytes")
-        parse_note(self.checkpoint)  # well-formed, not yet trusted
+        object.__setattr__(self, "note", parse_note(self.checkpoint))
 
     def encode(self) -> bytes:
         """The text form (``.tlog-proof`` file, ``receipt_evidence.log``)."""
@@ -123,7 +125,7 @@ def verify_log_proof(
             not lead from the entry to its root.
     """
     parsed = proof if isinstance(proof, LogProof) else LogProof.parse(proof)
-    signed = open_checkpoint(parsed.checkpoint, origin=origin, verifiers=verifiers)
+    signed = open_checkpoint(parsed.note, origin=origin, verifiers=verifiers)
     leaf = leaf_hash(entry)
     verify_inclusion(leaf, parsed.index, signed.size, parsed.path, signed.root)
     return ProvenEntry(origin, parsed.index, signed.size, signed.root, leaf, signed)

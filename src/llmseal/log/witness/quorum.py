@@ -26,7 +26,7 @@ from types import MappingProxyType
 from llmseal.errors import NoteSignatureError, ProofError
 from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
 from llmseal.log.note.cosignature import cosignature_time
-from llmseal.log.note.note import Note, NoteVerifier, parse_note
+from llmseal.log.note.note import Note, NoteVerifier
 from llmseal.log.tree.proof import LogProof, ProvenEntry, verify_log_proof
 from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
@@ -190,7 +190,7 @@ def verify_witnessed_proof(
         LogFormatError, NoteSignatureError, ProofError: the proof does not verify.
     """
     parsed = proof if isinstance(proof, LogProof) else LogProof.parse(proof)
-    named = parse_note(parsed.checkpoint).text.split("\n", 1)[0]
+    named = parsed.note.text.split("\n", 1)[0]
     origin = named if origin is None else origin
     verifiers = [*policy.log_verifiers(origin), *(v for v in log_verifiers if v.name == origin)]
     if not verifiers:

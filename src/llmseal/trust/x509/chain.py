@@ -163,10 +163,16 @@ class ChainValidator:
         cache_size: int = 1024,
         clock: Callable[[], datetime] = _now,
         crl_grace: timedelta = timedelta(0),
+        crl_evidence: Sequence[x509.CertificateRevocationList] = (),
+        crl_evidence_at: datetime | None = None,
     ) -> None:
         self.anchors = anchors
-        # CRL freshness is judged by the verifier's clock (x509crl), not at issued_at.
-        self.revocations = RevocationIndex(crls, require=require_crl, clock=clock, grace=crl_grace)
+        # CRL freshness is judged by the verifier's clock (x509crl), not at issued_at;
+        # CRLs recorded as evidence with a receipt, at its signing time (crl.py).
+        self.revocations = RevocationIndex(
+            crls, require=require_crl, clock=clock, grace=crl_grace,
+            evidence=crl_evidence, evidence_at=crl_evidence_at,
+        )  # fmt: skip
         self._cache: OrderedDict[tuple[Any, ...], ValidatedChain] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()

@@ -17,6 +17,11 @@ verifier's clock, not the receipt's ``issued_at``) no longer says anything about
 certificates revoked since, so it is refused (``crl_stale``), required or not;
 ``grace`` allows a CA's publication lag. A CRL without ``nextUpdate`` is never
 fresh. The relying party supplies newer CRLs as they are published.
+
+*Evidence* CRLs are the exception: CRLs recorded beside a receipt (an evidence
+bundle, docs/spec/bundle.md "Time") describe the certificate at the time the
+receipt was signed, not today, so their freshness is judged at ``evidence_at``
+(the receipt's proven signing time), as a DNSSEC RRSIG replayed from a bundle is.
 """
 
 from __future__ import annotations
@@ -46,16 +51,23 @@ class RevocationIndex:
         require: bool = False,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         grace: timedelta = timedelta(0),
+        evidence: Sequence[x509.CertificateRevocationList] = (),
+        evidence_at: datetime | None = None,
     ) -> None:
+        if evidence and evidence_at is None:
+            raise ValueError("evidence CRLs need evidence_at")  # programming error
+        every = (*crls, *evidence)
         self._by_issuer: dict[bytes, list[x509.CertificateRevocationList]] = {}
-        for crl in crls:
+        for crl in every:
             self._by_issuer.setdefault(crl.issuer.public_bytes(), []).append(crl)
         self.require = require
         self.clock = clock
         self.grace = grace
+        self.evidence_at = evidence_at
         self._verified: dict[tuple[int, x509.Certificate], bool] = {}
-        self._crl_index = {id(crl): n for n, crl in enumerate(crls)}
-        self._crls = tuple(crls)  # keeps the objects (and so their ids) alive
+        self._crl_index = {id(crl): n for n, crl in enumerate(every)}
+        self._evidence = frozenset(range(len(crls), len(every)))
+        self._crls = every  # keeps the objects (and so their ids) alive
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -94,14 +106,22 @@ class RevocationIndex:
 
     def _check_fresh(self, crl: x509.CertificateRevocationList) -> None:
         next_update = crl.next_update_utc
-        now = self.clock()
+        evidence = self._crl_index[id(crl)] in self._evidence
+        now = self.evidence_at if evidence and self.evidence_at is not None else self.clock()
         if next_update is None or now > next_update + self.grace:
             when = next_update.isoformat() if next_update else "never (no nextUpdate)"
-            raise ChainValidationError(
-                f"the CRL of {crl.issuer.rfc4514_string()} was due for renewal at {when}; "
-                f"it is {now.isoformat()}: supply a current CRL",
-                failure="crl_stale",
-            )
+            issuer = crl.issuer.rfc4514_string()
+            if evidence:
+                message = (
+                    f"the recorded CRL of {issuer} was due for renewal at {when}, before the "
+                    f"receipt's signing time {now.isoformat()}: it says nothing about that time"
+                )
+            else:
+                message = (
+                    f"the CRL of {issuer} was due for renewal at {when}; "
+                    f"it is {now.isoformat()}: supply a current CRL"
+                )
+            raise ChainValidationError(message, failure="crl_stale")
 
     def _signed_by(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> bool:
         key = (self._crl_index[id(crl)], issuer)
