@@ -48,7 +48,7 @@ ENROLLED = (
 HIDDEN = "You are Mira, a cheerful assistant for a travel company. Keep answers short."
 RATES = ErrorRates()
 BUDGET = 300
-_VERSION = "v3"  # bump when the banks, the enrollment or ENROLLED change
+_VERSION = "v4"  # bump when the banks, the enrollment or ENROLLED change
 
 
 def _reference(probes: int) -> Reference:
@@ -105,7 +105,7 @@ def _spread(values: list[int]) -> dict[str, float]:
 def run(*, quick: bool) -> dict[str, Any]:
     # OpenMP workers that spin while waiting crawl on a shared machine (before libgomp loads).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    probes, trials = (48, 20) if quick else (80, 50)
+    probes, trials = (56, 20) if quick else (96, 50)
     reference = _reference(probes)
     asked = all_probes(reference, FAMILIES)
     signer = Ed25519Signer.generate("bench-audit")
@@ -146,4 +146,15 @@ def run(*, quick: bool) -> dict[str, Any]:
         out[f"text_{tag}_mix20_gemma"] = _trials(
             reference, [honest, pools["gemma"]], [0.8, 0.2], trials, seed=399, families=text
         )
+    # The logprob family alone (and with stack's free usage check) on the mixes: the
+    # full audit shares its queries round robin with families that cannot see a requant.
+    for fams in (("logprob",), ("logprob", "stack")):
+        tag = "+".join(fams)
+        for i, name in enumerate(("honest_n_batch_1", "q2_k", "q4_0", "hidden_prompt")):
+            pools_, weights = ([pools[name]], [1.0]) if name.startswith("honest") else (
+                [honest, pools[name]], [0.8, 0.2])  # fmt: skip
+            key = name if name.startswith("honest") else f"mix20_{name}"
+            many = trials * 3 if name.startswith("honest") else trials
+            out[f"only_{tag}_{key}"] = _trials(reference, pools_, weights, many, seed=500 + i,
+                                               families=fams)  # fmt: skip
     return {"audit": out}

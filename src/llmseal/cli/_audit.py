@@ -40,7 +40,7 @@ def audit() -> None:
 @click.option("--private", is_flag=True, help="Mark the bank private (never put in a pack).")
 @click.option("--stealth", is_flag=True,
               help="Phrase and send probes like ordinary traffic.")  # fmt: skip
-@click.option("--margin", default=1.0, show_default=True, type=click.FloatRange(0, 20),
+@click.option("--margin", default=0.3, show_default=True, type=click.FloatRange(0, 20),
               help="Keep probes whose answer tokens win by this many nats.")  # fmt: skip
 @click.option("--in-process", is_flag=True,
               help="Run the weights' settings in this process, not one process each.")  # fmt: skip
