@@ -10,7 +10,12 @@ Every text family (``kbf``, ``logprob``, ``stack``) enrolls the same way:
 2. The first variation is the *primary*: its answers are the reference answers.
    Every other variation's answer to a probe either agrees with the primary (within
    the family's rule) or *exceeds*.
-3. :func:`stable_envelope` keeps the probes no honest variation exceeded on, and
+3. Where sources give logprobs, a *margin screen* (:class:`MarginScreen`) drops probes
+   whose greedy answer wins by less than ``EnrollOptions.margin`` nats: an unseen
+   honest kernel could flip them. This is what makes the envelope small and still
+   honest for deployments enrollment did not run (``n_batch=1`` flipped only
+   answers with margins <= 0.15 here).
+4. :func:`stable_envelope` keeps the probes no honest variation exceeded on, and
    counts the envelope **without** fitting it to its own data: for each variation
    ``v`` in turn, probes are selected as stable on every *other* variation and ``v``'s
    exceedances on them are counted (leave-one-variation-out). The pooled count

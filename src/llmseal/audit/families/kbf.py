@@ -2,8 +2,10 @@
 
 Knowledge-boundary probing (KBF, arXiv 2605.29524) in llmseal's own form: each probe
 is one ordinary chat question with a single numeric answer (:mod:`llmseal.audit.probebank`).
-Enrollment records what the reference model answers (the *last* number in its
-reply) and keeps the probes every honest variation answers the same; the envelope
+Enrollment records what the reference model answers (the *first* number in its
+reply), drops the answers a local run of the weights chose by a narrow margin
+(:class:`~llmseal.audit.honest.MarginScreen`), and keeps the probes every honest
+variation answers the same; the envelope
 is the leave-one-variation-out rate at which an honest variation still disagrees
 (:mod:`llmseal.audit.honest`). In an audit an answer *exceeds* when it has no
 number or a number outside the tolerance (``relative`` of the reference's, at least
