@@ -22,7 +22,7 @@ from llmseal.errors import ConfigError
 
 __all__ = ["QUANTS", "cache_dir", "gemma_path", "requantized", "smollm2_path"]
 
-QUANTS = ("Q4_0", "Q2_K")
+QUANTS = ("Q4_0", "Q2_K", "Q8_0")
 
 
 def cache_dir() -> Path:
@@ -33,7 +33,7 @@ def cache_dir() -> Path:
 
 
 def requantized(kind: str) -> Path:
-    """SmolLM2 requantized to ``kind`` (``Q4_0`` or ``Q2_K``), made on first use."""
+    """SmolLM2 requantized to ``kind`` (``Q4_0``, ``Q2_K`` or ``Q8_0``), made on first use."""
     if kind not in QUANTS:
         raise ConfigError(f"no requantization {kind!r} (have {', '.join(QUANTS)})")
     target = cache_dir() / f"SmolLM2-135M-Instruct.{kind}.gguf"

@@ -7,10 +7,12 @@ Sources (:class:`~llmseal.audit.family.Source`):
   are stripped (enrollment trusts the endpoint; audits never do);
 * :func:`weight_sources` — the weights run in-process with llama.cpp under the
   engine settings that change outputs (:data:`VARIATIONS`): the prompt batch size
-  (``n_batch`` 512, 8, 1: different kernels), 1 or 2 threads, and the prompt cache
-  on (the previous request's prefix reused) or off. Each is a fresh model instance;
-  a separate *process* per setting is not run (in-process instances were measured
-  bit-identical to a fresh process here, see ``notes/model-audits.md``).
+  (``n_batch`` 512, 8, 1: different kernels), 1 or 2 threads, the prompt cache on
+  (the previous request's prefix reused) or off, and a second *process* with the
+  primary's setting. With ``processes=True`` (the command line's default) each
+  setting runs in a process of its own (:class:`~llmseal.audit.localproc.ProcessRun`,
+  labels ending ``,process=N``), so process-level nondeterminism is in the
+  envelope; otherwise each is a fresh in-process model instance.
 
 :func:`enroll` asks every family for its section and returns the
 :class:`~llmseal.audit.reference.Reference`, whose ``covers`` lists every variation
@@ -27,6 +29,7 @@ from typing import Any
 import httpx
 
 from llmseal.audit.family import EnrollOptions, Family, Source, SourceAnswer
+from llmseal.audit.localproc import ProcessRun
 from llmseal.audit.reference import Reference
 from llmseal.audit.replay.envelope import LocalRun
 from llmseal.core.canonical import loads
@@ -40,7 +43,9 @@ VARIATIONS: tuple[Mapping[str, Any], ...] = (
     {"n_batch": 8, "n_threads": 1},
     {"n_batch": 1, "n_threads": 2},
     {"n_batch": 512, "n_threads": 2, "prompt_cache": True},
+    {"n_batch": 512, "n_threads": 2},
 )
+"""The last repeats the first: with ``processes=True`` it is "a fresh process"."""
 
 
 def join_url(base: str, endpoint: str) -> str:
@@ -90,14 +95,33 @@ class EndpointSource:
 
 
 def weight_sources(
-    weights: str | Path, variations: Sequence[Mapping[str, Any]] = VARIATIONS
-) -> list[LocalRun]:
-    """One in-process llama.cpp run of ``weights`` per setting (close them when done).
+    weights: str | Path,
+    variations: Sequence[Mapping[str, Any]] = VARIATIONS,
+    *,
+    processes: bool = False,
+) -> list[LocalRun | ProcessRun]:
+    """One llama.cpp run of ``weights`` per setting (close them when done).
 
     ``logits_all`` as llama-cpp-python's server sets it (it is what makes top
-    logprobs available in chat completions).
+    logprobs available in chat completions). ``processes``: each in a child process
+    of its own, labelled ``...,process=N``; otherwise in-process, and a setting that
+    repeats an earlier one is skipped (an in-process copy adds no variation).
     """
-    return [LocalRun(str(weights), **{"logits_all": True, **dict(v)}) for v in variations]
+    out: list[LocalRun | ProcessRun] = []
+    seen: list[dict[str, Any]] = []
+    try:
+        for n, v in enumerate(variations, start=1):
+            settings = {"logits_all": True, **dict(v)}
+            if processes:
+                out.append(ProcessRun(str(weights), settings, index=n))
+            elif settings not in seen:
+                out.append(LocalRun(str(weights), **settings))
+            seen.append(settings)
+    except BaseException:
+        for source in out:
+            source.close()
+        raise
+    return out
 
 
 def enroll(
@@ -125,6 +149,7 @@ def enroll(
         source="+".join(kinds), private=private,
         generator={"params": {"seed": options.seed, "probes": options.probes,
                               "repeats": options.repeats, "top_logprobs": options.top_logprobs,
+                              "style": options.style, "margin": options.margin,
                               "families": [f.name for f in families]}},
         provenance=dict(provenance or {}),
     )  # fmt: skip

@@ -113,6 +113,17 @@ class EnrollOptions:
     repeats: int = 2
     """Passes over an endpoint source, each in a fresh random order (prompt-cache state)."""
     top_logprobs: int = 5
+    style: str = "plain"
+    """``plain`` probes, or ``stealth``: phrased and sent like ordinary traffic
+    (:mod:`llmseal.audit.stealth`); the audit sends exactly what was enrolled."""
+    margin: float = 0.3
+    """Keep only probes whose greedy answer tokens win by at least this many nats (where
+    the source gives logprobs): stable on honest deployments enrollment did not see.
+    Measured here: every kbf answer that ``n_batch=1`` changed had a margin <= 0.15."""
+
+    def __post_init__(self) -> None:
+        if self.style not in ("plain", "stealth"):
+            raise AuditError(f"unknown probe style {self.style!r} (plain or stealth)")
 
 
 @runtime_checkable

@@ -6,7 +6,7 @@ One JSON object, content-addressed like a reference::
      "report_id": "sha256:<hex>",      # sha256(JCS(this object without report_id, signature))
      "created_at": "...", "endpoint": "http://host:port/v1", "model_id": "...",
      "references": {"kbf": "sha256:...", ...},   # family -> reference id
-     "rates": {"alpha": 0.01, "beta": 0.01, "min_effect": 0.15}, "budget": 300,
+     "rates": {"alpha": 0.01, "beta": 0.01, "min_effect": 0.1}, "budget": 300,
      "verdict": "DIFF", "queries": 7,
      "families": {"kbf": <Verdict.to_dict()>, ...},
      "receipt_ids": [...],               # every signed exchange, in sending order

@@ -15,7 +15,12 @@ The loop, one probe at a time:
   decided stops sending, unless every undecided family is out of probes — then
   decided families keep sending, since ``stack`` reads every exchange;
 * the audit stops at the first DIFF (any DIFF decides it), when every family has
-  decided, when every family is out of probes, or at ``budget`` queries.
+  decided, when every family is out of probes, or at ``budget`` queries;
+* with ``cover`` > 0, cover requests (:func:`~llmseal.audit.stealth.cover_probes`)
+  are interleaved at random, ``cover`` of them per probe on average (a geometric
+  number before each probe): signed and stored like probes, counted in ``budget``,
+  scored by no family. With a stealth reference, probes and cover requests then
+  share their phrasing style and settings.
 
 Each family runs at its share of the false-DIFF budget
 (:meth:`~llmseal.audit.sequential.ErrorRates.split`).
@@ -31,6 +36,7 @@ from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import Family, Probe
 from llmseal.audit.reference import Reference
 from llmseal.audit.sequential import ErrorRates
+from llmseal.audit.stealth import cover_probes
 from llmseal.audit.verdict import Outcome, Verdict, combine
 from llmseal.errors import AuditError
 
@@ -99,10 +105,13 @@ def run_audit(
     budget: int,
     rates: ErrorRates,
     rng: random.Random,
+    cover: float = 0.0,
 ) -> AuditRun:
     """Probe until decided or out of budget (see the module docstring)."""
     if budget < 1:
         raise AuditError("the query budget must be at least 1")
+    if not 0.0 <= cover <= 100.0:
+        raise AuditError(f"the cover ratio must be in [0, 100], not {cover}")
     missing = [f.name for f in families if f.name not in references]
     if missing:
         raise AuditError(f"no reference for families {', '.join(missing)}")
@@ -111,6 +120,8 @@ def run_audit(
         f.name: f.probes(references[f.name], rng=random.Random(rng.random()), history=history)  # noqa: S311 - a seeded, reproducible order
         for f in families
     }
+    decoys = cover_probes(random.Random(rng.random())) if cover else None  # noqa: S311 - a seeded, reproducible order
+    keep = cover / (1.0 + cover)  # P(another cover request before the next probe)
     verdicts = recompute(families, references, history, rates)
     live = [f.name for f in families]  # families that still have probes to send
     while len(history) < budget and live:
@@ -128,6 +139,8 @@ def run_audit(
             if probe is None:
                 live.remove(name)
                 continue
+            while decoys is not None and len(history) < budget - 1 and rng.random() < keep:
+                history.append(send(next(decoys)))
             history.append(send(probe))
             verdicts = recompute(families, references, history, rates)
             if any(v.outcome is Outcome.DIFF for v in verdicts):

@@ -57,8 +57,9 @@ class ErrorRates:
     """Bound on P(DIFF) for an honest deployment inside the envelope."""
     beta: float = 0.01
     """Bound on P(SAME) for a substitute at least ``min_effect`` away."""
-    min_effect: float = 0.15
-    """The smallest exceedance-rate increase a SAME must rule out (``p1 - p0``)."""
+    min_effect: float = 0.1
+    """The smallest exceedance-rate increase a SAME must rule out (``p1 - p0``): 0.1 so
+    that a 20% mix with a substitute breaking half the probes is not called SAME."""
 
     def __post_init__(self) -> None:
         for name in ("alpha", "beta", "min_effect"):

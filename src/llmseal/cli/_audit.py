@@ -38,6 +38,12 @@ def audit() -> None:
 @click.option("--seed", default=0, show_default=True, type=int,
               help="Probe-bank seed (a private seed gives a private bank).")  # fmt: skip
 @click.option("--private", is_flag=True, help="Mark the bank private (never put in a pack).")
+@click.option("--stealth", is_flag=True,
+              help="Phrase and send probes like ordinary traffic.")  # fmt: skip
+@click.option("--margin", default=0.3, show_default=True, type=click.FloatRange(0, 20),
+              help="Keep probes whose answer tokens win by this many nats.")  # fmt: skip
+@click.option("--in-process", is_flag=True,
+              help="Run the weights' settings in this process, not one process each.")  # fmt: skip
 @click.option("--out", required=True, type=click.Path(dir_okay=False), metavar="REF.json")
 def enroll(
     endpoints: tuple[str, ...],
@@ -49,6 +55,9 @@ def enroll(
     repeats: int,
     seed: int,
     private: bool,
+    stealth: bool,
+    margin: float,
+    in_process: bool,
     out: str,
 ) -> None:
     """Measure a reference (probes, answers, honest envelope) from trusted sources."""
@@ -72,8 +81,9 @@ def enroll(
 
         with Path(weights).open("rb") as handle:
             provenance["weights_sha256"] = hashlib.file_digest(handle, "sha256").hexdigest()
-        sources += weight_sources(weights)
-    options = EnrollOptions(model_id=model_id, seed=seed, probes=probes, repeats=repeats)
+        sources += weight_sources(weights, processes=not in_process)
+    options = EnrollOptions(model_id=model_id, seed=seed, probes=probes, repeats=repeats,
+                            style="stealth" if stealth else "plain", margin=margin)  # fmt: skip
     try:
         with err_console.status(f"enrolling {model_id} from {len(sources)} sources..."):
             reference = measure(sources, chosen, options, at=now(), provenance=provenance,
@@ -119,6 +129,11 @@ def enroll(
 @click.option("--key-id", help="The signing key (default: the directory's only active key).")
 @click.option("--alpha", default=0.01, show_default=True, type=click.FloatRange(1e-9, 0.5),
               help="Bound on a false DIFF (split over the families).")  # fmt: skip
+@click.option("--min-effect", default=0.1, show_default=True,
+              type=click.FloatRange(0.005, 0.9),
+              help="SAME rules out this much more breakage than honest.")  # fmt: skip
+@click.option("--cover", default=0.0, show_default=True, type=click.FloatRange(0, 100),
+              help="Ordinary-looking cover requests per probe, interleaved at random.")  # fmt: skip
 @click.option("--seed", type=int, help="Probe order seed (default: random).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(
@@ -133,6 +148,8 @@ def run(
     key_dir: str | None,
     key_id: str | None,
     alpha: float,
+    min_effect: float,
+    cover: float,
     seed: int | None,
     as_json: bool,
 ) -> None:
@@ -155,10 +172,11 @@ def run(
     Path(data_dir).mkdir(parents=True, exist_ok=True)
     # A private probe order: the seller must not guess which requests are probes.
     order = random.Random(seed if seed is not None else secrets.randbits(64))  # noqa: S311
-    rates = ErrorRates(alpha=alpha)
+    rates = ErrorRates(alpha=alpha, min_effect=min_effect)
     sender = VerifiedSender(endpoint, keys=keys, data_dir=data_dir, model_id=model_id)
     with sender, err_console.status(f"auditing {endpoint} ({', '.join(references)})..."):
-        result = run_audit(chosen, references, sender, budget=budget, rates=rates, rng=order)
+        result = run_audit(chosen, references, sender, budget=budget, rates=rates, rng=order,
+                           cover=cover)  # fmt: skip
     report = build_report(result, endpoint=endpoint, model_id=model_id, at=now(), signer=signer)
     path = write_report(report, data_dir)
     if as_json:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 CLAIM = MODEL_ALIAS
 FAMILIES = ("kbf", "logprob", "stack")
 OPTIONS = EnrollOptions(model_id=CLAIM, seed=11, probes=12, repeats=2)
-BANK = "v2"  # bump when the probe banks or the families' enrollment change
+BANK = "v3"  # bump when the probe banks or the families' enrollment change
+STEALTH = EnrollOptions(model_id=CLAIM, seed=13, probes=12, repeats=2, style="stealth")
+STEALTH_SETTINGS = ({"n_batch": 512, "n_threads": 1}, {"n_batch": 8, "n_threads": 1})
 HIDDEN = "You are Mira, a cheerful assistant for a travel company. Keep answers short."
 
 
@@ -101,27 +103,43 @@ def honest_gateway(
         yield url
 
 
-def _cache_key() -> str:
+def _cache_key(options: EnrollOptions) -> str:
     weights = hashlib.sha256(smollm2_path().read_bytes()).hexdigest()[:16]
-    return f"audit-ref-{BANK}-{OPTIONS.seed}-{OPTIONS.probes}-{OPTIONS.repeats}-{weights}.json"
+    return (f"audit-ref-{BANK}-{options.style}-{options.seed}-{options.probes}-"
+            f"{options.repeats}-{weights}.json")  # fmt: skip
 
 
-@pytest.fixture(scope="session")
-def reference(honest_gateway: str) -> Reference:
-    """Enrolled from the honest gateway (two passes) and the weights under the four engine
-    settings of ``VARIATIONS`` (n_batch 512/8/1, threads 2/1, prompt cache on)."""
-    path = cache_dir() / _cache_key()
+def _enrolled(options: EnrollOptions, make: Callable[[], list[Source]]) -> Reference:
+    path = cache_dir() / _cache_key(options)
     if path.is_file():
         with contextlib.suppress(OSError, Error):
             return Reference.from_json(path.read_bytes())
-    sources: list[Source] = [
-        EndpointSource(f"{honest_gateway}/v1"),
-        *weight_sources(smollm2_path()),
-    ]
+    sources = make()
     try:
-        ref = enroll(sources, registry().resolve(FAMILIES), OPTIONS, at=datetime.now(UTC))
+        ref = enroll(sources, registry().resolve(FAMILIES), options, at=datetime.now(UTC))
     finally:
         for source in sources:
             source.close()  # type: ignore[attr-defined]
     path.write_bytes(ref.to_json())
     return ref
+
+
+@pytest.fixture(scope="session")
+def reference(honest_gateway: str) -> Reference:
+    """Enrolled from the honest gateway (two passes) and the weights under the five engine
+    settings of ``VARIATIONS`` (n_batch 512/8/1, threads 2/1, prompt cache on, a second
+    process), each in a process of its own."""
+    return _enrolled(OPTIONS, lambda: [
+        EndpointSource(f"{honest_gateway}/v1"),
+        *weight_sources(smollm2_path(), processes=True),
+    ])  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def stealth_reference(honest_gateway: str) -> Reference:
+    """A stealth bank (ordinary phrasing and settings), from the honest gateway (two passes)
+    and two in-process engine settings: enough variations for an envelope, kept cheap."""
+    return _enrolled(STEALTH, lambda: [
+        EndpointSource(f"{honest_gateway}/v1"),
+        *weight_sources(smollm2_path(), STEALTH_SETTINGS),
+    ])  # fmt: skip

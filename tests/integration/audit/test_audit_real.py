@@ -56,7 +56,10 @@ def audit(cli: Callable[..., CliResult], url: str, pack: Path, tmp: Path, *extra
 
 
 def test_the_envelope_was_measured(reference: Reference) -> None:
-    assert len(reference.covers) == 6  # two endpoint passes, four engine settings
+    assert len(reference.covers) == 7  # two endpoint passes, five engine settings
+    # every weights setting ran in a process of its own (two of them with one setting)
+    local = [c for c in reference.covers if not c.startswith("endpoint")]
+    assert len(local) == 5 and all(",process=" in c for c in local)
     for family in ("kbf", "logprob", "stack"):
         section = reference.section(family)
         assert section is not None and section["probes"], family
@@ -117,3 +120,39 @@ def test_answers_without_valid_receipts_are_never_samples(
     assert {e.verification for e in report.exchanges if e.endpoint != "/v1/models"} == {
         "unknown_key"
     }
+
+
+@pytest.fixture(scope="module")
+def stealth_pack(stealth_reference: Reference, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("stealth") / "ref.json"
+    path.write_bytes(stealth_reference.to_json())
+    return path
+
+
+@pytest.mark.parametrize("name", ["honest", "gemma"])
+def test_stealth_probes_among_cover_traffic(
+    cli: Callable[..., CliResult], servers: dict[str, str], honest_gateway: str,
+    stealth_pack: Path, stealth_reference: Reference, tmp_path: Path, name: str,
+) -> None:  # fmt: skip
+    """Probes phrased and sent like ordinary requests, one cover request per probe on
+    average: the honest model is not DIFF, Gemma is, and nothing in the request
+    settings separates probes from cover."""
+    kbf = stealth_reference.section("kbf") or {}
+    assert kbf["style"] == "stealth" and kbf["probes"]
+    assert all(p["send"]["max_tokens"] >= 64 for p in kbf["probes"])
+    with contextlib.ExitStack() as stack:
+        url = (honest_gateway if name == "honest"
+               else stack.enter_context(scenario(name, servers, tmp_path)))  # fmt: skip
+        result = audit(cli, url, stealth_pack, tmp_path, "--cover", 1, "--budget", 60)
+    out = result.json()
+    if name == "honest":
+        assert result.status in (0, 3) and out["verdict"] != "DIFF", out
+    else:
+        assert result.status == 1 and out["verdict"] == "DIFF", out
+    report = load_report(out["report"])
+    cover = [e for e in report.exchanges if e.family == "cover"]
+    probes = [e for e in report.exchanges if e.family != "cover" and e.method == "POST"]
+    assert cover and probes
+    settings = {(e.request_json()["max_tokens"], e.request_json()["temperature"])
+                for e in report.exchanges if e.method == "POST"}  # fmt: skip
+    assert all(m >= 64 and t == 0 for m, t in settings)

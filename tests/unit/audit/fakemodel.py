@@ -29,7 +29,7 @@ def answer(
         h += 97
     usage = {"prompt_tokens": len(prompt.split()) + 20 + extra_tokens, "completion_tokens": 1,
              "total_tokens": 0}  # fmt: skip
-    if body.get("max_tokens") == 1:
+    if body.get("max_tokens") == 1 or (body.get("top_logprobs") or 0) >= 5:
         order = [TOKENS[(h + i) % len(TOKENS)] for i in range(5)]
         # fixed top-5 values: a different model (salt) ranks the tokens differently
         top = [{"token": t, "logprob": -0.4 - 0.6 * i + shift * (-1) ** i}
@@ -40,8 +40,17 @@ def answer(
             choice["logprobs"] = {"content": [{"token": order[0], "logprob": top[0]["logprob"],
                                                "top_logprobs": top}]}  # fmt: skip
     else:
-        choice = {"index": 0, "message": {"role": "assistant",
-                                          "content": f"The answer is {h % 997}."}}  # fmt: skip
+        text = f"The answer is {h % 997}."
+        choice = {"index": 0, "message": {"role": "assistant", "content": text}}
+        if body.get("logprobs"):
+            # a narrow margin on a fixed quarter of the prompts: the answers kernel noise
+            # could flip, which the margin screen drops
+            gap = 0.1 if _h("margin", prompt) % 4 == 0 else 3.0
+            pieces = ["The", " answer", " is", f" {h % 997}", "."]
+            choice["logprobs"] = {"content": [
+                {"token": t, "logprob": -0.1, "top_logprobs": [
+                    {"token": t, "logprob": -0.1}, {"token": "x", "logprob": -0.1 - gap}]}
+                for t in pieces]}  # fmt: skip
     return {"id": "x", "object": "chat.completion", "choices": [choice], "usage": usage}
 
 

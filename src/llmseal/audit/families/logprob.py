@@ -25,10 +25,18 @@ from typing import Any
 from llmseal.audit.bernoulli import Score, sequential_verdict
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import EnrollOptions, Probe, Source, SourceAnswer
-from llmseal.audit.honest import collect, prompt_tokens, stable_envelope, usage_counts
+from llmseal.audit.honest import (
+    collect,
+    margin,
+    margin_screen,
+    prompt_tokens,
+    stable_envelope,
+    usage_counts,
+)
 from llmseal.audit.probebank import first_token_prompts
 from llmseal.audit.reference import Reference
 from llmseal.audit.sequential import Envelope, ErrorRates
+from llmseal.audit.stealth import dresser, probe_body, sent_params
 from llmseal.audit.verdict import Outcome, Verdict
 
 __all__ = ["FAMILY", "LogprobFamily", "distance", "first_token"]
@@ -84,7 +92,8 @@ class LogprobFamily:
     def enroll(self, sources: Sequence[Source], options: EnrollOptions) -> Mapping[str, Any]:
         prompts = first_token_prompts(options.seed, options.probes)
         k = options.top_logprobs
-        bodies = [_body([{"role": "user", "content": p}], k) for p in prompts]
+        dress = dresser(options, NAME)
+        bodies = [dress([{"role": "user", "content": p}], _params(k)) for p in prompts]
         got = collect(sources, bodies, options, rng=random.Random(f"logprob:{options.seed}"))  # noqa: S311 - a seeded, reproducible order
         primary = [_parts(a) for a in got.primary]
         lp_usable = [top is not None for _, top in primary]
@@ -100,16 +109,22 @@ class LogprobFamily:
             flip_exceed[label] = [
                 a is None or a != b for (a, _), (b, _) in zip(primary, seen, strict=True)
             ]
+        # A first-token flip is only as stable as the token's margin (honest.token_margins).
+        margins = {label: [margin(a, 0) for a in got.answers[label]] for label in got.labels}
+        screen = margin_screen(got, margins, options.margin)
         lp_stable, lp_env, lp_per = stable_envelope(lp_exceed, lp_usable)
-        flip_stable, flip_env, flip_per = stable_envelope(flip_exceed, flip_usable)
-        keep = sorted(set(lp_stable) & set(flip_stable)) if any(lp_usable) else flip_stable
+        flip_stable, flip_env, flip_per = stable_envelope(flip_exceed, flip_usable, screen=screen)
+        keep = lp_stable if any(lp_usable) else flip_stable
+        flips = set(flip_stable)
         probes = [
             {"id": f"logprob:{i}", "messages": bodies[i]["messages"], "token": primary[i][0],
-             "top": primary[i][1], "prompt_tokens": prompt_tokens(got.primary[i])}
+             "top": primary[i][1], "prompt_tokens": prompt_tokens(got.primary[i]),
+             "flip": i in flips, **sent_params(bodies[i])}
             for i in keep
         ]  # fmt: skip
         return {
             "tau": TAU, "top_logprobs": k, "candidates": len(bodies), "probes": probes,
+            "style": options.style, "margin": options.margin,
             "envelope": None if lp_env is None or not any(lp_usable) else lp_env.to_dict(),
             "flip_envelope": None if flip_env is None else flip_env.to_dict(),
             "variations": {"logprob": lp_per, "flip": flip_per},
@@ -127,8 +142,10 @@ class LogprobFamily:
             for item in items:
                 # Live: ``history`` grows as the runner sends; no logprobs once → fall back.
                 k_now = 0 if _no_logprobs(history) or section.get("envelope") is None else k
-                yield Probe(id=str(item["id"]), family=NAME,
-                            body=_body(item["messages"], k_now),
+                body = probe_body(item, _params(k_now))
+                if not k_now:
+                    body = {n: v for n, v in body.items() if n not in ("logprobs", "top_logprobs")}
+                yield Probe(id=str(item["id"]), family=NAME, body=body,
                             variant=0 if k_now else 1)  # fmt: skip
 
     def verify(
@@ -155,6 +172,8 @@ class LogprobFamily:
             if top is not None and isinstance(ref_top, dict) and ref_top:
                 d = distance({str(t): float(v) for t, v in ref_top.items()}, top)
                 return Score(d, tau, d > tau)
+            if not item.get("flip", True):
+                return None  # a first token too close to call on honest kernels: no flip test
             if token is None:
                 return Score(1.0, 0.5, True)  # an answer with no token at all
             flipped = token != item.get("token")
@@ -164,8 +183,8 @@ class LogprobFamily:
         return sequential_verdict(NAME, own, score, envelope, rates, details=details)
 
 
-def _body(messages: Any, top_logprobs: int) -> dict[str, Any]:
-    body: dict[str, Any] = {"messages": list(messages), "max_tokens": 1, "temperature": 0}
+def _params(top_logprobs: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"max_tokens": 1, "temperature": 0}
     if top_logprobs:
         body.update(logprobs=True, top_logprobs=top_logprobs)
     return body

@@ -29,6 +29,7 @@ from llmseal.audit.honest import collect, prompt_tokens, usage_counts
 from llmseal.audit.probebank import PLAIN
 from llmseal.audit.reference import Reference
 from llmseal.audit.sequential import Envelope, ErrorRates
+from llmseal.audit.stealth import dresser, probe_body, sent_params
 from llmseal.audit.verdict import Outcome, Verdict
 from llmseal.errors import AuditError
 
@@ -62,7 +63,9 @@ class StackFamily:
         return NAME
 
     def enroll(self, sources: Sequence[Source], options: EnrollOptions) -> Mapping[str, Any]:
-        bodies = [_body(q) for q in PLAIN[: max(2, min(len(PLAIN), options.probes // 4))]]
+        dress = dresser(options, NAME)
+        questions = PLAIN[: max(2, min(len(PLAIN), options.probes // 4))]
+        bodies = [dress([{"role": "user", "content": q}], _PARAMS) for q in questions]
         got = collect(sources, bodies, options, rng=random.Random(f"stack:{options.seed}"))  # noqa: S311 - a seeded, reproducible order
         models: dict[str, Any] | None = None
         headers: dict[str, str] = {}
@@ -80,7 +83,7 @@ class StackFamily:
                 break
         probes = [
             {"id": f"stack:{i}", "messages": bodies[i]["messages"],
-             "prompt_tokens": prompt_tokens(a)}
+             "prompt_tokens": prompt_tokens(a), **sent_params(bodies[i])}
             for i, a in enumerate(got.primary)
             if prompt_tokens(a) is not None
         ]  # fmt: skip
@@ -95,7 +98,7 @@ class StackFamily:
         items = list(section.get("probes", ()))
         rng.shuffle(items)
         for item in items:
-            yield Probe(id=str(item["id"]), family=NAME, body=_body_of(item["messages"]))
+            yield Probe(id=str(item["id"]), family=NAME, body=probe_body(item, _PARAMS))
 
     def verify(
         self, reference: Reference, exchanges: Sequence[ObservedExchange], rates: ErrorRates
@@ -149,12 +152,7 @@ def _service(section: Mapping[str, Any], exchanges: Sequence[ObservedExchange]) 
     return out
 
 
-def _body(question: str) -> dict[str, Any]:
-    return _body_of([{"role": "user", "content": question}])
-
-
-def _body_of(messages: Any) -> dict[str, Any]:
-    return {"messages": list(messages), "max_tokens": 1, "temperature": 0}
+_PARAMS = {"max_tokens": 1, "temperature": 0}
 
 
 FAMILY = StackFamily()

@@ -107,14 +107,17 @@ class LocalRun:
     ) -> None:  # fmt: skip
         import llama_cpp
 
-        self._label = f"n_batch={n_batch},threads={n_threads}" + (
-            ",cache=on" if prompt_cache else ""
-        )
+        self._label = self.label_for(n_batch, n_threads, prompt_cache=prompt_cache)
         self._prompt_cache = bool(prompt_cache)
         self._llm = llama_cpp.Llama(
             model_path=model, n_ctx=1024, n_batch=n_batch, n_threads=n_threads,
             seed=seed, verbose=False, logits_all=bool(logits_all),
         )  # fmt: skip
+
+    @staticmethod
+    def label_for(n_batch: int, n_threads: int, *, prompt_cache: bool | int = False) -> str:
+        """The variation name of a setting (``n_batch=8,threads=1,cache=on``)."""
+        return f"n_batch={n_batch},threads={n_threads}" + (",cache=on" if prompt_cache else "")
 
     @property
     def label(self) -> str:
