@@ -240,6 +240,10 @@ class PostgresLogStorage:
         with self._leader_lock:
             conn, self._leader = self._leader, None
         if conn is not None:
+            # Unlock before closing: a closed client socket frees the lock only once the
+            # server has ended the session, so a replica asking at once could be refused.
+            with contextlib.suppress(Exception):
+                conn.execute("SELECT pg_advisory_unlock(%b)", (_LOCK,))
             with contextlib.suppress(Exception):
                 conn.close()
 
