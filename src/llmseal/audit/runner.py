@@ -9,7 +9,13 @@ command line builds that sender from ``--keys`` (``llmseal audit run``).
 The loop, one probe at a time:
 
 * families take turns (round robin), each drawing from its own probe iterator in
-  a private order (``rng``), so probes of different families are interleaved;
+  a private order (``rng``), so probes of different families are interleaved; an
+  undecided family whose evidence leans to DIFF (its e-value for DIFF above 1) gets
+  ``LEANING_TURNS`` probes per round instead of one, so a family that sees the
+  substitute is not held back by those that cannot (a quantized copy mixed into
+  20% of the traffic is invisible to ``kbf`` and ``stack``). Each family's test is
+  an e-process over its own exchanges, valid whichever family the data made us
+  sample next, so the error rates are unchanged;
 * after every exchange each family's ``verify`` is recomputed over the whole
   history (pure, so the report verifier gets the same verdicts); a family that
   decided stops sending, unless every undecided family is out of probes — then
@@ -40,9 +46,11 @@ from llmseal.audit.stealth import cover_probes
 from llmseal.audit.verdict import Outcome, Verdict, combine
 from llmseal.errors import AuditError
 
-__all__ = ["AuditRun", "Sender", "pick_references", "recompute", "run_audit"]
+__all__ = ["LEANING_TURNS", "AuditRun", "Sender", "pick_references", "recompute", "run_audit"]
 
 Sender = Callable[[Probe], ObservedExchange]
+LEANING_TURNS = 3
+"""Probes per round for an undecided family whose evidence leans to DIFF."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +139,10 @@ def run_audit(
         # Undecided families first; once they are out of probes, decided families' probes
         # still feed those that read every exchange (stack). A decided verdict is fixed:
         # it stops at its first decision, so later exchanges do not change it.
-        turn = [n for n in live if n in undecided] or list(live)
+        turn = _weighted([n for n in live if n in undecided] or list(live), verdicts)
         for name in turn:
+            if name not in live:
+                continue  # it ran out of probes earlier in this round
             if len(history) >= budget:
                 break
             probe = next(queues[name], None)
@@ -150,3 +160,9 @@ def run_audit(
         references={n: r.reference_id for n, r in references.items()}, rates=rates,
         budget=budget,
     )  # fmt: skip
+
+
+def _weighted(names: list[str], verdicts: Sequence[Verdict]) -> list[str]:
+    """One round's turns: ``LEANING_TURNS`` in a row for a family leaning to DIFF."""
+    leaning = {v.family for v in verdicts if v.trace and v.trace[-1].log10_e_diff > 0.0}
+    return [n for n in names for _ in range(LEANING_TURNS if n in leaning else 1)]
