@@ -57,6 +57,7 @@ __all__ = [
     "Registry",
     "Source",
     "SourceAnswer",
+    "WeightsSource",
     "registry",
 ]
 
@@ -81,6 +82,30 @@ class SourceAnswer:
     status: int
     body: Any
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class WeightsSource:
+    """Base of the :class:`Source` s that run the weights locally (in-process or in a child
+    process): they answer chat completions only, through ``complete``."""
+
+    _label: str
+
+    @property
+    def label(self) -> str:
+        return self._label
+
+    @property
+    def kind(self) -> str:
+        return "weights"
+
+    def ask(self, method: str, endpoint: str, body: Mapping[str, Any] | None) -> SourceAnswer:
+        if method != "POST" or endpoint != "/v1/chat/completions" or body is None:
+            raise AuditError(f"local weights answer chat completions only, not {endpoint}")
+        return SourceAnswer(200, self.complete(body))
+
+    def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """The chat completion ``body`` asks for, as a server would answer it."""
+        raise NotImplementedError
 
 
 @runtime_checkable

@@ -22,13 +22,13 @@ from typing import IO, Any
 
 import orjson
 
-from llmseal.audit.family import SourceAnswer
+from llmseal.audit.family import WeightsSource
 from llmseal.errors import AuditError
 
 __all__ = ["ProcessRun", "main"]
 
 
-class ProcessRun:
+class ProcessRun(WeightsSource):
     """One engine setting of ``model`` in a child process (close it when done)."""
 
     def __init__(self, model: str, settings: Mapping[str, Any], *, index: int = 1) -> None:
@@ -48,19 +48,6 @@ class ProcessRun:
         if ready.get("ready") is not True:
             self.close()
             raise AuditError(f"{self._label}: the weights did not load: {ready.get('error')}")
-
-    @property
-    def label(self) -> str:
-        return self._label
-
-    @property
-    def kind(self) -> str:
-        return "weights"
-
-    def ask(self, method: str, endpoint: str, body: Mapping[str, Any] | None) -> SourceAnswer:
-        if method != "POST" or endpoint != "/v1/chat/completions" or body is None:
-            raise AuditError(f"local weights answer chat completions only, not {endpoint}")
-        return SourceAnswer(200, self.complete(body))
 
     def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
         pipe = self._child.stdin

@@ -25,10 +25,9 @@ from typing import Any
 
 import orjson
 
-from llmseal.audit.family import SourceAnswer
+from llmseal.audit.family import WeightsSource
 from llmseal.audit.replay.exchange import ReplayInput, SamplingParams, parse_exchange
 from llmseal.audit.replay.scoring import AnswerScore, Scorer
-from llmseal.errors import AuditError
 
 __all__ = [
     "GAP",
@@ -98,7 +97,7 @@ class Tally:
             self.max_greedy_gap = max([self.max_greedy_gap, *score.gap])
 
 
-class LocalRun:
+class LocalRun(WeightsSource):
     """A :class:`~llmseal.audit.family.Source` of kind ``weights``: the file, one setting."""
 
     def __init__(
@@ -118,19 +117,6 @@ class LocalRun:
     def label_for(n_batch: int, n_threads: int, *, prompt_cache: bool | int = False) -> str:
         """The variation name of a setting (``n_batch=8,threads=1,cache=on``)."""
         return f"n_batch={n_batch},threads={n_threads}" + (",cache=on" if prompt_cache else "")
-
-    @property
-    def label(self) -> str:
-        return self._label
-
-    @property
-    def kind(self) -> str:
-        return "weights"
-
-    def ask(self, method: str, endpoint: str, body: Mapping[str, Any] | None) -> SourceAnswer:
-        if method != "POST" or endpoint != "/v1/chat/completions" or body is None:
-            raise AuditError(f"local weights answer chat completions only, not {endpoint}")
-        return SourceAnswer(200, self.complete(body))
 
     def complete(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """A chat completion, as a server answers it: a fresh state unless ``prompt_cache``
