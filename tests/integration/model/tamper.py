@@ -9,6 +9,8 @@ test that expects a rejection first checks that the attack happened.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 
 import httpx
@@ -44,3 +46,18 @@ class TamperingRelay:
             self.changed += 1
         media = answer.headers.get("content-type", "application/json")
         return Response(body, answer.status_code, media_type=media)
+
+
+def edit_content(raw: bytes) -> bytes:
+    """A relay's edit: the answer text becomes "Ultraviolet" (plain JSON or the first SSE chunk)."""
+    if raw.startswith(b"{"):  # a plain answer: edit the parsed message
+        body = json.loads(raw)
+        body["choices"][0]["message"]["content"] = "Ultraviolet"
+        return json.dumps(body).encode()
+    return re.sub(rb'"content": ?"[^"]+"', b'"content":"Ultraviolet"', raw, count=1)
+
+
+def strip_receipt(raw: bytes) -> bytes:
+    """A relay that drops the receipt: the SSE receipt comment, or the plain body's member."""
+    raw = re.sub(rb": llmseal-receipt [^\n]*\n\n", b"", raw)
+    return re.sub(rb',"receipt":\{.*\}\}$', b"}", raw, flags=re.S)

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import operator
-import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -30,7 +28,7 @@ from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from llmseal.integrations.langchain import verified_chat_openai
 from tests.helpers import ThreadedUvicorn
-from tests.integration.model.tamper import TamperingRelay
+from tests.integration.model.tamper import TamperingRelay, edit_content, strip_receipt
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 QUESTION = "Name one primary colour. One word."
@@ -92,23 +90,10 @@ def test_an_async_chain_collects_the_receipt_under_the_chain_run(
     assert receipt["issuer"] == "langchain.test"
 
 
-def _edit(raw: bytes) -> bytes:
-    if raw.startswith(b"{"):
-        body = json.loads(raw)
-        body["choices"][0]["message"]["content"] = "Ultraviolet"
-        return json.dumps(body).encode()
-    return re.sub(rb'"content": ?"[^"]+"', b'"content":"Ultraviolet"', raw, count=1)
-
-
-def _strip(raw: bytes) -> bytes:
-    raw = re.sub(rb": llmseal-receipt [^\n]*\n\n", b"", raw)
-    return re.sub(rb',"receipt":\{.*\}\}$', b"}", raw, flags=re.S)
-
-
 @pytest.mark.parametrize(
     ("stream", "transform", "error"),
-    [(False, _edit, BindingError), (True, _edit, BindingError),
-     (False, _strip, ReceiptRequiredError), (True, _strip, ReceiptRequiredError)],
+    [(False, edit_content, BindingError), (True, edit_content, BindingError),
+     (False, strip_receipt, ReceiptRequiredError), (True, strip_receipt, ReceiptRequiredError)],
     ids=["invoke-edited", "stream-edited", "invoke-stripped", "stream-stripped"],
 )  # fmt: skip
 def test_a_relay_that_edits_or_strips_the_answer_fails_the_call(

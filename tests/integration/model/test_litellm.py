@@ -8,9 +8,7 @@ relay between them that edits the answer or strips the receipt fails closed.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -32,7 +30,7 @@ from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import BindingError, ReceiptRequiredError
 from llmseal.integrations.litellm import TESTED_VERSION
 from tests.helpers import ThreadedUvicorn, recording_client, wait_http
-from tests.integration.model.tamper import TamperingRelay
+from tests.integration.model.tamper import TamperingRelay, edit_content, strip_receipt
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 MASTER_KEY = "sk-" + secrets.token_hex(32)  # the proxy refuses to start without one
@@ -113,23 +111,10 @@ def test_the_quickstart_loop_without_a_verifying_client(proxy: str) -> None:
     assert result.status is Status.VALID, result.reasons
 
 
-def _edit(raw: bytes) -> bytes:
-    if raw.startswith(b"{"):  # a plain answer: edit the parsed message
-        body = json.loads(raw)
-        body["choices"][0]["message"]["content"] = "Ultraviolet"
-        return json.dumps(body).encode()
-    return re.sub(rb'"content": ?"[^"]+"', b'"content":"Ultraviolet"', raw, count=1)
-
-
-def _strip(raw: bytes) -> bytes:
-    raw = re.sub(rb": llmseal-receipt [^\n]*\n\n", b"", raw)
-    return re.sub(rb',"receipt":\{.*\}\}$', b"}", raw, flags=re.S)
-
-
 @pytest.mark.parametrize(
     ("stream", "transform", "error"),
-    [(True, _edit, BindingError), (False, _edit, BindingError),
-     (True, _strip, ReceiptRequiredError), (False, _strip, ReceiptRequiredError)],
+    [(True, edit_content, BindingError), (False, edit_content, BindingError),
+     (True, strip_receipt, ReceiptRequiredError), (False, strip_receipt, ReceiptRequiredError)],
     ids=["stream-edited", "plain-edited", "stream-stripped", "plain-stripped"],
 )  # fmt: skip
 def test_a_relay_that_edits_or_strips_fails_closed(
