@@ -108,6 +108,10 @@ def collect(
                     got[i] = source.ask(method, endpoint, sent)
                 except AuditError:
                     got[i] = None
+            if method == "POST" and any(b is not None for b in bodies) and not any(got):
+                # One refused request drops one probe; a source that answers none (a dead
+                # worker process, an endpoint gone) would silently empty the reference.
+                raise AuditError(f"{label} answered none of the {len(bodies)} enrollment requests")
             labels.append(label)
             answers[label] = tuple(got)
     return Collected(tuple(labels), answers)

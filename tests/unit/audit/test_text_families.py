@@ -19,6 +19,7 @@ from llmseal.audit.family import Family, Probe
 from llmseal.audit.honest import stable_envelope
 from llmseal.audit.runner import pick_references, recompute, run_audit
 from llmseal.audit.sequential import ErrorRates
+from llmseal.errors import AuditError
 from tests.unit.audit.conftest import Exchange
 from tests.unit.audit.fakemodel import FakeSource, answer
 
@@ -157,3 +158,17 @@ def test_a_single_source_has_no_envelope(t0: datetime, signed_exchange: Exchange
     run = _audit(lone, _sender(signed_exchange, salt="gemma"), budget=40)
     assert run.outcome is Outcome.UNDETERMINED
     assert all("envelope" in v.reason for v in run.verdicts)
+
+
+class _DeadWorker(FakeSource):
+    """A weights run whose process has died: every request fails."""
+
+    def ask(self, method: str, endpoint: str, body: Any) -> Any:
+        raise AuditError(f"{self.label}: the worker process has exited")
+
+
+def test_a_source_that_answers_nothing_stops_enrollment(t0: datetime) -> None:
+    # One refused request drops one probe; a dead source must not empty the reference.
+    sources = [FakeSource("endpoint", kind="endpoint"), _DeadWorker("n_batch=1,process=3")]
+    with pytest.raises(AuditError, match=r"n_batch=1,process=3 answered none of the \d+"):
+        enroll(sources, _families(), OPTIONS, at=t0)
