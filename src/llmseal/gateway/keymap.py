@@ -23,7 +23,14 @@ import orjson
 
 from llmseal.core.keys import PublicKey, Signer
 from llmseal.errors import ConfigError, KeyManagementError, UnmappedModelError
-from llmseal.gateway.modelkeys import ModelKey, Unmapped, check_model_keys, parse_model_key
+from llmseal.gateway._protocol import UpstreamProtocolError
+from llmseal.gateway.modelkeys import (
+    ModelKey,
+    Unmapped,
+    check_model_keys,
+    parse_model_key,
+    served_model,
+)
 from llmseal.trust.keydir import KeyDirectory, load_private_key, locked_directory
 
 
@@ -262,9 +269,6 @@ class StreamKey:
 
     def see(self, event: Any) -> None:
         """Look at one decoded event; raises UnmappedModelError when refusing its model."""
-        from llmseal.gateway._protocol import UpstreamProtocolError
-        from llmseal.gateway.modelkeys import served_model
-
         found = served_model(self._endpoint, event)
         if found is None:
             return
