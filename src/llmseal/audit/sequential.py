@@ -32,8 +32,10 @@ the families of an audit (:meth:`ErrorRates.split`).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from llmseal.audit.verdict import Outcome
 from llmseal.errors import InputError
@@ -129,40 +131,49 @@ class BernoulliTest:
         self.rates = rates
         self._diff = _grid(self.p0, 1.0)
         self._same = _grid(0.0, self.p1)
-        self._log_diff = [0.0] * len(self._diff)
-        self._log_same = [0.0] * len(self._same)
         self.n = 0
         self.k = 0
-        self._max_log_e = 0.0
+        self._bits = 0  # the exceedances so far, one bit each, newest lowest
+        zeros = (0.0,) * len(self._diff)
+        self._state = _State(zeros, zeros, 0.0, 0.0, 0.0)
 
     def update(self, exceeds: bool) -> Outcome | None:
         """Add one observation; the decision if there now is one."""
         self.n += 1
         self.k += int(exceeds)
-        _step(self._log_diff, self._diff, self.p0, exceeds)
-        _step(self._log_same, self._same, self.p1, exceeds)
-        self._max_log_e = max(self._max_log_e, _mean_log(self._log_diff))
+        self._bits = (self._bits << 1) | int(exceeds)
+        # The state is a function of (p0, p1) and the exceedance sequence: a verdict is
+        # recomputed from the start after every query (and by `report verify`), so the
+        # same prefixes recur; the memo returns the very floats the step would compute.
+        key = (self.p0, self.p1, self.n, self._bits)
+        state = _STATES.get(key)
+        if state is None:
+            state = self._state.step(self._diff, self._same, self.p0, self.p1, exceeds)
+            if len(_STATES) >= _MEMO:
+                _STATES.clear()
+            _STATES[key] = state
+        self._state = state
         return self.decision()
 
     def decision(self) -> Outcome | None:
-        if self._max_log_e >= -math.log(self.rates.alpha):
+        if self._state.max_log_e >= -math.log(self.rates.alpha):
             return Outcome.DIFF
-        if _mean_log(self._log_same) >= -math.log(self.rates.beta):
+        if self._state.mean_same >= -math.log(self.rates.beta):
             return Outcome.SAME
         return None
 
     @property
     def log10_e_diff(self) -> float:
-        return _mean_log(self._log_diff) / _LOG10
+        return self._state.mean_diff / _LOG10
 
     @property
     def log10_e_same(self) -> float:
-        return _mean_log(self._log_same) / _LOG10
+        return self._state.mean_same / _LOG10
 
     @property
     def p_value(self) -> float:
         """Anytime-valid: ``1 / max e_diff`` so far."""
-        return min(1.0, math.exp(-self._max_log_e))
+        return min(1.0, math.exp(-self._state.max_log_e))
 
     @property
     def effect_size(self) -> float:
@@ -170,6 +181,7 @@ class BernoulliTest:
         return (self.k / self.n - self.p0) if self.n else 0.0
 
 
+@functools.lru_cache(maxsize=4096)
 def clopper_pearson_upper(k: int, n: int, confidence: float) -> float:
     """The exact one-sided upper confidence bound for a binomial rate (k of n)."""
     if n <= 0:
@@ -203,7 +215,33 @@ def _binom_cdf(k: int, n: int, p: float) -> float:
     return math.exp(top) * sum(math.exp(t - top) for t in terms)
 
 
-def _grid(lo: float, hi: float) -> list[float]:
+class _State(NamedTuple):
+    """The test after some observations: per-alternative log likelihood ratios, and the
+    log mixtures (``mean_*``) with the running maximum of the DIFF one."""
+
+    log_diff: tuple[float, ...]
+    log_same: tuple[float, ...]
+    max_log_e: float
+    mean_diff: float
+    mean_same: float
+
+    def step(
+        self, diff: tuple[float, ...], same: tuple[float, ...], p0: float, p1: float,
+        exceeds: bool,
+    ) -> _State:  # fmt: skip
+        log_diff = _step(self.log_diff, diff, p0, exceeds)
+        log_same = _step(self.log_same, same, p1, exceeds)
+        mean_diff = _mean_log(log_diff)
+        return _State(log_diff, log_same, max(self.max_log_e, mean_diff), mean_diff,
+                      _mean_log(log_same))  # fmt: skip
+
+
+_MEMO = 20_000
+_STATES: dict[tuple[float, float, int, int], _State] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _grid(lo: float, hi: float) -> tuple[float, ...]:
     """Alternatives strictly inside (lo, hi): half uniform, half log-uniform in rate."""
     uniform = [lo + (hi - lo) * (i + 0.5) / _GRID for i in range(_GRID)]
     if lo <= 0.0:  # the SAME grid: log-uniform towards zero
@@ -213,20 +251,19 @@ def _grid(lo: float, hi: float) -> list[float]:
     else:
         ratio = (hi / lo) ** (1.0 / _GRID)
         geometric = [lo * ratio ** (i + 0.5) for i in range(_GRID)]
-    return [min(q, 1.0 - 1e-9) for q in uniform + geometric]
+    return tuple(min(q, 1.0 - 1e-9) for q in uniform + geometric)
 
 
-def _step(logs: list[float], alternatives: list[float], p: float, exceeds: bool) -> None:
+def _step(
+    logs: tuple[float, ...], alternatives: tuple[float, ...], p: float, exceeds: bool
+) -> tuple[float, ...]:
     if exceeds:
         base = math.log(p)
-        for i, q in enumerate(alternatives):
-            logs[i] += math.log(q) - base
-    else:
-        base = math.log1p(-p)
-        for i, q in enumerate(alternatives):
-            logs[i] += math.log1p(-q) - base
+        return tuple(x + (math.log(q) - base) for x, q in zip(logs, alternatives, strict=True))
+    base = math.log1p(-p)
+    return tuple(x + (math.log1p(-q) - base) for x, q in zip(logs, alternatives, strict=True))
 
 
-def _mean_log(logs: list[float]) -> float:
+def _mean_log(logs: tuple[float, ...]) -> float:
     top = max(logs)
     return top + math.log(sum(math.exp(x - top) for x in logs) / len(logs))

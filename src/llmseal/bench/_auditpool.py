@@ -9,6 +9,8 @@ which pool answers, per request.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import random
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -22,8 +24,9 @@ from llmseal.audit.replay.envelope import LocalRun
 from llmseal.core.canonical import canonicalize
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.sign import sign_exchange
+from llmseal.errors import Error
 
-__all__ = ["Pool", "all_probes", "answer_pool", "break_rates", "mixed_sender"]
+__all__ = ["Pool", "all_probes", "answer_pool", "break_rates", "cached_pool", "mixed_sender"]
 
 Pool = dict[str, ObservedExchange]
 
@@ -64,6 +67,26 @@ def answer_pool(
             pool[probe.id] = _signed(signer, probe, request, run.complete(sent), claim)
     finally:
         run.close()
+    return pool
+
+
+def cached_pool(path: Path, probes: list[Probe], make: Callable[[], Pool]) -> Pool:
+    """``make()``'s pool, kept at ``path`` so a rerun of the trials skips the generation.
+
+    A deployment answers each probe deterministically, so a stored pool is the pool a new
+    generation would give. A file that does not hold an answer to every probe is made
+    again (a killed run never leaves a short pool to be read as a complete one)."""
+    wanted = {p.id for p in probes}
+    with contextlib.suppress(OSError, ValueError, Error):
+        stored = json.loads(path.read_bytes())
+        pool = {str(k): ObservedExchange.from_dict(v) for k, v in stored.items()}
+        if set(pool) == wanted:
+            return pool
+    pool = make()
+    data = json.dumps({k: v.to_dict() for k, v in pool.items()}).encode()
+    partial = path.with_suffix(".partial")
+    partial.write_bytes(data)
+    partial.replace(path)  # atomic: readers see the whole pool or none
     return pool
 
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from llmseal.audit import sequential
 from llmseal.audit.sequential import (
     BernoulliTest,
     Envelope,
@@ -101,3 +102,35 @@ def test_envelope_null_rate_is_cp_upper_with_a_floor() -> None:
 def test_impossible_parameters_are_input_errors(bad: object) -> None:
     with pytest.raises(InputError):
         bad()  # type: ignore[operator]
+
+
+def _walk(p0: float, bits: list[bool]) -> list[tuple[float, float, float, Outcome | None]]:
+    test = BernoulliTest(p0, ErrorRates())
+    out = []
+    for exceeds in bits:
+        decided = test.update(exceeds)
+        out.append((test.log10_e_diff, test.log10_e_same, test.p_value, decided))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    p0=st.floats(0.01, 0.4),
+    bits=st.lists(st.booleans(), min_size=1, max_size=60),
+    share=st.floats(0.0, 1.0),
+)
+def test_the_state_memo_returns_exactly_what_the_steps_compute(
+    p0: float, bits: list[bool], share: float
+) -> None:
+    """A remembered prefix gives the very floats a fresh walk gives, bit for bit, whether
+    the memo holds none of the walk, part of it (a shared prefix) or all of it."""
+    sequential._STATES.clear()
+    fresh = _walk(p0, bits)
+    cut = int(share * len(bits))
+    sequential._STATES.clear()
+    _walk(p0, bits[:cut])  # a shorter walk leaves its prefix in the memo
+    event("prefix remembered" if 0 < cut < len(bits) else "no shared prefix")
+    assert _walk(p0, bits) == fresh
+    assert _walk(p0, bits) == fresh  # every state now comes from the memo
+    flipped = [not b for b in bits]
+    assert _walk(p0, flipped)[0] != fresh[0]  # the key tells the sequences apart
