@@ -10,8 +10,9 @@ The loop, one probe at a time:
 
 * families take turns (round robin), each drawing from its own probe iterator in
   a private order (``rng``), so probes of different families are interleaved; an
-  undecided family whose evidence leans to DIFF (its e-value for DIFF above 1) gets
-  ``LEANING_TURNS`` probes per round instead of one, so a family that sees the
+  undecided family whose evidence leans to DIFF (its e-value for DIFF above 1) goes
+  first in the round, the strongest first, and gets ``LEANING_TURNS`` probes per
+  round instead of one, so a family that sees the
   substitute is not held back by those that cannot (a quantized copy mixed into
   20% of the traffic is invisible to ``kbf`` and ``stack``). Each family's test is
   an e-process over its own exchanges, valid whichever family the data made us
@@ -163,6 +164,10 @@ def run_audit(
 
 
 def _weighted(names: list[str], verdicts: Sequence[Verdict]) -> list[str]:
-    """One round's turns: ``LEANING_TURNS`` in a row for a family leaning to DIFF."""
-    leaning = {v.family for v in verdicts if v.trace and v.trace[-1].log10_e_diff > 0.0}
-    return [n for n in names for _ in range(LEANING_TURNS if n in leaning else 1)]
+    """One round's turns: the families leaning to DIFF first, strongest first,
+    ``LEANING_TURNS`` each; then the others, one each, in their own order."""
+    evidence = {v.family: v.trace[-1].log10_e_diff for v in verdicts if v.trace}
+    leaning = sorted((n for n in names if evidence.get(n, 0.0) > 0.0),
+                     key=lambda n: -evidence[n])  # fmt: skip
+    rest = [n for n in names if n not in leaning]
+    return [n for n in leaning for _ in range(LEANING_TURNS)] + rest

@@ -1,9 +1,11 @@
 """Text audits (kbf, logprob, stack) on the real models: queries to a decision, false DIFF.
 
-The reference is enrolled from the SmolLM2 weights under four engine settings, each
-in a process of its own (``n_batch`` 512 and 8, prompt cache on, and a second
+The reference is enrolled from the SmolLM2 weights under five engine settings, each
+in a process of its own (``n_batch`` 512, 64 and 8, prompt cache on, and a second
 process with the first setting; one thread: on two shared cores ggml's spinning
-threads make two much slower). Two honest deployments are held *out* —
+threads make two much slower) over 96 candidate probes per family: the null rate
+``p0`` is a bound on honest breaks from those observations, and the queries a 20%
+mix takes fall with it. Two honest deployments are held *out* —
 ``n_batch=1`` (the noisiest honest variation measured, ``notes/model-audits.md``)
 and two threads — so the false-DIFF rate is measured on honest deployments the
 envelope never saw, beside one it covers. Each scenario's answers to every probe
@@ -49,6 +51,7 @@ CLAIM = "smollm2-135m-instruct"
 FAMILIES = ("kbf", "logprob", "stack")
 ENROLLED = (
     {"n_batch": 512, "n_threads": 1},
+    {"n_batch": 64, "n_threads": 1},
     {"n_batch": 8, "n_threads": 1},
     {"n_batch": 512, "n_threads": 1, "prompt_cache": True},
     {"n_batch": 512, "n_threads": 1},
@@ -62,7 +65,7 @@ FULL_GOALS = {"gemma": 5, "q4_0": 5, "q2_k": 5, "hidden_prompt": 10}
 MIX_GOALS = {"q2_k": 50, "q4_0": 50, "gemma": 50, "hidden_prompt": 100}
 TEXT_GOALS = {"gemma": 5, "q2_k": 25, "mix20_gemma": 200}
 BUDGET = 300
-_VERSION = "v4"  # bump when the banks, the enrollment or ENROLLED change
+_VERSION = "v5"  # bump when the banks, the enrollment or ENROLLED change
 
 
 def _reference(probes: int) -> Reference:
@@ -174,7 +177,7 @@ def _rows(pools: dict[str, Pool]) -> list[Row]:
 def run(*, quick: bool) -> dict[str, Any]:
     # OpenMP workers that spin while waiting crawl on a shared machine (before libgomp loads).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    probes, trials = (56, 20) if quick else (96, 50)
+    probes, trials = (96, 50) if quick else (116, 200)
     reference = _reference(probes)
     asked = all_probes(reference, FAMILIES)
     signer = Ed25519Signer.generate("bench-audit")

@@ -15,6 +15,7 @@ from llmseal.audit.enroll import enroll
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import Probe
 from llmseal.audit.runner import AuditRun, pick_references, run_audit
+from llmseal.audit.verdict import TracePoint, Verdict
 from tests.unit.audit.conftest import Exchange
 from tests.unit.audit.fakemodel import FakeSource
 from tests.unit.audit.test_text_families import OPTIONS, RATES, _families, _sender
@@ -42,6 +43,10 @@ def _run(reference: Reference, send: Callable[[Probe], ObservedExchange], seed: 
     return run_audit(_families(), refs, send, budget=300, rates=RATES, rng=random.Random(seed))
 
 
+def _round_robin(names: list[str], verdicts: object) -> list[str]:
+    return names  # one turn each, in the families' order, whatever the evidence
+
+
 def _mix_runs(reference: Reference, signed_exchange: Exchange) -> list[AuditRun]:
     # A 35% quantized mix: only logprob can see it (same text, same usage).
     return [_run(reference, _mixed(signed_exchange, 0.35, s), s) for s in SEEDS]
@@ -51,7 +56,7 @@ def test_a_family_that_sees_the_mix_decides_sooner(
     reference: Reference, signed_exchange: Exchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     weighted = _mix_runs(reference, signed_exchange)
-    monkeypatch.setattr(runner_module, "LEANING_TURNS", 1)  # plain round robin
+    monkeypatch.setattr(runner_module, "_weighted", _round_robin)
     plain = _mix_runs(reference, signed_exchange)
     for runs in (weighted, plain):
         assert all(r.outcome is Outcome.DIFF for r in runs)
@@ -68,7 +73,7 @@ def test_an_honest_endpoint_keeps_round_robin(
     reference: Reference, signed_exchange: Exchange, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     weighted = [_run(reference, _sender(signed_exchange), s) for s in SEEDS]
-    monkeypatch.setattr(runner_module, "LEANING_TURNS", 1)
+    monkeypatch.setattr(runner_module, "_weighted", _round_robin)
     plain = [_run(reference, _sender(signed_exchange), s) for s in SEEDS]
     assert all(r.outcome is Outcome.SAME for r in weighted + plain)
     leaned = [r for r in weighted if any(p.log10_e_diff > 0 for v in r.verdicts for p in v.trace)]
@@ -77,3 +82,20 @@ def test_an_honest_endpoint_keeps_round_robin(
         if w not in leaned:
             assert [e.probe_id for e in w.exchanges] == [e.probe_id for e in p.exchanges]
     assert len(leaned) < len(SEEDS)
+
+
+def _leaning(family: str, log10_e: float) -> Verdict:
+    point = TracePoint("r", 0.0, 0.0, log10_e > 0, log10_e, 0.0)
+    return Verdict(family, Outcome.UNDETERMINED, log10_e, 1.0, 0.0, 1, ("r",), "", trace=(point,))
+
+
+def test_leaning_families_go_first_strongest_first() -> None:
+    names = ["kbf", "logprob", "stack"]
+    verdicts = [_leaning("kbf", -0.2), _leaning("logprob", 0.4), _leaning("stack", 1.1)]
+    turns = runner_module.LEANING_TURNS
+    assert runner_module._weighted(names, verdicts) == (
+        ["stack"] * turns + ["logprob"] * turns + ["kbf"]
+    )
+    # no evidence yet (no trace) or none leaning: one turn each, in the families' order
+    assert runner_module._weighted(names, []) == names
+    assert runner_module._weighted(names, [_leaning(n, 0.0) for n in names]) == names
