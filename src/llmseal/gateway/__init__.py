@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmseal.gateway.app import Gateway, create_app
-    from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+    from llmseal.gateway.config.config import GatewayConfig, prepare_data_dir
     from llmseal.gateway.middleware import ReceiptMiddleware
 
 __all__ = ["Gateway", "GatewayConfig", "ReceiptMiddleware", "create_app", "prepare_data_dir"]
@@ -27,8 +27,8 @@ __all__ = ["Gateway", "GatewayConfig", "ReceiptMiddleware", "create_app", "prepa
 _HOME = {
     "Gateway": "app",
     "create_app": "app",
-    "GatewayConfig": "config",
-    "prepare_data_dir": "config",
+    "GatewayConfig": "config.config",
+    "prepare_data_dir": "config.config",
     "ReceiptMiddleware": "middleware",
 }
 

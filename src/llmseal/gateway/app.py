@@ -5,10 +5,10 @@ Routes (design.md, "HTTP"):
 * ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages``, ``/v1/responses``,
   ``/v1/embeddings`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
-* ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
+* ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts.api`);
 * ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
 * ``GET /verify`` (the in-browser verifier) and, when enabled, ``GET /dashboard``
-  (:mod:`llmseal.gateway.web`);
+  (:mod:`llmseal.gateway.web.routes`);
 * anything else — passed through unsigned (``GET /v1/models``...).
 
 No framework on the hot path: routing is two dict/prefix checks, bodies are
@@ -32,7 +32,8 @@ from llmseal.errors import (
     StoreError,
     UnmappedModelError,
 )
-from llmseal.gateway._http import (
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.http._asgi import (
     BodyTooLarge,
     ClientDisconnected,
     DisconnectWatch,
@@ -42,32 +43,31 @@ from llmseal.gateway._http import (
     send_error,
     send_json,
 )
-from llmseal.gateway._ndjson import NDJSON, NdjsonSeal
-from llmseal.gateway._types import Receive, Scope, Send
-from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.headers import request_headers, response_headers
-from llmseal.gateway.keymap import open_keymap
-from llmseal.gateway.metrics import Metrics
-from llmseal.gateway.openapi import OPENAPI_JSON
-from llmseal.gateway.receipt_log import open_log_link
-from llmseal.gateway.receipts_api import ReceiptsApi
-from llmseal.gateway.recent import RecentReceipts, RecordingStore
-from llmseal.gateway.sealing import (
+from llmseal.gateway.http._types import Receive, Scope, Send
+from llmseal.gateway.http.headers import request_headers, response_headers
+from llmseal.gateway.http.upstream import (
+    Upstream,
+    UpstreamResponse,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
+from llmseal.gateway.keys.keymap import open_keymap
+from llmseal.gateway.observability.metrics import Metrics
+from llmseal.gateway.observability.recent import RecentReceipts, RecordingStore
+from llmseal.gateway.receipts.api import ReceiptsApi
+from llmseal.gateway.receipts.receipt_log import open_log_link
+from llmseal.gateway.sealing._ndjson import NDJSON, NdjsonSeal
+from llmseal.gateway.sealing.sealing import (
     SIGNED_ENDPOINTS,
     RequestInfo,
     Sealer,
     StreamSeal,
     UpstreamProtocolError,
 )
-from llmseal.gateway.upstream import (
-    Upstream,
-    UpstreamResponse,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
-from llmseal.gateway.web import gateway_routes
-from llmseal.gateway.weights import WeightsApi, WeightsBinding
-from llmseal.gateway.weights_log import ensure_commitment
+from llmseal.gateway.web.openapi import OPENAPI_JSON
+from llmseal.gateway.web.routes import gateway_routes
+from llmseal.gateway.weights.binding import WeightsApi, WeightsBinding
+from llmseal.gateway.weights.commitment import ensure_commitment
 from llmseal.store.base import ReceiptStore
 from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter

@@ -11,7 +11,7 @@ only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too, and
 ``LLMSEAL_MODEL_KEY`` (``MODEL=KEY_ID[,cert_chain=FILE...]``, space-separated) with
 ``LLMSEAL_UNMAPPED`` (``refuse`` | ``unsigned``) to sign each served model with its own
-key (:mod:`llmseal.gateway.keymap`, docs/spec/receipt.md §7; token keys with
+key (:mod:`llmseal.gateway.keys.keymap`, docs/spec/receipt.md §7; token keys with
 ``LLMSEAL_PKCS11_MODULE``, ``LLMSEAL_PKCS11_TOKEN``, ``LLMSEAL_PIN_ENV``).
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
@@ -47,14 +47,20 @@ from llmseal.errors import (
     StoreError,
     UnmappedModelError,
 )
-from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, header, read_body, send_error
-from llmseal.gateway._ndjson import NdjsonSeal
-from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
-from llmseal.gateway.config import prepare_signing_dir
-from llmseal.gateway.keymap import keymap_from_env
-from llmseal.gateway.modelkeys import ModelKey
-from llmseal.gateway.receipts_api import ReceiptsApi
-from llmseal.gateway.sealing import (
+from llmseal.gateway.config.config import prepare_signing_dir
+from llmseal.gateway.http._asgi import (
+    BodyTooLarge,
+    ClientDisconnected,
+    header,
+    read_body,
+    send_error,
+)
+from llmseal.gateway.http._types import ASGIApp, Message, Receive, Scope, Send
+from llmseal.gateway.keys.keymap import keymap_from_env
+from llmseal.gateway.keys.modelkeys import ModelKey
+from llmseal.gateway.receipts.api import ReceiptsApi
+from llmseal.gateway.sealing._ndjson import NdjsonSeal
+from llmseal.gateway.sealing.sealing import (
     SIGNED_ENDPOINTS,
     RequestInfo,
     Sealer,

@@ -14,14 +14,14 @@ from pathlib import Path
 
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, KeyManagementError
-from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.keymap import (
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.keys.keymap import (
     KeySettings,
     chain_evidence,
     directory_signer,
     token_settings,
 )
-from llmseal.gateway.modelkeys import ModelKey
+from llmseal.gateway.keys.modelkeys import ModelKey
 from llmseal.trust.keydir import KeyDirectory, load_private_key
 
 __all__ = ["preflight"]

@@ -1,6 +1,6 @@
 """Sealing an NDJSON stream (Ollama's ``/api/chat``, ``/api/generate``) as it passes.
 
-The twin of :class:`llmseal.gateway.sealing.StreamSeal` for newline-delimited
+The twin of :class:`llmseal.gateway.sealing.sealing.StreamSeal` for newline-delimited
 JSON: lines are forwarded as the upstream sent them; the stream is complete at
 the line with ``"done": true``; then comes the receipt line
 (:mod:`llmseal.core.ndjson`). An upstream receipt line (a chained gateway) is
@@ -19,11 +19,11 @@ from llmseal.core.hashing import StreamHasher
 from llmseal.core.ndjson import LineSplitter, line_receipt, receipt_line
 from llmseal.core.receipt import Receipt
 from llmseal.errors import ContentError
-from llmseal.gateway._protocol import UpstreamProtocolError
-from llmseal.gateway.keymap import StreamKey
+from llmseal.gateway.keys.keymap import StreamKey
+from llmseal.gateway.sealing._protocol import UpstreamProtocolError
 
 if TYPE_CHECKING:
-    from llmseal.gateway.sealing import RequestInfo, Sealer
+    from llmseal.gateway.sealing.sealing import RequestInfo, Sealer
 
 __all__ = ["NDJSON", "NdjsonSeal"]
 

@@ -8,7 +8,7 @@ unsigned, as configured; it is never signed with another model's key.
 
 :func:`prepare_model_keys` makes the key directory match a mapping (creating,
 importing or adopting keys); :func:`open_keymap` opens the signers in a worker
-(``serve --check`` opens them without changing anything: :mod:`llmseal.gateway.preflight`).
+(``serve --check`` opens them without changing anything: :mod:`llmseal.gateway.config.preflight`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ import orjson
 
 from llmseal.core.keys import PublicKey, Signer
 from llmseal.errors import ConfigError, KeyManagementError, UnmappedModelError
-from llmseal.gateway._protocol import UpstreamProtocolError
-from llmseal.gateway.modelkeys import (
+from llmseal.gateway.keys.modelkeys import (
     ModelKey,
     Unmapped,
     check_model_keys,
     parse_model_key,
     served_model,
 )
+from llmseal.gateway.sealing._protocol import UpstreamProtocolError
 from llmseal.trust.keydir import KeyDirectory, load_private_key, locked_directory
 
 

@@ -13,7 +13,7 @@ only case where resending is safe, because the server never saw the request.
 
 What a connection must never do is carry one exchange's bytes into the next
 (RFC 9112 §9.3): interim 1xx responses are consumed before the parser
-(:mod:`llmseal.gateway._interim`), a connection goes back to the pool only when
+(:mod:`llmseal.gateway.http._interim`), a connection goes back to the pool only when
 its final response was read to its end and nothing followed it, and bytes that
 arrive when no response is expected make the connection unusable.
 """
@@ -27,8 +27,8 @@ from collections.abc import Iterable
 
 import httptools
 
-from llmseal.gateway._h1response import H1Response, UpstreamClosed, UpstreamTimedOut
-from llmseal.gateway._interim import InterimSkipper, UnexpectedInterim
+from llmseal.gateway.http._h1response import H1Response, UpstreamClosed, UpstreamTimedOut
+from llmseal.gateway.http._interim import InterimSkipper, UnexpectedInterim
 
 __all__ = ["H1Pool", "H1Response", "UpstreamClosed", "UpstreamTimedOut"]
 

@@ -1,6 +1,6 @@
 """The upstream OpenAI-compatible server, as the gateway sees it.
 
-Built on :mod:`llmseal.gateway._h1` rather than a general HTTP client: the issue's
+Built on :mod:`llmseal.gateway.http._h1` rather than a general HTTP client: the issue's
 prototypes measured an aiohttp pass-through at ~7,000 req/s per worker against
 600-1,500 for httpx, and a dedicated keep-alive client trims the per-request
 cost further (see ``llmseal bench``). Errors become the two kinds the gateway
@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from urllib.parse import urlsplit
 
 from llmseal.errors import ConfigError, NetworkError
-from llmseal.gateway._h1 import H1Pool, H1Response, UpstreamClosed, UpstreamTimedOut
+from llmseal.gateway.http._h1 import H1Pool, H1Response, UpstreamClosed, UpstreamTimedOut
 
 __all__ = ["Upstream", "UpstreamResponse", "UpstreamTimeout", "UpstreamUnreachable"]
 

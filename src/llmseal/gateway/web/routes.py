@@ -1,10 +1,10 @@
 """The browser routes: ``GET /verify`` (public) and ``GET /dashboard`` (the issuer's).
 
-* ``/verify`` — the self-contained verify page (:func:`~llmseal.gateway.webpage.verify_page`);
+* ``/verify`` — the self-contained verify page (:func:`~llmseal.gateway.web.webpage.verify_page`);
   it verifies in the browser and sends nothing back here.
 * ``/dashboard`` and ``/dashboard/state`` — only when the dashboard is enabled on
   this listener. The page polls ``/metrics`` (the gateway's own Prometheus text)
-  and ``/dashboard/state`` (:class:`~llmseal.gateway.dashboard.DashboardState`).
+  and ``/dashboard/state`` (:class:`~llmseal.gateway.web.dashboard.DashboardState`).
 
 :class:`DashboardApp` is the same, standalone: the ASGI app behind
 ``llmseal serve --dashboard-listen HOST:PORT``, reading the data directory of the
@@ -18,14 +18,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from llmseal.gateway._http import send_bytes, send_error, send_json
-from llmseal.gateway._types import Receive, Scope, Send
-from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.dashboard import DashboardState, ReadOnlyShards
-from llmseal.gateway.dashboard_log import log_state
-from llmseal.gateway.metrics import Metrics
-from llmseal.gateway.receipts_api import ReceiptsApi
-from llmseal.gateway.webpage import Page, dashboard_page, verify_page
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.http._asgi import send_bytes, send_error, send_json
+from llmseal.gateway.http._types import Receive, Scope, Send
+from llmseal.gateway.observability.metrics import Metrics
+from llmseal.gateway.receipts.api import ReceiptsApi
+from llmseal.gateway.web.dashboard import DashboardState, ReadOnlyShards
+from llmseal.gateway.web.dashboard_log import log_state
+from llmseal.gateway.web.webpage import Page, dashboard_page, verify_page
 
 __all__ = ["DashboardApp", "WebRoutes", "gateway_routes"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from llmseal.gateway._types import Receive, Scope, Send
+from llmseal.gateway.http._types import Receive, Scope, Send
 
 __all__ = [
     "BodyTooLarge",

@@ -5,7 +5,7 @@ directory's key directory, optionally imported from ``key_file`` or adopted from
 PKCS#11 token as ``key_label``), the certificate chain sent beside its receipts
 (``cert_chain``), the ``model_id`` its receipts carry, and whether its key id must
 be a DNS key id (``dns``). Pure data and parsing: opening keys is
-:mod:`llmseal.gateway.keymap`.
+:mod:`llmseal.gateway.keys.keymap`.
 
 :func:`served_model` finds the model an answer says it came from, in a JSON body
 or in the stream event that carries it (OpenAI chunks and Ollama lines at the top

@@ -1,6 +1,6 @@
 """One upstream response as the gateway consumes it, fed by the connection that reads it.
 
-Split from :mod:`llmseal.gateway._h1` (the connection and the pool): the
+Split from :mod:`llmseal.gateway.http._h1` (the connection and the pool): the
 response buffers body bytes up to a high-water mark (then pauses reading),
 wakes the consumer with a plain future and enforces the deadline with a timer.
 """

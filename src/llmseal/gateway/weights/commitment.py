@@ -12,7 +12,7 @@ it signs a receipt over the manifest —
                    200, ``issuer`` and ``inference`` as in every other receipt
 
 — and stores it like any other receipt: the store adds it to its log outbox in the
-same transaction, and the worker's :class:`~llmseal.gateway.receipt_log.ReceiptLogger`
+same transaction, and the worker's :class:`~llmseal.gateway.receipts.receipt_log.ReceiptLogger`
 submits it. ``docs/spec/weights.md`` §2.
 """
 

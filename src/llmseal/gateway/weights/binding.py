@@ -16,7 +16,7 @@ Routes (``docs/spec/weights.md``):
 * ``GET /v1/receipts/weights/<weight_hash>``            the manifest (RFC 8785 JSON)
 * ``GET /v1/receipts/weights/<weight_hash>/chunk/<i>``  chunk ``i`` with its inclusion proof
 * ``GET /v1/receipts/weights/<weight_hash>/receipt``    the manifest sealed by the logged
-  commitment receipt (:mod:`llmseal.gateway.weights_log`), its tlog-proof once published
+  commitment receipt (:mod:`llmseal.gateway.weights.commitment`), its tlog-proof once published
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ import httpx
 import orjson
 
 from llmseal.errors import ConfigError, WeightsError, WeightsMismatchError
-from llmseal.gateway._http import send_bytes, send_error, send_json
-from llmseal.gateway._types import Send
-from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.receipt_log import ReceiptLogger
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.http._asgi import send_bytes, send_error, send_json
+from llmseal.gateway.http._types import Send
+from llmseal.gateway.receipts.receipt_log import ReceiptLogger
 from llmseal.store.base import StoredReceipt
 from llmseal.weights import WeightManifest, check_file
 from llmseal.weights.commit import mapped

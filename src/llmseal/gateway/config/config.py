@@ -19,8 +19,8 @@ reference beside it (:mod:`llmseal.trust.pkcs11.ref`), and each worker logs in t
 the token itself with the PIN from the environment variable ``pin_env`` — the PIN
 is never part of the configuration.
 
-With ``models`` (one :class:`~llmseal.gateway.modelkeys.ModelKey` per served model)
-the gateway signs each model with its own key instead (:mod:`llmseal.gateway.keymap`).
+With ``models`` (one :class:`~llmseal.gateway.keys.modelkeys.ModelKey` per served model)
+the gateway signs each model with its own key instead (:mod:`llmseal.gateway.keys.keymap`).
 """
 
 from __future__ import annotations
@@ -38,14 +38,19 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from llmseal.core.keys import Signer
 from llmseal.errors import ConfigError, KeyManagementError
-from llmseal.gateway.headers import REQUEST_ALLOWED, check_forward_headers
-from llmseal.gateway.modelkeys import ModelKey, Unmapped, check_model_keys, check_one_key_options
+from llmseal.gateway.http.headers import REQUEST_ALLOWED, check_forward_headers
+from llmseal.gateway.keys.modelkeys import (
+    ModelKey,
+    Unmapped,
+    check_model_keys,
+    check_one_key_options,
+)
 from llmseal.store.pg import is_postgres_url
 from llmseal.trust.keydir import KeyDirectory, locked_directory, write_atomic
 
 if TYPE_CHECKING:
     from llmseal.compat.llm_sign import LlmSignIssuer
-    from llmseal.gateway.keymap import KeySettings
+    from llmseal.gateway.keys.keymap import KeySettings
 
 __all__ = [
     "ENV_VAR",
@@ -158,7 +163,7 @@ class GatewayConfig:
 
     @property
     def request_fields(self) -> frozenset[bytes]:
-        """Request header fields forwarded to the upstream (llmseal.gateway.headers)."""
+        """Request header fields forwarded to the upstream (llmseal.gateway.http.headers)."""
         return REQUEST_ALLOWED | {name.encode() for name in self.forward_headers}
 
     def _check_log(self) -> None:
@@ -185,8 +190,8 @@ class GatewayConfig:
         return Path(self.data_dir) / "keys"
 
     def key_settings(self) -> KeySettings:
-        """The per-model key settings (:mod:`llmseal.gateway.keymap`)."""
-        from llmseal.gateway.keymap import KeySettings
+        """The per-model key settings (:mod:`llmseal.gateway.keys.keymap`)."""
+        from llmseal.gateway.keys.keymap import KeySettings
 
         return KeySettings(
             Path(self.data_dir), self.models, self.unmapped,
@@ -219,7 +224,7 @@ class GatewayConfig:
         """``{"x5c": [...]}`` for a certificate key, after checking the leaf is that key."""
         if self.cert_chain is None:
             return None
-        from llmseal.gateway.keymap import chain_evidence
+        from llmseal.gateway.keys.keymap import chain_evidence
 
         return chain_evidence(self.cert_chain, signer, "--cert-chain")
 
@@ -239,7 +244,7 @@ class GatewayConfig:
 def prepare_data_dir(config: GatewayConfig, *, at: datetime) -> GatewayConfig:
     """Create the data directory and key on first run; return the config with its key id."""
     if config.models:
-        from llmseal.gateway.keymap import prepare_model_keys
+        from llmseal.gateway.keys.keymap import prepare_model_keys
 
         prepare_model_keys(config.key_settings(), at=at)
         return config

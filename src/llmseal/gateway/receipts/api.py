@@ -27,7 +27,7 @@ from llmseal.core.keyset import KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Verification, verify_receipt
 from llmseal.errors import ContentError, InputError, KeySetError, StoreError
-from llmseal.gateway._http import (
+from llmseal.gateway.http._asgi import (
     BodyTooLarge,
     ClientDisconnected,
     read_body,
@@ -35,7 +35,7 @@ from llmseal.gateway._http import (
     send_error,
     send_json,
 )
-from llmseal.gateway._types import Receive, Scope, Send
+from llmseal.gateway.http._types import Receive, Scope, Send
 from llmseal.store.base import ReceiptStore
 
 __all__ = ["KeySetFile", "ReceiptsApi"]

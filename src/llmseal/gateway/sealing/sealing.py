@@ -48,13 +48,13 @@ from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.errors import ContentError, InputError, MalformedReceiptError
-from llmseal.gateway._ndjson import NdjsonSeal
-from llmseal.gateway._otel import inference_spans
-from llmseal.gateway._protocol import UpstreamProtocolError
-from llmseal.gateway.hop import upstream_failure
-from llmseal.gateway.keymap import KeyMap, SigningKey, StreamKey
-from llmseal.gateway.modelkeys import served_model
-from llmseal.gateway.receipt_log import ReceiptLogger
+from llmseal.gateway.keys.keymap import KeyMap, SigningKey, StreamKey
+from llmseal.gateway.keys.modelkeys import served_model
+from llmseal.gateway.observability._otel import inference_spans
+from llmseal.gateway.receipts.receipt_log import ReceiptLogger
+from llmseal.gateway.sealing._ndjson import NdjsonSeal
+from llmseal.gateway.sealing._protocol import UpstreamProtocolError
+from llmseal.gateway.sealing.hop import upstream_failure
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
 

@@ -1,7 +1,7 @@
 """What the issuer dashboard shows, read from the gateway's data directory.
 
 Everything comes from files the workers already keep — the key set
-(``keys/keys.json``), the recent-receipt rings (:mod:`llmseal.gateway.recent`),
+(``keys/keys.json``), the recent-receipt rings (:mod:`llmseal.gateway.observability.recent`),
 the metrics files — so the same state can be served by a worker at
 ``/dashboard`` or by a separate, private listener in another process
 (``llmseal serve --dashboard-listen``). It is read-only: nothing here changes a
@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from llmseal.core import _time
-from llmseal.gateway.receipts_api import KeySetFile
-from llmseal.gateway.recent import read_recent
+from llmseal.gateway.observability.recent import read_recent
+from llmseal.gateway.receipts.api import KeySetFile
 from llmseal.store.base import StoredReceipt
 from llmseal.store.sqlite import SqliteReceiptStore
 
