@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmseal.gateway.app import Gateway, create_app
-    from llmseal.gateway.config.config import GatewayConfig, prepare_data_dir
+    from llmseal.gateway.config.config import GatewayConfig
+    from llmseal.gateway.config.datadir import prepare_data_dir
     from llmseal.gateway.middleware import ReceiptMiddleware
 
 __all__ = ["Gateway", "GatewayConfig", "ReceiptMiddleware", "create_app", "prepare_data_dir"]
@@ -28,7 +29,7 @@ _HOME = {
     "Gateway": "app",
     "create_app": "app",
     "GatewayConfig": "config.config",
-    "prepare_data_dir": "config.config",
+    "prepare_data_dir": "config.datadir",
     "ReceiptMiddleware": "middleware",
 }
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from llmseal.errors import ConfigError
-from llmseal.gateway.config.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
+from llmseal.gateway.config.config import ENV_VAR, GatewayConfig, listen_address
+from llmseal.gateway.config.datadir import prepare_data_dir
 from llmseal.gateway.config.redact import mask_secrets
 from llmseal.gateway.observability._logging import log_config
 from llmseal.gateway.weights.binding import prepare_weights

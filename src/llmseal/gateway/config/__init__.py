@@ -1,8 +1,8 @@
-"""Gateway configuration: the settings and data directory, ``serve --check``, redaction.
+"""Gateway configuration: the settings, the data directory, ``serve --check``, redaction.
 
-Modules: :mod:`.config` (:class:`~.config.GatewayConfig` and the data directory),
-:mod:`.preflight` (open everything a configuration names) and :mod:`.redact` (masking
-secrets before settings are printed).
+Modules: :mod:`.config` (:class:`~.config.GatewayConfig`), :mod:`.datadir` (the data
+directory and its key), :mod:`.preflight` (open everything a configuration names)
+and :mod:`.redact` (masking secrets before settings are printed).
 """
 
 from __future__ import annotations

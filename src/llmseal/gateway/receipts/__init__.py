@@ -1,7 +1,7 @@
 """What the gateway does with receipts once signed: the transparency log and the receipt API.
 
-Modules: :mod:`.receipt_log` (every delivered receipt goes to the log, embedded or
-remote) and :mod:`.api` (``/v1/receipts/...``).
+Modules: :mod:`.receipt_log` (every delivered receipt goes to the log),
+:mod:`.logclient` (an embedded or a remote log) and :mod:`.api` (``/v1/receipts/...``).
 """
 
 from __future__ import annotations

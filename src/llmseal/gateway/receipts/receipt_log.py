@@ -13,8 +13,9 @@ transaction — before its response is sent (:mod:`llmseal.store.sqlite`). Then:
   a 503 and the receipt is never logged (it was not delivered); if the log took
   it but no checkpoint came in time, the response goes without the proof.
 
-The log is either embedded (:class:`EmbeddedLog`, ``llmseal serve --log DIR``) or
-remote (:class:`RemoteLog`, ``--log-url``: batched ``POST /add``).
+The log is either embedded (:class:`~.logclient.EmbeddedLog`, ``llmseal serve --log
+DIR``) or remote (:class:`~.logclient.RemoteLog`, ``--log-url``: batched ``POST /add``);
+:func:`open_log_link` opens the one a configuration names.
 """
 
 from __future__ import annotations
@@ -24,140 +25,24 @@ import contextlib
 import logging
 import socket
 import time
-from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
-import httpx
 import orjson
 
 from llmseal.core.canonical import canonicalize
 from llmseal.core.receipt import Receipt
 from llmseal.errors import Error, LogError, LogUnavailableError, NetworkError
-from llmseal.log.awaiter import PublicationAwaiter
+from llmseal.gateway.receipts.logclient import EmbeddedLog, LogClient, RemoteLog
 from llmseal.log.http import LogApp
 from llmseal.log.service import TransparencyLog
-from llmseal.log.storage import PendingEntry, Sequenced
 from llmseal.log.tree.merkle import leaf_hash
 from llmseal.store.base import LogOutbox, StoredReceipt
 from llmseal.store.pg import is_postgres_url
 
-__all__ = [
-    "EmbeddedLog",
-    "LogClient",
-    "ReceiptLogger",
-    "RemoteLog",
-    "open_log_link",
-    "prepare_log_dir",
-]
+__all__ = ["ReceiptLogger", "open_log_link", "prepare_log_dir"]
 
 log = logging.getLogger("llmseal.gateway")
 _BATCH = 2048
-
-
-class LogClient(Protocol):
-    """Where receipts are logged."""
-
-    async def submit(self, records: Sequence[StoredReceipt]) -> list[Sequenced]:
-        """Durable indices for ``records`` (LogError/NetworkError if not)."""
-        ...
-
-    async def proof(self, sequenced: Sequenced, timeout: float) -> str:
-        """The tlog-proof text once a checkpoint covers the entry (LogError if not in time)."""
-        ...
-
-    async def proof_of(self, leaf: bytes, timeout: float) -> str:
-        """The tlog-proof of the entry with this leaf hash (LogError if none in time)."""
-        ...
-
-    async def aclose(self) -> None: ...
-
-
-class EmbeddedLog:
-    """The log running in this process (one worker owns the log directory).
-
-    The gateway's own receipts skip admission: it signed them itself a moment ago
-    with the key the log admits. ``POST /log/add`` from anyone else is checked.
-    """
-
-    def __init__(self, tlog: TransparencyLog) -> None:
-        self.tlog = tlog
-        self._awaiter: PublicationAwaiter | None = None
-
-    async def submit(self, records: Sequence[StoredReceipt]) -> list[Sequenced]:
-        if len(records) == 1:
-            entries = _entries(records)
-        else:  # a big outbox batch: canonicalize off the loop
-            entries = await asyncio.to_thread(_entries, records)
-        futures = self.tlog.submit_entries(entries)
-        return list(await asyncio.gather(*(asyncio.wrap_future(f) for f in futures)))
-
-    async def proof(self, sequenced: Sequenced, timeout: float) -> str:
-        if self._awaiter is None:
-            self._awaiter = PublicationAwaiter(self.tlog.sequencer)
-        checkpoint = await self._awaiter.wait(sequenced.index + 1, timeout)
-        proof = self.tlog.prove(sequenced.index, checkpoint)
-        if proof is None:  # pragma: no cover - the awaited checkpoint covers the index
-            raise LogUnavailableError(f"entry {sequenced.index} is not published")
-        return proof.text()
-
-    async def proof_of(self, leaf: bytes, timeout: float) -> str:
-        ref = await asyncio.to_thread(self.tlog.locate, leaf.hex())
-        if ref is None:
-            raise LogUnavailableError(f"no entry with leaf hash {leaf.hex()} yet")
-        return await self.proof(Sequenced(ref.index, ref.leaf_hash, True), timeout)
-
-    async def aclose(self) -> None:
-        await asyncio.to_thread(self.tlog.close)
-
-
-def _entries(records: Sequence[StoredReceipt]) -> list[PendingEntry]:
-    out = []
-    for record in records:
-        entry = canonicalize(orjson.loads(record.body))  # the receipt's RFC 8785 bytes
-        out.append(PendingEntry(entry, leaf_hash(entry), record.receipt_id))
-    return out
-
-
-class RemoteLog:
-    """A standalone ``llmseal log serve`` at ``url``."""
-
-    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
-        self.url = url.rstrip("/")
-        self._client = httpx.AsyncClient(timeout=timeout)
-
-    async def submit(self, records: Sequence[StoredReceipt]) -> list[Sequenced]:
-        body = b"[" + b",".join(r.body for r in records) + b"]"
-        answer = await self._request("POST", "/add", content=body)
-        try:
-            items = answer.json()
-            return [
-                Sequenced(int(i["index"]), bytes.fromhex(i["leaf_hash"]), bool(i["duplicate"]))
-                for i in items
-            ]
-        except (ValueError, TypeError, KeyError) as exc:
-            raise NetworkError(f"log at {self.url} answered POST /add with {exc}") from exc
-
-    async def proof(self, sequenced: Sequenced, timeout: float) -> str:
-        path = f"/proof/{sequenced.leaf_hash.hex()}?wait={timeout:g}"
-        return (await self._request("GET", path)).text
-
-    async def proof_of(self, leaf: bytes, timeout: float) -> str:
-        return await self.proof(Sequenced(-1, leaf, True), timeout)  # found by leaf hash
-
-    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            answer = await self._client.request(method, self.url + path, **kwargs)
-        except httpx.HTTPError as exc:
-            raise NetworkError(f"log at {self.url} unreachable: {exc}") from exc
-        if answer.status_code != 200:
-            raise LogUnavailableError(
-                f"log at {self.url} answered {method} {path.split('?')[0]} with"
-                f" {answer.status_code}: {answer.text[:200]}"
-            )
-        return answer
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 class ReceiptLogger:

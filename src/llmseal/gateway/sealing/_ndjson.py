@@ -1,6 +1,6 @@
 """Sealing an NDJSON stream (Ollama's ``/api/chat``, ``/api/generate``) as it passes.
 
-The twin of :class:`llmseal.gateway.sealing.sealing.StreamSeal` for newline-delimited
+The twin of :class:`llmseal.gateway.sealing._sse.StreamSeal` for newline-delimited
 JSON: lines are forwarded as the upstream sent them; the stream is complete at
 the line with ``"done": true``; then comes the receipt line
 (:mod:`llmseal.core.ndjson`). An upstream receipt line (a chained gateway) is
@@ -23,7 +23,8 @@ from llmseal.gateway.keys.keymap import StreamKey
 from llmseal.gateway.sealing._protocol import UpstreamProtocolError
 
 if TYPE_CHECKING:
-    from llmseal.gateway.sealing.sealing import RequestInfo, Sealer
+    from llmseal.gateway.sealing.request import RequestInfo
+    from llmseal.gateway.sealing.sealing import Sealer
 
 __all__ = ["NDJSON", "NdjsonSeal"]
 

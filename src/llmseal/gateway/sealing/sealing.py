@@ -13,48 +13,40 @@ chat and text completion streams, after the terminal event on Anthropic
 (``message_stop``) and Responses API (``response.completed``...) ones (framing 2,
 :mod:`llmseal.core.framing`). SSE decoders drop comments, so no SDK and no
 ``chunk.choices[0]`` loop ever meets the receipt.
+
+The request side is :mod:`.request`, the streams :mod:`._sse` and :mod:`._ndjson`;
+:class:`Sealer` is where each answer is signed, stored and logged. ``RequestInfo``
+and ``StreamSeal`` are part of its interface and importable from here.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 
-from llmseal.bundle.commit import commit_request
-from llmseal.bundle.declare import parse_parents
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.canonical import canonicalize, loads
-from llmseal.core.framing import comment_receipt, receipt_comment
-from llmseal.core.hashing import (
-    GATEWAY_MEMBERS,
-    NDJSON_ENDPOINTS,
-    SEALED_ENDPOINTS,
-    TERMINAL_EVENTS,
-    StreamHasher,
-    hash_json,
-    wants_stream,
-)
+from llmseal.core.hashing import GATEWAY_MEMBERS, NDJSON_ENDPOINTS, SEALED_ENDPOINTS
 from llmseal.core.keys import Signer
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt, check_identifier
 from llmseal.core.sign import issue_receipt
-from llmseal.core.sse import SseSplitter, event_data
-from llmseal.errors import ContentError, InputError, MalformedReceiptError
-from llmseal.gateway.keys.keymap import KeyMap, SigningKey, StreamKey
+from llmseal.errors import ContentError, MalformedReceiptError
+from llmseal.gateway.keys.keymap import KeyMap, SigningKey
 from llmseal.gateway.keys.modelkeys import served_model
 from llmseal.gateway.observability._otel import inference_spans
 from llmseal.gateway.receipts.receipt_log import ReceiptLogger
 from llmseal.gateway.sealing._ndjson import NdjsonSeal
 from llmseal.gateway.sealing._protocol import UpstreamProtocolError
+from llmseal.gateway.sealing._sse import StreamSeal
 from llmseal.gateway.sealing.hop import upstream_failure
+from llmseal.gateway.sealing.request import RequestInfo, inspect_request
 from llmseal.store.base import StoredReceipt
 from llmseal.store.writer import BatchWriter
 
@@ -66,23 +58,7 @@ __all__ = [
     "UpstreamProtocolError",
 ]
 
-DONE_EVENT = b"data: [DONE]\n\n"
 SIGNED_ENDPOINTS = SEALED_ENDPOINTS
-
-
-@dataclass(frozen=True, slots=True)
-class RequestInfo:
-    """What the gateway learnt from the client's request before forwarding it."""
-
-    endpoint: str
-    prompt_hash: str
-    model: str | None
-    stream: bool
-    started: float  # perf_counter() when the request arrived
-    request: dict[str, Any] | None = None  # the parsed body (llm_sign signs it again)
-    parents: tuple[dict[str, Any], ...] = ()  # declared by the caller (X-Receipt-Parents)
-    commit_seed: bytes | None = None  # X-Receipt-Commit: messages (llmseal.bundle.commit)
-    commitments: dict[str, Any] | None = None  # the signed claim made from that seed
 
 
 class Sealer:
@@ -134,31 +110,8 @@ class Sealer:
         parents: bytes | None = None,
         commit: bytes | None = None,
     ) -> RequestInfo:
-        """Parse and hash the request exactly as received; ContentError if it is not JSON.
-
-        ``parents``: the ``X-Receipt-Parents`` header, signed into the receipt as given
-        (InputError when it is not that header's form). ``commit``: the
-        ``X-Receipt-Commit`` header; ``messages`` adds salted per-message commitments
-        and hands the caller their seed in ``receipt_evidence.commitment_seed``.
-        """
-        declared = tuple(parse_parents(parents)) if parents is not None else ()
-        seed = _commit_seed(commit)
-        parsed = loads(body)
-        if not isinstance(parsed, dict):
-            raise ContentError("the request body must be a JSON object")
-        model = parsed.get("model")
-        return RequestInfo(
-            endpoint=endpoint,
-            prompt_hash=hash_json(parsed),
-            model=model if isinstance(model, str) else None,
-            stream=wants_stream(endpoint, parsed),
-            started=started,
-            request=parsed,
-            parents=declared,
-            commit_seed=seed,
-            # Made now: a request without messages is refused before it goes upstream.
-            commitments=commit_request(parsed, seed) if seed is not None else None,
-        )
+        """The request as received (:func:`~.request.inspect_request`)."""
+        return inspect_request(endpoint, body, started, parents, commit)
 
     async def seal_body(
         self, info: RequestInfo, status: int, body: bytes, upstream_s: float
@@ -320,15 +273,6 @@ class Sealer:
         return "unknown"
 
 
-def _commit_seed(header: bytes | None) -> bytes | None:
-    """A fresh seed when the caller asked for ``X-Receipt-Commit: messages``."""
-    if header is None:
-        return None
-    if header.strip().lower() != b"messages":
-        raise InputError("x-receipt-commit takes the value 'messages'")
-    return os.urandom(32)
-
-
 def _usable_id(value: str) -> bool:
     try:
         check_identifier("model_id", value)
@@ -342,115 +286,3 @@ def _splice(body: bytes, receipt_json: bytes, *, empty: bool) -> bytes:
     end = len(body.rstrip())
     separator = b'"receipt":' if empty else b',"receipt":'
     return b"".join((body[: end - 1], separator, receipt_json, b"}"))
-
-
-class StreamSeal:
-    """Seals one SSE stream while it passes through.
-
-    ``feed`` returns the bytes to forward right away (events as the upstream sent
-    them, the ``[DONE]`` event held back); ``finish`` returns the receipt comment
-    followed by ``[DONE]``. A stream that ends without ``[DONE]`` is never sealed.
-    A receipt comment from the upstream (a chained gateway) is not forwarded: it
-    becomes a signed ``parents`` claim, so the stream carries one receipt.
-    """
-
-    media_type = b"text/event-stream"
-
-    def __init__(self, sealer: Sealer, info: RequestInfo) -> None:
-        self._sealer = sealer
-        self._info = info
-        self._splitter = SseSplitter()
-        self._hasher = StreamHasher()
-        self._usage: Any = None
-        self._parents: list[Any] = []
-        # Anthropic and Responses streams end with a terminal event, the others with [DONE].
-        self._terminal = TERMINAL_EVENTS.get(info.endpoint)
-        self.key = StreamKey(sealer.keys, info.endpoint, info.model)
-        self.done = False
-        self.first_chunk_s: float | None = None
-
-    def feed(self, data: bytes) -> bytes:
-        if self.done:
-            return b""  # nothing after [DONE] is delivered
-        try:
-            events = self._splitter.feed(data)
-        except ValueError as exc:
-            raise UpstreamProtocolError(str(exc)) from exc
-        forward: list[bytes] = []
-        for event in events:
-            payload = event_data(event)
-            if payload is None:
-                if not self._parent(event):
-                    forward.append(event)  # comments and retry hints pass, unhashed
-                continue
-            if self._terminal is None and payload.strip() == b"[DONE]":
-                self.done = True
-                break
-            chunk = self._add(payload)
-            forward.append(event)
-            if self._terminal is not None and chunk.get("type") in self._terminal:
-                self.done = True
-                break
-        if forward and self.first_chunk_s is None:
-            self.first_chunk_s = time.perf_counter() - self._info.started
-        return b"".join(forward)
-
-    def _parent(self, event: bytes) -> bool:
-        """True for an upstream receipt comment (kept as a parent, never forwarded)."""
-        try:
-            found = comment_receipt(event)
-        except ContentError:
-            return True  # claims to be a receipt but is none: not ours to pass on
-        if found is not None:
-            self._parents.append(found.receipt)
-        return found is not None
-
-    def _add(self, payload: bytes) -> dict[str, Any]:
-        try:
-            chunk = loads(payload)
-            self._hasher.add(chunk)
-        except ContentError as exc:
-            raise UpstreamProtocolError(f"upstream stream carried a non-JSON event: {exc}") from exc
-        if not isinstance(chunk, dict):
-            return {}
-        self.key.see(chunk)  # before the event is forwarded: refusing delivers nothing of it
-        if isinstance(chunk.get("usage"), dict):
-            self._usage = chunk["usage"]
-        return chunk
-
-    async def finish(self, status: int, upstream_s: float) -> tuple[bytes, Receipt | None]:
-        """The receipt comment (and ``[DONE]``); call only when ``done``. No receipt
-        (and no comment) for an unmapped model passed unsigned."""
-        if not self.done:
-            raise UpstreamProtocolError("upstream stream ended early (no end-of-stream event)")
-        model, key = self.key.final()
-        claims = self._sealer.claims(self._info, status, upstream_s, self._usage)
-        claims["stream"] = {
-            "chunks": self._hasher.count,
-            "first_chunk_us": int((self.first_chunk_s or 0.0) * 1e6),
-        }
-        self._sealer.check_upstream(
-            self._parents[-1] if self._parents else None, self._info, self._hasher.hexdigest()
-        )
-        if self._parents:
-            claims["parents"] = [*claims.get("parents", ()), *self._parents]
-        if key is None:
-            return (b"" if self._terminal is not None else DONE_EVENT), None
-        receipt, receipt_json, evidence = await self._sealer.issue(
-            self._info, self._hasher.hexdigest(), claims, key,
-            self.key.served if model is None else model,
-        )  # fmt: skip
-        comment = receipt_comment(receipt_json, evidence)
-        return (comment if self._terminal is not None else comment + DONE_EVENT), receipt
-
-    @staticmethod
-    def error_event(message: str) -> bytes:
-        """An OpenAI-style error event: SDKs raise on it; no receipt follows."""
-        body = {
-            "error": {
-                "message": message,
-                "type": "llmseal_gateway_error",
-                "code": "upstream_stream",
-            }
-        }
-        return b"data: " + orjson.dumps(body) + b"\n\n"
