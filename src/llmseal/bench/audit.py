@@ -24,12 +24,12 @@ import statistics
 from datetime import UTC, datetime
 from typing import Any
 
-from llmseal.audit.enroll import enroll, weight_sources
+from llmseal.audit.enrollment.enroll import enroll, weight_sources
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.family import EnrollOptions, Source, registry
-from llmseal.audit.reference import Reference
 from llmseal.audit.runner import pick_references, run_audit
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.verdict import Outcome
+from llmseal.audit.stats.sequential import ErrorRates
+from llmseal.audit.stats.verdict import Outcome
 from llmseal.bench._auditpool import Pool, all_probes, answer_pool, break_rates, mixed_sender
 from llmseal.core.keys import Ed25519Signer
 from llmseal.devmodels import cache_dir, gemma_path, requantized, smollm2_path

@@ -19,9 +19,9 @@ from typing import Any
 import httpx
 import pytest
 
-from llmseal.audit.enroll import EndpointSource, enroll, weight_sources
+from llmseal.audit.enrollment.enroll import EndpointSource, enroll, weight_sources
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.family import EnrollOptions, Source, registry
-from llmseal.audit.reference import Reference
 from llmseal.devmodels import cache_dir, gemma_path, requantized, smollm2_path
 from llmseal.devserver import MODEL_ALIAS, ModelServer
 from llmseal.errors import Error

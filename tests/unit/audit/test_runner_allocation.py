@@ -11,7 +11,7 @@ import pytest
 
 from llmseal.audit import Outcome, Reference
 from llmseal.audit import runner as runner_module
-from llmseal.audit.enroll import enroll
+from llmseal.audit.enrollment.enroll import enroll
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import Probe
 from llmseal.audit.runner import AuditRun, pick_references, run_audit

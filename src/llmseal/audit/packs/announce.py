@@ -10,7 +10,7 @@ An announcement says a pack exists and where to get it, without the pack::
      "mirrors": ["https://mirror.example/packs/sha256-<hex>.json", ...]}
 
 The pack's file form is its RFC 8785 bytes and a newline
-(:meth:`~llmseal.audit.pack.Pack.to_json`), the same on every mirror, so chunk
+(:meth:`~llmseal.audit.packs.pack.Pack.to_json`), the same on every mirror, so chunk
 hashes name the bytes. A buyer checks the announcement's signature against its
 *trusted* publisher key before downloading anything (:func:`check_announcement`),
 then each chunk as it arrives (:func:`check_chunk`): a bad mirror is dropped at
@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from llmseal.audit.pack import Pack, signing_message
+from llmseal.audit.packs.pack import Pack, signing_message
 from llmseal.core import _time
 from llmseal.core.keyset import KeyResolver
 from llmseal.errors import AuditIntegrityError, Error, InputError

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import orjson
 
 from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.report import AuditReport
-from llmseal.audit.verdict import TracePoint, Verdict
+from llmseal.audit.reports.report import AuditReport
+from llmseal.audit.stats.verdict import TracePoint, Verdict
 
 __all__ = ["render_html", "svg_chart"]
 

@@ -33,11 +33,11 @@ from typing import Any
 
 import orjson
 
+from llmseal.audit.enrollment.reference import content_id
 from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.reference import content_id
 from llmseal.audit.runner import AuditRun
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.verdict import Outcome, Verdict
+from llmseal.audit.stats.sequential import ErrorRates
+from llmseal.audit.stats.verdict import Outcome, Verdict
 from llmseal.core import _time
 from llmseal.core.canonical import loads
 from llmseal.core.keys import PublicKey, Signer, decode_signature, encode_signature

@@ -44,7 +44,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from llmseal.audit.reference import Reference, content_id
+from llmseal.audit.enrollment.reference import Reference, content_id
 from llmseal.core import _time
 from llmseal.core.canonical import canonicalize, loads
 from llmseal.core.keys import PublicKey, Signer

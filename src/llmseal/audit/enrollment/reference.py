@@ -15,7 +15,7 @@ A reference is one JSON object (``docs/spec/audit.md`` has the full schema)::
      "families": {"kbf": {...}, "logprob": {...}, "stack": {...}}}
 
 Each family owns its section (probes, expected answers, and its noise envelope:
-see :class:`llmseal.audit.sequential.Envelope`) and ignores the others. The id
+see :class:`llmseal.audit.stats.sequential.Envelope`) and ignores the others. The id
 is recomputed on every load and a mismatch is refused
 (:class:`~llmseal.errors.AuditIntegrityError`, ``hash_mismatch``), so a
 reference named by id cannot be swapped for another. Unknown members are kept

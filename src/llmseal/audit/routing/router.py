@@ -1,7 +1,7 @@
 """The client-side router: pick among endpoints selling a model, by their routing standing.
 
 :meth:`Router.order` ranks the endpoints serving a model by
-:class:`~llmseal.audit.routing.Tier` then score (never an EXCLUDED one: a standing
+:class:`~llmseal.audit.routing.ledger.Tier` then score (never an EXCLUDED one: a standing
 DIFF), shuffling inside a tier with weights equal to the scores, so load still
 spreads and a seller cannot predict its turn. :meth:`Router.post` sends through
 the caller's verifying HTTP clients (``client_for``): an answer that fails
@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from llmseal.audit.routing import Ledger, RoutingPolicy, Standing, Tier
+from llmseal.audit.routing.ledger import Ledger, RoutingPolicy, Standing, Tier
 from llmseal.errors import AuditError, InputError, VerificationError
 
 __all__ = ["Endpoint", "Routed", "Router"]

@@ -4,7 +4,7 @@ A verdict is a statement about signed evidence, so it always carries what it
 rests on (issue 12, "Verifier interface"):
 
 * ``statistic`` — the family's test statistic at the decision: ``log10`` of the
-  e-value against "this is the reference model" (see :mod:`llmseal.audit.sequential`);
+  e-value against "this is the reference model" (see :mod:`llmseal.audit.stats.sequential`);
 * ``p_value`` — an anytime-valid p-value for the same null, ``min(1, 1/max e)``:
   valid whenever the runner stopped, which is what sequential testing needs;
 * ``effect_size`` — how far the observations are from honest variation (for the

@@ -16,7 +16,7 @@ buyer's own decision from its own evidence.
   not clear it: SAME is not proof, only a retraction or age does); a decayed
   failure mass of at least ``degrade_failures`` at a rate above ``degrade_rate``
   *degrades*; a recent SAME makes an endpoint *audited*, ahead of unaudited ones.
-* :class:`~llmseal.audit.router.Router` (its own module) picks endpoints by it.
+* :class:`~llmseal.audit.routing.router.Router` (its own module) picks endpoints by it.
 
 Evidence is kept under the buyer's own name for an endpoint, never under an
 ``issuer`` claim read from a receipt that failed to verify — otherwise a relay

@@ -10,12 +10,12 @@ Sources (:class:`~llmseal.audit.family.Source`):
   (``n_batch`` 512, 8, 1: different kernels), 1 or 2 threads, the prompt cache on
   (the previous request's prefix reused) or off, and a second *process* with the
   primary's setting. With ``processes=True`` (the command line's default) each
-  setting runs in a process of its own (:class:`~llmseal.audit.localproc.ProcessRun`,
+  setting runs in a process of its own (:class:`~llmseal.audit.enrollment.localproc.ProcessRun`,
   labels ending ``,process=N``), so process-level nondeterminism is in the
   envelope; otherwise each is a fresh in-process model instance.
 
 :func:`enroll` asks every family for its section and returns the
-:class:`~llmseal.audit.reference.Reference`, whose ``covers`` lists every variation
+:class:`~llmseal.audit.enrollment.reference.Reference`, whose ``covers`` lists every variation
 measured (``endpoint#1``, ``n_batch=1,threads=2``...).
 """
 
@@ -28,9 +28,9 @@ from typing import Any
 
 import httpx
 
+from llmseal.audit.enrollment.localproc import ProcessRun
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.family import EnrollOptions, Family, Source, SourceAnswer
-from llmseal.audit.localproc import ProcessRun
-from llmseal.audit.reference import Reference
 from llmseal.audit.replay.envelope import LocalRun
 from llmseal.core.canonical import loads
 from llmseal.core.hashing import strip_gateway_members

@@ -1,9 +1,9 @@
 """Re-checking an audit report: a third party reproduces its verdict, or finds out why not.
 
-A report is evidence, not a claim (:mod:`llmseal.audit.report`). :func:`check_report`
+A report is evidence, not a claim (:mod:`llmseal.audit.reports.report`). :func:`check_report`
 redoes everything that can be redone without the endpoint:
 
-1. the **id** (done by :func:`~llmseal.audit.report.load_report`);
+1. the **id** (done by :func:`~llmseal.audit.reports.report.load_report`);
 2. the **auditor's signature**, when the caller gives the auditors it trusts
    (``bad_signature``, ``untrusted_auditor``);
 3. every **receipt**: each exchange the report counts as signed is re-verified
@@ -25,13 +25,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.exchange import VALID
 from llmseal.audit.family import Registry, registry
-from llmseal.audit.reference import Reference
-from llmseal.audit.report import AuditReport
-from llmseal.audit.routing import Ledger
+from llmseal.audit.reports.report import AuditReport
+from llmseal.audit.routing.ledger import Ledger
 from llmseal.audit.runner import recompute
-from llmseal.audit.verdict import Outcome, Verdict, combine
+from llmseal.audit.stats.verdict import Outcome, Verdict, combine
 from llmseal.core import _time
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.verify import Status

@@ -4,7 +4,7 @@
 correct. Signature proves who published. Local trust policy decides whether I
 use it." (AntSeed spec 08.) So a mirror is never trusted: :func:`fetch_pack`
 tries each URL in turn, checks hash, then signature, then the trust policy of
-:meth:`~llmseal.audit.pack.Pack.check_trust` on the bytes it received, and
+:meth:`~llmseal.audit.packs.pack.Pack.check_trust` on the bytes it received, and
 stores a pack only once all three passed — atomically (a temporary file renamed
 into place), in its canonical file form, as ``sha256-<hex>.json`` (the pack id
 with ``:`` spelled ``-``, AntSeed's cache spelling, so the name is a valid file
@@ -23,8 +23,8 @@ from pathlib import Path
 
 import httpx
 
-from llmseal.audit.announce import Announcement, check_announcement, check_chunk
-from llmseal.audit.pack import MAX_PACK_BYTES, Pack, load_pack, verify_pack
+from llmseal.audit.packs.announce import Announcement, check_announcement, check_chunk
+from llmseal.audit.packs.pack import MAX_PACK_BYTES, Pack, load_pack, verify_pack
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import AuditIntegrityError, Error, InputError, NetworkError, StoreError
 from llmseal.trust.keydir import write_atomic

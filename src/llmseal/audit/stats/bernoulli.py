@@ -4,7 +4,7 @@ A family supplies a *scorer*: for one signed exchange, the per-exchange value,
 the envelope's bound for it, and whether it exceeds the bound — or ``None`` when
 the exchange says nothing (an answer with no number in it, a probe the reference
 does not know). :func:`sequential_verdict` walks the exchanges in order, feeds the
-exceedances to :class:`~llmseal.audit.sequential.BernoulliTest` and stops at the
+exceedances to :class:`~llmseal.audit.stats.sequential.BernoulliTest` and stops at the
 first decision, so the same list always gives the same verdict (the runner
 stops there too, and ``audit report verify`` recomputes it).
 """
@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.sequential import BernoulliTest, Envelope, ErrorRates
-from llmseal.audit.verdict import Outcome, TracePoint, Verdict
+from llmseal.audit.stats.sequential import BernoulliTest, Envelope, ErrorRates
+from llmseal.audit.stats.verdict import Outcome, TracePoint, Verdict
 
 __all__ = ["Score", "sequential_verdict"]
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from llmseal.audit.verdict import Outcome
+from llmseal.audit.stats.verdict import Outcome
 from llmseal.errors import InputError
 
 __all__ = [

@@ -4,7 +4,7 @@
 thread start-up and library state differ between processes, and any nondeterminism
 they cause belongs in the envelope. :class:`ProcessRun` is a
 :class:`~llmseal.audit.family.Source` of kind ``weights`` that starts
-``python -m llmseal.audit.localproc`` for its setting and sends it one request per
+``python -m llmseal.audit.enrollment.localproc`` for its setting and sends it one request per
 line (JSON in, JSON out over the pipes); the child runs a
 :class:`~llmseal.audit.replay.envelope.LocalRun` — the same code path as in-process
 runs and as llama-cpp-python's server. Its label ends ``,process=N`` so the
@@ -40,7 +40,7 @@ class ProcessRun(WeightsSource):
         self._label = f"{probe},process={index}"
         env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "llmseal.audit.localproc", model,
+            [sys.executable, "-m", "llmseal.audit.enrollment.localproc", model,
              orjson.dumps(self._settings).decode()],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
         )  # fmt: skip
@@ -105,10 +105,12 @@ def _serve(model: str, settings: Mapping[str, Any], lines: IO[bytes], out: IO[by
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Worker entry point: ``python -m llmseal.audit.localproc MODEL SETTINGS_JSON``."""
+    """Worker entry point: ``python -m llmseal.audit.enrollment.localproc MODEL SETTINGS_JSON``."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2:
-        sys.stderr.write("usage: python -m llmseal.audit.localproc MODEL SETTINGS_JSON\n")
+        sys.stderr.write(
+            "usage: python -m llmseal.audit.enrollment.localproc MODEL SETTINGS_JSON\n"
+        )
         sys.exit(2)
     # The pipe is the protocol: keep llama.cpp's C-level chatter off it.
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")

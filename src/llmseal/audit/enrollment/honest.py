@@ -21,7 +21,7 @@ Every text family (``kbf``, ``logprob``, ``stack``) enrolls the same way:
    exceedances on them are counted (leave-one-variation-out). The pooled count
    estimates how often a not-yet-seen honest variation breaks a probe that looked
    stable — the rate the audit's null hypothesis is then bounded by
-   (Clopper–Pearson, :class:`~llmseal.audit.sequential.Envelope`). With a single
+   (Clopper–Pearson, :class:`~llmseal.audit.stats.sequential.Envelope`). With a single
    variation there is nothing to measure: no envelope, and the family's verdicts
    stay UNDETERMINED.
 """
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmseal.audit.family import EnrollOptions, Source, SourceAnswer
-from llmseal.audit.sequential import Envelope
+from llmseal.audit.stats.sequential import Envelope
 from llmseal.errors import AuditError
 
 __all__ = [

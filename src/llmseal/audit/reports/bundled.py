@@ -2,7 +2,7 @@
 
 :class:`CarriedAudits` is the :class:`~llmseal.bundle.audits.AuditChecker` that
 ``llmseal bundle verify`` hands to :func:`~llmseal.bundle.verify.verify_bundle`. It
-runs the steps of :mod:`llmseal.audit.reportcheck` that the verifier has the
+runs the steps of :mod:`llmseal.audit.reports.reportcheck` that the verifier has the
 anchors for, and says which ran:
 
 * ``id``: always; a report whose content does not hash to its ``report_id`` fails;
@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from llmseal.audit.reference import Reference
-from llmseal.audit.report import AuditReport, load_report
-from llmseal.audit.reportcheck import check_receipts, check_report, check_signature
+from llmseal.audit.enrollment.reference import Reference
+from llmseal.audit.reports.report import AuditReport, load_report
+from llmseal.audit.reports.reportcheck import check_receipts, check_report, check_signature
 from llmseal.bundle.audits import AuditResult
 from llmseal.core.canonical import canonicalize
 from llmseal.core.keyset import KeyResolver
