@@ -155,7 +155,7 @@ def run(
 ) -> None:
     """Audit ENDPOINT's claim to serve MODEL: exit 0 SAME, 1 DIFF, 3 UNDETERMINED."""
     from llmseal.audit.family import registry
-    from llmseal.audit.packs.pack import load_references
+    from llmseal.audit.packs.packfile import load_references
     from llmseal.audit.reports.report import build_report, write_report
     from llmseal.audit.runner import pick_references, run_audit
     from llmseal.audit.stats.sequential import ErrorRates

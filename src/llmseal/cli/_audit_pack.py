@@ -55,7 +55,7 @@ def build(
 ) -> None:  # fmt: skip
     """Sign a pack of REF.json files (private references are refused) into PACK.json."""
     from llmseal.audit.enrollment.reference import Reference
-    from llmseal.audit.packs.pack import build_pack
+    from llmseal.audit.packs.packfile import build_pack
     from llmseal.trust.keydir import KeyDirectory
 
     refs = [Reference.from_json(read_input(p, "reference")) for p in references]
@@ -81,7 +81,7 @@ def build(
 @_JSON
 def verify(pack_path: str, publishers: str | None, at: str | None, as_json: bool) -> None:
     """Check PACK.json: hash, signature, then (with --publishers) the publisher; exit 2 if bad."""
-    from llmseal.audit.packs.pack import verify_pack
+    from llmseal.audit.packs.packfile import verify_pack
 
     trusted = _publishers(publishers) if publishers else None
     checked = verify_pack(read_input(pack_path, "fingerprint pack"), trusted=trusted,

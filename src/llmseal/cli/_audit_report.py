@@ -39,7 +39,7 @@ def verify(
     publishers: str | None, auditors: str | None, issuer: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Re-verify every receipt and recompute every verdict of REPORT; exit 2 if they differ."""
-    from llmseal.audit.packs.pack import load_references
+    from llmseal.audit.packs.packfile import load_references
     from llmseal.audit.packs.packstore import stored_packs
     from llmseal.audit.reports.report import load_report
     from llmseal.audit.reports.reportcheck import check_report

@@ -12,7 +12,7 @@ import pytest
 
 from llmseal.audit import Outcome, Reference, registry
 from llmseal.audit.enrollment.enroll import enroll
-from llmseal.audit.packs.pack import load_references
+from llmseal.audit.packs.packfile import load_references
 from llmseal.audit.reports.report import build_report, load_report, write_report
 from llmseal.audit.runner import pick_references, recompute, run_audit
 from llmseal.audit.stats.sequential import ErrorRates

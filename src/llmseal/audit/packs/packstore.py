@@ -24,7 +24,8 @@ from pathlib import Path
 import httpx
 
 from llmseal.audit.packs.announce import Announcement, check_announcement, check_chunk
-from llmseal.audit.packs.pack import MAX_PACK_BYTES, Pack, load_pack, verify_pack
+from llmseal.audit.packs.pack import Pack
+from llmseal.audit.packs.packfile import MAX_PACK_BYTES, load_pack, verify_pack
 from llmseal.core.keyset import KeyResolver, KeySet
 from llmseal.errors import AuditIntegrityError, Error, InputError, NetworkError, StoreError
 from llmseal.trust.keydir import write_atomic
