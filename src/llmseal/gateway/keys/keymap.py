@@ -180,7 +180,7 @@ def chain_evidence(path: str, signer: Signer, what: str) -> dict[str, Any]:
 def prepare_model_keys(config: KeySettings, *, at: datetime) -> None:
     """Create, import or adopt each mapped key in ``DATA_DIR/keys``.
 
-    Under the data directory's prepare lock (config.py): workers or API processes
+    Under the data directory's prepare lock (config/datadir.py): workers or API processes
     starting at once agree on one key per model.
     """
     with locked_directory(config.data_dir, ConfigError, name=".prepare.lock"):
