@@ -25,6 +25,12 @@ The rules every verdict obeys: only signed exchanges are samples; DIFF only
 against a measured envelope (otherwise UNDETERMINED); the false-DIFF budget
 ``alpha`` holds at whatever point the runner stops, and is split over the
 families of an audit.
+
+The rest, by concept: :mod:`.runner` (the audit loop), :mod:`.enrollment` (building
+references), :mod:`.probes` (probe banks and cover traffic), :mod:`.stats`,
+:mod:`.families` and :mod:`.replay` (the verifiers), :mod:`.reports` (the signed
+report, re-checked and shown), :mod:`.packs` (fingerprint packs) and :mod:`.routing`
+(routing on the evidence).
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ or in-process, e.g. ``vllm serve MODEL --middleware llmseal.gateway.middleware.R
 The names below are imported on first use (PEP 562): the proxy needs the
 ``gateway`` extra (``pip install 'llmseal[gateway]'``), while the configuration
 and the verify page (``llmseal web``) work with the base install.
+
+The proxy is :mod:`.app` (with :mod:`._relay`), the middleware :mod:`.middleware`
+(with :mod:`._exchange`), the process runner :mod:`.server`; the rest by concept:
+:mod:`.sealing`, :mod:`.keys`, :mod:`.config`, :mod:`.receipts`, :mod:`.http`,
+:mod:`.web`, :mod:`.weights` and :mod:`.observability`.
 """
 
 from __future__ import annotations
