@@ -18,8 +18,8 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from llmseal.gateway._h1 import MAX_HEADER_BYTES, H1Pool, _Connection
-from llmseal.gateway._h1response import H1Response
+from llmseal.gateway.http._h1 import MAX_HEADER_BYTES, H1Pool, _Connection
+from llmseal.gateway.http._h1response import H1Response
 from tests.helpers import examples
 
 

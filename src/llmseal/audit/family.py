@@ -16,7 +16,7 @@ issue 13 adds ``replay``). It has three jobs, each a method of :class:`Family`:
    falls back to one-token sampling when the endpoint returns no logprobs. The
    runner stops consuming as soon as the family has decided.
 3. **verify** — a *pure function* of the reference and the observed exchanges:
-   it walks them in order and returns the :class:`~llmseal.audit.verdict.Verdict`
+   it walks them in order and returns the :class:`~llmseal.audit.stats.verdict.Verdict`
    at the first decision (or UNDETERMINED at the end). Being pure is what lets
    ``llmseal audit report verify`` recompute every verdict from the stored
    exchanges and compare.
@@ -44,10 +44,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.reference import Reference
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.verdict import Verdict
+from llmseal.audit.stats.sequential import ErrorRates
+from llmseal.audit.stats.verdict import Verdict
 from llmseal.errors import AuditError
 
 __all__ = [
@@ -140,7 +140,7 @@ class EnrollOptions:
     top_logprobs: int = 5
     style: str = "plain"
     """``plain`` probes, or ``stealth``: phrased and sent like ordinary traffic
-    (:mod:`llmseal.audit.stealth`); the audit sends exactly what was enrolled."""
+    (:mod:`llmseal.audit.probes.stealth`); the audit sends exactly what was enrolled."""
     margin: float = 0.3
     """Keep only probes whose greedy answer tokens win by at least this many nats (where
     the source gives logprobs): stable on honest deployments enrollment did not see.

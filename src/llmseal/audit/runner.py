@@ -23,14 +23,14 @@ The loop, one probe at a time:
   decided families keep sending, since ``stack`` reads every exchange;
 * the audit stops at the first DIFF (any DIFF decides it), when every family has
   decided, when every family is out of probes, or at ``budget`` queries;
-* with ``cover`` > 0, cover requests (:func:`~llmseal.audit.stealth.cover_probes`)
+* with ``cover`` > 0, cover requests (:func:`~llmseal.audit.probes.stealth.cover_probes`)
   are interleaved at random, ``cover`` of them per probe on average (a geometric
   number before each probe): signed and stored like probes, counted in ``budget``,
   scored by no family. With a stealth reference, probes and cover requests then
   share their phrasing style and settings.
 
 Each family runs at its share of the false-DIFF budget
-(:meth:`~llmseal.audit.sequential.ErrorRates.split`).
+(:meth:`~llmseal.audit.stats.sequential.ErrorRates.split`).
 """
 
 from __future__ import annotations
@@ -39,12 +39,12 @@ import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import Family, Probe
-from llmseal.audit.reference import Reference
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.stealth import cover_probes
-from llmseal.audit.verdict import Outcome, Verdict, combine
+from llmseal.audit.probes.stealth import cover_probes
+from llmseal.audit.stats.sequential import ErrorRates
+from llmseal.audit.stats.verdict import Outcome, Verdict, combine
 from llmseal.errors import AuditError
 
 __all__ = ["LEANING_TURNS", "AuditRun", "Sender", "pick_references", "recompute", "run_audit"]

@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.exchange import VALID, ObservedExchange
 from llmseal.audit.family import Probe, registry
-from llmseal.audit.reference import Reference
 from llmseal.audit.replay.envelope import LocalRun
 from llmseal.core.canonical import canonicalize
 from llmseal.core.keys import Ed25519Signer
@@ -128,7 +128,7 @@ def break_rates(
     reference: Reference, pool: Pool, families: tuple[str, ...]
 ) -> dict[str, float | None]:
     """Per family, the share of the pool's answers outside the honest envelope (``q``)."""
-    from llmseal.audit.sequential import ErrorRates
+    from llmseal.audit.stats.sequential import ErrorRates
 
     out: dict[str, float | None] = {}
     for family in registry().resolve(list(families)):

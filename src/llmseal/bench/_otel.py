@@ -1,6 +1,6 @@
 """What the gateway's inference span costs per sealed answer, against signing it.
 
-In-process, one thread, same run: the span hook (:mod:`llmseal.gateway._otel`)
+In-process, one thread, same run: the span hook (:mod:`llmseal.gateway.observability._otel`)
 with tracing off (opentelemetry-api installed, no SDK provider: a non-recording
 span) and on (an SDK provider whose processor drops the span), each as a ratio
 to ``issue_receipt`` (the Ed25519 signature every sealed answer pays anyway).
@@ -16,7 +16,7 @@ from typing import Any
 from llmseal.bench._timing import ops_per_second
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.sign import issue_receipt
-from llmseal.gateway._otel import inference_spans
+from llmseal.gateway.observability._otel import inference_spans
 
 __all__ = ["tracing_overhead"]
 

@@ -22,8 +22,8 @@ from llmseal.audit.families.replay import FAMILY
 from llmseal.audit.replay.envelope import LocalRun, exceedances
 from llmseal.audit.replay.exchange import parse_exchange
 from llmseal.audit.replay.verify import FAMILY_NAME, null_rate, sequential_tokens
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.verdict import Outcome
+from llmseal.audit.stats.sequential import ErrorRates
+from llmseal.audit.stats.verdict import Outcome
 from llmseal.devmodels import cache_dir, gemma_path, requantized, smollm2_path
 from llmseal.weights import commit_file
 

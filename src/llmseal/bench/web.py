@@ -25,7 +25,7 @@ from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
-from llmseal.gateway.webpage import verify_page
+from llmseal.gateway.web.webpage import verify_page
 
 __all__ = ["run"]
 

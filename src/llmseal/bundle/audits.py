@@ -3,7 +3,7 @@
 A carried report is evidence like the rest: ``bundle verify`` re-checks it, never
 takes its word. The bundle layer sits below the audit layer, so the check itself
 is a hook: an :class:`AuditChecker` the caller passes (``llmseal bundle verify``
-passes :class:`llmseal.audit.bundled.CarriedAudits`). With reports in the bundle
+passes :class:`llmseal.audit.reports.bundled.CarriedAudits`). With reports in the bundle
 and no checker, each report fails ("not re-checked"): fail closed.
 
 What the checker re-checks (docs/spec/bundle.md, "Audit reports"): the report's id

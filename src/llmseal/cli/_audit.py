@@ -61,8 +61,8 @@ def enroll(
     out: str,
 ) -> None:
     """Measure a reference (probes, answers, honest envelope) from trusted sources."""
-    from llmseal.audit.enroll import EndpointSource, weight_sources
-    from llmseal.audit.enroll import enroll as measure
+    from llmseal.audit.enrollment.enroll import EndpointSource, weight_sources
+    from llmseal.audit.enrollment.enroll import enroll as measure
     from llmseal.audit.family import EnrollOptions, Source, registry
     from llmseal.errors import InputError
 
@@ -94,7 +94,7 @@ def enroll(
             if close is not None:
                 close()
     if aliases:
-        from llmseal.audit.reference import Reference
+        from llmseal.audit.enrollment.reference import Reference
 
         body = reference.to_dict()
         reference = Reference.build(
@@ -155,10 +155,10 @@ def run(
 ) -> None:
     """Audit ENDPOINT's claim to serve MODEL: exit 0 SAME, 1 DIFF, 3 UNDETERMINED."""
     from llmseal.audit.family import registry
-    from llmseal.audit.pack import load_references
-    from llmseal.audit.report import build_report, write_report
+    from llmseal.audit.packs.packfile import load_references
+    from llmseal.audit.reports.report import build_report, write_report
     from llmseal.audit.runner import pick_references, run_audit
-    from llmseal.audit.sequential import ErrorRates
+    from llmseal.audit.stats.sequential import ErrorRates
     from llmseal.cli._audit_send import VerifiedSender
 
     trusted = _publishers(publishers, data_dir)
@@ -192,7 +192,7 @@ def run(
 
 def _publishers(source: str | None, data_dir: str) -> KeyResolver | None:
     """The pack trust policy: --publishers, else the data dir's, else none."""
-    from llmseal.audit.packstore import load_publishers, publishers_path
+    from llmseal.audit.packs.packstore import load_publishers, publishers_path
     from llmseal.trust.keysource import load_keyset
 
     if source:

@@ -54,8 +54,8 @@ def build(
     mirrors: tuple[str, ...], chunk_size: int,
 ) -> None:  # fmt: skip
     """Sign a pack of REF.json files (private references are refused) into PACK.json."""
-    from llmseal.audit.pack import build_pack
-    from llmseal.audit.reference import Reference
+    from llmseal.audit.enrollment.reference import Reference
+    from llmseal.audit.packs.packfile import build_pack
     from llmseal.trust.keydir import KeyDirectory
 
     refs = [Reference.from_json(read_input(p, "reference")) for p in references]
@@ -65,7 +65,7 @@ def build(
                        license=license_, name=name, url=url)  # fmt: skip
     write_atomic(out_path, built.to_json())
     if announce_path:
-        from llmseal.audit.announce import announce
+        from llmseal.audit.packs.announce import announce
         from llmseal.cli._common import json_text
 
         note = announce(built, mirrors=mirrors, chunk_size=chunk_size)
@@ -81,7 +81,7 @@ def build(
 @_JSON
 def verify(pack_path: str, publishers: str | None, at: str | None, as_json: bool) -> None:
     """Check PACK.json: hash, signature, then (with --publishers) the publisher; exit 2 if bad."""
-    from llmseal.audit.pack import verify_pack
+    from llmseal.audit.packs.packfile import verify_pack
 
     trusted = _publishers(publishers) if publishers else None
     checked = verify_pack(read_input(pack_path, "fingerprint pack"), trusted=trusted,
@@ -109,8 +109,8 @@ def fetch(
     The trusted publishers are --publishers, or DATA_DIR/fingerprints/publishers.json.
     Nothing is stored unless every check passed.
     """
-    from llmseal.audit.announce import Announcement
-    from llmseal.audit.packstore import fetch_pack, load_publishers
+    from llmseal.audit.packs.announce import Announcement
+    from llmseal.audit.packs.packstore import fetch_pack, load_publishers
     from llmseal.cli._common import err_console, read_json, terminal_safe
 
     note = None

@@ -39,10 +39,10 @@ def verify(
     publishers: str | None, auditors: str | None, issuer: str | None, as_json: bool,
 ) -> None:  # fmt: skip
     """Re-verify every receipt and recompute every verdict of REPORT; exit 2 if they differ."""
-    from llmseal.audit.pack import load_references
-    from llmseal.audit.packstore import stored_packs
-    from llmseal.audit.report import load_report
-    from llmseal.audit.reportcheck import check_report
+    from llmseal.audit.packs.packfile import load_references
+    from llmseal.audit.packs.packstore import stored_packs
+    from llmseal.audit.reports.report import load_report
+    from llmseal.audit.reports.reportcheck import check_report
     from llmseal.core import _time
     from llmseal.trust.keysource import load_keyset
 
@@ -59,8 +59,8 @@ def verify(
         auditors=load_keyset(auditors) if auditors else None,
     )  # fmt: skip
     if issuer:
-        from llmseal.audit.reportcheck import record_report
-        from llmseal.audit.routing import Ledger
+        from llmseal.audit.reports.reportcheck import record_report
+        from llmseal.audit.routing.ledger import Ledger
 
         record_report(Ledger(_routing_path(data_dir)), result, issuer=issuer)
     if as_json:
@@ -87,8 +87,8 @@ def verify(
               help="Write a self-contained page (inline SVG, no network) to OUT.html.")  # fmt: skip
 def show(report_path: str, html_path: str | None) -> None:
     """Summarise REPORT per family (it is not re-verified: see `report verify`)."""
-    from llmseal.audit.report import load_report
-    from llmseal.audit.reportview import render_html
+    from llmseal.audit.reports.report import load_report
+    from llmseal.audit.reports.reportview import render_html
 
     loaded = load_report(report_path)
     body = loaded.body

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
-from llmseal.audit.enroll import join_url
+from llmseal.audit.enrollment.enroll import join_url
 from llmseal.audit.exchange import FAILED, UNSIGNED, VALID, ObservedExchange
 from llmseal.audit.family import Probe
 from llmseal.client import verifying_http_client

@@ -75,8 +75,8 @@ def verify(path: str, **o: Any) -> None:  # fmt: skip
 
 def _audit_checker(o: Mapping[str, Any], at: datetime) -> AuditChecker:
     # The audit layer sits above the bundle layer: its checker is handed in here.
-    from llmseal.audit.bundled import CarriedAudits
-    from llmseal.audit.pack import load_references
+    from llmseal.audit.packs.packfile import load_references
+    from llmseal.audit.reports.bundled import CarriedAudits
 
     references = [r for p in o["reference_paths"] for r in load_references(p, trusted=None, at=at)]
     auditors = load_keyset(o["auditors"]) if o["auditors"] else None

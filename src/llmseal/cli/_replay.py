@@ -43,12 +43,12 @@ def replay(
     as_json: bool,
 ) -> None:
     """SAME / DIFF / UNDETERMINED for the stored answers claiming these weights (exit 0/1/3)."""
+    from llmseal.audit.enrollment.reference import Reference
     from llmseal.audit.families.replay import FAMILY
-    from llmseal.audit.reference import Reference
     from llmseal.audit.replay.enroll import load_or_enroll
     from llmseal.audit.replay.passive import evidence_answers
     from llmseal.audit.replay.verify import FAMILY_NAME, replay_verdict
-    from llmseal.audit.sequential import ErrorRates
+    from llmseal.audit.stats.sequential import ErrorRates
     from llmseal.cli._common import read_input
     from llmseal.cli._weights import load_manifest
 

@@ -9,7 +9,7 @@ import click
 
 from llmseal.cli._serve_config import ServeCommand, effective_config, settings_options
 from llmseal.cli._serve_log import log_options, log_settings
-from llmseal.gateway.config import GatewayConfig
+from llmseal.gateway.config.config import GatewayConfig
 
 __all__ = ["serve"]
 
@@ -225,7 +225,7 @@ def serve(
     )
     ctx = click.get_current_context()
     if check:
-        from llmseal.gateway.preflight import preflight
+        from llmseal.gateway.config.preflight import preflight
 
         click.echo(effective_config(ctx, preflight(settings, workers=workers)), nl=False)
         return

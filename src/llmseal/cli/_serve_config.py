@@ -10,7 +10,7 @@ values of the wrong type stop with one line naming the file and key.
 
 :func:`effective_config` renders what will run as TOML (a valid config file),
 each value with where it came from, and secrets masked
-(:func:`llmseal.gateway.redact.mask_secrets`).
+(:func:`llmseal.gateway.config.redact.mask_secrets`).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ import click
 from click.core import ParameterSource
 
 from llmseal.errors import ConfigError
-from llmseal.gateway.modelkeys import ModelKey, model_keys_from_table, parse_model_key
-from llmseal.gateway.redact import mask_secrets
+from llmseal.gateway.config.redact import mask_secrets
+from llmseal.gateway.keys.modelkeys import ModelKey, model_keys_from_table, parse_model_key
 
 __all__ = ["ENV_PREFIX", "ServeCommand", "effective_config", "settings_options"]
 

@@ -16,7 +16,7 @@ import click
 
 from llmseal.cli._common import out_console
 from llmseal.errors import InputError
-from llmseal.gateway.webpage import STATIC, verify_page
+from llmseal.gateway.web.webpage import STATIC, verify_page
 
 __all__ = ["web"]
 

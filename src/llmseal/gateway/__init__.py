@@ -10,6 +10,11 @@ or in-process, e.g. ``vllm serve MODEL --middleware llmseal.gateway.middleware.R
 The names below are imported on first use (PEP 562): the proxy needs the
 ``gateway`` extra (``pip install 'llmseal[gateway]'``), while the configuration
 and the verify page (``llmseal web``) work with the base install.
+
+The proxy is :mod:`.app` (with :mod:`._relay`), the middleware :mod:`.middleware`
+(with :mod:`._exchange`), the process runner :mod:`.server`; the rest by concept:
+:mod:`.sealing`, :mod:`.keys`, :mod:`.config`, :mod:`.receipts`, :mod:`.http`,
+:mod:`.web`, :mod:`.weights` and :mod:`.observability`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from llmseal.gateway.app import Gateway, create_app
-    from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+    from llmseal.gateway.config.config import GatewayConfig
+    from llmseal.gateway.config.datadir import prepare_data_dir
     from llmseal.gateway.middleware import ReceiptMiddleware
 
 __all__ = ["Gateway", "GatewayConfig", "ReceiptMiddleware", "create_app", "prepare_data_dir"]
@@ -27,8 +33,8 @@ __all__ = ["Gateway", "GatewayConfig", "ReceiptMiddleware", "create_app", "prepa
 _HOME = {
     "Gateway": "app",
     "create_app": "app",
-    "GatewayConfig": "config",
-    "prepare_data_dir": "config",
+    "GatewayConfig": "config.config",
+    "prepare_data_dir": "config.datadir",
     "ReceiptMiddleware": "middleware",
 }
 

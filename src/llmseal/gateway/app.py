@@ -5,14 +5,15 @@ Routes (design.md, "HTTP"):
 * ``POST /v1/chat/completions``, ``/v1/completions``, ``/v1/messages``, ``/v1/responses``,
   ``/v1/embeddings`` — forwarded and sealed
   (every response, or only when the client sends ``X-Receipt-Request: true``);
-* ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts_api`);
+* ``/v1/receipts/...`` — the receipt API (:mod:`llmseal.gateway.receipts.api`);
 * ``GET /metrics``, ``GET /healthz``, ``GET /openapi.json`` (the contract);
 * ``GET /verify`` (the in-browser verifier) and, when enabled, ``GET /dashboard``
-  (:mod:`llmseal.gateway.web`);
+  (:mod:`llmseal.gateway.web.routes`);
 * anything else — passed through unsigned (``GET /v1/models``...).
 
 No framework on the hot path: routing is two dict/prefix checks, bodies are
-bytes, and the upstream answer is spliced rather than re-serialized.
+bytes, and the upstream answer is spliced rather than re-serialized. Forwarding
+and relaying the answer is :mod:`._relay`; this module wires a worker and routes.
 """
 
 from __future__ import annotations
@@ -25,14 +26,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from llmseal.core.keys import Signer
-from llmseal.errors import (
-    ContentError,
-    InputError,
-    LogUnavailableError,
-    StoreError,
-    UnmappedModelError,
-)
-from llmseal.gateway._http import (
+from llmseal.errors import ContentError, InputError
+from llmseal.gateway._relay import Relay
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.http._asgi import (
     BodyTooLarge,
     ClientDisconnected,
     DisconnectWatch,
@@ -42,32 +39,18 @@ from llmseal.gateway._http import (
     send_error,
     send_json,
 )
-from llmseal.gateway._ndjson import NDJSON, NdjsonSeal
-from llmseal.gateway._types import Receive, Scope, Send
-from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.headers import request_headers, response_headers
-from llmseal.gateway.keymap import open_keymap
-from llmseal.gateway.metrics import Metrics
-from llmseal.gateway.openapi import OPENAPI_JSON
-from llmseal.gateway.receipt_log import open_log_link
-from llmseal.gateway.receipts_api import ReceiptsApi
-from llmseal.gateway.recent import RecentReceipts, RecordingStore
-from llmseal.gateway.sealing import (
-    SIGNED_ENDPOINTS,
-    RequestInfo,
-    Sealer,
-    StreamSeal,
-    UpstreamProtocolError,
-)
-from llmseal.gateway.upstream import (
-    Upstream,
-    UpstreamResponse,
-    UpstreamTimeout,
-    UpstreamUnreachable,
-)
-from llmseal.gateway.web import gateway_routes
-from llmseal.gateway.weights import WeightsApi, WeightsBinding
-from llmseal.gateway.weights_log import ensure_commitment
+from llmseal.gateway.http._types import Receive, Scope, Send
+from llmseal.gateway.http.upstream import Upstream
+from llmseal.gateway.keys.keymap import open_keymap
+from llmseal.gateway.observability.metrics import Metrics
+from llmseal.gateway.observability.recent import RecentReceipts, RecordingStore
+from llmseal.gateway.receipts.api import ReceiptsApi
+from llmseal.gateway.receipts.receipt_log import open_log_link
+from llmseal.gateway.sealing.sealing import SIGNED_ENDPOINTS, Sealer
+from llmseal.gateway.web.openapi import OPENAPI_JSON
+from llmseal.gateway.web.routes import gateway_routes
+from llmseal.gateway.weights.binding import WeightsApi, WeightsBinding
+from llmseal.gateway.weights.commitment import ensure_commitment
 from llmseal.store.base import ReceiptStore
 from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter
@@ -128,7 +111,7 @@ class Gateway:
             upstream_keys=load_keyset(config.upstream_keys) if config.upstream_keys else None,
             keys=keys,
         )
-        self._request_fields = config.request_fields
+        self.relay = Relay(config, self.upstream, self.sealer, self.metrics)
         self.api = ReceiptsApi(self.store, config.keys_dir, max_body=config.max_request_bytes)
         self.weights_api = None
         if self.weights is not None:
@@ -181,7 +164,7 @@ class Gateway:
             status = await self.web.handle(scope, send)
             route = "other"
         else:
-            status = await self._passthrough(scope, receive, send, None)
+            status = await self.relay.passthrough(scope, receive, send, None)
             route = "passthrough"
         self.metrics.request(route, status)
         if self.config.access_log:
@@ -204,7 +187,7 @@ class Gateway:
         except ClientDisconnected:
             return 499
         if not self._wants_receipt(scope):
-            return await self._passthrough(scope, receive, send, body)
+            return await self.relay.passthrough(scope, receive, send, body)
         try:
             parents = header(scope, b"x-receipt-parents")
             commit = header(scope, b"x-receipt-commit")
@@ -220,155 +203,19 @@ class Gateway:
         forwarded = time.perf_counter()
         watch = DisconnectWatch(receive)
         try:
-            response = await self._forward(scope, body, stream=info.stream, send=send)
+            response = await self.relay.forward(scope, body, stream=info.stream, send=send)
             if isinstance(response, int):
                 return response
             try:
                 if info.stream and response.status == 200:
                     seal = self.sealer.open_stream(info)
                     if response.content_type == seal.media_type.decode():
-                        return await self._relay_stream(seal, response, send, forwarded, watch)
-                return await self._relay_body(info, response, send, forwarded, watch)
+                        return await self.relay.relay_stream(seal, response, send, forwarded, watch)
+                return await self.relay.relay_body(info, response, send, forwarded, watch)
             finally:
                 response.close()
         finally:
             watch.stop()
-
-    async def _forward(
-        self, scope: Scope, body: bytes, *, stream: bool, send: Send
-    ) -> UpstreamResponse | int:
-        headers = request_headers(scope["headers"], self._request_fields)
-        target: bytes = scope.get("raw_path") or scope["path"].encode()
-        query: bytes = scope.get("query_string") or b""
-        if query:
-            target += b"?" + query
-        try:
-            return await self.upstream.request(
-                scope["method"], target, headers, body, stream=stream
-            )
-        except (UpstreamTimeout, UpstreamUnreachable) as exc:
-            return await self._upstream_failed(send, exc)
-
-    async def _upstream_failed(self, send: Send, exc: UpstreamTimeout | UpstreamUnreachable) -> int:
-        """504 for a timeout, 502 for anything else the upstream did; never a receipt."""
-        if isinstance(exc, UpstreamTimeout):
-            self.metrics.upstream_error("timeout")
-            return await send_error(send, 504, str(exc), "upstream_timeout")
-        self.metrics.upstream_error("unreachable")
-        return await send_error(send, 502, str(exc), "upstream_unreachable")
-
-    async def _relay_body(
-        self,
-        info: RequestInfo,
-        response: UpstreamResponse,
-        send: Send,
-        forwarded: float,
-        watch: DisconnectWatch,
-    ) -> int:
-        try:
-            raw = await response.read(self.config.max_response_bytes)
-        except (UpstreamTimeout, UpstreamUnreachable) as exc:
-            return await self._upstream_failed(send, exc)
-        if watch.gone:  # nobody to deliver to: sign nothing
-            return 499
-        try:
-            delivered, receipt = await self.sealer.seal_body(
-                info, response.status, raw, time.perf_counter() - forwarded
-            )
-        except UnmappedModelError as exc:  # served a model without a key: not delivered
-            self.metrics.upstream_error("unmapped_model")
-            return await send_error(send, 502, str(exc), "unmapped_model")
-        except UpstreamProtocolError as exc:
-            self.metrics.upstream_error("invalid_response")
-            return await send_error(send, 502, str(exc), "upstream_invalid_response")
-        except StoreError as exc:
-            self.metrics.store_error()
-            log.error("receipt store failed: %s", exc)
-            return await send_error(
-                send,
-                503,
-                "the receipt could not be stored; no response was sealed",
-                "store_unavailable",
-            )
-        except LogUnavailableError as exc:  # only with --log-inline: the log is required
-            log.error("transparency log failed: %s", exc)
-            return await send_error(send, 503, str(exc), "log_unavailable")
-        headers = response_headers(response.headers, sealed=True)
-        if receipt is not None:
-            headers.append((b"x-receipt-id", receipt.receipt_id.encode()))
-        await send_bytes(send, response.status, delivered, headers=headers)
-        return response.status
-
-    async def _relay_stream(
-        self,
-        seal: StreamSeal | NdjsonSeal,
-        response: UpstreamResponse,
-        send: Send,
-        forwarded: float,
-        watch: DisconnectWatch,
-    ) -> int:
-        media = b"text/event-stream; charset=utf-8" if seal.media_type != NDJSON else NDJSON
-        headers = [
-            (b"content-type", media),
-            (b"cache-control", b"no-cache"),
-            (b"x-accel-buffering", b"no"),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        try:
-            async for chunk in response.iter_chunks():
-                if watch.gone:  # stop generating for nobody; the stream is never sealed
-                    return 499
-                out = seal.feed(chunk)
-                if out:
-                    await send({"type": "http.response.body", "body": out, "more_body": True})
-                if seal.done:
-                    break
-            if watch.gone:
-                return 499
-            tail, _ = await seal.finish(200, time.perf_counter() - forwarded)
-        except UnmappedModelError as exc:
-            self.metrics.upstream_error("unmapped_model")
-            tail = seal.error_event(f"{exc}; the stream is not delivered")
-        except (UpstreamProtocolError, UpstreamUnreachable, UpstreamTimeout) as exc:
-            self.metrics.upstream_error("stream_cut")
-            tail = seal.error_event(f"upstream stream failed, no receipt: {exc}")
-        except StoreError as exc:
-            self.metrics.store_error()
-            log.error("receipt store failed: %s", exc)
-            tail = seal.error_event("the receipt could not be stored; the stream is not sealed")
-        except LogUnavailableError as exc:
-            log.error("transparency log failed: %s", exc)
-            tail = seal.error_event(f"{exc}; the stream is not sealed")
-        await send({"type": "http.response.body", "body": tail, "more_body": False})
-        return 200
-
-    async def _passthrough(
-        self, scope: Scope, receive: Receive, send: Send, body: bytes | None
-    ) -> int:
-        if body is None:
-            try:
-                body = await read_body(scope, receive, self.config.max_request_bytes)
-            except BodyTooLarge:
-                return await send_error(send, 413, "request body too large", "too_large")
-            except ClientDisconnected:
-                return 499
-        response = await self._forward(scope, body, stream=True, send=send)
-        if isinstance(response, int):
-            return response
-        try:
-            headers = response_headers(response.headers, sealed=False)
-            await send(
-                {"type": "http.response.start", "status": response.status, "headers": headers}
-            )
-            try:
-                async for chunk in response.iter_chunks():
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            except (UpstreamUnreachable, UpstreamTimeout):
-                self.metrics.upstream_error("stream_cut")
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return response.status
-        finally:
-            response.close()
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:

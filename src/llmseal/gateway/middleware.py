@@ -11,7 +11,7 @@ only, so without keyword arguments the configuration comes from the environment:
 ``LLMSEAL_LLM_SIGN_CERT`` + ``LLMSEAL_LLM_SIGN_KEY`` to add llm_sign envelopes too, and
 ``LLMSEAL_MODEL_KEY`` (``MODEL=KEY_ID[,cert_chain=FILE...]``, space-separated) with
 ``LLMSEAL_UNMAPPED`` (``refuse`` | ``unsigned``) to sign each served model with its own
-key (:mod:`llmseal.gateway.keymap`, docs/spec/receipt.md §7; token keys with
+key (:mod:`llmseal.gateway.keys.keymap`, docs/spec/receipt.md §7; token keys with
 ``LLMSEAL_PKCS11_MODULE``, ``LLMSEAL_PKCS11_TOKEN``, ``LLMSEAL_PIN_ENV``).
 
 Same wire format and guarantees as the proxy: JSON answers gain ``receipt``,
@@ -25,7 +25,8 @@ callers have a key set URL.
 Settings that cannot work (no data directory, a bad mode) refuse the server's
 start: the ASGI lifespan startup fails with one line naming the setting, and a
 server without lifespan support answers every request 500 with that line —
-never an unsealed answer.
+never an unsealed answer. One request's replayed body and rewritten response
+messages are :mod:`._exchange`.
 """
 
 from __future__ import annotations
@@ -39,28 +40,21 @@ from pathlib import Path
 
 from llmseal.compat.llm_sign import LlmSignIssuer
 from llmseal.core.keys import Signer
-from llmseal.errors import (
-    ConfigError,
-    ContentError,
-    Error,
-    InputError,
-    StoreError,
-    UnmappedModelError,
+from llmseal.errors import ConfigError, ContentError, Error, InputError
+from llmseal.gateway._exchange import Exchange, replay_body
+from llmseal.gateway.config.datadir import prepare_signing_dir
+from llmseal.gateway.http._asgi import (
+    BodyTooLarge,
+    ClientDisconnected,
+    header,
+    read_body,
+    send_error,
 )
-from llmseal.gateway._http import BodyTooLarge, ClientDisconnected, header, read_body, send_error
-from llmseal.gateway._ndjson import NdjsonSeal
-from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
-from llmseal.gateway.config import prepare_signing_dir
-from llmseal.gateway.keymap import keymap_from_env
-from llmseal.gateway.modelkeys import ModelKey
-from llmseal.gateway.receipts_api import ReceiptsApi
-from llmseal.gateway.sealing import (
-    SIGNED_ENDPOINTS,
-    RequestInfo,
-    Sealer,
-    StreamSeal,
-    UpstreamProtocolError,
-)
+from llmseal.gateway.http._types import ASGIApp, Receive, Scope, Send
+from llmseal.gateway.keys.keymap import keymap_from_env
+from llmseal.gateway.keys.modelkeys import ModelKey
+from llmseal.gateway.receipts.api import ReceiptsApi
+from llmseal.gateway.sealing.sealing import SIGNED_ENDPOINTS, Sealer
 from llmseal.store.base import ReceiptStore
 from llmseal.store.opening import commits_block, open_receipt_store
 from llmseal.store.writer import BatchWriter
@@ -162,8 +156,8 @@ class ReceiptMiddleware:
             message = f"model {info.model!r} has no signing key here"
             await send_error(send, 400, message, "unmapped_model")
             return
-        exchange = _Exchange(self.sealer, info, send)
-        await self.app(scope, _replay(body, receive), exchange.send)
+        exchange = Exchange(self.sealer, info, send)
+        await self.app(scope, replay_body(body, receive), exchange.send)
         await exchange.close()
 
     def _wants_receipt(self, scope: Scope) -> bool:
@@ -198,132 +192,3 @@ def _llm_sign_from_env(env: Mapping[str, str]) -> LlmSignIssuer | None:
     if not (cert and key):
         raise ConfigError("LLMSEAL_LLM_SIGN_CERT and LLMSEAL_LLM_SIGN_KEY go together")
     return LlmSignIssuer.from_files(cert, key)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()  # later calls wait for the client to disconnect
-
-    return replay
-
-
-class _Exchange:
-    """Rewrites the app's response messages for one request."""
-
-    def __init__(self, sealer: Sealer, info: RequestInfo, send: Send) -> None:
-        self.sealer = sealer
-        self.info = info
-        self._send = send
-        self._start: Message | None = None
-        self._chunks: list[bytes] = []
-        self._stream: StreamSeal | NdjsonSeal | None = None
-        self._status = 200
-        self._finished = False
-
-    async def send(self, message: Message) -> None:
-        if self._finished:
-            return
-        if message["type"] == "http.response.start":
-            await self._on_start(message)
-        elif message["type"] == "http.response.body":
-            if self._stream is not None:
-                await self._on_stream_body(message)
-            elif self._start is not None:
-                self._chunks.append(message.get("body", b""))
-                if not message.get("more_body", False):
-                    await self._seal_json()
-            else:
-                await self._send(message)
-        else:
-            await self._send(message)
-
-    async def _on_start(self, message: Message) -> None:
-        content_type = _header(message, b"content-type")
-        seal = self.sealer.open_stream(self.info)
-        if content_type.startswith(seal.media_type):
-            self._stream = seal
-            self._status = int(message["status"])
-            headers = [
-                (k, v) for k, v in message.get("headers", []) if k.lower() != b"content-length"
-            ]
-            await self._send({**message, "headers": headers})
-        elif content_type.startswith(b"application/json"):
-            self._start = message  # held until the body is sealed
-        else:
-            await self._send(message)
-
-    async def _seal_json(self) -> None:
-        assert self._start is not None
-        start, self._finished = self._start, True
-        raw = b"".join(self._chunks)
-        status = int(start["status"])
-        try:
-            body, receipt = await self.sealer.seal_body(self.info, status, raw, self._elapsed())
-        except UnmappedModelError as exc:  # the app served a model without a key
-            await send_error(self._send, 502, str(exc), "unmapped_model")
-            return
-        except UpstreamProtocolError as exc:  # not a JSON object, or a hop refused the seal
-            log.warning("response of %s delivered unsigned: %s", self.info.endpoint, exc)
-            body, extra = raw, []
-        except StoreError as exc:
-            log.error("receipt store failed: %s", exc)
-            await send_error(
-                self._send, 503, "the receipt could not be stored", "store_unavailable"
-            )
-            return
-        else:
-            extra = [] if receipt is None else [(b"x-receipt-id", receipt.receipt_id.encode())]
-        headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-        headers += [(b"content-length", str(len(body)).encode()), *extra]
-        await self._send({**start, "headers": headers})
-        await self._send({"type": "http.response.body", "body": body, "more_body": False})
-
-    async def _on_stream_body(self, message: Message) -> None:
-        assert self._stream is not None
-        more = message.get("more_body", False)
-        try:
-            out = self._stream.feed(message.get("body", b""))
-            if out:
-                await self._send({"type": "http.response.body", "body": out, "more_body": True})
-            if not self._stream.done and more:
-                return
-            tail, _ = await self._stream.finish(self._status, self._elapsed())
-        except UnmappedModelError as exc:
-            tail = self._stream.error_event(f"{exc}; the stream is not delivered")
-        except UpstreamProtocolError as exc:
-            tail = self._stream.error_event(f"stream not sealed: {exc}")
-        except StoreError:
-            tail = self._stream.error_event(
-                "the receipt could not be stored; the stream is not sealed"
-            )
-        self._finished = True
-        await self._send({"type": "http.response.body", "body": tail, "more_body": False})
-
-    async def close(self) -> None:
-        """The app returned: make sure the client's response is complete."""
-        if self._finished:
-            return
-        if self._start is not None:
-            await self._seal_json()
-        elif self._stream is not None:
-            self._finished = True
-            tail = self._stream.error_event(
-                "stream ended early (no end-of-stream event); not sealed"
-            )
-            await self._send({"type": "http.response.body", "body": tail, "more_body": False})
-
-    def _elapsed(self) -> float:
-        return time.perf_counter() - self.info.started
-
-
-def _header(message: Message, name: bytes) -> bytes:
-    for key, value in message.get("headers", []):
-        if key.lower() == name:
-            return bytes(value).lower()
-    return b""

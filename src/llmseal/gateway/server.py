@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from llmseal.errors import ConfigError
-from llmseal.gateway._logging import log_config
-from llmseal.gateway.config import ENV_VAR, GatewayConfig, listen_address, prepare_data_dir
-from llmseal.gateway.redact import mask_secrets
-from llmseal.gateway.weights import prepare_weights
+from llmseal.gateway.config.config import ENV_VAR, GatewayConfig, listen_address
+from llmseal.gateway.config.datadir import prepare_data_dir
+from llmseal.gateway.config.redact import mask_secrets
+from llmseal.gateway.observability._logging import log_config
+from llmseal.gateway.weights.binding import prepare_weights
 from llmseal.store.pg import describe
 
 __all__ = ["check_workers", "run"]
@@ -89,7 +90,7 @@ def _dashboard_listener(config: GatewayConfig, address: str, log_level: str) -> 
     """
     import uvicorn
 
-    from llmseal.gateway.web import DashboardApp
+    from llmseal.gateway.web.routes import DashboardApp
 
     host, port = listen_address(address)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -151,6 +152,6 @@ def _prepare_log(config: GatewayConfig, workers: int) -> str | None:
     if config.log_dir is None:
         return None
     check_workers(config, workers)
-    from llmseal.gateway.receipt_log import prepare_log_dir
+    from llmseal.gateway.receipts.receipt_log import prepare_log_dir
 
     return prepare_log_dir(config)

@@ -54,9 +54,9 @@ from llmseal.core.canonical import loads
 from llmseal.core.hashing import GATEWAY_MEMBERS, SEALED_ENDPOINTS, hash_json
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.errors import ContentError, Error
-from llmseal.gateway._protocol import UpstreamProtocolError
-from llmseal.gateway._types import ASGIApp, Message, Receive, Scope, Send
-from llmseal.gateway.sealing import RequestInfo
+from llmseal.gateway.http._types import ASGIApp, Message, Receive, Scope, Send
+from llmseal.gateway.sealing._protocol import UpstreamProtocolError
+from llmseal.gateway.sealing.sealing import RequestInfo
 
 __all__ = ["HopCapture", "HopTransport", "hop_parents"]
 

@@ -16,7 +16,7 @@ so the span that records the exception also records why. Needs only
 The gateway side needs nothing but the package: ``llmseal serve`` and
 :class:`~llmseal.gateway.middleware.ReceiptMiddleware` add a GenAI inference span
 per sealed answer, with ``llmseal.receipt.id`` and ``llmseal.receipt.key_id``
-beside ``gen_ai.*`` (:mod:`llmseal.gateway._otel`), through the global tracer
+beside ``gen_ai.*`` (:mod:`llmseal.gateway.observability._otel`), through the global tracer
 provider; :func:`trace_sealing` sends them to another provider instead.
 """
 
@@ -27,9 +27,9 @@ from typing import Any
 
 from llmseal.core.receipt import Receipt
 from llmseal.errors import ConfigError
-from llmseal.gateway._otel import inference_spans
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.middleware import ReceiptMiddleware
+from llmseal.gateway.observability._otel import inference_spans
 
 __all__ = ["ATTRIBUTES", "span_annotator", "trace_sealing"]
 

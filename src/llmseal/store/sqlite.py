@@ -7,7 +7,7 @@ process (``kill -9``) loses nothing that was committed, only a power cut could.
 
 With ``outbox=True`` every stored receipt also gets a row in ``log_outbox``, in the
 same transaction: the transparency log's outbox (see
-:mod:`llmseal.gateway.receipt_log`), emptied as the log acknowledges entries.
+:mod:`llmseal.gateway.receipts.receipt_log`), emptied as the log acknowledges entries.
 
 Checkpoints (which fsync) run on a background thread instead of inside whichever
 commit crosses the auto-checkpoint threshold, so no request waits for a disk

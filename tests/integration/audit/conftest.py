@@ -19,14 +19,15 @@ from typing import Any
 import httpx
 import pytest
 
-from llmseal.audit.enroll import EndpointSource, enroll, weight_sources
+from llmseal.audit.enrollment.enroll import EndpointSource, enroll, weight_sources
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.family import EnrollOptions, Source, registry
-from llmseal.audit.reference import Reference
 from llmseal.devmodels import cache_dir, gemma_path, requantized, smollm2_path
 from llmseal.devserver import MODEL_ALIAS, ModelServer
 from llmseal.errors import Error
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 
 # llama.cpp's OpenMP workers spin while they wait; on an oversubscribed machine that made a

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from llmseal.audit.reference import Reference
-from llmseal.audit.report import load_report
+from llmseal.audit.enrollment.reference import Reference
+from llmseal.audit.reports.report import load_report
 from llmseal.store.evidence import EvidenceStore
 from tests.conftest import CliResult
 from tests.integration.audit.conftest import CLAIM, gateway, hidden_prompt

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from llmseal.audit.router import Endpoint, Router
-from llmseal.audit.routing import Ledger, Tier
+from llmseal.audit.routing.ledger import Ledger, Tier
+from llmseal.audit.routing.router import Endpoint, Router
 from llmseal.client import verifying_http_client
 from llmseal.errors import AuditError
 from tests.helpers import ThreadedUvicorn

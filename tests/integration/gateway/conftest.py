@@ -9,7 +9,8 @@ import pytest
 
 from llmseal.core.keyset import KeySet
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 from tests.integration.gateway.fake_upstream import FakeUpstream
 

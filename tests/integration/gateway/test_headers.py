@@ -12,8 +12,8 @@ import pytest
 
 from llmseal.errors import ConfigError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.headers import (
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.http.headers import (
     GATEWAY_REQUEST,
     GATEWAY_RESPONSE,
     REQUEST_ALLOWED,

@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from llmseal.core.framing import read_stream
-from llmseal.gateway._protocol import UpstreamProtocolError
 from llmseal.gateway.middleware import ReceiptMiddleware
-from llmseal.gateway.sealing import RequestInfo
+from llmseal.gateway.sealing._protocol import UpstreamProtocolError
+from llmseal.gateway.sealing.sealing import RequestInfo
 from tests.integration.gateway.fake_upstream import chunk, completion
 
 REQUEST = {"model": "m", "messages": [{"role": "user", "content": "hi"}]}

@@ -20,7 +20,8 @@ from llmseal.core.framing import read_stream
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError, TokenError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from llmseal.trust.keydir import KeyDirectory
 from llmseal.trust.pkcs11.token import generate_pkcs11_key
 from tests.helpers import ServeProcess, recording_client

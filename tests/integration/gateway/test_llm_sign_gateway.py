@@ -17,7 +17,7 @@ from llmseal.compat.llm_sign import LlmSignStatus, verify_llm_sign
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig
+from llmseal.gateway.config.config import GatewayConfig
 from llmseal.trust.x509.ca import CertificateAuthority
 from llmseal.trust.x509.chain import ChainValidator, TrustAnchors
 from tests.integration.gateway.conftest import keyset_of

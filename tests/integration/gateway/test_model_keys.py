@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.modelkeys import ModelKey
+from llmseal.gateway.keys.modelkeys import ModelKey
 from llmseal.trust.keydir import KeyDirectory
 from llmseal.trust.x509.ca import CertificateAuthority
 from tests.helpers import ThreadedUvicorn

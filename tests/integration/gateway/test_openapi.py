@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.openapi import document
+from llmseal.gateway.web.openapi import document
 from tests.helpers import ThreadedUvicorn, examples
 
 

@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from llmseal.core.framing import read_stream
-from llmseal.gateway import _otel
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.middleware import ReceiptMiddleware
+from llmseal.gateway.observability import _otel
 from llmseal.integrations.otel import trace_sealing
 from tests.integration.gateway.fake_upstream import completion
 

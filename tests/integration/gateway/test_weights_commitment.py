@@ -22,9 +22,10 @@ from llmseal.core.hashing import hash_json
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import WeightsMismatchError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
-from llmseal.gateway.weights import prepare_weights
-from llmseal.gateway.weights_log import commitment_id
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
+from llmseal.gateway.weights.binding import prepare_weights
+from llmseal.gateway.weights.commitment import commitment_id
 from llmseal.log.http import LogApp
 from llmseal.log.service import TransparencyLog, init_log, read_log_info
 from llmseal.trust.keysource import CachedKeySet

@@ -18,8 +18,8 @@ from llmseal.core.framing import read_stream
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError, WeightsMismatchError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig
-from llmseal.gateway.weights import WeightsApi, WeightsBinding, prepare_weights
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.weights.binding import WeightsApi, WeightsBinding, prepare_weights
 from llmseal.weights import WeightManifest, commit_file
 from llmseal.weights.challenge import run_challenge
 from llmseal.weights.commit import mapped

@@ -19,7 +19,8 @@ from agents import Agent, ModelSettings, Runner
 from llmseal.devserver import MODEL_ALIAS
 from llmseal.errors import BindingError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from llmseal.integrations.agents import use_verified_openai
 from tests.helpers import ThreadedUvicorn
 from tests.integration.model.responses_adapter import ResponsesAdapter

@@ -12,7 +12,8 @@ import pytest
 from playwright.sync_api import Page
 
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 from tests.integration.web.conftest import browser, page, run_verify
 

@@ -20,7 +20,8 @@ import pytest
 
 from llmseal.bundle.declare import format_parents
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]

@@ -22,7 +22,8 @@ from llmseal.client import verifying_http_client
 from llmseal.devserver import MODEL_ALIAS, ModelServer
 from llmseal.errors import BindingError, ReceiptRequiredError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 from tests.integration.model.tamper import TamperingRelay
 

@@ -25,7 +25,8 @@ from langchain_core.prompts import ChatPromptTemplate
 from llmseal.devserver import MODEL_ALIAS
 from llmseal.errors import BindingError, ReceiptRequiredError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from llmseal.integrations.langchain import verified_chat_openai
 from tests.helpers import ThreadedUvicorn
 from tests.integration.model.tamper import TamperingRelay, edit_content, strip_receipt

@@ -35,7 +35,8 @@ from llmseal.client import verifying_http_client
 from llmseal.core.framing import read_stream
 from llmseal.core.sse import SseSplitter
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from tests.helpers import ThreadedUvicorn, wait_http
 from tests.integration.model.tamper import TamperingRelay
 

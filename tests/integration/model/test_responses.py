@@ -28,7 +28,8 @@ from llmseal.core.verify import Status, verify_receipt
 from llmseal.devserver import MODEL_ALIAS
 from llmseal.errors import BindingError, ReceiptRequiredError
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from llmseal.gateway.middleware import ReceiptMiddleware
 from tests.helpers import ThreadedUvicorn, recording_client
 from tests.integration.model.responses_adapter import ResponsesAdapter

@@ -25,8 +25,9 @@ from llmseal.bench._procs import free_port
 from llmseal.devmodels import gemma_path
 from llmseal.devserver import MODEL_ALIAS, smollm2_path
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
-from llmseal.gateway.modelkeys import ModelKey
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
+from llmseal.gateway.keys.modelkeys import ModelKey
 from llmseal.trust.keydir import KeyDirectory
 from llmseal.trust.x509.ca import CertificateAuthority
 from tests.helpers import ThreadedUvicorn, wait_http

@@ -68,7 +68,7 @@ def test_the_wheel_is_the_package_the_compiled_accelerator_and_metadata(dist: Di
     compiled = {n for n in modules if n.startswith("llmseal/core/_jcs.") and n.endswith(".so")}
     assert len(compiled) == 1, "the wheel carries the C accelerator"
     assert modules - compiled == _package_files()
-    assert "llmseal/py.typed" in modules and "llmseal/gateway/static/js/verify.js" in modules
+    assert "llmseal/py.typed" in modules and "llmseal/gateway/web/static/js/verify.js" in modules
     assert {n.rsplit("/", 1)[1] for n in info} == {
         "METADATA", "WHEEL", "RECORD", "entry_points.txt", "top_level.txt", "LICENSE"
     }  # fmt: skip

@@ -15,7 +15,8 @@ from playwright.sync_api import Browser, Page
 from llmseal.bench._browser import chromium
 from llmseal.cli._web import serve_static
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
 from tests.helpers import ThreadedUvicorn
 from tests.integration.gateway.fake_upstream import FakeUpstream
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from llmseal.audit.reference import Reference
-from llmseal.audit.reportview import render_html
+from llmseal.audit.enrollment.reference import Reference
+from llmseal.audit.reports.reportview import render_html
 from tests.unit.audit.conftest import Exchange, issuer_key, issuer_keys, signed_exchange
 from tests.unit.audit.test_report_check import _edited, _report, reference
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmseal.gateway.webpage import STATIC, verify_page
+from llmseal.gateway.web.webpage import STATIC, verify_page
 from tests.helpers import wait_http
 
 

@@ -16,8 +16,9 @@ from llmseal.core.hashing import strip_gateway_members
 from llmseal.core.receipt import Receipt
 from llmseal.devserver import ModelServer
 from llmseal.gateway.app import Gateway
-from llmseal.gateway.config import GatewayConfig, prepare_data_dir
-from llmseal.gateway.weights import prepare_weights
+from llmseal.gateway.config.config import GatewayConfig
+from llmseal.gateway.config.datadir import prepare_data_dir
+from llmseal.gateway.weights.binding import prepare_weights
 from tests.helpers import ThreadedUvicorn
 
 # Traffic, not the enrollment probes: what callers ask day to day.

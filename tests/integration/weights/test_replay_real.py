@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.families.replay import FAMILY, ReplayFamily
-from llmseal.audit.reference import Reference
 from llmseal.audit.replay.enroll import load_or_enroll
 from llmseal.audit.replay.verify import FAMILY_NAME, SignedAnswer, replay_verdict
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.verdict import Outcome, Verdict
+from llmseal.audit.stats.sequential import ErrorRates
+from llmseal.audit.stats.verdict import Outcome, Verdict
 from llmseal.devmodels import cache_dir
 from llmseal.devserver import ModelServer
 from llmseal.weights import WeightManifest

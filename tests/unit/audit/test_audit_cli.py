@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from llmseal.audit import registry
-from llmseal.audit.enroll import enroll, join_url
+from llmseal.audit.enrollment.enroll import enroll, join_url
 from tests.conftest import CliResult
 from tests.unit.audit.fakemodel import FakeSource
 from tests.unit.audit.test_text_families import OPTIONS

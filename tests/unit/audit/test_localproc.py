@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from llmseal.audit.enroll import weight_sources
-from llmseal.audit.localproc import ProcessRun
+from llmseal.audit.enrollment.enroll import weight_sources
+from llmseal.audit.enrollment.localproc import ProcessRun
 from llmseal.audit.replay.envelope import LocalRun
 from llmseal.devmodels import smollm2_path
 from llmseal.errors import AuditError

@@ -9,17 +9,15 @@ from typing import Any
 
 import pytest
 
-from llmseal.audit.pack import (
-    DOMAIN,
-    Pack,
+from llmseal.audit.enrollment.reference import Reference, content_id
+from llmseal.audit.packs.pack import DOMAIN, Pack, signing_message
+from llmseal.audit.packs.packfile import (
     build_pack,
     load_pack,
     load_references,
     parse_pack,
-    signing_message,
     verify_pack,
 )
-from llmseal.audit.reference import Reference, content_id
 from llmseal.core.canonical import canonicalize
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
@@ -358,7 +356,7 @@ def test_times_must_be_rfc3339(
 def test_pack_files_have_a_size_limit(
     t0: datetime, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("llmseal.audit.pack.MAX_PACK_BYTES", 3 << 20)
+    monkeypatch.setattr("llmseal.audit.packs.packfile.MAX_PACK_BYTES", 3 << 20)
     path = tmp_path / "big.json"
     path.write_bytes(b" " * (3 << 20))  # at the limit: read, then refused as not JSON
     with pytest.raises(InputError, match="must be JSON"):

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from llmseal.audit.pack import signing_message
-from llmseal.audit.reference import Reference, content_id
+from llmseal.audit.enrollment.reference import Reference, content_id
+from llmseal.audit.packs.pack import signing_message
 from llmseal.core.canonical import canonicalize
 from llmseal.core.keyset import KeySet
 from llmseal.trust.keydir import KeyDirectory

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from llmseal.audit.reference import Reference, content_id
+from llmseal.audit.enrollment.reference import Reference, content_id
 from llmseal.errors import AuditIntegrityError, InputError
 
 

@@ -13,8 +13,8 @@ import pytest
 from llmseal.audit.replay.exchange import SamplingParams, parse_exchange
 from llmseal.audit.replay.sampler import log_distribution, penalized
 from llmseal.audit.replay.verify import SignedAnswer, replay_verdict, sequential_tokens
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.verdict import Outcome
+from llmseal.audit.stats.sequential import ErrorRates
+from llmseal.audit.stats.verdict import Outcome
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.sign import issue_receipt
 from llmseal.errors import ContentError

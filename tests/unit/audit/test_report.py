@@ -11,11 +11,11 @@ import orjson
 import pytest
 
 from llmseal.audit import Outcome, Reference, registry
-from llmseal.audit.enroll import enroll
-from llmseal.audit.pack import load_references
-from llmseal.audit.report import build_report, load_report, write_report
+from llmseal.audit.enrollment.enroll import enroll
+from llmseal.audit.packs.packfile import load_references
+from llmseal.audit.reports.report import build_report, load_report, write_report
 from llmseal.audit.runner import pick_references, recompute, run_audit
-from llmseal.audit.sequential import ErrorRates
+from llmseal.audit.stats.sequential import ErrorRates
 from llmseal.core.keys import Ed25519Signer
 from llmseal.errors import AuditError, AuditIntegrityError, InputError
 from tests.unit.audit.conftest import Exchange

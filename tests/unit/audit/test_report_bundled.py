@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from llmseal.audit.bundled import CarriedAudits
-from llmseal.audit.enroll import enroll
-from llmseal.audit.reference import Reference, content_id
-from llmseal.audit.report import AuditReport
+from llmseal.audit.enrollment.enroll import enroll
+from llmseal.audit.enrollment.reference import Reference, content_id
+from llmseal.audit.reports.bundled import CarriedAudits
+from llmseal.audit.reports.report import AuditReport
 from llmseal.bench._payload import REQUEST, RESPONSE
 from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.create import item_from_response, make_bundle

@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 
 from llmseal.audit import EnrollOptions, Outcome, Reference, registry
-from llmseal.audit.enroll import enroll
+from llmseal.audit.enrollment.enroll import enroll
+from llmseal.audit.enrollment.reference import content_id
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import Family, Probe
-from llmseal.audit.reference import content_id
-from llmseal.audit.report import AuditReport, build_report, load_report
-from llmseal.audit.reportcheck import check_report, record_report
-from llmseal.audit.reportview import render_html
-from llmseal.audit.routing import Ledger, Tier
+from llmseal.audit.reports.report import AuditReport, build_report, load_report
+from llmseal.audit.reports.reportcheck import check_report, record_report
+from llmseal.audit.reports.reportview import render_html
+from llmseal.audit.routing.ledger import Ledger, Tier
 from llmseal.audit.runner import pick_references, run_audit
-from llmseal.audit.sequential import ErrorRates
+from llmseal.audit.stats.sequential import ErrorRates
 from llmseal.core.canonical import canonicalize
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet

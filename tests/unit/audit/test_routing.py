@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from llmseal.audit.router import Endpoint, Router
-from llmseal.audit.routing import Evidence, Ledger, RoutingPolicy, Tier
+from llmseal.audit.routing.ledger import Evidence, Ledger, RoutingPolicy, Tier
+from llmseal.audit.routing.router import Endpoint, Router
 from llmseal.errors import AuditError, InputError, StoreError
 
 M = "smollm2-135m-instruct"

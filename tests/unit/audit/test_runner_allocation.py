@@ -11,11 +11,11 @@ import pytest
 
 from llmseal.audit import Outcome, Reference
 from llmseal.audit import runner as runner_module
-from llmseal.audit.enroll import enroll
+from llmseal.audit.enrollment.enroll import enroll
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import Probe
 from llmseal.audit.runner import AuditRun, pick_references, run_audit
-from llmseal.audit.verdict import TracePoint, Verdict
+from llmseal.audit.stats.verdict import TracePoint, Verdict
 from tests.unit.audit.conftest import Exchange
 from tests.unit.audit.fakemodel import FakeSource
 from tests.unit.audit.test_text_families import OPTIONS, RATES, _families, _sender

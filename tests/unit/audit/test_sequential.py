@@ -9,15 +9,15 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from llmseal.audit import sequential
-from llmseal.audit.sequential import (
+from llmseal.audit.stats import sequential
+from llmseal.audit.stats.sequential import (
     BernoulliTest,
     Envelope,
     ErrorRates,
     _binom_cdf,
     clopper_pearson_upper,
 )
-from llmseal.audit.verdict import Outcome
+from llmseal.audit.stats.verdict import Outcome
 from llmseal.errors import InputError
 
 

@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from llmseal.audit import EnrollOptions, Outcome, Reference, registry
-from llmseal.audit.enroll import enroll
+from llmseal.audit.enrollment.enroll import enroll
+from llmseal.audit.enrollment.honest import PRIMARY, margin, stable_envelope, token_margins
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.families.kbf import answer_number
 from llmseal.audit.family import Probe, SourceAnswer
-from llmseal.audit.honest import PRIMARY, margin, stable_envelope, token_margins
+from llmseal.audit.probes.stealth import COVER_FAMILY, MAX_TOKENS, cover_probes
 from llmseal.audit.runner import pick_references, run_audit
-from llmseal.audit.sequential import ErrorRates
-from llmseal.audit.stealth import COVER_FAMILY, MAX_TOKENS, cover_probes
+from llmseal.audit.stats.sequential import ErrorRates
 from llmseal.errors import AuditError
 from tests.unit.audit.conftest import Exchange
 from tests.unit.audit.fakemodel import FakeSource, answer

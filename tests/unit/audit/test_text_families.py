@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 
 from llmseal.audit import EnrollOptions, Outcome, Reference, registry
-from llmseal.audit.enroll import enroll
+from llmseal.audit.enrollment.enroll import enroll
+from llmseal.audit.enrollment.honest import stable_envelope
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.families.kbf import answer_number, close
 from llmseal.audit.families.logprob import distance
 from llmseal.audit.family import Family, Probe
-from llmseal.audit.honest import stable_envelope
 from llmseal.audit.runner import pick_references, recompute, run_audit
-from llmseal.audit.sequential import ErrorRates
+from llmseal.audit.stats.sequential import ErrorRates
 from llmseal.errors import AuditError
 from tests.unit.audit.conftest import Exchange
 from tests.unit.audit.fakemodel import FakeSource, answer

@@ -12,10 +12,10 @@ from llmseal.cli._serve import _dashboard_wanted
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.errors import ConfigError
-from llmseal.gateway.config import GatewayConfig, listen_address
-from llmseal.gateway.dashboard import DashboardState
-from llmseal.gateway.metrics import Metrics
-from llmseal.gateway.recent import RecentReceipts
+from llmseal.gateway.config.config import GatewayConfig, listen_address
+from llmseal.gateway.observability.metrics import Metrics
+from llmseal.gateway.observability.recent import RecentReceipts
+from llmseal.gateway.web.dashboard import DashboardState
 from llmseal.store.base import StoredReceipt
 
 T0 = datetime(2026, 4, 12, 14, 32, tzinfo=UTC)

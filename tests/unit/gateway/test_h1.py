@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from llmseal.gateway._h1 import MAX_HEADER_BYTES, H1Pool, UpstreamClosed
-from llmseal.gateway._interim import MAX_INTERIM, MAX_INTERIM_BYTES
+from llmseal.gateway.http._h1 import MAX_HEADER_BYTES, H1Pool, UpstreamClosed
+from llmseal.gateway.http._interim import MAX_INTERIM, MAX_INTERIM_BYTES
 from tests.unit.gateway.scripted import CLOSE, ScriptedUpstream, ok
 
 BODY_A = b'{"answer": "A"}'

@@ -11,10 +11,10 @@ import pytest
 
 from llmseal.core.keys import Ed25519Signer
 from llmseal.errors import ConfigError, UnmappedModelError
-from llmseal.gateway.keymap import KeyMap, SigningKey
-from llmseal.gateway.modelkeys import ModelKey, parse_model_key, served_model
-from llmseal.gateway.redact import mask_secrets
-from llmseal.gateway.sealing import Sealer, UpstreamProtocolError
+from llmseal.gateway.config.redact import mask_secrets
+from llmseal.gateway.keys.keymap import KeyMap, SigningKey
+from llmseal.gateway.keys.modelkeys import ModelKey, parse_model_key, served_model
+from llmseal.gateway.sealing.sealing import Sealer, UpstreamProtocolError
 
 
 def test_the_command_line_form() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llmseal.errors import ConfigError
-from llmseal.gateway.config import GatewayConfig
+from llmseal.gateway.config.config import GatewayConfig
 from llmseal.store.opening import commits_block
 from llmseal.store.pg import describe, is_postgres_url
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmseal.gateway.recent import SLOT, RecentReceipts, RecordingStore, read_recent
+from llmseal.gateway.observability.recent import SLOT, RecentReceipts, RecordingStore, read_recent
 from llmseal.store.base import StoredReceipt
 from llmseal.store.sqlite import SqliteReceiptStore
 

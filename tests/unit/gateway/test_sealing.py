@@ -17,7 +17,7 @@ import pytest
 
 from llmseal.core.keys import Ed25519Signer
 from llmseal.errors import ContentError
-from llmseal.gateway.sealing import RequestInfo, Sealer, StreamSeal, UpstreamProtocolError
+from llmseal.gateway.sealing.sealing import RequestInfo, Sealer, StreamSeal, UpstreamProtocolError
 from llmseal.store.base import StoredReceipt
 from tests.spec_verifier import body_output, spec_verify, stream_output
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from llmseal.errors import ConfigError
-from llmseal.gateway.webpage import STATIC, bundle, dashboard_page, verify_page
+from llmseal.gateway.web.webpage import STATIC, bundle, dashboard_page, verify_page
 
 VECTORS = Path(__file__).parents[2] / "vectors"
 

@@ -13,7 +13,7 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import StoreError
-from llmseal.gateway.weights_log import commitment_id, ensure_commitment
+from llmseal.gateway.weights.commitment import commitment_id, ensure_commitment
 from llmseal.store.base import StoredReceipt
 from llmseal.store.opening import open_receipt_store
 from llmseal.weights import WeightManifest, commit_file

@@ -1,7 +1,7 @@
 """Sealed NDJSON streams (Ollama's native API) from the gateway's sealing code, for the JS tests.
 
 ``python -m tests.unit.js.ndjson_vectors`` writes ``tests/vectors/llmseal/ndjson.json``:
-streams sealed by :class:`~llmseal.gateway.sealing.Sealer` on ``/api/chat`` (the code
+streams sealed by :class:`~llmseal.gateway.sealing.sealing.Sealer` on ``/api/chat`` (the code
 that seals real traffic, fed in small pieces), and the ways each can be broken, each
 with the status the Python verifier gives it (``test_ndjson_vectors.py`` re-checks
 them; ``js/test/ndjson.test.js`` requires the same of ``verify``).

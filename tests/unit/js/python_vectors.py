@@ -3,7 +3,7 @@
 ``python -m tests.unit.js.python_vectors`` writes ``tests/vectors/llmseal/python-signed.json``
 (``node --test`` in ``js/`` reads it); ``test_python_signed.py`` checks that every case
 still gets its expected status from the Python verifier. Sealed bodies and streams go
-through the gateway's own :class:`~llmseal.gateway.sealing.Sealer` (the code that
+through the gateway's own :class:`~llmseal.gateway.sealing.sealing.Sealer` (the code that
 seals real traffic); odd claims go through :func:`~llmseal.core.sign.issue_receipt`.
 Keys come from fixed seeds; ECDSA signatures are randomized, so regenerating changes
 the P-256 signatures and nothing else of substance.
@@ -28,7 +28,7 @@ from llmseal.core.hashing import hash_json
 from llmseal.core.keys import P256_ORDER, EcdsaP256Signer, Ed25519Signer, Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import issue_receipt
-from llmseal.gateway.sealing import Sealer
+from llmseal.gateway.sealing.sealing import Sealer
 from llmseal.store.sqlite import SqliteReceiptStore
 from llmseal.store.writer import BatchWriter
 

@@ -1,13 +1,13 @@
 """The ``kbf`` family: short numeric answers at temperature 0, scored with a tolerance.
 
 Knowledge-boundary probing (KBF, arXiv 2605.29524) in llmseal's own form: each probe
-is one ordinary chat question with a single numeric answer (:mod:`llmseal.audit.probebank`).
+is one ordinary chat question with a single numeric answer (:mod:`llmseal.audit.probes.probebank`).
 Enrollment records what the reference model answers (the *first* number in its
 reply), drops the answers a local run of the weights chose by a narrow margin
-(:class:`~llmseal.audit.honest.MarginScreen`), and keeps the probes every honest
+(:class:`~llmseal.audit.enrollment.honest.MarginScreen`), and keeps the probes every honest
 variation answers the same; the envelope
 is the leave-one-variation-out rate at which an honest variation still disagrees
-(:mod:`llmseal.audit.honest`). In an audit an answer *exceeds* when it has no
+(:mod:`llmseal.audit.enrollment.honest`). In an audit an answer *exceeds* when it has no
 number or a number outside the tolerance (``relative`` of the reference's, at least
 ``absolute``); the exceedances feed the anytime-valid binomial test against the
 Clopper–Pearson bound of the honest rate. Text only: works on every endpoint.
@@ -26,10 +26,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from llmseal.audit.bernoulli import Score, sequential_verdict
-from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.family import EnrollOptions, Probe, Source, SourceAnswer
-from llmseal.audit.honest import (
+from llmseal.audit.enrollment.honest import (
     collect,
     margin,
     margin_screen,
@@ -37,11 +34,14 @@ from llmseal.audit.honest import (
     stable_envelope,
     usage_counts,
 )
-from llmseal.audit.probebank import numeric_questions
-from llmseal.audit.reference import Reference
-from llmseal.audit.sequential import Envelope, ErrorRates
-from llmseal.audit.stealth import dresser, probe_body, sent_params
-from llmseal.audit.verdict import Outcome, Verdict
+from llmseal.audit.enrollment.reference import Reference
+from llmseal.audit.exchange import ObservedExchange
+from llmseal.audit.family import EnrollOptions, Probe, Source, SourceAnswer
+from llmseal.audit.probes.probebank import numeric_questions
+from llmseal.audit.probes.stealth import dresser, probe_body, sent_params
+from llmseal.audit.stats.bernoulli import Score, sequential_verdict
+from llmseal.audit.stats.sequential import Envelope, ErrorRates
+from llmseal.audit.stats.verdict import Outcome, Verdict
 
 __all__ = ["FAMILY", "KbfFamily", "answer_number", "close"]
 

@@ -11,7 +11,7 @@ hundredths of a nat; a requantized copy or a hidden system prompt by tenths).
 Fallback: an endpoint that returns no logprobs is probed with the same prompts
 without them, and an answer exceeds when its one greedy token differs from the
 reference's (a first-token flip). Both rules have their own envelope, measured at
-enrollment as :mod:`llmseal.audit.honest` describes; a verdict over answers of both
+enrollment as :mod:`llmseal.audit.enrollment.honest` describes; a verdict over answers of both
 kinds runs at the larger honest rate.
 """
 
@@ -22,10 +22,7 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from llmseal.audit.bernoulli import Score, sequential_verdict
-from llmseal.audit.exchange import ObservedExchange
-from llmseal.audit.family import EnrollOptions, Probe, Source, SourceAnswer
-from llmseal.audit.honest import (
+from llmseal.audit.enrollment.honest import (
     collect,
     margin,
     margin_screen,
@@ -33,11 +30,14 @@ from llmseal.audit.honest import (
     stable_envelope,
     usage_counts,
 )
-from llmseal.audit.probebank import first_token_prompts
-from llmseal.audit.reference import Reference
-from llmseal.audit.sequential import Envelope, ErrorRates
-from llmseal.audit.stealth import dresser, probe_body, sent_params
-from llmseal.audit.verdict import Outcome, Verdict
+from llmseal.audit.enrollment.reference import Reference
+from llmseal.audit.exchange import ObservedExchange
+from llmseal.audit.family import EnrollOptions, Probe, Source, SourceAnswer
+from llmseal.audit.probes.probebank import first_token_prompts
+from llmseal.audit.probes.stealth import dresser, probe_body, sent_params
+from llmseal.audit.stats.bernoulli import Score, sequential_verdict
+from llmseal.audit.stats.sequential import Envelope, ErrorRates
+from llmseal.audit.stats.verdict import Outcome, Verdict
 
 __all__ = ["FAMILY", "LogprobFamily", "distance", "first_token"]
 

@@ -22,9 +22,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import EnrollOptions, Probe, Source
-from llmseal.audit.reference import Reference
 from llmseal.audit.replay.envelope import (
     GAP,
     TAU,
@@ -35,8 +35,8 @@ from llmseal.audit.replay.envelope import (
 )
 from llmseal.audit.replay.scoring import Scorer
 from llmseal.audit.replay.verify import FAMILY_NAME, from_exchange, replay_verdict
-from llmseal.audit.sequential import Envelope, ErrorRates
-from llmseal.audit.verdict import Verdict
+from llmseal.audit.stats.sequential import Envelope, ErrorRates
+from llmseal.audit.stats.verdict import Verdict
 from llmseal.errors import AuditError, Error
 from llmseal.weights import WeightManifest, check_file
 

@@ -22,15 +22,15 @@ import random
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from llmseal.audit.bernoulli import Score, sequential_verdict
+from llmseal.audit.enrollment.honest import collect, prompt_tokens, usage_counts
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.family import EnrollOptions, Probe, Source, SourceAnswer
-from llmseal.audit.honest import collect, prompt_tokens, usage_counts
-from llmseal.audit.probebank import PLAIN
-from llmseal.audit.reference import Reference
-from llmseal.audit.sequential import Envelope, ErrorRates
-from llmseal.audit.stealth import dresser, probe_body, sent_params
-from llmseal.audit.verdict import Outcome, Verdict
+from llmseal.audit.probes.probebank import PLAIN
+from llmseal.audit.probes.stealth import dresser, probe_body, sent_params
+from llmseal.audit.stats.bernoulli import Score, sequential_verdict
+from llmseal.audit.stats.sequential import Envelope, ErrorRates
+from llmseal.audit.stats.verdict import Outcome, Verdict
 from llmseal.errors import AuditError
 
 __all__ = ["FAMILY", "StackFamily", "describe_models"]

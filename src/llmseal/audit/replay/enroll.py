@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.families.replay import ReplayFamily
 from llmseal.audit.family import EnrollOptions
-from llmseal.audit.reference import Reference
 from llmseal.audit.replay.envelope import VARIANTS, LocalRun
 from llmseal.audit.replay.verify import FAMILY_NAME
 from llmseal.errors import AuditError, Error

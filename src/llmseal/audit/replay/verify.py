@@ -22,8 +22,8 @@ from llmseal.audit.exchange import ObservedExchange
 from llmseal.audit.replay.envelope import GAP, TAU, exceedances
 from llmseal.audit.replay.exchange import parse_exchange
 from llmseal.audit.replay.scoring import Scorer
-from llmseal.audit.sequential import BernoulliTest, Envelope, ErrorRates
-from llmseal.audit.verdict import Outcome, TracePoint, Verdict
+from llmseal.audit.stats.sequential import BernoulliTest, Envelope, ErrorRates
+from llmseal.audit.stats.verdict import Outcome, TracePoint, Verdict
 from llmseal.core.receipt import Receipt
 from llmseal.errors import Error
 
