@@ -31,9 +31,8 @@ from llmseal.audit.enrollment.enroll import enroll, weight_sources
 from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.family import EnrollOptions, Source, registry
 from llmseal.audit.runner import pick_references, run_audit
-<<<<<<< HEAD
 from llmseal.audit.stats.sequential import ErrorRates, clopper_pearson_upper
-from llmseal.audit.verdict import Outcome
+from llmseal.audit.stats.verdict import Outcome
 from llmseal.bench._auditpool import (
     Pool,
     all_probes,
@@ -42,11 +41,6 @@ from llmseal.bench._auditpool import (
     cached_pool,
     mixed_sender,
 )
-=======
-from llmseal.audit.stats.sequential import ErrorRates
-from llmseal.audit.stats.verdict import Outcome
-from llmseal.bench._auditpool import Pool, all_probes, answer_pool, break_rates, mixed_sender
->>>>>>> restructure
 from llmseal.core.keys import Ed25519Signer
 from llmseal.devmodels import cache_dir, gemma_path, requantized, smollm2_path
 from llmseal.errors import Error
