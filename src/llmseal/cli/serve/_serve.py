@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from llmseal.cli._serve_config import ServeCommand, effective_config, settings_options
-from llmseal.cli._serve_log import log_options, log_settings
+from llmseal.cli.serve._config import ServeCommand, effective_config, settings_options
+from llmseal.cli.serve._log import log_options, log_settings
 from llmseal.gateway.config import GatewayConfig
 
 __all__ = ["serve"]

@@ -4,7 +4,7 @@
 saved responses (``RESPONSE.json --request REQUEST.json``, repeatable and paired
 in order, so a pipeline or a conversation is one bundle), or from a caller's
 evidence store (``--data-dir D --receipt-id ID``). ``verify`` and ``show`` are in
-:mod:`llmseal.cli._bundle_verify`.
+:mod:`llmseal.cli.bundle._verify`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import httpx
 from llmseal.bundle.commit import disclose
 from llmseal.bundle.create import item_from_response, items_from_store, make_bundle, record_dnssec
 from llmseal.bundle.format import BundleItem
-from llmseal.cli._bundle_verify import show, verify
 from llmseal.cli._common import err_console, now, read_input, read_json, write_atomic
+from llmseal.cli.bundle._verify import show, verify
 from llmseal.core.keyset import KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.errors import InputError, NetworkError

@@ -159,7 +159,7 @@ def run(
     from llmseal.audit.report import build_report, write_report
     from llmseal.audit.runner import pick_references, run_audit
     from llmseal.audit.sequential import ErrorRates
-    from llmseal.cli._audit_send import VerifiedSender
+    from llmseal.cli.audit._send import VerifiedSender
 
     trusted = _publishers(publishers, data_dir)
     loaded = load_references(pack, trusted=trusted, at=now())

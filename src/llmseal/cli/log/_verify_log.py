@@ -18,7 +18,7 @@ import httpx
 from rich.text import Text
 
 from llmseal.cli._common import now, out_console, read_input
-from llmseal.cli._verify_witness import load_witness_policy, witness_required, witness_summary
+from llmseal.cli.log._verify_witness import load_witness_policy, witness_required, witness_summary
 from llmseal.core.policy import Policy
 from llmseal.errors import LogError, NetworkError
 from llmseal.log.entry import receipt_entry, receipt_leaf_hash

@@ -14,7 +14,7 @@ Key sources:
 
 ``--log-vkey`` (with ``--proof`` or ``--log-url``, or the response's own
 ``receipt_evidence.log``) checks that the receipt is in a trusted transparency log
-(:mod:`llmseal.cli._verify_log`).
+(:mod:`llmseal.cli.log._verify_log`).
 
 ``--policy`` adds relying-party rules on top of any receipt mode.
 """
@@ -36,25 +36,18 @@ from llmseal.cli._common import (
     print_json,
     read_input,
     read_json,
-    terminal_safe,
 )
-from llmseal.cli._document import read_document
-from llmseal.cli._verify_log import check_log, log_verify_options
+from llmseal.cli.log._verify_log import check_log, log_verify_options
+from llmseal.cli.verify._document import read_document
+from llmseal.cli.verify._print import print_policy, print_verification, verification_report
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.policy import Policy, PolicyResult
 from llmseal.core.receipt import Receipt
-from llmseal.core.verify import Content, Status, Verification, verify_receipt
+from llmseal.core.verify import Content, Verification, verify_receipt
 from llmseal.errors import ConfigError, InputError
 from llmseal.trust.keysource import KeySources, load_keyset, policy_sources
 
 __all__ = ["verify"]
-
-_STYLE = {
-    Status.VALID: "bold green",
-    Status.TAMPERED: "bold red",
-    Status.UNKNOWN_KEY: "bold yellow",
-    Status.REVOKED: "bold red",
-}
 
 
 @click.command()
@@ -134,9 +127,9 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
         result = verify_receipt(
             receipt, keys, prompt=prompt, output=output, raw=o.raw, proven_at=proven_at
         )
-        report = _report(result)
+        report = verification_report(result)
         if not o.as_json:
-            _print_human(result)
+            print_verification(result)
     verdict = (
         policy.check(
             result, at=now(), logged=bool(logged and logged.ok),
@@ -156,7 +149,7 @@ def verify(receipt_path: str, **options: Any) -> None:  # fmt: skip
         if logged is not None:
             logged.print()
         if verdict is not None:
-            _print_policy(verdict)
+            print_policy(verdict)
     log_ok = logged is None or ((logged.ok or not logged.required) and logged.witness_ok)
     sys.exit(0 if result and log_ok and (verdict is None or verdict) else 1)
 
@@ -217,14 +210,6 @@ def _key_sources(o: _Options, policy: Policy | None) -> KeyResolver:
     return sources[0] if len(sources) == 1 else KeySources(*sources)
 
 
-def _report(result: Verification) -> dict[str, Any]:
-    report = result.to_dict()
-    extra = result.key.extra if result.key else {}
-    if extra.get("source") == "dns":
-        report["key_source"] = dict(extra)
-    return report
-
-
 def _verify_x509(
     document: Any,
     receipt: Receipt,
@@ -233,7 +218,7 @@ def _verify_x509(
     o: _Options,
     proven_at: datetime | None = None,
 ) -> tuple[Verification, dict[str, Any]]:
-    from llmseal.cli import _verify_x509 as x509
+    from llmseal.cli.verify import _x509 as x509
 
     outcome = x509.run_x509(
         document, receipt, x509.build_validator(o.anchors, o.crls), chain_path=o.chain_path,
@@ -241,13 +226,13 @@ def _verify_x509(
         proven_at=proven_at,
     )  # fmt: skip
     if not o.as_json:
-        _print_human(outcome.verification)
+        print_verification(outcome.verification)
         x509.print_x509(outcome)
     return outcome.verification, outcome.to_dict()
 
 
 def _verify_llm_sign(document: Any, o: _Options) -> None:
-    from llmseal.cli import _verify_x509 as x509
+    from llmseal.cli.verify import _x509 as x509
 
     request = read_json(o.prompt_path, "request") if o.prompt_path else None
     verdict = x509.run_llm_sign(
@@ -292,7 +277,7 @@ def _no_receipt(policy: Policy, as_json: bool) -> None:
         print_json({"status": None, "policy": {"admitted": not failures, "failures": failures}})
     else:
         out_console.print(Text("no receipt"))
-        _print_policy(PolicyResult(tuple(failures)))
+        print_policy(PolicyResult(tuple(failures)))
     sys.exit(1 if failures else 0)
 
 
@@ -303,35 +288,3 @@ def _split_envelope(document: Any) -> tuple[Any, Mapping[str, Any] | None]:
         if isinstance(inner, Mapping):
             return inner, document
     return document, None
-
-
-def _print_policy(verdict: PolicyResult) -> None:
-    if verdict:
-        out_console.print(Text("  policy   admitted", style="green"))
-        return
-    out_console.print(Text("  policy   refused", style="bold red"))
-    for failure in verdict.failures:
-        out_console.print(Text(terminal_safe(f"  - rule {failure}")))
-
-
-def _print_human(result: Verification) -> None:
-    receipt = result.receipt
-    algorithm = result.key.public_key.algorithm if result.key else "?"
-    checked = ", ".join(result.content_checked) or "not supplied (hashes not checked)"
-    safe = terminal_safe
-    out_console.print(
-        Text.assemble(
-            (result.status.value, _STYLE[result.status]),
-            "  receipt ",
-            (safe(receipt.receipt_id), "bold"),
-            f"\n  key      {safe(receipt.key_id)} ({algorithm})",
-            f"\n  issued   {safe(receipt.issued_at)}",
-            f"\n  model    {safe(receipt.model_id)}",
-            f"\n  content  {checked}",
-        )
-    )
-    extra = result.key.extra if result.key else {}
-    if extra.get("source") == "dns":
-        out_console.print(Text(safe(f"  dns      {extra['dns_name']} (DNSSEC {extra['dnssec']})")))
-    for reason in result.reasons:
-        out_console.print(Text(safe(f"  - {reason}")))

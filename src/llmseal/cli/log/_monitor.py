@@ -19,7 +19,7 @@ import orjson
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from llmseal.cli._common import err_console, now, out_console
-from llmseal.cli._witness import read_vkeys
+from llmseal.cli.log._witness import read_vkeys
 from llmseal.core.keyset import KeySet
 from llmseal.errors import ConfigError
 

@@ -49,7 +49,7 @@ def evidence() -> None:
 
 
 def _add_prove() -> None:
-    from llmseal.cli._evidence_prove import prove
+    from llmseal.cli.evidence._prove import prove
 
     evidence.add_command(prove)
 
