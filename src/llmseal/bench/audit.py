@@ -8,7 +8,7 @@ threads make two much slower). Two honest deployments are held *out* —
 and two threads — so the false-DIFF rate is measured on honest deployments the
 envelope never saw, beside one it covers. Each scenario's answers to every probe
 are generated once, in-process with llama.cpp (the server's code path) and signed
-with a throwaway key claiming SmolLM2 (:mod:`llmseal.bench._auditpool`); the trials
+with a throwaway key claiming SmolLM2 (:mod:`llmseal.bench._support.auditpool`); the trials
 then run the real audit loop (:func:`~llmseal.audit.runner.run_audit`) over random
 probe orders — and, for the 20% mixes, a fresh draw per probe of which model
 answers — and report each verdict's count, the queries each decision took
@@ -30,7 +30,13 @@ from llmseal.audit.reference import Reference
 from llmseal.audit.runner import pick_references, run_audit
 from llmseal.audit.sequential import ErrorRates
 from llmseal.audit.verdict import Outcome
-from llmseal.bench._auditpool import Pool, all_probes, answer_pool, break_rates, mixed_sender
+from llmseal.bench._support.auditpool import (
+    Pool,
+    all_probes,
+    answer_pool,
+    break_rates,
+    mixed_sender,
+)
 from llmseal.core.keys import Ed25519Signer
 from llmseal.devmodels import cache_dir, gemma_path, requantized, smollm2_path
 from llmseal.errors import Error

@@ -11,7 +11,7 @@
   on its proof can be served), p50/p99.
 * ``inclusion_verify``, ``proof_generation``: a 2^20-leaf tree (2^16 with ``quick``)
   built by the log's own tile writer; ``raw`` is the proof's own SHA-256 work.
-* ``proofs_http``, ``gateway_log``: :mod:`llmseal.bench._loghttp`.
+* ``proofs_http``, ``gateway_log``: :mod:`llmseal.bench._support.loghttp`.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from llmseal.bench._timing import ops_per_second
+from llmseal.bench._support.timing import ops_per_second
 from llmseal.core.canonical import loads
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
@@ -49,7 +49,7 @@ BATCH = 256
 
 
 def run(*, quick: bool) -> dict[str, Any]:
-    from llmseal.bench import _loghttp
+    from llmseal.bench._support import loghttp
 
     seconds = 2.0 if quick else 30.0
     issuer, receipts = signed_receipts(int(seconds * (9_000 if quick else 7_000)))
@@ -74,7 +74,7 @@ def run(*, quick: bool) -> dict[str, Any]:
         },
         "submit_to_proof": latency,
         **_proofs(quick),
-        **_loghttp.run(keys, receipts[: 4_000 if quick else 20_000], quick=quick),
+        **loghttp.run(keys, receipts[: 4_000 if quick else 20_000], quick=quick),
     }
     return {"log": rows}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.commit import commit_request
 from llmseal.core.canonical import canonicalize
 from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample

@@ -19,7 +19,7 @@ from llmseal.audit.bundled import CarriedAudits
 from llmseal.audit.enroll import enroll
 from llmseal.audit.reference import Reference, content_id
 from llmseal.audit.report import AuditReport
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.create import item_from_response, make_bundle
 from llmseal.bundle.format import Bundle

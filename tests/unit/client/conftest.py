@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.client.verifier import Expectations, ResponseVerifier
 from llmseal.core.hashing import hash_json, hash_response
 from llmseal.core.keys import Ed25519Signer

@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.client.transport import VerifyingTransport, build_verifier
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet

@@ -6,7 +6,7 @@ it costs far less CPU than the gateway it is measured against. It answers
 stream of ``CHUNKS`` chunks when the request says ``"stream": true``, and
 ``GET /v1/models``.
 
-    python -m llmseal.bench.mock_upstream PORT
+    python -m llmseal.bench._beds.mock_upstream PORT
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 
 import orjson
 
-from llmseal.bench._payload import RESPONSE
+from llmseal.bench._support.payload import RESPONSE
 
 __all__ = ["CHUNKS", "main", "serve"]
 

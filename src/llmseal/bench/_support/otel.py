@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from llmseal.bench._timing import ops_per_second
+from llmseal.bench._support.timing import ops_per_second
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.sign import issue_receipt
 from llmseal.gateway._otel import inference_spans

@@ -3,7 +3,7 @@
 * ``proofs_http``: a real ``llmseal log serve`` holding ``len(receipts)`` entries,
   ``GET /proof/<leaf hash>`` cycling over all of them at 32 connections; ``static``
   is the same ``wrk`` fetching the log's checkpoint file from a bare static file
-  server (:mod:`.static_files`, what nginx or a CDN would do with the tiles).
+  server (:mod:`llmseal.bench._beds.static_files`, what nginx or a CDN would do with the tiles).
 * ``gateway_log``: ``llmseal serve`` (one worker, the ~2 KB bench pair, instant
   upstream) without a log, with the embedded log (``--log DIR``: receipts reach it
   through the outbox) and with ``--log-inline`` (each answer waits for its
@@ -24,8 +24,8 @@ from typing import Any
 import httpx
 import orjson
 
-from llmseal.bench._payload import REQUEST
-from llmseal.bench._procs import process as _process
+from llmseal.bench._support.payload import REQUEST
+from llmseal.bench._support.procs import process as _process
 from llmseal.bench.gateway import _LUA, _wrk
 from llmseal.core.keyset import KeySet
 
@@ -92,7 +92,13 @@ def _proofs_http(
         script.write_text(_PATHS_LUA % ",".join(f'"/proof/{leaf}"' for leaf in leaves) + _DONE)
         _wrk(wrk, script, url + "/", connections=8, seconds=1)  # warm-up
         ours = _wrk(wrk, script, url + "/", connections=32, seconds=seconds)
-    static = [sys.executable, "-m", "llmseal.bench.static_files", str(log_dir / "public"), "{port}"]
+    static = [
+        sys.executable,
+        "-m",
+        "llmseal.bench._beds.static_files",
+        str(log_dir / "public"),
+        "{port}",
+    ]
     with _process(static) as port:
         checkpoint = work / "checkpoint.lua"
         checkpoint.write_text(_PATHS_LUA % '"/checkpoint"' + _DONE)
@@ -113,7 +119,9 @@ def _gateway(wrk: str, work: Path, seconds: int) -> dict[str, Any]:
     plain = work / "plain.lua"
     plain.write_text(_LUA % orjson.dumps(REQUEST).decode())
     runs: dict[str, dict[str, Any]] = {}
-    with _process([sys.executable, "-m", "llmseal.bench.mock_upstream", "{port}"]) as upstream:
+    with _process(
+        [sys.executable, "-m", "llmseal.bench._beds.mock_upstream", "{port}"]
+    ) as upstream:
         for name, extra in (("none", []), ("embedded", ["--log"]), ("inline", ["--log"])):
             data = work / f"gateway-{name}"
             options = [*extra, str(data / "log")] if extra else []

@@ -4,7 +4,7 @@ A raw ASGI app under uvicorn (httptools, keep-alive), so serving costs little
 next to the client being measured — the way nginx or a CDN would serve a
 tlog-tiles directory. GET only; paths are confined to the directory.
 
-    python -m llmseal.bench.static_files DIR PORT
+    python -m llmseal.bench._beds.static_files DIR PORT
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Monitor benchmark: follow a receipts log over HTTP from scratch, same run as the raw floor.
 
 The log (``N`` real signed receipts, tiles written by the log's own writer) is
-served by a static HTTP server in another process (:mod:`.static_files`). Two rounds from an empty
-state: tiles only (download bundles, recompute every tile and the root, compare
-with the served tiles), then with every receipt verified against the key set.
+served by a static HTTP server in another process
+(:mod:`llmseal.bench._beds.static_files`). Two rounds from an empty state: tiles
+only (download bundles, recompute every tile and the root, compare with the served
+tiles), then with every receipt verified against the key set.
 ``raw`` is the cheapest possible version of each on one thread: RFC 6962 leaf
 hashing of the same entries, and bare Ed25519 verification of their signatures.
 """
@@ -18,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from llmseal.bench._payload import REQUEST, RESPONSE
-from llmseal.bench._procs import process as _process
+from llmseal.bench._support.payload import REQUEST, RESPONSE
+from llmseal.bench._support.procs import process as _process
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
@@ -55,7 +56,7 @@ def run(*, quick: bool) -> dict[str, Any]:
             (root / path).write_bytes(data)
         cp = sign_checkpoint(Checkpoint(log.name, count, edge.root()), log)
         (root / "checkpoint").write_bytes(cp.encode())
-        serve = [sys.executable, "-m", "llmseal.bench.static_files", str(root), "{port}"]
+        serve = [sys.executable, "-m", "llmseal.bench._beds.static_files", str(root), "{port}"]
         with _process(serve) as port:
             url = f"http://127.0.0.1:{port}"
             tiles = _follow(url, log, None)
