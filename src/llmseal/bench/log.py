@@ -1,6 +1,6 @@
 """Transparency-log benchmarks (issue 10), each beside its raw primitive in the same run.
 
-* ``sequence_admitted``: a real :class:`~llmseal.log.service.TransparencyLog` on disk
+* ``sequence_admitted``: a real :class:`~llmseal.log.service.service.TransparencyLog` on disk
   (fsync on) takes pre-signed receipts one by one — parse, admission signature check,
   durable index, tiles, bundles, signed checkpoint — sustained for ``seconds``; ``raw``
   is bare Ed25519 verification of the same receipts (the admission floor, one thread).
@@ -38,7 +38,7 @@ from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import sign_exchange
 from llmseal.log.note.checkpoint import SignedCheckpoint
-from llmseal.log.service import TransparencyLog, init_log
+from llmseal.log.service.service import TransparencyLog, init_log
 from llmseal.log.tree.edge import TreeEdge
 from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from llmseal.log.tree.tilereader import TileCache, TileHashReader

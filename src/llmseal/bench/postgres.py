@@ -112,8 +112,8 @@ def _log(url: str, work: Path, entries: int) -> dict[str, Any]:
 
     from llmseal.core.keyset import KeySet
     from llmseal.log.pgservice import init_pg_log, open_pg_log
-    from llmseal.log.replicated import ReplicatedSequencer
-    from llmseal.log.storage import PendingEntry
+    from llmseal.log.service.replicated import ReplicatedSequencer
+    from llmseal.log.storage.base import PendingEntry
     from llmseal.log.tree.merkle import leaf_hash
 
     init_pg_log(url, "bench.example/log", work / "logkey")

@@ -25,8 +25,8 @@ from llmseal.gateway.app import Gateway
 from llmseal.gateway.config import GatewayConfig, prepare_data_dir
 from llmseal.gateway.weights import prepare_weights
 from llmseal.gateway.weights_log import commitment_id
-from llmseal.log.http import LogApp
-from llmseal.log.service import TransparencyLog, init_log, read_log_info
+from llmseal.log.http.app import LogApp
+from llmseal.log.service.service import TransparencyLog, init_log, read_log_info
 from llmseal.trust.keysource import CachedKeySet
 from llmseal.weights import WeightManifest, commit_file
 from tests.conftest import CliResult

@@ -25,7 +25,7 @@ def log() -> None:
 @click.option("--origin", required=True, help="The log's name, e.g. log.example.com/receipts.")
 def init(directory: str, origin: str) -> None:
     """Create a log (its key 0600) and print its verifier key (vkey)."""
-    from llmseal.log.service import init_log
+    from llmseal.log.service.service import init_log
 
     vkey = init_log(directory, origin)
     sys.stdout.write(vkey + "\n")
@@ -81,7 +81,7 @@ def serve(
     witness_interval: float,
 ) -> None:
     """Serve the log: the tlog-tiles read API, POST /add, /proof/<id>, /lookup/<id>."""
-    from llmseal.log.server import run
+    from llmseal.log.service.server import run
 
     run(
         directory,
@@ -101,7 +101,7 @@ def serve(
 @click.option("--entries/--no-entries", default=True, show_default=True, help="Hash every entry.")
 def check(directory: str, entries: bool) -> None:
     """Check every tile (and entry) against the published checkpoint, read-only."""
-    from llmseal.log.server import check_directory
+    from llmseal.log.service.server import check_directory
 
     size = check_directory(directory, entries=entries)
     out_console.print(f"ok  {size} entries, every tile consistent with the checkpoint")

@@ -1,6 +1,6 @@
 """The storage a log sequences into: a small interface, two implementations.
 
-:class:`~llmseal.log.dirstore.DirectoryStorage` keeps the published tree as files
+:class:`~llmseal.log.storage.dirstore.DirectoryStorage` keeps the published tree as files
 (any static web server can serve them) and its index in SQLite; a PostgreSQL
 implementation can keep both in tables. The sequencer only ever calls these
 methods, in this order per batch:

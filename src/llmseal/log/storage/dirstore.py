@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from llmseal.errors import LogUnavailableError
-from llmseal.log.storage import EntryRef, PendingEntry, Sequenced
+from llmseal.log.storage.base import EntryRef, PendingEntry, Sequenced
 from llmseal.log.tree.tilereader import directory_fetch
 
 __all__ = ["DirectoryStorage"]
@@ -56,7 +56,7 @@ def _unavailable(what: str, exc: BaseException) -> LogUnavailableError:
 
 
 class DirectoryStorage:
-    """:class:`~llmseal.log.storage.LogStorage` over ``DIR/public`` and ``DIR/state``."""
+    """:class:`~llmseal.log.storage.base.LogStorage` over ``DIR/public`` and ``DIR/state``."""
 
     def __init__(self, root: str | Path, *, durable: bool = True) -> None:
         self.root = Path(root)

@@ -9,7 +9,7 @@ from pathlib import Path
 from llmseal.core.keyset import KeyResolver
 from llmseal.log.note.checkpoint import open_checkpoint
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.service import TransparencyLog, read_log_info
+from llmseal.log.service.service import TransparencyLog, read_log_info
 from llmseal.log.tree.integrity import check_tree
 from llmseal.log.tree.tilereader import directory_fetch
 from llmseal.log.witness.witnesspolicy import WitnessPolicy
@@ -47,7 +47,7 @@ def run(
     """
     import uvicorn
 
-    from llmseal.log.http import LogApp
+    from llmseal.log.http.app import LogApp
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
     tlog = TransparencyLog.open(

@@ -33,24 +33,18 @@ from llmseal.errors import (
     LogUnavailableError,
     ProofError,
 )
-from llmseal.log.note.checkpoint import (
-    Checkpoint,
-    SignedCheckpoint,
-    open_checkpoint,
-    sign_checkpoint,
-)
+from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
 from llmseal.log.note.note import NoteSigner, NoteVerifier
-from llmseal.log.storage import LogStorage, PendingEntry, Sequenced
+from llmseal.log.service.checkpoints import WITNESSED, read_witnessed, sign_extension
+from llmseal.log.storage.base import LogStorage, PendingEntry, Sequenced
 from llmseal.log.tree.edge import TreeEdge
 from llmseal.log.tree.integrity import check_tree
-from llmseal.log.tree.merkle import consistency_proof, verify_consistency
 from llmseal.log.tree.tilereader import TileCache, TileHashReader
 
-__all__ = ["WITNESSED", "Sequencer"]
+__all__ = ["Sequencer"]
 
 log = logging.getLogger("llmseal.log")
 _Item = tuple[PendingEntry, "Future[Sequenced]", float]
-WITNESSED = "checkpoint.witnessed"  # the newest cosigned checkpoint, for proofs
 
 
 class Sequencer:
@@ -80,7 +74,7 @@ class Sequencer:
             raise LogCorruptError(f"the published checkpoint is not this log's: {exc}") from exc
         self._edge = check_tree(storage.read, published)
         self._published = published
-        self.witnessed = self._read_witnessed(published)
+        self.witnessed = read_witnessed(storage.read, origin, verifier, published)
         """The newest checkpoint witnesses cosigned (``checkpoint.witnessed``), if any."""
         self._complete_unpublished()
         self._thread = threading.Thread(target=self._run, name="llmseal-log-sequencer", daemon=True)
@@ -101,7 +95,7 @@ class Sequencer:
     ) -> None:
         """The state every sequencer has: settings, the queue, its condition, listeners.
 
-        Shared with :class:`~llmseal.log.replicated.ReplicatedSequencer`, whose
+        Shared with :class:`~llmseal.log.service.replicated.ReplicatedSequencer`, whose
         ``__init__`` differs only in how it loads and publishes the tree.
         """
         self._storage = storage
@@ -168,14 +162,6 @@ class Sequencer:
             self._storage.publish({WITNESSED: opened.encode()}, current.encode(), current.size)
             with self._cond:
                 self._published, self.witnessed = current, opened
-
-    def _read_witnessed(self, published: SignedCheckpoint) -> SignedCheckpoint | None:
-        try:
-            cp = open_checkpoint(self._storage.read(WITNESSED), origin=self._origin,
-                                 verifiers=[self._verifier])  # fmt: skip
-        except LogError:
-            return None  # none yet (or damaged: proofs use the latest checkpoint)
-        return cp if cp.size <= published.size else None
 
     def add_listener(self, callback: Callable[[SignedCheckpoint], None]) -> None:
         """Call ``callback(checkpoint)`` from the sequencer thread after each publish."""
@@ -299,18 +285,10 @@ class Sequencer:
             self._publish(entries)
 
     def _publish(self, entries: list[bytes]) -> None:
-        old = self._published
         edge, files = self._edge.append(entries)
-        root = edge.root()
-        if old.size:  # never sign a tree that does not extend the last one (tlog-checkpoint)
-            overlay = _Overlay(files, self._storage.read)
-            reader = TileHashReader(overlay, edge.size, cache=TileCache(64))
-            try:
-                proof = consistency_proof(old.size, edge.size, reader)
-                verify_consistency(old.size, edge.size, old.root, root, proof)
-            except ProofError as exc:
-                raise LogCorruptError(f"refusing to sign an inconsistent tree: {exc}") from exc
-        signed = sign_checkpoint(Checkpoint(self._origin, edge.size, root), self._signer)
+        signed = sign_extension(
+            self._published, edge, files, self._storage.read, self._origin, self._signer
+        )
         with self._publish_lock:
             self._storage.publish(files, signed.encode(), edge.size)
             with self._cond:
@@ -318,15 +296,3 @@ class Sequencer:
                 self._cond.notify_all()
         for callback in self._listeners:
             callback(signed)
-
-
-class _Overlay:
-    """Files of the batch being published, in front of the storage."""
-
-    def __init__(self, files: dict[str, bytes], fallback: Callable[[str], bytes]) -> None:
-        self._files = files
-        self._fallback = fallback
-
-    def __call__(self, path: str) -> bytes:
-        data = self._files.get(path)
-        return data if data is not None else self._fallback(path)

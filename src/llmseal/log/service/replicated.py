@@ -1,6 +1,6 @@
 """The sequencer of a log shared by replicas (PostgreSQL): sequence anywhere, one integrator.
 
-:class:`ReplicatedSequencer` has the :class:`~llmseal.log.sequencer.Sequencer` face
+:class:`ReplicatedSequencer` has the :class:`~llmseal.log.service.sequencer.Sequencer` face
 (``submit``, ``published``, ``wait_published``, listeners, proofs) and three threads:
 
 * **sequencing** — batches submitted entries and gives them indices in the database
@@ -29,8 +29,9 @@ from collections.abc import Callable
 from llmseal.errors import LogCorruptError, LogError, LogFormatError, ProofError
 from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
 from llmseal.log.note.note import NoteSigner, NoteVerifier
-from llmseal.log.pgstore import CHECKPOINT_CHANNEL, PostgresLogStorage
-from llmseal.log.sequencer import Sequencer
+from llmseal.log.service.sequencer import Sequencer
+from llmseal.log.storage.pgschema import CHECKPOINT_CHANNEL
+from llmseal.log.storage.pgstore import PostgresLogStorage
 from llmseal.log.tree.edge import TreeEdge
 
 __all__ = ["ReplicatedSequencer"]

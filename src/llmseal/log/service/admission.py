@@ -23,7 +23,7 @@ from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ContentError, InputError, LogAdmissionError
-from llmseal.log.storage import PendingEntry
+from llmseal.log.storage.base import PendingEntry
 from llmseal.log.tree.merkle import leaf_hash
 from llmseal.log.tree.tiles import MAX_ENTRY_SIZE
 

@@ -2,7 +2,7 @@
 
 :class:`TransparencyLog` is what ``llmseal log serve`` and the gateway's embedded
 log (``llmseal serve --log DIR``) run. A log directory is made once with
-:func:`init_log`; its layout is in :mod:`llmseal.log.dirstore`.
+:func:`init_log`; its layout is in :mod:`llmseal.log.storage.dirstore`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from llmseal.core.keyset import KeyResolver
 from llmseal.errors import KeyManagementError, LogError, LogUnavailableError
-from llmseal.log.admission import Admission
-from llmseal.log.dirstore import DirectoryStorage
 from llmseal.log.note.checkpoint import Checkpoint, SignedCheckpoint, sign_checkpoint
 from llmseal.log.note.note import check_key_name
 from llmseal.log.note.notekeys import Ed25519NoteSigner, Ed25519NoteVerifier
-from llmseal.log.sequencer import Sequencer
-from llmseal.log.storage import EntryRef, LogStorage, PendingEntry, Sequenced
+from llmseal.log.service.admission import Admission
+from llmseal.log.service.sequencer import Sequencer
+from llmseal.log.storage.base import EntryRef, LogStorage, PendingEntry, Sequenced
+from llmseal.log.storage.dirstore import DirectoryStorage
 from llmseal.log.tree.merkle import EMPTY_ROOT, inclusion_proof
 from llmseal.log.tree.proof import LogProof
 from llmseal.trust.keydir import write_atomic, write_private
