@@ -54,7 +54,8 @@ from llmseal.errors import (
     ReplayError,
     VerificationError,
 )
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord, Sample
 
 __all__ = ["DEFAULT_FRESHNESS", "SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier"]
 

@@ -14,7 +14,8 @@ from rich.text import Text
 
 from llmseal.cli._common import out_console, print_json, print_table, terminal_safe
 from llmseal.errors import InputError
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord
 
 __all__ = ["evidence"]
 
