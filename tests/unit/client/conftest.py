@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from llmseal.bench._support.payload import REQUEST, RESPONSE
-from llmseal.client.verifier import Expectations, ResponseVerifier
+from llmseal.client.failures import Expectations
+from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.hashing import hash_json, hash_response
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
