@@ -31,7 +31,7 @@ from llmseal.core.verify import verify_receipt
 from llmseal.devserver import MODEL_ALIAS, ModelServer
 from llmseal.log.entry import receipt_entry
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.service import read_log_info
+from llmseal.log.service.service import read_log_info
 from llmseal.log.tree.proof import verify_log_proof
 
 console = Console(highlight=False)

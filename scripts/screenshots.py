@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from llmseal.bench._browser import chromium
+from llmseal.bench._beds.browser import chromium
 from llmseal.devserver import ModelServer
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "img"

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer, Signer
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import sign_exchange

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmseal.bench._procs import free_port
+from llmseal.bench._support.procs import free_port
 from tests.docs.pages import ROOT, Block, Command, output_matches
 
 # Ports the pages name; each page gets free ones instead, so runs never collide.

@@ -15,7 +15,7 @@ import orjson
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.hashing import hash_response
 from llmseal.core.receipt import Receipt

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from llmseal.bench._softhsm import SoftHsm, init_softhsm
+from llmseal.bench._beds.softhsm import SoftHsm, init_softhsm
 
 TOKENS = ("llmseal-main", "llmseal-errors", "llmseal-gateway")
 

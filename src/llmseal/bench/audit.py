@@ -10,7 +10,7 @@ mix takes fall with it. Two honest deployments are held *out* —
 and two threads — so the false-DIFF rate is measured on honest deployments the
 envelope never saw, beside one it covers. Each scenario's answers to every probe
 are generated once, in-process with llama.cpp (the server's code path) and signed
-with a throwaway key claiming SmolLM2 (:mod:`llmseal.bench._auditpool`); the trials
+with a throwaway key claiming SmolLM2 (:mod:`llmseal.bench._support.auditpool`); the trials
 then run the real audit loop (:func:`~llmseal.audit.runner.run_audit`) over random
 probe orders — and, for the 20% mixes, a fresh draw per probe of which model
 answers — and report each verdict's count, the queries each decision took
@@ -33,7 +33,7 @@ from llmseal.audit.family import EnrollOptions, Source, registry
 from llmseal.audit.runner import pick_references, run_audit
 from llmseal.audit.stats.sequential import ErrorRates, clopper_pearson_upper
 from llmseal.audit.stats.verdict import Outcome
-from llmseal.bench._auditpool import (
+from llmseal.bench._support.auditpool import (
     Pool,
     all_probes,
     answer_pool,

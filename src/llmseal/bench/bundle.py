@@ -26,7 +26,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.chain import REDACTED
 from llmseal.bundle.format import Bundle, BundleItem, receipt_digest

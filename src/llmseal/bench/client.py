@@ -21,8 +21,8 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from llmseal.bench._payload import REQUEST
-from llmseal.bench._procs import process
+from llmseal.bench._support.payload import REQUEST
+from llmseal.bench._support.procs import process
 from llmseal.client import verifying_http_client
 from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.keyset import KeySet
@@ -35,7 +35,9 @@ def run(*, quick: bool) -> dict[str, Any]:
     rounds, per_round = (6, 60) if quick else (20, 150)
     with tempfile.TemporaryDirectory(prefix="llmseal-bench-client-") as tmp:
         work = Path(tmp)
-        with process([sys.executable, "-m", "llmseal.bench.mock_upstream", "{port}"]) as upstream:
+        with process(
+            [sys.executable, "-m", "llmseal.bench._beds.mock_upstream", "{port}"]
+        ) as upstream:
             gateway = [
                 *(
                     sys.executable,

@@ -17,8 +17,8 @@ from typing import Any
 
 import rfc8785
 
-from llmseal.bench._payload import REQUEST, RESPONSE, payload_sizes
-from llmseal.bench._timing import ops_per_second
+from llmseal.bench._support.payload import REQUEST, RESPONSE, payload_sizes
+from llmseal.bench._support.timing import ops_per_second
 from llmseal.core.canonical import ACCELERATED, canonicalize
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet

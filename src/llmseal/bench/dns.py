@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from llmseal.bench._payload import REQUEST, RESPONSE
-from llmseal.bench._timing import ops_per_second
+from llmseal.bench._support.payload import REQUEST, RESPONSE
+from llmseal.bench._support.timing import ops_per_second
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer, Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
@@ -39,7 +39,7 @@ def run(*, quick: bool) -> dict[str, Any]:
 
 
 def _dns(seconds: float, *, lookups: int) -> dict[str, Any]:
-    from llmseal.bench._named import bind_available, make_zone, running_named
+    from llmseal.bench._beds.named import bind_available, make_zone, running_named
 
     empty = {"verify_warm_dns_ops_per_s": None, "verify_keyset_ops_per_s": None,
              "warm_dns_vs_keyset": None, "resolve_warm_dns_ns": None,
@@ -155,7 +155,7 @@ def _token_signers() -> tuple[str, str, dict[str, Any], Any] | None:
         module, token, label, pin = (str(v) for v in configured)
         signer = open_pkcs11_signer(module, token, label, pin, "bench")
         return module, token, {"ed25519": signer}, signer.close
-    from llmseal.bench._softhsm import init_softhsm, softhsm_module
+    from llmseal.bench._beds.softhsm import init_softhsm, softhsm_module
 
     if softhsm_module() is None:
         return None

@@ -4,7 +4,7 @@ Same run, same machine, same request (the ~2 KB bench pair): requests/s at 32
 connections, latency p50/p99 at 1 connection (so the *added* latency is the
 difference), and streaming time to first chunk. Load comes from ``wrk`` (C,
 one thread) so the load generator costs little of the two cores; the upstream
-is :mod:`llmseal.bench.mock_upstream`, which answers in microseconds.
+is :mod:`llmseal.bench._beds.mock_upstream`, which answers in microseconds.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 
 import orjson
 
-from llmseal.bench._otel import tracing_overhead
-from llmseal.bench._payload import REQUEST
-from llmseal.bench._procs import process as _process
+from llmseal.bench._support.otel import tracing_overhead
+from llmseal.bench._support.payload import REQUEST
+from llmseal.bench._support.procs import process as _process
 
 __all__ = ["run"]
 
@@ -54,7 +54,9 @@ def run(*, quick: bool) -> dict[str, Any]:
         stream = work / "stream.lua"
         plain.write_text(_LUA % orjson.dumps(REQUEST).decode())
         stream.write_text(_LUA % orjson.dumps({**REQUEST, "stream": True}).decode())
-        with _process([sys.executable, "-m", "llmseal.bench.mock_upstream", "{port}"]) as upstream:
+        with _process(
+            [sys.executable, "-m", "llmseal.bench._beds.mock_upstream", "{port}"]
+        ) as upstream:
             direct = f"http://127.0.0.1:{upstream}/v1/chat/completions"
             results = _measure_gateway(
                 wrk, work, direct, upstream, plain, stream, seconds, workers=2

@@ -1,6 +1,6 @@
 """Transparency-log benchmarks (issue 10), each beside its raw primitive in the same run.
 
-* ``sequence_admitted``: a real :class:`~llmseal.log.service.TransparencyLog` on disk
+* ``sequence_admitted``: a real :class:`~llmseal.log.service.service.TransparencyLog` on disk
   (fsync on) takes pre-signed receipts one by one — parse, admission signature check,
   durable index, tiles, bundles, signed checkpoint — sustained for ``seconds``; ``raw``
   is bare Ed25519 verification of the same receipts (the admission floor, one thread).
@@ -11,7 +11,7 @@
   on its proof can be served), p50/p99.
 * ``inclusion_verify``, ``proof_generation``: a 2^20-leaf tree (2^16 with ``quick``)
   built by the log's own tile writer; ``raw`` is the proof's own SHA-256 work.
-* ``proofs_http``, ``gateway_log``: :mod:`llmseal.bench._loghttp`.
+* ``proofs_http``, ``gateway_log``: :mod:`llmseal.bench._support.loghttp`.
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from llmseal.bench._timing import ops_per_second
+from llmseal.bench._support.timing import ops_per_second
 from llmseal.core.canonical import loads
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt
 from llmseal.core.sign import sign_exchange
 from llmseal.log.note.checkpoint import SignedCheckpoint
-from llmseal.log.service import TransparencyLog, init_log
+from llmseal.log.service.service import TransparencyLog, init_log
 from llmseal.log.tree.edge import TreeEdge
 from llmseal.log.tree.merkle import inclusion_proof, leaf_hash, verify_inclusion
 from llmseal.log.tree.tilereader import TileCache, TileHashReader
@@ -49,7 +49,7 @@ BATCH = 256
 
 
 def run(*, quick: bool) -> dict[str, Any]:
-    from llmseal.bench import _loghttp
+    from llmseal.bench._support import loghttp
 
     seconds = 2.0 if quick else 30.0
     issuer, receipts = signed_receipts(int(seconds * (9_000 if quick else 7_000)))
@@ -74,7 +74,7 @@ def run(*, quick: bool) -> dict[str, Any]:
         },
         "submit_to_proof": latency,
         **_proofs(quick),
-        **_loghttp.run(keys, receipts[: 4_000 if quick else 20_000], quick=quick),
+        **loghttp.run(keys, receipts[: 4_000 if quick else 20_000], quick=quick),
     }
     return {"log": rows}
 

@@ -26,8 +26,8 @@ from typing import Any
 
 import orjson
 
-from llmseal.bench._payload import REQUEST
-from llmseal.bench._procs import process
+from llmseal.bench._support.payload import REQUEST
+from llmseal.bench._support.procs import process
 from llmseal.bench.gateway import _LUA, _wrk
 from llmseal.devpostgres import PgCluster
 
@@ -47,7 +47,7 @@ def run(*, quick: bool) -> dict[str, Any]:
         plain = work / "plain.lua"
         plain.write_text(_LUA % orjson.dumps(REQUEST).decode())
         out: dict[str, Any] = {}
-        with process([sys.executable, "-m", "llmseal.bench.mock_upstream", "{port}"]) as up:
+        with process([sys.executable, "-m", "llmseal.bench._beds.mock_upstream", "{port}"]) as up:
             upstream = f"http://127.0.0.1:{up}"
             sqlite = _gateway(wrk, plain, upstream, work / "sqlite", None, seconds)
             url = cluster.create_database("bench_store")
@@ -112,8 +112,8 @@ def _log(url: str, work: Path, entries: int) -> dict[str, Any]:
 
     from llmseal.core.keyset import KeySet
     from llmseal.log.pgservice import init_pg_log, open_pg_log
-    from llmseal.log.replicated import ReplicatedSequencer
-    from llmseal.log.storage import PendingEntry
+    from llmseal.log.service.replicated import ReplicatedSequencer
+    from llmseal.log.storage.base import PendingEntry
     from llmseal.log.tree.merkle import leaf_hash
 
     init_pg_log(url, "bench.example/log", work / "logkey")

@@ -6,7 +6,7 @@
   answer a cosignature after the fsynced commit. ``raw`` is what a request costs
   at the very least, on one thread: one Ed25519 verify (the log's signature), one
   consistency-proof check and one Ed25519 sign (the cosignature).
-* ``monitor_tiles``, ``monitor_signatures``: :mod:`llmseal.bench.monitor`.
+* ``monitor_tiles``, ``monitor_signatures``: :mod:`llmseal.bench._support.monitor`.
 
 Requests are pre-built so the load generator (same machine, other core) spends
 its time on sockets only.
@@ -23,8 +23,8 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-from llmseal.bench._procs import process as _process
-from llmseal.bench._timing import ops_per_second
+from llmseal.bench._support.procs import process as _process
+from llmseal.bench._support.timing import ops_per_second
 from llmseal.log.note.checkpoint import Checkpoint, sign_checkpoint
 from llmseal.log.note.cosignature import CosignatureSigner
 from llmseal.log.note.notekeys import Ed25519NoteSigner
@@ -46,7 +46,7 @@ TREE = 1 << 16
 
 
 def run(*, quick: bool) -> dict[str, Any]:
-    from llmseal.bench import monitor
+    from llmseal.bench._support import monitor
 
     steps = 40 if quick else 160
     rows = {"add_checkpoint": _add_checkpoint(steps, quick), **monitor.run(quick=quick)}

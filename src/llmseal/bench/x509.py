@@ -32,8 +32,8 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from llmseal.bench._payload import REQUEST, RESPONSE
-from llmseal.bench._timing import ops_per_second
+from llmseal.bench._support.payload import REQUEST, RESPONSE
+from llmseal.bench._support.timing import ops_per_second
 from llmseal.compat.llm_sign import LlmSignIssuer, verify_llm_sign
 from llmseal.core.keys import EcdsaP256Signer
 from llmseal.core.sign import sign_exchange

@@ -34,7 +34,10 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from llmseal.cli import _bench, _ca, _evidence, _keys, _log, _sign, _verify, _web
+    from llmseal.cli import _bench, _ca, _keys, _sign, _web
+    from llmseal.cli.evidence import _evidence
+    from llmseal.cli.log import _log
+    from llmseal.cli.verify import _verify
 
     cli.add_command(_evidence.evidence)
     cli.add_command(_keys.keys)
@@ -47,19 +50,19 @@ def _register() -> None:
     from llmseal.cli import _weights
 
     cli.add_command(_weights.weights)
-    from llmseal.cli import _serve
+    from llmseal.cli.serve import _serve
 
     cli.add_command(_serve.serve)
-    from llmseal.cli import _witness
+    from llmseal.cli.log import _witness
 
     cli.add_command(_witness.witness)
-    from llmseal.cli import _monitor
-    from llmseal.cli._bundle import bundle
+    from llmseal.cli.bundle._bundle import bundle
+    from llmseal.cli.log import _monitor
 
     cli.add_command(bundle)
 
     _log.log.add_command(_monitor.monitor)
-    from llmseal.cli import _audit
+    from llmseal.cli.audit import _audit
 
     cli.add_command(_audit.audit)
 
@@ -69,7 +72,7 @@ _register()
 
 def _attach_replay() -> None:
     """``llmseal audit replay`` joins the ``audit`` group, whoever defines it (issue 12 / 13)."""
-    from llmseal.cli._replay import replay
+    from llmseal.cli.audit._replay import replay
 
     existing = cli.commands.get("audit")
     if isinstance(existing, click.Group):
@@ -89,8 +92,8 @@ _attach_replay()
 
 def _attach_audit_tools() -> None:
     """``llmseal audit pack`` and ``llmseal audit report`` (issue 12) join the ``audit`` group."""
-    from llmseal.cli._audit_pack import pack
-    from llmseal.cli._audit_report import report
+    from llmseal.cli.audit._pack import pack
+    from llmseal.cli.audit._report import report
 
     group = cli.commands["audit"]
     assert isinstance(group, click.Group)

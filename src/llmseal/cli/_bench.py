@@ -27,6 +27,6 @@ def bench(quick: bool, as_json: bool, only: tuple[str, ...]) -> None:
     if as_json:
         print_json(results)
     else:
-        from llmseal.bench.report import render
+        from llmseal.bench._support.report import render
 
         print_table(render(results))

@@ -16,15 +16,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from llmseal.client.build import build_verifier
+from llmseal.client.failures import Expectations
 from llmseal.client.stream import StreamVerifier
 from llmseal.client.transport import (
     AsyncVerifyingTransport,
     VerifyingTransport,
-    build_verifier,
     verifying_async_http_client,
     verifying_http_client,
 )
-from llmseal.client.verifier import Expectations, ResponseVerifier
+from llmseal.client.verifier import ResponseVerifier
 
 if TYPE_CHECKING:
     from llmseal.client.admission import Admission, ReceiptGate

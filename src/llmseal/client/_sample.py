@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from llmseal.store.evidence import Sample
+from llmseal.store.evidencerecord import Sample
 
 __all__ = ["StreamSample"]
 

@@ -24,15 +24,19 @@ Every checked exchange is recorded as evidence, accepted or not.
 
 from __future__ import annotations
 
-import fnmatch
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from llmseal.client.failures import (
+    Expectations,
+    claims_failure,
+    live_failure,
+    verdict_failure,
+)
 from llmseal.client.logproof import LogCheck
 from llmseal.client.ndjson import NdjsonVerifier
 from llmseal.client.replay import ReplayWindow
@@ -42,39 +46,31 @@ from llmseal.core.canonical import loads
 from llmseal.core.hashing import NDJSON_ENDPOINTS, SEALED_ENDPOINTS, hash_json, hash_response
 from llmseal.core.keyset import KeyResolver
 from llmseal.core.receipt import Receipt
-from llmseal.core.verify import Status, Verification, verify_hashes
+from llmseal.core.verify import Verification, verify_hashes
 from llmseal.errors import (
     BindingError,
     CanonicalizationError,
     ConfigError,
     ContentError,
     Error,
-    PolicyError,
     ReceiptRequiredError,
-    ReplayError,
     VerificationError,
 )
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord, Sample
 
-__all__ = ["DEFAULT_FRESHNESS", "SIGNED_ENDPOINTS", "Expectations", "ResponseVerifier"]
+__all__ = ["DEFAULT_FRESHNESS", "SIGNED_ENDPOINTS", "ResponseVerifier"]
 
 SIGNED_ENDPOINTS = SEALED_ENDPOINTS
 DEFAULT_FRESHNESS = timedelta(minutes=5)
 """How far ``issued_at`` of a live answer may be from the client's clock, either way."""
 
 
+_NO_EXPECTATIONS = Expectations()  # frozen: one default shared by every verifier
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Expectations:
-    """What the caller expects beyond a valid signature."""
-
-    issuer: str | None = None
-    """The receipt's ``issuer`` claim must equal this."""
-    models: tuple[str, ...] = ()
-    """``model_id`` must match one of these shell patterns (``lab/opus-*``)."""
 
 
 class ResponseVerifier:
@@ -86,7 +82,7 @@ class ResponseVerifier:
         *,
         evidence: EvidenceStore | None = None,
         require_receipt: bool = True,
-        expect: Expectations = Expectations(),
+        expect: Expectations = _NO_EXPECTATIONS,
         sample_rate: float = 0.01,
         clock: Callable[[], datetime] = _now,
         sampler: Callable[[], float] = random.random,
@@ -179,9 +175,9 @@ class ResponseVerifier:
             raise VerificationError(f"the receipt is malformed: {exc}", status="malformed") from exc
         result = verify_hashes(receipt, self.keys, prompt_hash=prompt_hash, output_hash=output_hash)
         failure = (
-            self._failure(result, endpoint)
-            or self._live_failure(result)
-            or _claims_failure(receipt, endpoint, status)
+            verdict_failure(result, endpoint, self.expect)
+            or live_failure(result, self.freshness, self.clock)
+            or claims_failure(receipt, endpoint, status)
         )
         logged = None
         if failure is None and self.log_check is not None:
@@ -199,79 +195,6 @@ class ResponseVerifier:
         if failure is not None:
             raise failure
         return result
-
-    def _failure(self, result: Verification, endpoint: str) -> VerificationError | None:
-        receipt = result.receipt
-        reasons = result.reasons
-        if result.status is Status.UNKNOWN_KEY:
-            return VerificationError(
-                f"receipt {receipt.receipt_id} is signed by key {receipt.key_id!r}, which is not "
-                "in the issuer's key set (re-signed by someone else?)",
-                status=result.status.value, reasons=reasons,
-            )  # fmt: skip
-        if result.status is Status.REVOKED:
-            return VerificationError(
-                f"receipt {receipt.receipt_id} is signed by a key revoked before it was issued",
-                status=result.status.value, reasons=reasons,
-            )  # fmt: skip
-        if result.status is Status.TAMPERED:
-            if any("signature" in r for r in reasons):
-                message = f"receipt {receipt.receipt_id} has an invalid signature"
-                return VerificationError(message, status="tampered", reasons=reasons)
-            if any("prompt" in r for r in reasons):
-                return BindingError(
-                    f"receipt {receipt.receipt_id} is for a different request than the one sent "
-                    "(request altered in transit, or an answer replayed for another question)",
-                    status="tampered", reasons=reasons,
-                )  # fmt: skip
-            return BindingError(
-                f"the answer does not match receipt {receipt.receipt_id}: altered in transit",
-                status="tampered", reasons=reasons,
-            )  # fmt: skip
-        return self._expectation_failure(result, endpoint)
-
-    def _live_failure(self, result: Verification) -> VerificationError | None:
-        """An answer that just arrived was signed just now, by a key that is still good."""
-        receipt, key = result.receipt, result.key
-        if key is not None and key.status == "revoked":
-            since = key.rotated_at.isoformat() if key.rotated_at else "an unknown time"
-            return VerificationError(
-                f"receipt {receipt.receipt_id} is signed by key {receipt.key_id!r}, revoked "
-                f"since {since}: a live answer never comes from a revoked key", status="revoked",
-            )  # fmt: skip
-        if self.freshness is None:
-            return None
-        now = self.clock()
-        drift = receipt.issued_at_datetime - now
-        if abs(drift) > self.freshness:
-            when = "in the future" if drift > timedelta(0) else "ago"
-            return ReplayError(
-                f"receipt {receipt.receipt_id} was issued at {receipt.issued_at}, "
-                f"{abs(drift)} {when} by this client's clock (allowed: {self.freshness}): "
-                "a stale, replayed or backdated answer", status="stale",
-            )  # fmt: skip
-        return None
-
-    def _expectation_failure(self, result: Verification, endpoint: str) -> PolicyError | None:
-        receipt = result.receipt
-        issuer = receipt.claims.get("issuer")
-        if result.key is not None and not result.key.issuer_allowed(issuer):
-            return PolicyError(
-                f"receipt {receipt.receipt_id} claims issuer {issuer!r} but is signed by a key "
-                f"of {result.key.bound_issuer!r}", status="policy",
-            )  # fmt: skip
-        if self.expect.issuer is not None and issuer != self.expect.issuer:
-            return PolicyError(
-                f"receipt {receipt.receipt_id} names issuer {issuer!r}, expected "
-                f"{self.expect.issuer!r}", status="policy",
-            )  # fmt: skip
-        models = self.expect.models
-        if models and not any(fnmatch.fnmatchcase(receipt.model_id, p) for p in models):
-            return PolicyError(
-                f"receipt {receipt.receipt_id} is for model {receipt.model_id!r}, "
-                f"expected one of {list(models)}", status="policy",
-            )  # fmt: skip
-        return None
 
     def _record(
         self,
@@ -303,24 +226,3 @@ class ResponseVerifier:
         )  # fmt: skip
         # The row (and with it the replay decision) is committed now; the sample later.
         self.evidence.submit(record, sample() if sampled else None)
-
-
-def _claims_failure(receipt: Receipt, endpoint: str, status: int) -> BindingError | None:
-    """The signed ``status_code`` and ``endpoint`` claims must describe this exchange.
-
-    Otherwise a relay could turn a signed error body into a 200, or answer one
-    endpoint with a receipt issued for another.
-    """
-    claimed_status = receipt.claims.get("status_code", status)
-    if claimed_status != status:
-        return BindingError(
-            f"receipt {receipt.receipt_id} was issued for HTTP {claimed_status}, "
-            f"the answer arrived as HTTP {status}", status="tampered",
-        )  # fmt: skip
-    claimed_endpoint = receipt.claims.get("endpoint", endpoint)
-    if claimed_endpoint != endpoint:
-        return BindingError(
-            f"receipt {receipt.receipt_id} was issued for {claimed_endpoint}, not {endpoint}",
-            status="tampered",
-        )
-    return None

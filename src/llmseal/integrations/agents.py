@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 
-from llmseal.client.transport import AsyncVerifyingTransport, build_verifier
+from llmseal.client.build import build_verifier
+from llmseal.client.transport import AsyncVerifyingTransport
 from llmseal.core.canonical import loads
 from llmseal.core.sse import SseSplitter, event_data
 from llmseal.errors import ConfigError, ContentError

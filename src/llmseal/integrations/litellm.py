@@ -40,7 +40,7 @@ from typing import Any
 
 import httpx
 
-from llmseal.client.transport import build_verifier
+from llmseal.client.build import build_verifier
 from llmseal.errors import ConfigError
 from llmseal.gateway.middleware import ReceiptMiddleware
 from llmseal.integrations._litellm_hop import HopCapture, HopTransport, hop_parents

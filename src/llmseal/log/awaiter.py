@@ -15,7 +15,7 @@ import itertools
 
 from llmseal.errors import LogUnavailableError
 from llmseal.log.note.checkpoint import SignedCheckpoint
-from llmseal.log.sequencer import Sequencer
+from llmseal.log.service.sequencer import Sequencer
 
 __all__ = ["PublicationAwaiter"]
 

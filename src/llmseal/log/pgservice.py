@@ -18,9 +18,9 @@ from llmseal.errors import KeyManagementError
 from llmseal.log.note.checkpoint import Checkpoint, sign_checkpoint
 from llmseal.log.note.note import check_key_name
 from llmseal.log.note.notekeys import Ed25519NoteSigner
-from llmseal.log.pgstore import PostgresLogStorage
-from llmseal.log.replicated import ReplicatedSequencer
-from llmseal.log.service import TransparencyLog, load_log_signer
+from llmseal.log.service.replicated import ReplicatedSequencer
+from llmseal.log.service.service import TransparencyLog, load_log_signer
+from llmseal.log.storage.pgstore import PostgresLogStorage
 from llmseal.log.tree.merkle import EMPTY_ROOT
 from llmseal.store.pg import describe
 from llmseal.trust.keydir import write_private

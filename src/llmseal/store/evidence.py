@@ -32,27 +32,27 @@ sample over the size cap (default 16 MiB) is skipped, never truncated.
 
 from __future__ import annotations
 
-import atexit
-import hashlib
-import json
 import logging
 import os
 import queue
 import re
-import shutil
-import signal
 import sqlite3
-import tempfile
 import threading
-import weakref
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-from llmseal.errors import ReplayError, StoreError
+from llmseal.errors import StoreError
+from llmseal.store._samples import flush_at_exit, write_folder
+from llmseal.store.evidencerecord import (
+    EvidenceRecord,
+    Sample,
+    record_from_row,
+    record_row,
+    replay_error,
+)
 
-__all__ = ["EvidenceRecord", "EvidenceStore", "Sample", "record_from_row"]
+__all__ = ["EvidenceStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS evidence (
@@ -97,55 +97,6 @@ log = logging.getLogger("llmseal.evidence")
 _Job = Callable[[], object]
 
 
-@dataclass(frozen=True, slots=True)
-class EvidenceRecord:
-    """One checked exchange."""
-
-    receipt_id: str
-    status: str
-    issuer: str
-    key_id: str
-    model_id: str
-    issued_at: str
-    verified_at: str
-    nonce: str
-    prompt_hash: str
-    output_hash: str
-    endpoint: str
-    reasons: tuple[str, ...]
-    receipt: bytes
-    sampled: bool = False
-    sample: str | None = None
-    """The sample folder, relative to ``verification_samples`` (``accepted/<digest>``)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["reasons"] = list(self.reasons)
-        out["receipt"] = json.loads(self.receipt)
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """The full content of one exchange, to be written beside the record."""
-
-    request: bytes
-    response: bytes
-    receipt: bytes
-
-    @property
-    def size(self) -> int:
-        return len(self.request) + len(self.response) + len(self.receipt)
-
-    @property
-    def digest(self) -> str:
-        """SHA-256 over the three files' SHA-256s: distinct contents, distinct names."""
-        parts = (
-            hashlib.sha256(part).digest() for part in (self.request, self.response, self.receipt)
-        )
-        return hashlib.sha256(b"".join(parts)).hexdigest()
-
-
 class EvidenceStore:
     """Thread-safe; one connection per thread."""
 
@@ -188,7 +139,7 @@ class EvidenceStore:
     def record(self, rec: EvidenceRecord) -> None:
         """Store one record now; ReplayError if an accepted receipt already used its nonce."""
         try:
-            self._conn().execute(_INSERT, _row(rec))
+            self._conn().execute(_INSERT, record_row(rec))
         except sqlite3.IntegrityError as exc:
             raise replay_error(rec) from exc
         except sqlite3.Error as exc:
@@ -305,29 +256,7 @@ class EvidenceStore:
         target = self.samples_dir / self.sample_name(rec, sample)
         if target.exists():
             return target  # same digest: the same bytes are already there
-        files = {}
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            building = Path(tempfile.mkdtemp(prefix=".building-", dir=target.parent))
-            for name, data in (
-                ("request.json", sample.request),
-                ("response.json", sample.response),
-                ("receipt.json", sample.receipt),
-            ):
-                _write_synced(building / name, data)
-                files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-            manifest = {
-                "receipt_id": rec.receipt_id, "status": rec.status, "issuer": rec.issuer,
-                "key_id": rec.key_id, "model_id": rec.model_id, "issued_at": rec.issued_at,
-                "verified_at": rec.verified_at, "endpoint": rec.endpoint,
-                "reasons": list(rec.reasons), "files": files,
-            }  # fmt: skip
-            _write_synced(
-                building / "manifest.json", json.dumps(manifest, indent=2).encode() + b"\n"
-            )
-            _publish(building, target)
-        except OSError as exc:
-            raise StoreError(f"cannot write evidence sample {target}: {exc.strerror}") from exc
+        write_folder(target, rec, sample)
         return target
 
     def list(self, *, limit: int | None = None) -> Iterator[EvidenceRecord]:
@@ -373,91 +302,3 @@ class EvidenceStore:
                 conn.close()
             self._connections.clear()
         self._local = threading.local()
-
-
-def _row(rec: EvidenceRecord) -> tuple[Any, ...]:
-    return (
-        rec.receipt_id, rec.status, rec.issuer, rec.key_id, rec.model_id, rec.issued_at,
-        rec.verified_at, rec.nonce, rec.prompt_hash, rec.output_hash, rec.endpoint,
-        json.dumps(list(rec.reasons)), rec.receipt, int(rec.sampled), rec.sample,
-    )  # fmt: skip
-
-
-def replay_error(rec: EvidenceRecord) -> ReplayError:
-    return ReplayError(
-        f"receipt {rec.receipt_id} was seen before (nonce {rec.nonce} of key "
-        f"{rec.key_id!r} already accepted): a replayed answer",
-        status="replayed",
-    )
-
-
-def record_from_row(row: tuple[Any, ...]) -> EvidenceRecord:
-    """An evidence row in the column order both stores select (SQLite and PostgreSQL)."""
-    return EvidenceRecord(
-        receipt_id=row[0], status=row[1], issuer=row[2], key_id=row[3], model_id=row[4],
-        issued_at=row[5], verified_at=row[6], nonce=row[7], prompt_hash=row[8],
-        output_hash=row[9], endpoint=row[10], reasons=tuple(json.loads(row[11])),
-        receipt=bytes(row[12]), sampled=bool(row[13]), sample=row[14],
-    )  # fmt: skip
-
-
-def _publish(building: Path, target: Path) -> None:
-    """Rename the finished folder into place; if another writer got there first, keep theirs."""
-    try:
-        os.rename(building, target)  # fails on an existing non-empty folder: never replaces
-    except OSError:
-        shutil.rmtree(building, ignore_errors=True)
-        if not (target / "manifest.json").exists():
-            raise
-        return
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
-def _write_synced(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-# Stores with a sample writer to flush when the process ends. The rows are already
-# committed; this is about the sample files still queued.
-_open: weakref.WeakSet[EvidenceStore] = weakref.WeakSet()
-_hooks_lock = threading.Lock()
-_hooked = False
-
-
-def flush_at_exit(store: EvidenceStore) -> None:
-    global _hooked
-    with _hooks_lock:
-        _open.add(store)
-        if _hooked:
-            return
-        _hooked = True
-        atexit.register(_flush_open)
-        # SIGTERM's default action ends the process without atexit. Take it over only
-        # where nobody else has (main thread, default action), and keep its meaning.
-        if (
-            threading.current_thread() is threading.main_thread()
-            and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
-        ):
-            signal.signal(signal.SIGTERM, _on_sigterm)
-
-
-def _flush_open() -> None:
-    for store in list(_open):
-        try:
-            store.flush()
-        except Exception as exc:  # exiting: report, never raise
-            log.error("evidence flush at exit failed: %s", exc)
-
-
-def _on_sigterm(signum: int, frame: object) -> None:
-    _flush_open()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)

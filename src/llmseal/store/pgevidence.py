@@ -22,13 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from llmseal.errors import StoreError
-from llmseal.store.evidence import (
-    EvidenceRecord,
-    EvidenceStore,
-    flush_at_exit,
-    record_from_row,
-    replay_error,
-)
+from llmseal.store._samples import flush_at_exit
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord, record_from_row, replay_error
 from llmseal.store.pg import migrate, open_pool
 
 __all__ = ["MIGRATIONS", "PostgresEvidenceStore"]

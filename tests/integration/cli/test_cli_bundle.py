@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.commit import commit_request
 from llmseal.core.canonical import canonicalize
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord, Sample
 from tests.bundle_helpers import Issuer, Log, answer, chat, keysets, link
 
 ISSUER = Issuer("api.lab.example")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 
 
 @pytest.fixture

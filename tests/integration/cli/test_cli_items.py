@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
-from llmseal.bench.report import render
+from llmseal.bench._support.payload import REQUEST, RESPONSE
+from llmseal.bench._support.report import render
 from llmseal.cli._common import print_table
 
 

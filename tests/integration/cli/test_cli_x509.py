@@ -14,7 +14,7 @@ import pytest
 from llm_sign import server
 from llm_sign.vendor.tls import TLSCertificateCredential
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 
 T0 = "2026-01-01T00:00:00Z"
 

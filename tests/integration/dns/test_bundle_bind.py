@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from llmseal.bench._named import make_zone, running_named
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._beds.named import make_zone, running_named
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry
 from llmseal.core.sign import sign_exchange

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from llmseal.bench._named import make_zone, running_named
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._beds.named import make_zone, running_named
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.policy import Policy

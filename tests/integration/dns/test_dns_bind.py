@@ -25,8 +25,8 @@ import dns.dnssec
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from llmseal.bench._named import NamedServer, Zone, make_zone, running_named
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._beds.named import NamedServer, Zone, make_zone, running_named
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer, Signer
 from llmseal.core.keyset import KeyEntry
 from llmseal.core.sign import sign_exchange

@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from llmseal.bench._softhsm import SoftHsm
+from llmseal.bench._beds.softhsm import SoftHsm
 from llmseal.core.framing import read_stream
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ConfigError, TokenError

@@ -13,7 +13,7 @@ from llmseal.core.framing import read_stream
 from llmseal.gateway.app import Gateway
 from llmseal.log.entry import receipt_entry
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.service import read_log_info
+from llmseal.log.service.service import read_log_info
 from llmseal.log.tree.proof import verify_log_proof
 from llmseal.log.tree.tilereader import TileLog
 from tests.helpers import eventually

@@ -15,7 +15,7 @@ from llmseal.client import verifying_http_client
 from llmseal.errors import PolicyError, VerificationError
 from llmseal.gateway.app import Gateway
 from llmseal.log.note.notekeys import Ed25519NoteSigner
-from llmseal.log.service import read_log_info
+from llmseal.log.service.service import read_log_info
 from llmseal.store.evidence import EvidenceStore
 from tests.conftest import CliResult
 from tests.helpers import eventually

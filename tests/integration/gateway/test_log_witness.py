@@ -15,7 +15,7 @@ from llmseal.gateway.app import Gateway
 from llmseal.log.entry import receipt_entry
 from llmseal.log.note.cosignature import CosignatureSigner
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.service import init_log
+from llmseal.log.service.service import init_log
 from llmseal.log.witness.quorum import verify_witnessed_proof
 from llmseal.log.witness.witness import Witness
 from llmseal.log.witness.witnesspolicy import WitnessPolicy

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llmseal.bench._softhsm import SoftHsm
+from llmseal.bench._beds.softhsm import SoftHsm
 from llmseal.trust.keydir import KeyDirectory
 from llmseal.trust.pkcs11.token import generate_pkcs11_key
 from llmseal.trust.x509.ca import CertificateAuthority

@@ -26,8 +26,8 @@ from llmseal.gateway.config.config import GatewayConfig
 from llmseal.gateway.config.datadir import prepare_data_dir
 from llmseal.gateway.weights.binding import prepare_weights
 from llmseal.gateway.weights.commitment import commitment_id
-from llmseal.log.http import LogApp
-from llmseal.log.service import TransparencyLog, init_log, read_log_info
+from llmseal.log.http.app import LogApp
+from llmseal.log.service.service import TransparencyLog, init_log, read_log_info
 from llmseal.trust.keysource import CachedKeySet
 from llmseal.weights import WeightManifest, commit_file
 from tests.conftest import CliResult

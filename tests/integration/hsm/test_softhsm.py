@@ -14,8 +14,8 @@ import pytest
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
 from pkcs11.util.ec import encode_named_curve_parameters
 
-from llmseal.bench._payload import REQUEST, RESPONSE
-from llmseal.bench._softhsm import SoftHsm
+from llmseal.bench._beds.softhsm import SoftHsm
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer, Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.service import read_log_info
+from llmseal.log.service.service import read_log_info
 from llmseal.log.tree.tilereader import TileLog, directory_fetch
 
 __all__ = ["Load", "open_log"]

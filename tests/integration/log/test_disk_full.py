@@ -25,7 +25,7 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
 from llmseal.log.entry import receipt_entry
-from llmseal.log.service import init_log
+from llmseal.log.service.service import init_log
 from tests.helpers import ServeProcess, ThreadedUvicorn, eventually
 from tests.integration.gateway.fake_upstream import FakeUpstream
 from tests.integration.log.load import open_log

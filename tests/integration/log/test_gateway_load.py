@@ -20,7 +20,7 @@ import pytest
 
 from llmseal.log.entry import receipt_entry
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.service import read_log_info
+from llmseal.log.service.service import read_log_info
 from llmseal.log.tree.proof import verify_log_proof
 from tests.helpers import ServeProcess, ThreadedUvicorn, eventually
 from tests.integration.gateway.fake_upstream import FakeUpstream

@@ -131,7 +131,7 @@ def test_go_peer_checks_a_log_our_sequencer_wrote(go_peer: GoPeer, tmp_path: Pat
     from llmseal.core.keys import Ed25519Signer
     from llmseal.core.keyset import KeyEntry, KeySet
     from llmseal.core.sign import issue_receipt
-    from llmseal.log.service import TransparencyLog, init_log
+    from llmseal.log.service.service import TransparencyLog, init_log
 
     issuer = Ed25519Signer.generate("issuer")
     keys = KeySet([KeyEntry(issuer.key_id, issuer.public_key())])

@@ -22,7 +22,7 @@ from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange
 from llmseal.log.entry import receipt_entry
-from llmseal.log.service import init_log
+from llmseal.log.service.service import init_log
 from tests.helpers import eventually
 from tests.integration.log.load import Load, open_log
 from tests.witnessproc import start_log

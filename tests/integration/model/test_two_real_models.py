@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llmseal.bench._procs import free_port
+from llmseal.bench._support.procs import free_port
 from llmseal.devmodels import gemma_path
 from llmseal.devserver import MODEL_ALIAS, smollm2_path
 from llmseal.gateway.app import Gateway

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psycopg
 
-from llmseal.bench._procs import free_port
+from llmseal.bench._support.procs import free_port
 from tests.helpers import ServeProcess, wait_http
 
 REQUEST = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}

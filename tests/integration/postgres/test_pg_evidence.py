@@ -13,7 +13,7 @@ import pytest
 from llmseal.client import verifying_http_client
 from llmseal.errors import ReplayError, VerificationError
 from llmseal.gateway.app import Gateway
-from llmseal.store.evidence import EvidenceRecord
+from llmseal.store.evidencerecord import EvidenceRecord
 from llmseal.store.pgevidence import PostgresEvidenceStore
 from tests.helpers import ThreadedUvicorn
 from tests.integration.client.relay import Relay

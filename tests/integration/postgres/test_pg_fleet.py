@@ -14,7 +14,7 @@ import pytest
 
 from llmseal.log.note.checkpoint import SignedCheckpoint, open_checkpoint
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.pgstore import PostgresLogStorage
+from llmseal.log.storage.pgstore import PostgresLogStorage
 from llmseal.log.tree.tilereader import TileLog
 from llmseal.store.postgres import PostgresReceiptStore
 from tests.helpers import eventually

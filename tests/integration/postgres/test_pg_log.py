@@ -13,10 +13,10 @@ from llmseal.devpostgres import PgCluster
 from llmseal.errors import KeyManagementError, LogCorruptError, LogUnavailableError
 from llmseal.log.note.notekeys import Ed25519NoteSigner
 from llmseal.log.pgservice import init_pg_log, open_pg_log
-from llmseal.log.pgstore import PostgresLogStorage
-from llmseal.log.replicated import ReplicatedSequencer
-from llmseal.log.service import TransparencyLog
-from llmseal.log.storage import PendingEntry
+from llmseal.log.service.replicated import ReplicatedSequencer
+from llmseal.log.service.service import TransparencyLog
+from llmseal.log.storage.base import PendingEntry
+from llmseal.log.storage.pgstore import PostgresLogStorage
 from llmseal.log.tree.merkle import leaf_hash, verify_consistency, verify_inclusion
 from llmseal.log.tree.tilereader import TileLog
 from llmseal.trust.keydir import write_private

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from llmseal.bench._browser import chromium
+from llmseal.bench._beds.browser import chromium
 from llmseal.cli._web import serve_static
 from llmseal.gateway.app import Gateway
 from llmseal.gateway.config.config import GatewayConfig

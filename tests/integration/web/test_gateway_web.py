@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from llmseal.gateway.app import Gateway
-from llmseal.log.service import read_log_info
+from llmseal.log.service.service import read_log_info
 from tests.integration.web.conftest import run_verify
 
 pytestmark = pytest.mark.slow

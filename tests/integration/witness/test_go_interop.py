@@ -15,7 +15,7 @@ from llmseal.log.note.checkpoint import open_checkpoint
 from llmseal.log.note.cosignature import CosignatureSigner, cosignature_time
 from llmseal.log.note.note import Note, NoteSignature, parse_note
 from llmseal.log.note.notekeys import load_verifier
-from llmseal.log.service import TransparencyLog, init_log
+from llmseal.log.service.service import TransparencyLog, init_log
 from llmseal.log.witness.quorum import open_witnessed
 from llmseal.log.witness.witnessclient import merge_cosignatures
 from llmseal.log.witness.witnesspolicy import WitnessPolicy

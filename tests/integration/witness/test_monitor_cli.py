@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llmseal.bench.static_files import StaticFiles
+from llmseal.bench._beds.static_files import StaticFiles
 from llmseal.log.note.checkpoint import open_checkpoint
 from llmseal.log.tree.tiles import encode_bundle
 from llmseal.log.witness.witnessstore import origin_hash

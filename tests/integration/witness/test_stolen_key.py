@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.log.entry import receipt_entry
 from llmseal.log.witness.quorum import verify_witnessed_proof
 from llmseal.log.witness.witnesspolicy import WitnessPolicy

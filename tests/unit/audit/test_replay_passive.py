@@ -12,7 +12,8 @@ from llmseal.audit.replay.passive import evidence_answers
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.sign import sign_exchange
 from llmseal.errors import InputError
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord, Sample
 
 AT = datetime(2026, 4, 12, 14, 32, tzinfo=UTC)
 REQUEST = {"model": "m", "messages": [{"role": "user", "content": "hi"}], "temperature": 0}

@@ -19,7 +19,7 @@ from llmseal.audit.enrollment.enroll import enroll
 from llmseal.audit.enrollment.reference import Reference, content_id
 from llmseal.audit.reports.bundled import CarriedAudits
 from llmseal.audit.reports.report import AuditReport
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.create import item_from_response, make_bundle
 from llmseal.bundle.format import Bundle

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from llmseal.audit.exchange import VALID, ObservedExchange
 from llmseal.audit.family import Probe
-from llmseal.bench._auditpool import Pool, cached_pool
+from llmseal.bench._support.auditpool import Pool, cached_pool
 
 PROBES = [Probe(id=f"kbf:{i}", family="kbf", body={"messages": []}) for i in range(3)]
 

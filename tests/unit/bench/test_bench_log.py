@@ -22,7 +22,7 @@ def test_sequencing_rows_publish_every_entry(tmp_path: Path) -> None:
     row = bench_log._sequence(tmp_path / "a", keys, receipts, 60.0, batch=256)
     assert row["entries"] == 600 and row["pool_exhausted"] and row["ops_per_s"] > 0
     from llmseal.log.note.notekeys import load_verifier
-    from llmseal.log.service import read_log_info
+    from llmseal.log.service.service import read_log_info
 
     info = read_log_info(tmp_path / "a")
     tiles = TileLog.directory(

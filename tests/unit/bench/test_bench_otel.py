@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmseal.bench._otel import tracing_overhead
+from llmseal.bench._support.otel import tracing_overhead
 
 
 def test_tracing_overhead_shape() -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.create import item_from_response, make_bundle
 from llmseal.bundle.format import Bundle

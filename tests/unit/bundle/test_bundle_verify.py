@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.anchors import Anchors
 from llmseal.bundle.create import item_from_response, make_bundle
 from llmseal.bundle.format import Bundle

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
-from llmseal.client.verifier import Expectations, ResponseVerifier
+from llmseal.bench._support.payload import REQUEST, RESPONSE
+from llmseal.client.failures import Expectations
+from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.hashing import hash_json, hash_response
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet

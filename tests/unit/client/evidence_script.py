@@ -18,8 +18,9 @@ from pathlib import Path
 import httpx
 import orjson
 
-from llmseal.bench._payload import REQUEST, RESPONSE
-from llmseal.client.transport import VerifyingTransport, build_verifier
+from llmseal.bench._support.payload import REQUEST, RESPONSE
+from llmseal.client.build import build_verifier
+from llmseal.client.transport import VerifyingTransport
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import sign_exchange

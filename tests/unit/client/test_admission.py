@@ -11,7 +11,7 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.client.admission import Admission, ReceiptGate
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeySet

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from llmseal.bench._payload import REQUEST
+from llmseal.bench._support.payload import REQUEST
 from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.hashing import hash_json, hash_stream
 from llmseal.core.keys import Ed25519Signer

@@ -10,7 +10,8 @@ import httpx
 import orjson
 import pytest
 
-from llmseal.client.transport import AsyncVerifyingTransport, VerifyingTransport, build_verifier
+from llmseal.client.build import build_verifier
+from llmseal.client.transport import AsyncVerifyingTransport, VerifyingTransport
 from llmseal.core.framing import receipt_comment
 from llmseal.core.hashing import StreamHasher, hash_json
 from llmseal.core.sign import issue_receipt

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from llmseal.client.build import build_verifier
 from llmseal.client.replay import ReplayWindow
-from llmseal.client.transport import VerifyingTransport, build_verifier
+from llmseal.client.transport import VerifyingTransport
 from llmseal.client.verifier import ResponseVerifier
 from llmseal.errors import ReplayError
 from tests.unit.client.conftest import ENDPOINT, NOW, Issuer

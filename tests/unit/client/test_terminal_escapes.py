@@ -13,7 +13,8 @@ from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.receipt import Receipt
 from llmseal.errors import MalformedReceiptError, VerificationError
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord
 from tests.conftest import CliResult
 from tests.unit.client.conftest import ENDPOINT, Issuer
 

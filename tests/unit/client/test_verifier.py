@@ -10,7 +10,7 @@ import openai
 import orjson
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.client.transport import VerifyingTransport
 from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.keys import Ed25519Signer

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.compat.llm_sign import LlmSignIssuer, LlmSignStatus, verify_llm_sign
 from llmseal.errors import InputError
 from tests.helpers import examples

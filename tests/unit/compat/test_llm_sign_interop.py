@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from llm_sign import client, server
 from llm_sign.vendor.tls import TLSCertificateCredential
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.compat.llm_sign import LlmSignIssuer, LlmSignStatus, verify_llm_sign
 from llmseal.errors import ContentError, InputError, KeyManagementError
 from llmseal.trust.x509 import profile

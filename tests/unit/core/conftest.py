@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from llmseal.cli._serve import _dashboard_wanted
+from llmseal.cli.serve._serve import _dashboard_wanted
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.errors import ConfigError

@@ -13,7 +13,7 @@ import pytest
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.sign import issue_receipt
-from llmseal.log.service import TransparencyLog, init_log
+from llmseal.log.service.service import TransparencyLog, init_log
 
 ORIGIN = "log.example.com/test"
 

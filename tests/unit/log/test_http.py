@@ -12,8 +12,8 @@ import orjson
 import pytest
 
 from llmseal.log.entry import receipt_entry
-from llmseal.log.http import LogApp
-from llmseal.log.service import TransparencyLog
+from llmseal.log.http.app import LogApp
+from llmseal.log.service.service import TransparencyLog
 from llmseal.log.tree.proof import verify_log_proof
 from llmseal.log.tree.tilereader import TileLog
 from tests.helpers import ThreadedUvicorn
@@ -139,7 +139,7 @@ def test_bad_submissions(served: tuple[TransparencyLog, httpx.Client], make_rece
 def test_pending_proof_says_retry(
     open_log: Callable[..., TransparencyLog], make_receipt: Maker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from llmseal.log.dirstore import DirectoryStorage
+    from llmseal.log.storage.dirstore import DirectoryStorage
 
     log = open_log()
     release = threading.Event()

@@ -12,8 +12,8 @@ import pytest
 from llmseal.log.entry import receipt_entry
 from llmseal.log.note.checkpoint import open_checkpoint
 from llmseal.log.note.cosignature import CosignatureSigner
-from llmseal.log.sequencer import WITNESSED
-from llmseal.log.service import TransparencyLog
+from llmseal.log.service.checkpoints import WITNESSED
+from llmseal.log.service.service import TransparencyLog
 from llmseal.log.witness.quorum import check_quorum, verify_witnessed_proof
 from llmseal.log.witness.witness import Witness
 from llmseal.log.witness.witnesspolicy import WitnessPolicy
@@ -55,7 +55,7 @@ class Witnesses:
 
 @pytest.fixture
 def witnesses(tmp_path: Path, log_dir: Path) -> Iterator[Witnesses]:
-    from llmseal.log.service import read_log_info
+    from llmseal.log.service.service import read_log_info
 
     w = Witnesses(tmp_path, read_log_info(log_dir)["vkey"])
     yield w

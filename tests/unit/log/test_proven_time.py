@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.keys import Ed25519Signer
 from llmseal.core.keyset import KeyEntry, KeySet
 from llmseal.core.receipt import Receipt

@@ -11,10 +11,10 @@ import pytest
 
 from llmseal.core.keyset import KeySet
 from llmseal.errors import LogCorruptError, LogUnavailableError
-from llmseal.log.dirstore import DirectoryStorage
 from llmseal.log.entry import receipt_entry
-from llmseal.log.service import TransparencyLog
-from llmseal.log.storage import PendingEntry
+from llmseal.log.service.service import TransparencyLog
+from llmseal.log.storage.base import PendingEntry
+from llmseal.log.storage.dirstore import DirectoryStorage
 from llmseal.log.tree.merkle import leaf_hash
 from llmseal.log.tree.tilereader import TileLog
 from tests.unit.log.conftest import ORIGIN

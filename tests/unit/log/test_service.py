@@ -15,7 +15,7 @@ from llmseal.core.canonical import canonicalize
 from llmseal.errors import KeyManagementError, LogAdmissionError
 from llmseal.log.entry import receipt_entry
 from llmseal.log.note.notekeys import Ed25519NoteSigner
-from llmseal.log.service import TransparencyLog, init_log, read_log_info
+from llmseal.log.service.service import TransparencyLog, init_log, read_log_info
 from llmseal.log.tree.merkle import leaf_hash
 from llmseal.log.tree.proof import verify_log_proof
 from llmseal.log.tree.tilereader import TileLog

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from llmseal.errors import ReplayError
-from llmseal.store.evidence import EvidenceRecord, EvidenceStore, Sample
+from llmseal.store.evidence import EvidenceStore
+from llmseal.store.evidencerecord import EvidenceRecord, Sample
 
 
 def _record(
@@ -68,10 +69,10 @@ def test_a_crash_before_the_manifest_leaves_no_complete_sample(
         raise OSError(5, "I/O error")
 
     sample = Sample(b"{}", b"{}", b"{}")
-    monkeypatch.setattr("llmseal.store.evidence.os.rename", crash)
+    monkeypatch.setattr("llmseal.store._samples.os.rename", crash)
     with pytest.raises(Exception, match="cannot write evidence sample"):
         store.write_sample(_record("r9"), sample)
-    monkeypatch.setattr("llmseal.store.evidence.os.rename", real_rename)
+    monkeypatch.setattr("llmseal.store._samples.os.rename", real_rename)
     record = _record("r9")
     named = replace(record, sample=store.sample_name(record, sample))
     assert store.sample_path(named) is None  # never renamed into place: not a sample

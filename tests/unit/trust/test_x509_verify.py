@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from llmseal.bench._payload import REQUEST, RESPONSE
+from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.core.verify import Status, verify_receipt
 from llmseal.errors import ChainValidationError
 from llmseal.trust.x509 import profile

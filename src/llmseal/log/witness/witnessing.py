@@ -29,7 +29,7 @@ from llmseal.log.witness.witnessclient import WitnessClient, cosigned_by, merge_
 from llmseal.log.witness.witnesspolicy import WitnessPolicy
 
 if TYPE_CHECKING:
-    from llmseal.log.service import TransparencyLog
+    from llmseal.log.service.service import TransparencyLog
 
 __all__ = ["DEFAULT_INTERVAL", "Witnessing", "witnessing_for"]
 

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from llmseal.errors import ConfigError
-from llmseal.log._asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_bytes
+from llmseal.log.http._asgi import BodyTooLarge, Receive, Scope, Send, read_body, send_bytes
 from llmseal.log.witness.addcheckpoint import MAX_REQUEST_BYTES
 from llmseal.log.witness.witness import TEXT, Witness, WitnessAnswer, error_answer
 from llmseal.log.witness.witnessstore import origin_hash
