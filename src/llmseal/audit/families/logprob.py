@@ -94,7 +94,11 @@ class LogprobFamily:
         k = options.top_logprobs
         dress = dresser(options, NAME)
         bodies = [dress([{"role": "user", "content": p}], _params(k)) for p in prompts]
-        got = collect(sources, bodies, options, rng=random.Random(f"logprob:{options.seed}"))  # noqa: S311 - a seeded, reproducible order
+        # Only the first token is read, and its distribution is fixed before the second is
+        # drawn: local runs stop there (a stealth probe's 64-128 tokens would cost ~100x),
+        # an endpoint is asked exactly what the audit will send.
+        got = collect(sources, bodies, options, rng=random.Random(f"logprob:{options.seed}"),  # noqa: S311 - a seeded, reproducible order
+                      weights_extra={"max_tokens": 1})  # fmt: skip
         primary = [_parts(a) for a in got.primary]
         lp_usable = [top is not None for _, top in primary]
         flip_usable = [tok is not None for tok, _ in primary]
