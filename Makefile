@@ -30,7 +30,7 @@ lint: .venv
 	$(BIN)/ruff format --check src tests scripts
 
 typecheck: .venv
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests
 
 unit: .venv
 	$(BIN)/pytest -m "not slow"

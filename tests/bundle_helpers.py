@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -63,7 +63,7 @@ class Issuer:
         response: Any,
         *,
         at: datetime = T0,
-        parents: list[Mapping[str, Any]] | None = None,
+        parents: Sequence[Mapping[str, Any]] | None = None,
         **claims: Any,
     ) -> Receipt:
         receipt_id = claims.pop("receipt_id", None)

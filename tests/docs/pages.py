@@ -68,7 +68,10 @@ def blocks(text: str) -> list[Block]:
             body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
             j += 1
         language, *words = info.split() or [""]
-        attributes = dict(w.split("=", 1) if "=" in w else (w, "") for w in words)
+        attributes: dict[str, str] = {}
+        for word in words:  # key=value, or a bare key with the value ""
+            key, _, value = word.partition("=")
+            attributes[key] = value
         text_body = "\n".join(body) + "\n"
         commands = _commands(body, i + 2) if language == "console" else ()
         found.append(Block(language, attributes, text_body, i + 1, commands))

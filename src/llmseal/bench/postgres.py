@@ -111,7 +111,7 @@ def _log(url: str, work: Path, entries: int) -> dict[str, Any]:
     import psycopg
 
     from llmseal.core.keyset import KeySet
-    from llmseal.log.pgservice import init_pg_log, open_pg_log
+    from llmseal.log.service.pgservice import init_pg_log, open_pg_log
     from llmseal.log.service.replicated import ReplicatedSequencer
     from llmseal.log.storage.base import PendingEntry
     from llmseal.log.tree.merkle import leaf_hash

@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 import importlib
 import os
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import ModuleType
@@ -235,7 +235,7 @@ VerifyingTransport, AsyncVerifyingTransport = transports_for("httpx")
 
 def verifying_http_client(
     *,
-    keys: str | os.PathLike[str] | KeyResolver,
+    keys: str | os.PathLike[str] | KeyResolver | Mapping[str, str],
     data_dir: str | os.PathLike[str] | None = None,
     require_receipt: bool = True,
     expect_issuer: str | None = None,
@@ -256,10 +256,11 @@ def verifying_http_client(
 
     ``library="httpx2"`` returns an ``httpx2.Client`` instead, which is what
     ``anthropic.Anthropic`` (>= 2) accepts; openai accepts both. ``keys`` is the
-    issuer's key set (URL or file, cached and refreshed once on an unknown key)
-    or any key resolver; ``data_dir`` holds the evidence store — or ``store=
-    "postgresql://…"`` keeps the evidence of every caller in one database (replay
-    protection across processes and machines; samples still go under ``data_dir``).
+    issuer's key set (URL or file, cached and refreshed once on an unknown key),
+    any key resolver, or ``{issuer: location}`` (each key set bound to its issuer);
+    ``data_dir`` holds the evidence store — or ``store="postgresql://…"`` keeps the
+    evidence of every caller in one database (replay protection across processes and
+    machines; samples still go under ``data_dir``).
     ``log_vkeys`` and ``require_logged``: check (and require) inline transparency-log
     proofs.
     """

@@ -4,8 +4,8 @@ Sits above ``store`` and below ``gateway``/``client``/``audit`` (design.md). One
 subpackage per concept: ``tree`` (hashing, tiles, proofs), ``note`` (signed notes,
 checkpoints, cosignatures), ``witness``, ``monitor``, and for the running log
 ``storage`` (directory, PostgreSQL), ``service`` (admission, sequencing, the log
-object) and ``http``. :mod:`.awaiter` and :mod:`.pgservice`, which the gateway runs,
-are at this level.
+object, the PostgreSQL log the gateway replicas share, waiting for publication) and
+``http``.
 
 * :mod:`.tree.merkle` — RFC 9162 hashing, inclusion and consistency proofs.
 * :mod:`.note.note`, :mod:`.note.notekeys` — C2SP signed notes, key IDs, vkeys, Ed25519 (0x01).

@@ -49,8 +49,10 @@ def market(
         upstream_of = {"honest.test": honest, "second.test": second, "shadow.test": honest}
 
         def client_for(endpoint: Endpoint) -> httpx.Client:
-            return verifying_http_client(keys=keys[upstream_of[endpoint.issuer]],
-                                         data_dir=tmp_path / "client", freshness=None)  # fmt: skip
+            client: httpx.Client = verifying_http_client(
+                keys=keys[upstream_of[endpoint.issuer]], data_dir=tmp_path / "client",
+                freshness=None)  # fmt: skip
+            return client
 
         yield endpoints, client_for, relay
 

@@ -13,6 +13,7 @@ import pytest
 from llmseal.bench._support.payload import REQUEST, RESPONSE
 from llmseal.bundle.commit import commit_request
 from llmseal.core.canonical import canonicalize
+from llmseal.core.receipt import Receipt
 from llmseal.store.evidence import EvidenceStore
 from llmseal.store.evidencerecord import EvidenceRecord, Sample
 from tests.bundle_helpers import Issuer, Log, answer, chat, keysets, link
@@ -132,7 +133,7 @@ def test_a_pipeline_bundle_shows_its_chain_as_a_tree(
 ) -> None:
     steps = [Issuer("extract.example"), Issuer("analyse.example"), Issuer("summary.example")]
     files: list[str] = []
-    previous = None
+    previous: Receipt | None = None
     for n, issuer in enumerate(steps):
         text = f"step {n} output"
         prompt = "Begin." if previous is None else f"Use: step {n - 1} output"

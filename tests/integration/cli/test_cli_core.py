@@ -151,12 +151,14 @@ def test_revocation_through_the_cli(
     assert refused.status == 2 and "revoked" in refused.stderr
 
 
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        """No access log on stderr."""
+
+
 @pytest.fixture
 def served(vector_files: dict[str, Path]) -> Iterator[str]:
-    handler = functools.partial(
-        http.server.SimpleHTTPRequestHandler, directory=str(vector_files["bare"].parent)
-    )
-    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    handler = functools.partial(_QuietHandler, directory=str(vector_files["bare"].parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -175,7 +177,7 @@ def test_keyset_from_url(
     assert missing.status == 2 and "404" in missing.stderr
 
 
-BAD_INPUTS = {
+BAD_INPUTS: dict[str, str | bytes | dict[str, Any] | None] = {
     "missing file": None,
     "not json": "{not json",
     "json array": "[1, 2]",

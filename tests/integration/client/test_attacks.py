@@ -61,7 +61,7 @@ def test_honest_path_verifies_and_stores_evidence(
     client = sdk(sample_rate=1.0)
     completion = client.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert completion.choices[0].message.content == "echo: What is 2+2?"
-    receipt_id = completion.model_extra["receipt"]["receipt_id"]  # type: ignore[index]
+    receipt_id = completion.model_extra["receipt"]["receipt_id"]
     client.close()  # samples are written in the background; closing flushes them
     store = EvidenceStore(tmp_path / "evidence")
     record = store.get(receipt_id)
@@ -171,7 +171,7 @@ def test_honest_stream_final_chunk_carries_the_verdict(
     relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
 ) -> None:
     chunks = list(sdk().chat.completions.create(**QUESTION, stream=True))  # type: ignore[call-overload]
-    verdict = chunks[-1].model_extra["llmseal"]  # type: ignore[index]
+    verdict = chunks[-1].model_extra["llmseal"]
     assert verdict["status"] == "valid"
 
 
@@ -216,7 +216,7 @@ def test_expected_model_and_issuer(
     admitted = sdk(expect_models=["fake-*"], expect_issuer="api.test.example")
     completion = admitted.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert completion.choices[0].message.content == "echo: What is 2+2?"
-    assert completion.model_extra["receipt"]["issuer"] == "api.test.example"  # type: ignore[index]
+    assert completion.model_extra["receipt"]["issuer"] == "api.test.example"
 
 
 def test_unsigned_routes_pass(relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]) -> None:
@@ -227,7 +227,7 @@ def test_gateway_errors_reach_the_sdk_as_status_errors(
     relay: tuple[Relay, str], sdk: Callable[..., openai.OpenAI]
 ) -> None:
     with pytest.raises(openai.BadRequestError):
-        sdk().chat.completions.create(model="m", messages=[], extra_body={"seed": 2**60})  # type: ignore[call-overload]
+        sdk().chat.completions.create(model="m", messages=[], extra_body={"seed": 2**60})
 
 
 def test_direct_httpx_use(gateway: tuple[Gateway, str], tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ def test_async_openai(gateway: tuple[Gateway, str], tmp_path: Path) -> None:
 
     text, chunks = asyncio.run(run())
     assert text == "echo: Hi"
-    assert chunks[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
+    assert chunks[-1].model_extra["llmseal"]["status"] == "valid"
 
 
 def test_anthropic_sdk_plain_and_streaming(gateway: tuple[Gateway, str], tmp_path: Path) -> None:

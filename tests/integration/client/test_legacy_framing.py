@@ -55,8 +55,8 @@ def test_openai_loops_over_a_round_one_stream(old_gateway: str, tmp_path: Path) 
         else:
             stream = client.completions.create(**_request(name))  # type: ignore[call-overload]
             chunks = [c for c in stream if c.choices[0].text is not None]
-        assert chunks[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
-        assert chunks[-1].model_extra["receipt"]["stream"]["chunks"] == len(chunks)  # type: ignore[index]
+        assert chunks[-1].model_extra["llmseal"]["status"] == "valid"
+        assert chunks[-1].model_extra["receipt"]["stream"]["chunks"] == len(chunks)
         http.close()
 
 
@@ -67,5 +67,5 @@ def test_anthropic_loops_over_a_round_one_stream(old_gateway: str, tmp_path: Pat
     client = anthropic.Anthropic(base_url=old_gateway, api_key="sk", http_client=http)
     events = list(client.messages.create(**_request("messages")))  # type: ignore[call-overload]
     assert events[-1].type == "message_stop"
-    assert events[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
+    assert events[-1].model_extra["llmseal"]["status"] == "valid"
     http.close()

@@ -24,6 +24,7 @@ from typing import Any
 import dns.dnssec
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from dns.dnssectypes import Algorithm
 
 from llmseal.bench._beds.named import NamedServer, Zone, make_zone, running_named
 from llmseal.bench._support.payload import REQUEST, RESPONSE
@@ -250,7 +251,7 @@ def test_wildcard_answers_are_refused(world: World) -> None:
 
 def test_wrong_trust_anchor_is_bogus(world: World) -> None:
     stranger = dns.dnssec.make_dnskey(
-        ed25519.Ed25519PrivateKey.generate().public_key(), dns.dnssec.Algorithm.ED25519, flags=257
+        ed25519.Ed25519PrivateKey.generate().public_key(), Algorithm.ED25519, flags=257
     )
     anchors = parse_trust_anchors(f"good.test. IN DNSKEY {stranger}\n")
     source = DnsKeySource(world.server.address, trust_anchors=anchors)

@@ -150,10 +150,10 @@ class FakeUpstream:
                     {"type": "content_block_delta", "index": 0, "delta": delta},
                 )
             yield event("content_block_stop", {"type": "content_block_stop", "index": 0})
-            delta = {"stop_reason": "end_turn", "stop_sequence": None}
+            stop = {"stop_reason": "end_turn", "stop_sequence": None}
             yield event(
                 "message_delta",
-                {"type": "message_delta", "delta": delta, "usage": {"output_tokens": 3}},
+                {"type": "message_delta", "delta": stop, "usage": {"output_tokens": 3}},
             )
             yield event("message_stop", {"type": "message_stop"})
 

@@ -51,12 +51,14 @@ def test_a_gateway_in_front_of_another_is_an_identity_hop(
 
 def _conversation(url: str, tmp: Path, turns: int) -> list[Path]:
     messages: list[dict[str, Any]] = []
-    previous = None
+    previous: dict[str, Any] | None = None
     files: list[Path] = []
     for n in range(turns):
         messages = [*messages, {"role": "user", "content": f"turn {n}"}]
         request = {"model": "m", "messages": messages}
-        headers = {"x-receipt-parents": format_parents(("previous", previous))} if previous else {}
+        headers: dict[str, str] = {}
+        if previous:
+            headers["x-receipt-parents"] = format_parents(("previous", previous))
         answer = httpx.post(f"{url}/v1/chat/completions", json=request, headers=headers).json()
         files += [_save(tmp / f"a{n}.json", answer), _save(tmp / f"q{n}.json", request)]
         messages = [*messages, answer["choices"][0]["message"]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import openai
@@ -20,7 +20,8 @@ def _error(response: httpx.Response, status: int) -> dict[str, str]:
     body = response.json()
     assert set(body) == {"error"}  # an error, and no receipt beside it
     assert isinstance(body["error"]["message"], str) and len(body["error"]["message"]) > 10
-    return body["error"]
+    error: dict[str, str] = body["error"]
+    return error
 
 
 @pytest.mark.parametrize(
@@ -46,7 +47,7 @@ def test_body_over_the_limit_is_413(
     big = {**REQUEST, "messages": [{"role": "user", "content": "x" * 2000}]}
     assert _error(httpx.post(f"{url}/v1/chat/completions", json=big), 413)["code"] == "too_large"
 
-    def chunked() -> bytes:  # no content-length: counted while reading
+    def chunked() -> Iterator[bytes]:  # no content-length: counted while reading
         yield b'{"model": "m", "messages": [{"role": "user", "content": "'
         yield b"y" * 5000
         yield b'"}]}'

@@ -79,7 +79,10 @@ def test_gateway_signs_with_a_token_key(
 
     # Concurrent requests: the event loop and the store's threads share one token session.
     def one(_: int) -> dict[str, Any]:
-        return httpx.post(f"{url}/v1/chat/completions", json=REQUEST, timeout=30).json()
+        body: dict[str, Any] = httpx.post(
+            f"{url}/v1/chat/completions", json=REQUEST, timeout=30
+        ).json()
+        return body
 
     with ThreadPoolExecutor(8) as pool:
         bodies = list(pool.map(one, range(40)))
@@ -111,7 +114,7 @@ def test_gateway_refuses_a_label_that_is_not_the_published_key(
     first, second = label("gw-first"), label("gw-second")
     generate_pkcs11_key(softhsm.module, TOKEN, first, softhsm.pin, "ed25519")
     generate_pkcs11_key(softhsm.module, TOKEN, second, softhsm.pin, "ed25519")
-    base = {"upstream": fake[1], "data_dir": str(tmp_path / "d"), "key_id": "k"}
+    base: dict[str, Any] = {"upstream": fake[1], "data_dir": str(tmp_path / "d"), "key_id": "k"}
     prepare_data_dir(GatewayConfig(**base, **_token_options(softhsm, pin_env, first)), at=t0)
     swapped = GatewayConfig(**base, **_token_options(softhsm, pin_env, second))
     with pytest.raises(TokenError, match="not the published"):

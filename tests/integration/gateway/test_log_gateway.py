@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,10 @@ def _verify(log_dir: Path, receipt: dict[str, Any], proof: str) -> int:
     return got.index
 
 
+def _served(url: str) -> bool:
+    return httpx.get(url).status_code == 200
+
+
 def test_inline_proof_beside_plain_and_streamed_receipts(
     gateway_factory: Factory, tmp_path: Path
 ) -> None:
@@ -62,7 +67,7 @@ def test_default_mode_logs_through_the_outbox(gateway_factory: Factory, tmp_path
     assert eventually(lambda: app.store.outbox_count() == 0, timeout=30)  # type: ignore[attr-defined]
     for body in receipts:
         rid = body["receipt"]["receipt_id"]
-        assert eventually(lambda rid=rid: httpx.get(f"{url}/log/proof/{rid}").status_code == 200)
+        assert eventually(functools.partial(_served, f"{url}/log/proof/{rid}"))
         proof = httpx.get(f"{url}/log/proof/{rid}").text
         _verify(log_dir, body["receipt"], proof)
     info = read_log_info(log_dir)

@@ -18,6 +18,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import checks
+from schemathesis.core.result import Err
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -88,6 +89,8 @@ def test_the_gateway_answers_as_documented(live: str) -> None:
     api = schemathesis.openapi.from_url(f"{live}/openapi.json")
     labels = []
     for result in api.get_all_operations():
+        if isinstance(result, Err):
+            raise result.err()  # an operation of the served document schemathesis cannot read
         operation = result.ok()
         labels.append(operation.label)
 

@@ -48,6 +48,7 @@ def test_get_and_verify_stored(exchange: tuple[str, dict[str, object]]) -> None:
 def test_post_verify_with_content(exchange: tuple[str, dict[str, object]]) -> None:
     url, body = exchange
     receipt = body["receipt"]
+    assert isinstance(receipt, dict)
     output = json.dumps(body)
     ok = httpx.post(
         f"{url}/v1/receipts/verify",
@@ -59,7 +60,7 @@ def test_post_verify_with_content(exchange: tuple[str, dict[str, object]]) -> No
         f"{url}/v1/receipts/verify", json={"receipt": receipt, "output": altered}
     ).json()
     assert bad["status"] == "tampered"
-    forged = dict(receipt, model_id="gpt-frontier")  # type: ignore[arg-type]
+    forged = dict(receipt, model_id="gpt-frontier")
     assert (
         httpx.post(f"{url}/v1/receipts/verify", json={"receipt": forged}).json()["status"]
         == "tampered"

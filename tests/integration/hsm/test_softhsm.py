@@ -12,6 +12,7 @@ from typing import Any
 import pkcs11
 import pytest
 from pkcs11 import Attribute, KeyType, Mechanism, ObjectClass
+from pkcs11.types import WrapMixin
 from pkcs11.util.ec import encode_named_curve_parameters
 
 from llmseal.bench._beds.softhsm import SoftHsm
@@ -120,6 +121,7 @@ def test_private_key_cannot_leave_the_token(softhsm: SoftHsm, label: Callable[[s
         with pytest.raises(pkcs11.PKCS11Error):  # CKA_EXTRACTABLE can only go TRUE -> FALSE
             private[Attribute.EXTRACTABLE] = True
         wrapper = session.generate_key(KeyType.AES, 256, template={Attribute.WRAP: True})
+        assert isinstance(wrapper, WrapMixin)  # the token gave it the mixin for CKA_WRAP
         with pytest.raises(pkcs11.KeyUnextractable):
             wrapper.wrap_key(private, mechanism=Mechanism.AES_KEY_WRAP_PAD)
 
@@ -160,7 +162,7 @@ def test_clear_one_line_errors(
     cli: Callable[..., Any], softhsm: SoftHsm, pin_env: str, tmp_path: Path
 ) -> None:
     m = ("--pkcs11-module", softhsm.module)
-    cases = [
+    cases: list[tuple[tuple[str | Path, ...], str]] = [
         ((*m, "--token", ERRORS, "--pin-env", "LLMSEAL_WRONG_PIN"), "wrong PIN for token"),
         ((*m, "--token", "no-such-token", "--pin-env", pin_env), "no token labelled"),
         (("--pkcs11-module", tmp_path / "nope.so", "--token", ERRORS, "--pin-env", pin_env),

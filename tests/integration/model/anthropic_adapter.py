@@ -41,7 +41,7 @@ class AnthropicAdapter:
         return StreamingResponse(self._events(chat, body["model"]), media_type="text/event-stream")
 
     async def _events(self, chat: dict[str, Any], model: str) -> AsyncIterator[bytes]:
-        message = {
+        message: dict[str, Any] = {
             "id": "msg_smollm2", "type": "message", "role": "assistant", "model": model,
             "content": [], "stop_reason": None, "stop_sequence": None,
             "usage": {"input_tokens": 0, "output_tokens": 0},

@@ -107,7 +107,7 @@ class ResponsesAdapter:
         part = {"type": "output_text", "text": "", "annotations": []}
         where = {"item_id": item_id, "output_index": 0, "content_index": 0}
         yield event("response.content_part.added", **where, part=part)
-        text, usage = "", {}
+        text, usage = "", dict[str, Any]()
         async with (
             httpx.AsyncClient(timeout=300) as client,
             client.stream(

@@ -37,10 +37,10 @@ from tests.integration.model.tamper import TamperingRelay
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 OPTIONS = {"temperature": 0, "num_predict": 12}
 QUESTION = [{"role": "user", "content": "Name one primary colour. One word."}]
-TOOLS = [{"type": "function", "function": {
+TOOLS: list[dict[str, Any]] = [{"type": "function", "function": {
     "name": "record_colour", "description": "Record a colour",
     "parameters": {"type": "object", "properties": {"text": {"type": "string"}}}}}]  # fmt: skip
-HISTORY = [
+HISTORY: list[dict[str, Any]] = [
     {"role": "user", "content": "What colour is the sky?"},
     {"role": "assistant", "content": "", "tool_calls": [
         {"function": {"name": "record_colour", "arguments": {"text": "blue"}}}]},
@@ -97,13 +97,19 @@ def test_the_plain_client_tolerates_the_receipt_line(gateway: str) -> None:
     assert "".join(printed).strip()
 
 
+def _tool_chat(client: ollama.Client, stream: bool) -> list[ollama.ChatResponse]:
+    """HISTORY asked with TOOLS: the streamed chunks (read to the end), or the one answer."""
+    if stream:
+        return list(client.chat(model=MODEL_ALIAS, messages=HISTORY, tools=TOOLS,
+                                options=OPTIONS, stream=True))  # fmt: skip
+    return [client.chat(model=MODEL_ALIAS, messages=HISTORY, tools=TOOLS, options=OPTIONS)]
+
+
 def test_tool_calls_in_request_and_answer_are_covered(gateway: str, tmp_path: Path) -> None:
     client, verifier = _client(gateway, f"{gateway}/v1/receipts/keys", tmp_path)
     for stream in (True, False):
-        answer = client.chat(model=MODEL_ALIAS, messages=HISTORY, tools=TOOLS, options=OPTIONS,
-                             stream=stream)  # fmt: skip
-        parts = list(answer) if stream else [answer]
-        calls = [c for p in parts for c in (p.message.tool_calls or [])]  # type: ignore[union-attr]
+        parts = _tool_chat(client, stream)
+        calls = [c for p in parts for c in (p.message.tool_calls or [])]
         assert calls[0].function.name == "record_colour"
         assert calls[0].function.arguments["text"]  # the model's words, as a tool argument
     assert [status for _, status in _verdicts(verifier)] == ["valid", "valid"]
@@ -144,10 +150,7 @@ def test_a_relay_that_edits_or_strips_fails_closed(
     with ThreadedUvicorn(relay.app) as server:
         client, _ = _client(server.url, f"{gateway}/v1/receipts/keys", tmp_path)
         with pytest.raises(error):
-            answer = client.chat(model=MODEL_ALIAS, messages=HISTORY, tools=TOOLS,
-                                 options=OPTIONS, stream=stream)  # fmt: skip
-            if stream:
-                list(answer)  # type: ignore[arg-type]
+            _tool_chat(client, stream)
     assert relay.changed == 1  # the attack happened
 
 

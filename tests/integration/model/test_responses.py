@@ -107,14 +107,14 @@ def test_responses_stream_is_verified_with_the_verdict_on_response_completed(
     verdict = (events[-1].model_extra or {})["llmseal"]
     assert verdict["status"] == "valid"
     assert all("llmseal" not in (e.model_extra or {}) for e in events[:-1])
-    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")  # type: ignore[union-attr]
-    assert deltas == events[-1].response.output_text  # type: ignore[union-attr]
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas == events[-1].response.output_text
 
 
 def test_the_sdk_stream_helper_and_async_client(gateway: str, tmp_path: Path) -> None:
     client = _client(gateway, tmp_path / "sync")
     with client.responses.stream(**ASK) as helper:
-        text = "".join(e.delta for e in helper if e.type == "response.output_text.delta")  # type: ignore[union-attr]
+        text = "".join(e.delta for e in helper if e.type == "response.output_text.delta")
         final = helper.get_final_response()
     assert text == final.output_text and text.strip()
 

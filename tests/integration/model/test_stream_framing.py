@@ -132,7 +132,7 @@ def test_anthropic_for_event_in_stream_without_a_verifying_client(anthropic_gate
     for event in client.messages.create(**CLAUDE, stream=True):
         kinds.append(event.type)
         if event.type == "content_block_delta":
-            text += event.delta.text  # type: ignore[union-attr]
+            text += event.delta.text
     assert kinds[0] == "message_start" and kinds[-1] == "message_stop" and text.strip()
     saved = _verified(anthropic_gateway, recorded[-1])
     assert len(kinds) == len(saved.chunks)
@@ -175,8 +175,8 @@ def test_through_the_verifying_clients(
     for chunk in client.chat.completions.create(**QUESTION, stream=True):
         assert chunk.choices[0].delta is not None  # the quickstart loop works here too
         chunks.append(chunk)
-    verdict = chunks[-1].model_extra["llmseal"]  # type: ignore[index]
-    assert verdict["status"] == "valid" and chunks[-1].model_extra["receipt"]  # type: ignore[index]
+    verdict = chunks[-1].model_extra["llmseal"]
+    assert verdict["status"] == "valid" and chunks[-1].model_extra["receipt"]
     assert all("llmseal" not in (c.model_extra or {}) for c in chunks[:-1])
     http.close()
 
@@ -188,5 +188,5 @@ def test_through_the_verifying_clients(
     )
     events = list(claude.messages.create(**CLAUDE, stream=True))
     assert events[-1].type == "message_stop"
-    assert events[-1].model_extra["llmseal"]["status"] == "valid"  # type: ignore[index]
+    assert events[-1].model_extra["llmseal"]["status"] == "valid"
     http2.close()

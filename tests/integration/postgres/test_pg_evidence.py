@@ -82,7 +82,7 @@ def test_an_answer_replayed_to_another_caller_is_refused(
     relay[0].mode = "replay"  # the relay keeps the first answer and serves it again
     first, second = caller("machine-a"), caller("machine-b")
     answer = first.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
-    receipt_id = answer.model_extra["receipt"]["receipt_id"]  # type: ignore[index]
+    receipt_id = answer.model_extra["receipt"]["receipt_id"]
     with pytest.raises(VerificationError) as info:
         second.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
     assert isinstance(info.value, ReplayError)
@@ -91,7 +91,7 @@ def test_an_answer_replayed_to_another_caller_is_refused(
     own = verifying_http_client(keys=f"{gateway[1]}/v1/receipts/keys", data_dir=tmp_path / "own")
     alone = openai.OpenAI(base_url=f"{relay[1]}/v1", api_key="sk", http_client=own, max_retries=0)
     again = alone.chat.completions.create(**QUESTION)  # type: ignore[call-overload]
-    assert again.model_extra["receipt"]["receipt_id"] == receipt_id  # type: ignore[index]
+    assert again.model_extra["receipt"]["receipt_id"] == receipt_id
     assert relay[0].rewrites == {"replay": 2}
     for client in (first, second, alone):
         client.close()

@@ -12,7 +12,7 @@ from llmseal.core.keyset import KeySet
 from llmseal.devpostgres import PgCluster
 from llmseal.errors import KeyManagementError, LogCorruptError, LogUnavailableError
 from llmseal.log.note.notekeys import Ed25519NoteSigner
-from llmseal.log.pgservice import init_pg_log, open_pg_log
+from llmseal.log.service.pgservice import init_pg_log, open_pg_log
 from llmseal.log.service.replicated import ReplicatedSequencer
 from llmseal.log.service.service import TransparencyLog
 from llmseal.log.storage.base import PendingEntry

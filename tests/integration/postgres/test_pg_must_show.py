@@ -9,6 +9,7 @@ import itertools
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -114,7 +115,7 @@ def test_three_replicas_behind_nginx_survive_kill_9_of_a_replica_and_the_integra
           f" takeover {takeover:.2f} s; longest outage: {outages}")  # fmt: skip
 
 
-def _longest_gap(answers: list[tuple[float, int, object]], at: float) -> float:
+def _longest_gap(answers: Sequence[tuple[float, int, object]], at: float) -> float:
     """Seconds between the last success before ``at`` and the first after it."""
     times = sorted(t for t, status, _ in answers if status == 200)
     before = max((t for t in times if t <= at), default=at)

@@ -77,15 +77,17 @@ def set_value(page: Page, selector: str, text: str) -> None:
 
 
 def run_verify(page: Page, input_text: str, *, keys: Any = None, keys_url: str = "",
-               timeout: float = 20_000, **fields: str) -> str:  # fmt: skip
-    """Fill the form, press #verify, return #result's data-status."""
+               **fields: str) -> str:  # fmt: skip
+    """Fill the form, press #verify, return #result's data-status (20 s at most).
+
+    The wait is fixed: mypy would let a caller's ``**fields`` reach a timeout parameter."""
     set_value(page, "#input", input_text)
     set_value(page, "#keys", "" if keys is None else json.dumps(keys))
     page.fill("#keys-url", keys_url)
     for name in ("prompt", "output", "log_vkeys", "witness_policy", *fields):
         set_value(page, f"#{name.replace('_', '-')}", fields.get(name, ""))
     page.click("#verify")
-    page.wait_for_selector("#result[data-status]", timeout=timeout)
+    page.wait_for_selector("#result[data-status]", timeout=20_000)
     status = page.get_attribute("#result", "data-status")
     assert status is not None
     return status

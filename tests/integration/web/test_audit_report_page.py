@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Dialog, Page
 
 from llmseal.audit.enrollment.reference import Reference
 from llmseal.audit.reports.reportview import render_html
@@ -29,7 +29,12 @@ def test_the_report_page_is_offline_and_linked(
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", dismiss)
     page.goto(path.as_uri())
     assert requested == [path.as_uri()]  # no image, font, style sheet or script fetched
     assert dialogs == [] and page.locator("img").count() == 0

@@ -105,7 +105,7 @@ def test_a_backdated_receipt_from_a_stolen_key_is_revoked(
         (tmp_path / f"{name}.tlog-proof").write_text(proof)
     keyset = keys / "keys.json"
 
-    def verify(name: str, *extra: str) -> Any:
+    def verify(name: str, *extra: str | Path) -> Any:
         return cli("verify", tmp_path / f"{name}.json", "--keys", keyset, "--json",
                    "--proof", tmp_path / f"{name}.tlog-proof", *extra)  # fmt: skip
 

@@ -155,7 +155,7 @@ def test_lifetime_is_judged_at_the_given_time(
     t0: datetime, publisher: Ed25519Signer, trusted: KeySet
 ) -> None:
     data = _pack(t0, publisher).to_json()
-    assert verify_pack(data, trusted=trusted, at=t0 + timedelta(days=29, hours=23))
+    verify_pack(data, trusted=trusted, at=t0 + timedelta(days=29, hours=23))  # accepted
     for at, code in (
         (t0 + timedelta(days=30), "expired"),
         (t0 - timedelta(hours=1), "not_yet_valid"),
@@ -318,7 +318,7 @@ def test_the_clock_skew_allowance_is_five_minutes(
     t0: datetime, publisher: Ed25519Signer, trusted: KeySet
 ) -> None:
     data = _pack(t0, publisher).to_json()
-    assert verify_pack(data, trusted=trusted, at=t0 - timedelta(minutes=5))
+    verify_pack(data, trusted=trusted, at=t0 - timedelta(minutes=5))  # accepted
     with pytest.raises(AuditIntegrityError, match="is not valid before 2026-04-12T14:32:00Z"):
         verify_pack(data, trusted=trusted, at=t0 - timedelta(minutes=5, seconds=1))
 

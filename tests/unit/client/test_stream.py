@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from llmseal.bench._support.payload import REQUEST
+from llmseal.client.stream import StreamVerifier
 from llmseal.client.verifier import ResponseVerifier
 from llmseal.core.framing import receipt_comment
 from llmseal.core.hashing import hash_json, hash_stream
@@ -172,6 +173,7 @@ def test_an_edited_chunk_or_a_non_json_event_is_refused(
     with pytest.raises(BindingError, match="non-JSON event"):
         _run(verifier(), CHAT, [b"data: {\n\n"])
     checker = verifier().stream(CHAT, REQUEST_BYTES)
+    assert isinstance(checker, StreamVerifier)  # SSE, not NDJSON
     checker._splitter.max_event = 8
     with pytest.raises(VerificationError, match="unreadable stream"):
         checker.feed(b"data: 0123456789")

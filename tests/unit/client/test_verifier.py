@@ -158,7 +158,11 @@ def _sdk(verifier: ResponseVerifier, body: bytes, seen: list[str]) -> openai.Ope
 
     http = httpx.Client(transport=VerifyingTransport(verifier, httpx.MockTransport(answer)))
     return openai.OpenAI(
-        base_url="http://gateway.test/openai/v1", api_key="sk", http_client=http, max_retries=0
+        base_url="http://gateway.test/openai/v1",
+        api_key="sk",
+        # openai types http_client as httpx2.Client; it takes an httpx.Client too
+        http_client=http,  # type: ignore[arg-type]
+        max_retries=0,
     )
 
 

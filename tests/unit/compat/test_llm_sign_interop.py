@@ -53,9 +53,10 @@ def _theirs(chain: Path, key: Path, body: Any = RESPONSE) -> dict[str, Any]:
         request=REQUEST, response=body, signer=credential.signer()
     )
     response = copy.deepcopy(body)
-    return server.attach_signed_artifact_to_openai_response(
+    signed: dict[str, Any] = server.attach_signed_artifact_to_openai_response(
         response, artifact=artifact, credential=credential
     )
+    return signed
 
 
 def _ours(chain: Path, key: Path) -> dict[str, Any]:
@@ -213,9 +214,10 @@ def test_unreadable_envelopes_are_input_errors(tmp_path: Path, lab: Lab, now: da
     del no_chain["llm_sign"]["certificate_chain"]
     string_seq = copy.deepcopy(response)
     string_seq["llm_sign"]["artifact"]["chain"][0]["block"]["seq"] = "0"
-    for bad in (newer, responses_api, no_chain, string_seq, {"llm_sign": []}, []):
+    unreadable: list[object] = [newer, responses_api, no_chain, string_seq, {"llm_sign": []}, []]
+    for bad in unreadable:
         with pytest.raises(InputError):
-            verify_llm_sign(bad, lab.validator(), at=now, issuer=HOST)  # type: ignore[arg-type]
+            verify_llm_sign(bad, lab.validator(), at=now, issuer=HOST)  # type: ignore[arg-type]  # deliberately wrong type
 
 
 def test_artifact_issuer_claim_must_be_the_pinned_issuer(

@@ -48,7 +48,7 @@ def _es6_sequence() -> Iterator[int]:
     """The ES6 number test sequence of cyberphone/json-canonicalization (numgen.js)."""
     yield from (int(x, 16) for x in (JCS / "es6_static_u64.txt").read_text().split())
     yield from (0x0010000000000000 + i for i in range(2000))
-    block, pending = bytes(32), []
+    block, pending = bytes(32), list[float]()
     while True:
         value = 0.0
         while value == 0.0 or not math.isfinite(value):

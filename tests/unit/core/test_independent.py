@@ -38,8 +38,12 @@ def test_independent_verifier_accepts_our_receipts(
 def test_independent_verifier_with_weight_hash_and_nested_claims(
     signer: Ed25519Signer, t0: Any
 ) -> None:
-    prompt = {"messages": [{"role": "user", "content": "¿Qué?"}], "temperature": 0.2, "n": 1}
-    output = {
+    prompt: dict[str, Any] = {
+        "messages": [{"role": "user", "content": "¿Qué?"}],
+        "temperature": 0.2,
+        "n": 1,
+    }
+    output: dict[str, Any] = {
         "choices": [{"message": {"content": "1e-7 ≈ 0.0000001"}}],
         "usage": {"total_tokens": 9},
     }

@@ -48,14 +48,18 @@ def test_bad_policies_are_config_errors(text: str) -> None:
 
 
 def test_admits_a_conforming_receipt(
-    receipt: Receipt, keyset: KeySet, request_body: object, response_body: object, t0: datetime
+    receipt: Receipt,
+    keyset: KeySet,
+    request_body: dict[str, Any],
+    response_body: dict[str, Any],
+    t0: datetime,
 ) -> None:
     result = verify_receipt(receipt, keyset, prompt=request_body, output=response_body)
     assert Policy.from_toml(POLICY).check(result, at=t0 + timedelta(hours=1))
 
 
 def test_each_rule_can_fail(
-    receipt: Receipt, keyset: KeySet, response_body: object, t0: datetime
+    receipt: Receipt, keyset: KeySet, response_body: dict[str, Any], t0: datetime
 ) -> None:
     result = verify_receipt(receipt, keyset, output=response_body)  # no prompt shown
     failures = Policy.from_toml(POLICY).check(result, at=t0 + timedelta(days=8)).failures

@@ -395,7 +395,8 @@ def test_verification_to_dict_and_raise_for_status(
         "receipt_id": receipt.receipt_id, "model_id": receipt.model_id,
         "content_checked": ["prompt"], "reasons": [],
     }  # fmt: skip
-    assert valid.raise_for_status() is None and bool(valid) is True
+    valid.raise_for_status()  # a valid verdict does not raise
+    assert bool(valid) is True
     edited = dict(response_body, id="other")
     tampered = verify_receipt(receipt, keyset, output=edited)
     assert tampered.to_dict()["reasons"] == ["the supplied output does not match output_hash"]

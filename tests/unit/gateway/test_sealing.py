@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from llmseal.core.keys import Ed25519Signer
+from llmseal.core.receipt import Receipt
 from llmseal.errors import ContentError
+from llmseal.gateway.sealing._ndjson import NdjsonSeal
 from llmseal.gateway.sealing.sealing import RequestInfo, Sealer, StreamSeal, UpstreamProtocolError
 from llmseal.store.base import StoredReceipt
 from tests.spec_verifier import body_output, spec_verify, stream_output
@@ -51,8 +53,22 @@ def _info(sealer: Sealer, request: dict[str, Any] = REQUEST, endpoint: str = "/v
     )
 
 
-def _seal(sealer: Sealer, info: RequestInfo, status: int, body: bytes, upstream_s: float = 0.25):  # type: ignore[no-untyped-def]
-    return asyncio.run(sealer.seal_body(info, status, body, upstream_s))
+def _seal(sealer: Sealer, info: RequestInfo, status: int, body: bytes,
+          upstream_s: float = 0.25) -> tuple[bytes, Receipt]:  # fmt: skip
+    delivered, receipt = asyncio.run(sealer.seal_body(info, status, body, upstream_s))
+    assert receipt is not None  # every model is signed here (no unsigned pass-through)
+    return delivered, receipt
+
+
+def _finish(seal: StreamSeal | NdjsonSeal, upstream_s: float) -> tuple[bytes, Receipt]:
+    tail, receipt = asyncio.run(seal.finish(200, upstream_s))
+    assert receipt is not None
+    return tail, receipt
+
+
+def _done(seal: StreamSeal | NdjsonSeal) -> bool:
+    """A call, not the attribute: mypy would keep ``seal.done`` narrowed across feed()."""
+    return seal.done
 
 
 def test_inspect_request(t0: datetime) -> None:
@@ -161,7 +177,7 @@ def test_a_stream_is_forwarded_then_sealed(t0: datetime) -> None:
     assert forwarded == b"".join(upstream[:3]) and seal.done
     assert seal.feed(_chunk("more")) == b""  # nothing after [DONE]
     assert seal.first_chunk_s is not None and seal.first_chunk_s >= 0
-    tail, receipt = asyncio.run(seal.finish(200, 0.5))
+    tail, receipt = _finish(seal, 0.5)
     assert tail.startswith(b": llmseal-receipt 2 ") and tail.endswith(b"data: [DONE]\n\n")
     chunks, found = stream_output(forwarded + tail)
     assert found == receipt.to_dict() and len(chunks) == 2
@@ -181,7 +197,7 @@ def test_an_anthropic_stream_ends_at_message_stop(t0: datetime) -> None:
               b'event: ping\ndata: {"type": "ping"}\n\n']  # fmt: skip
     forwarded = seal.feed(b"".join(events))
     assert forwarded == b"".join(events[:2]) and seal.done
-    tail, receipt = asyncio.run(seal.finish(200, 0.1))
+    tail, receipt = _finish(seal, 0.1)
     assert not tail.endswith(b"[DONE]\n\n")
     chunks, found = stream_output(forwarded + tail)
     assert found == receipt.to_dict() and receipt.claims["endpoint"] == "/v1/messages"
@@ -197,7 +213,7 @@ def test_an_upstream_receipt_comment_becomes_a_parent(t0: datetime) -> None:
     broken = b": llmseal-receipt 9 {}\n\n"
     forwarded = seal.feed(_chunk("a") + inner + broken + b"data: [DONE]\n\n")
     assert forwarded == _chunk("a")  # neither receipt comment is passed on
-    _, receipt = asyncio.run(seal.finish(200, 0.1))
+    _, receipt = _finish(seal, 0.1)
     assert receipt.claims["parents"] == [{"receipt_id": "inner"}]
 
 
@@ -234,11 +250,11 @@ def test_a_responses_stream_ends_at_its_terminal_event(t0: datetime, terminal: s
     with pytest.raises(UpstreamProtocolError, match="non-JSON"):
         sealer.open_stream(_info(sealer, request, endpoint="/v1/responses")).feed(events[2])
     forwarded = seal.feed(b"".join(events[:2]))
-    assert forwarded == b"".join(events[:2]) and not seal.done
+    assert forwarded == b"".join(events[:2]) and not _done(seal)
     end = _typed(terminal, response={"id": "r1", "usage": {"total_tokens": 4}})
     forwarded += seal.feed(end + _typed("response.output_text.delta", delta="late"))
     assert seal.done and forwarded.endswith(end)
-    tail, receipt = asyncio.run(seal.finish(200, 0.1))
+    tail, receipt = _finish(seal, 0.1)
     assert tail.startswith(b": llmseal-receipt 2 ") and b"[DONE]" not in tail
     chunks, found = stream_output(forwarded + tail)
     assert len(chunks) == 3 and found == receipt.to_dict()
@@ -297,7 +313,7 @@ def test_an_ollama_stream_is_sealed_with_a_receipt_line(t0: datetime) -> None:
     forwarded = b"".join(seal.feed(part) for part in (lines[0][:9], lines[0][9:], *lines[1:]))
     assert forwarded == lines[0] + lines[2] and seal.done
     assert seal.feed(_line({"done": False})) == b""  # nothing after the done line
-    tail, receipt = asyncio.run(seal.finish(200, 0.1))
+    tail, receipt = _finish(seal, 0.1)
     saved = read_ndjson(forwarded + tail)
     assert saved.receipt is not None and saved.receipt.receipt == receipt.to_dict()
     assert spec_verify(receipt.to_dict(), keys, request, list(saved.chunks)) == "valid"

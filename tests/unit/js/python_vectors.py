@@ -107,7 +107,7 @@ def _chunks() -> list[dict[str, Any]]:
 
 
 def _anthropic_events() -> list[dict[str, Any]]:
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_py",
         "type": "message",
         "role": "assistant",

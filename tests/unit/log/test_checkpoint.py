@@ -84,4 +84,4 @@ def test_constructor_refuses_bad_values() -> None:
         ("o", 1 << 63, ROOT),
     ):
         with pytest.raises(LogFormatError):
-            Checkpoint(*args)  # type: ignore[arg-type]
+            Checkpoint(*args)

@@ -13,7 +13,7 @@ from tests.unit.log import spec_tiles
 
 
 def _grow(entries: list[bytes], cuts: list[int]) -> tuple[TreeEdge, dict[str, bytes]]:
-    edge, written = TreeEdge(0), {}
+    edge, written = TreeEdge(0), dict[str, bytes]()
     assert edge.root() == EMPTY_ROOT
     for lo, hi in zip([0, *cuts], [*cuts, len(entries)], strict=True):
         edge, files = edge.append(entries[lo:hi])
@@ -44,7 +44,7 @@ def test_crossing_a_level_two_tile() -> None:
 
 
 def _grow_fast(entries: list[bytes], cuts: list[int]) -> tuple[TreeEdge, dict[str, bytes]]:
-    edge, written = TreeEdge(0), {}
+    edge, written = TreeEdge(0), dict[str, bytes]()
     for lo, hi in zip([0, *cuts], [*cuts, len(entries)], strict=True):
         edge, files = edge.append(entries[lo:hi])
         written.update(files)

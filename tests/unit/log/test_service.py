@@ -90,7 +90,7 @@ def test_bad_entries_get_their_status(
     good = make_receipt(1)
     forged = dict(good, model_id="lab/other")
     stranger = dict(good, key_id="someone-else")
-    cases = [
+    cases: list[tuple[bytes | dict[str, Any], int, str]] = [
         (b"{not json", 400, "malformed"),
         (b"[1, 2]", 400, "malformed"),
         (json.dumps({"receipt_id": "x"}).encode(), 400, "malformed"),

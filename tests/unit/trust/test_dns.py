@@ -103,10 +103,10 @@ def test_every_untrustworthy_answer_is_an_unknown_key(
     if setup == "other-txt":
         server.txt(zone, owner, "v=spf1 -all")
     elif setup in ("unsigned", "expired", "unsigned-zone"):
-        options = {"signed": False} if setup == "unsigned" else {}
+        options: dict[str, Any] = {"signed": False} if setup == "unsigned" else {}
         if setup == "expired":
             options = {"start": NOW - 7200, "end": NOW - 60}
-        server.txt(zone, owner, record, **options)  # type: ignore[arg-type]
+        server.txt(zone, owner, record, **options)
     elif setup == "bad-record":
         server.txt(zone, owner, "v=llmsig1; k=rsa; p=AAAA")
     elif setup == "two-records":

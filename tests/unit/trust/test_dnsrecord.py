@@ -8,6 +8,8 @@ import dns.dnssec
 import dns.name
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from dns.dnssectypes import Algorithm
+from dns.rdtypes.ANY.DNSKEY import DNSKEY
 
 from llmseal.core.keys import EcdsaP256Signer, Ed25519Signer
 from llmseal.core.keyset import KeyEntry
@@ -126,9 +128,9 @@ def test_bad_names_are_refused(bad: str) -> None:
         normalize_name(bad)
 
 
-def _dnskey(flags: int = 257) -> dns.dnssec.DNSKEY:
+def _dnskey(flags: int = 257) -> DNSKEY:
     public = ed25519.Ed25519PrivateKey.generate().public_key()
-    return dns.dnssec.make_dnskey(public, dns.dnssec.Algorithm.ED25519, flags=flags)
+    return dns.dnssec.make_dnskey(public, Algorithm.ED25519, flags=flags)
 
 
 def test_trust_anchor_formats() -> None:

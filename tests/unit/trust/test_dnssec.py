@@ -9,11 +9,14 @@ from pathlib import Path
 import dns.dnssec
 import dns.name
 import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
 import dns.rdtypes.ANY.TXT
 import dns.rrset
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from dns.rdtypes.ANY.DNSKEY import DNSKEY
+from dns.rdtypes.ANY.DS import DS
 
 from llmseal.errors import KeyLookupError
 from llmseal.trust.dns.dnssec import (
@@ -69,7 +72,7 @@ def test_a_key_with_the_rfc5011_revoke_flag_is_no_anchor(how: str) -> None:
         "ds": [dns.dnssec.make_ds(ZONE, revoked, "SHA256")]
     }  # fmt: skip
     with pytest.raises(KeyLookupError, match="matches the trust anchor") as info:
-        authenticate_dnskeys(ZONE, keys, sigs, now=NOW, **anchor)  # type: ignore[arg-type]
+        authenticate_dnskeys(ZONE, keys, sigs, now=NOW, **anchor)
     assert info.value.code == "dnssec_bogus"
 
 
@@ -90,7 +93,7 @@ def test_no_dnskey_or_a_wrong_anchor_is_bogus() -> None:
     private, ksk = _key(KSK)
     _, stranger = _key(KSK)
     keys = _dnskeys(ksk)
-    for dnskeys in (None, dns.rrset.RRset(ZONE, 1, 48)):
+    for dnskeys in (None, dns.rrset.RRset(ZONE, dns.rdataclass.IN, dns.rdatatype.DNSKEY)):
         with pytest.raises(KeyLookupError, match="publishes no DNSKEY"):
             authenticate_dnskeys(ZONE, dnskeys, None, anchors=[ksk], now=NOW)
     with pytest.raises(KeyLookupError, match="matches the trust anchor"):
@@ -194,6 +197,7 @@ def test_a_ds_anchor_must_be_the_digest_of_a_published_key() -> None:
     forged_digest = dns.rdata.from_text(
         "IN", "DS", f"{right.key_tag} {right.algorithm} 2 {'00' * 32}"
     )
+    assert isinstance(forged_digest, DS)
     for ds in (wrong_key, sha1, forged_digest):
         with pytest.raises(KeyLookupError, match="matches the trust anchor") as info:
             authenticate_dnskeys(ZONE, keys, sigs, ds=[ds], now=NOW)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from llmseal.bench._support.payload import REQUEST, RESPONSE
@@ -187,13 +188,13 @@ def test_system_trust_store_is_loaded_once(monkeypatch: pytest.MonkeyPatch) -> N
 
     x509pem._load_system.cache_clear()
     calls = []
-    real = x509pem.x509.load_pem_x509_certificates
+    real = x509.load_pem_x509_certificates  # the module pem.py calls it through
 
     def counting(data: bytes) -> object:
         calls.append(1)
         return real(data)
 
-    monkeypatch.setattr(x509pem.x509, "load_pem_x509_certificates", counting)
+    monkeypatch.setattr(x509, "load_pem_x509_certificates", counting)
     first = TrustAnchors.system()
     loads = len(calls)
     assert loads >= 1

@@ -18,8 +18,8 @@ import orjson
 
 from llmseal.core.canonical import canonicalize
 from llmseal.errors import LogUnavailableError, NetworkError
-from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.service import TransparencyLog
+from llmseal.log.service.awaiter import PublicationAwaiter
 from llmseal.log.storage import PendingEntry, Sequenced
 from llmseal.log.tree.merkle import leaf_hash
 from llmseal.store.base import StoredReceipt

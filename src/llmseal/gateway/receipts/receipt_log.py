@@ -166,8 +166,8 @@ def open_log_link(config: Any, store: Any) -> tuple[ReceiptLogger | None, LogApp
         prepare_log_dir(config)
         keys = CachedKeySet(str(config.keys_dir / "keys.json"))
         witnesses = _witness_policy(config)  # read before the log is opened (and locked)
-        if is_postgres_url(config.log_dir):  # shared by replicas (llmseal.log.pgservice)
-            from llmseal.log.pgservice import open_pg_log
+        if is_postgres_url(config.log_dir):  # shared by replicas (llmseal.log.service.pgservice)
+            from llmseal.log.service.pgservice import open_pg_log
 
             tlog = open_pg_log(
                 config.log_dir, config.data_dir, keys=keys, batch_age=config.log_batch_age
@@ -200,7 +200,7 @@ def prepare_log_dir(config: Any) -> str:
     from llmseal.log.service import init_log, read_log_info
 
     if is_postgres_url(config.log_dir):
-        from llmseal.log.pgservice import init_pg_log
+        from llmseal.log.service.pgservice import init_pg_log
 
         origin = config.log_origin or f"{config.issuer or socket.gethostname()}/log"
         return init_pg_log(config.log_dir, origin, config.data_dir)

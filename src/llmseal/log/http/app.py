@@ -31,10 +31,10 @@ from urllib.parse import unquote
 import orjson
 
 from llmseal.errors import Error, LogAdmissionError, LogError, LogFormatError, LogUnavailableError
-from llmseal.log.awaiter import PublicationAwaiter
 from llmseal.log.http._asgi import BodyTooLarge as _BodyTooLarge
 from llmseal.log.http._asgi import Receive, Scope, Send, send_bytes
 from llmseal.log.http._asgi import read_body as _read_body
+from llmseal.log.service.awaiter import PublicationAwaiter
 from llmseal.log.service.service import TransparencyLog
 from llmseal.log.storage.base import EntryRef, Sequenced
 from llmseal.log.tree.tiles import parse_tile_path
