@@ -63,7 +63,7 @@ POWER_TRIALS = 300
 time, the power's exact one-sided 95% lower bound is 0.990 (issue 12: power >= 0.99)."""
 FULL_GOALS = {"gemma": 5, "q4_0": 5, "q2_k": 5, "hidden_prompt": 10}
 MIX_GOALS = {"q2_k": 50, "q4_0": 50, "gemma": 50, "hidden_prompt": 100}
-TEXT_GOALS = {"gemma": 5, "q2_k": 25, "mix20_gemma": 200}
+TEXT_GOALS = {"gemma": 5, "q4_0": 25, "q2_k": 25, "mix20_gemma": 200}
 BUDGET = 300
 _VERSION = "v5"  # bump when the banks, the enrollment or ENROLLED change
 
@@ -157,7 +157,7 @@ def _rows(pools: dict[str, Pool]) -> list[Row]:
     # Text only: no logprobs asked (kbf alone, then with the usage check of stack).
     for text in (("kbf",), ("kbf", "stack")):
         tag = "+".join(text)
-        for name in ("honest_n_batch_1", "honest_threads_2", "gemma", "q2_k"):
+        for name in ("honest_n_batch_1", "honest_threads_2", "gemma", "q4_0", "q2_k"):
             rows.append((f"text_{tag}_{name}", [pools[name]], [1.0], text,
                          TEXT_GOALS.get(name)))  # fmt: skip
         rows.append((f"text_{tag}_mix20_gemma", [honest, pools["gemma"]], [0.8, 0.2], text,
